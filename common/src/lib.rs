@@ -1,0 +1,18 @@
+//! What every Offsite function shares.
+//!
+//! - [`config`]: typed settings read once from environment variables, with errors that name
+//!   the variable, the value and the expected form.
+//! - [`aws`]: the SDK configuration, built from an explicit endpoint setting and with the
+//!   SDK's retries configured, so that no stray variable silently redirects a function.
+//! - [`account`]: AWS account identifiers, validated where they enter.
+//!
+//! Decision logic lives here as plain functions over plain data; AWS calls live in thin
+//! adapters in the function crates.
+
+pub mod account;
+pub mod aws;
+pub mod config;
+mod error;
+
+pub use account::AccountId;
+pub use error::{CommonError, ConfigError};

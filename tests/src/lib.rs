@@ -1,0 +1,324 @@
+//! The test harness: a private local AWS emulator per test, and the three accounts.
+//!
+//! [`Emulator::start`] launches `tests/emulator/offsite_emulator.py` (moto in server mode with
+//! Offsite's fidelity patches) on a free loopback port and waits until it listens. Each test
+//! owns its emulator, so tests are isolated and may run in parallel. The emulator is stopped
+//! when the [`Emulator`] is dropped, also when the test panics; and it stops by itself when
+//! the test process dies (it watches its parent's pid), so no server outlives a test run.
+//!
+//! [`Emulator::account`] gives an [`SdkConfig`] for one account through STS AssumeRole, as a
+//! real deployment would get role credentials.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_credential_types::Credentials;
+use offsite_common::aws::{AwsSettings, load_sdk_config};
+use serde::{Deserialize, Serialize};
+
+/// The workload account: databases, exporter, scanner, SNS topic.
+pub const WORKLOAD: &str = "111111111111";
+/// The separated vault account: queue, importer, reconciler, retention.
+pub const VAULT: &str = "222222222222";
+/// The auditor's account outside the Organization: the DynamoDB export bucket.
+pub const AUDITOR: &str = "333333333333";
+/// The region every test uses.
+pub const REGION: &str = "us-east-1";
+
+/// Variable naming the Python interpreter that has the pinned emulator installed.
+pub const PYTHON_VAR: &str = "OFFSITE_EMULATOR_PYTHON";
+/// How long the emulator may take to start: a cold start imports moto's services.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What can go wrong with the harness itself (never with the code under test).
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    #[error("the emulator's Python {0} does not exist: run `make venv` (or set {PYTHON_VAR})")]
+    PythonMissing(PathBuf),
+    #[error("cannot start the emulator: {0}")]
+    Spawn(#[source] std::io::Error),
+    #[error("the emulator did not become ready: {0}")]
+    NotReady(String),
+    #[error("emulator control call {path} failed: {message}")]
+    Control { path: String, message: String },
+    #[error("STS AssumeRole into account {account} failed: {message}")]
+    AssumeRole { account: String, message: String },
+}
+
+/// Settings of one emulator process.
+#[derive(Debug, Clone, Default)]
+pub struct EmulatorOptions {
+    /// How long new snapshots, copies and exports stay in progress (`creating`).
+    pub copy_delay: Duration,
+    /// A fixed latency added to every AWS request (benchmarks).
+    pub latency: Duration,
+}
+
+/// A running emulator, private to its owner.
+#[derive(Debug)]
+pub struct Emulator {
+    child: Child,
+    endpoint: String,
+}
+
+/// Requests the emulator served, by account, service and action.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RequestCounts {
+    pub total: u64,
+    pub counts: Vec<RequestCount>,
+}
+
+/// One row of [`RequestCounts`].
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct RequestCount {
+    pub account: String,
+    pub service: String,
+    pub action: String,
+    pub count: u64,
+}
+
+impl RequestCounts {
+    /// How many times `account` called `service`'s `action`.
+    pub fn of(&self, account: &str, service: &str, action: &str) -> u64 {
+        self.counts
+            .iter()
+            .filter(|c| c.account == account && c.service == service && c.action == action)
+            .map(|c| c.count)
+            .sum()
+    }
+}
+
+/// Which snapshot API family a snapshot belongs to.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SnapshotKind {
+    Instance,
+    Cluster,
+}
+
+impl Emulator {
+    /// Starts an emulator with default options (no copy delay, no latency).
+    pub fn start() -> Result<Self, HarnessError> {
+        Self::start_with(&EmulatorOptions::default())
+    }
+
+    /// Starts an emulator and waits until it listens.
+    pub fn start_with(options: &EmulatorOptions) -> Result<Self, HarnessError> {
+        let root = workspace_root();
+        let python = std::env::var_os(PYTHON_VAR)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join(".venv/bin/python"));
+        if !python.exists() {
+            return Err(HarnessError::PythonMissing(python));
+        }
+        let mut child = Command::new(&python)
+            .arg(root.join("tests/emulator/offsite_emulator.py"))
+            .args(["--host", "127.0.0.1", "--port", "0"])
+            .arg("--copy-delay")
+            .arg(options.copy_delay.as_secs_f64().to_string())
+            .arg("--latency-ms")
+            .arg(options.latency.as_millis().to_string())
+            .arg("--parent-pid")
+            .arg(std::process::id().to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(HarnessError::Spawn)?;
+        let port = match wait_for_ready(&mut child) {
+            Ok(port) => port,
+            Err(error) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(error);
+            }
+        };
+        Ok(Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        })
+    }
+
+    /// The endpoint to give the SDK, `http://127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The SDK settings that point at this emulator.
+    pub fn settings(&self) -> AwsSettings {
+        AwsSettings::for_endpoint(&self.endpoint, REGION)
+    }
+
+    /// An SDK configuration acting as `account`, with credentials from STS AssumeRole into
+    /// `arn:aws:iam::<account>:role/offsite-test`.
+    pub async fn account(&self, account: &str) -> Result<SdkConfig, HarnessError> {
+        let bootstrap = load_sdk_config(&self.settings())
+            .await
+            .into_builder()
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(
+                    Credentials::for_tests(),
+                ),
+            )
+            .build();
+        let assumed = aws_sdk_sts::Client::new(&bootstrap)
+            .assume_role()
+            .role_arn(format!("arn:aws:iam::{account}:role/offsite-test"))
+            .role_session_name("offsite-test")
+            .send()
+            .await
+            .map_err(|e| HarnessError::AssumeRole {
+                account: account.to_owned(),
+                message: aws_sdk_sts::error::DisplayErrorContext(e).to_string(),
+            })?;
+        let credentials = assumed
+            .credentials()
+            .ok_or_else(|| HarnessError::AssumeRole {
+                account: account.to_owned(),
+                message: "no credentials in the response".to_owned(),
+            })?;
+        let credentials = Credentials::new(
+            credentials.access_key_id(),
+            credentials.secret_access_key(),
+            Some(credentials.session_token().to_owned()),
+            None,
+            "offsite-test-assume-role",
+        );
+        Ok(bootstrap
+            .into_builder()
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
+            )
+            .build())
+    }
+
+    /// Requests served so far (control calls excluded).
+    pub fn request_counts(&self) -> Result<RequestCounts, HarnessError> {
+        self.control_get("/_offsite/requests")
+    }
+
+    /// Zeroes the request counts.
+    pub fn reset_request_counts(&self) -> Result<(), HarnessError> {
+        self.control_post("/_offsite/requests/reset", &serde_json::json!({}))
+            .map(drop)
+    }
+
+    /// Changes how long snapshots created from now on stay `creating`.
+    pub fn set_copy_delay(&self, delay: Duration) -> Result<(), HarnessError> {
+        let body = serde_json::json!({ "copy_delay_seconds": delay.as_secs_f64() });
+        self.control_post("/_offsite/config", &body).map(drop)
+    }
+
+    /// Changes the latency added to every AWS request.
+    pub fn set_latency(&self, latency: Duration) -> Result<(), HarnessError> {
+        let millis = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+        self.control_post(
+            "/_offsite/config",
+            &serde_json::json!({ "latency_ms": millis }),
+        )
+        .map(drop)
+    }
+
+    /// Makes a snapshot end `failed` instead of `available` when its copy delay is over.
+    pub fn fail_snapshot(
+        &self,
+        account: &str,
+        kind: SnapshotKind,
+        identifier: &str,
+    ) -> Result<(), HarnessError> {
+        let body = serde_json::json!({
+            "account": account, "region": REGION, "kind": kind, "identifier": identifier,
+        });
+        self.control_post("/_offsite/rds/fail-snapshot", &body)
+            .map(drop)
+    }
+
+    /// Forgets every resource in every account (moto's reset) and the patches' state.
+    pub fn reset(&self) -> Result<(), HarnessError> {
+        self.control_post("/moto-api/reset", &serde_json::json!({}))
+            .map(drop)
+    }
+
+    fn control_get<T: for<'de> Deserialize<'de>>(&self, path: &str) -> Result<T, HarnessError> {
+        let failed = |message: String| HarnessError::Control {
+            path: path.to_owned(),
+            message,
+        };
+        ureq::get(format!("{}{path}", self.endpoint))
+            .call()
+            .map_err(|e| failed(e.to_string()))?
+            .body_mut()
+            .read_json()
+            .map_err(|e| failed(e.to_string()))
+    }
+
+    fn control_post(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, HarnessError> {
+        let failed = |message: String| HarnessError::Control {
+            path: path.to_owned(),
+            message,
+        };
+        let mut response = ureq::post(format!("{}{path}", self.endpoint))
+            .send_json(body)
+            .map_err(|e| failed(e.to_string()))?;
+        let text = response
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| failed(e.to_string()))?;
+        Ok(serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The workspace root (this crate lives in `<root>/tests`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
+/// Reads the launcher's `OFFSITE_EMULATOR_READY port=<n>` line.
+fn wait_for_ready(child: &mut Child) -> Result<u16, HarnessError> {
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| HarnessError::NotReady("no stdout pipe".to_owned()))?;
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let read = BufReader::new(stdout).read_line(&mut line).map(|_| line);
+        let _ = sender.send(read);
+    });
+    let line = match receiver.recv_timeout(START_TIMEOUT) {
+        Ok(Ok(line)) => line,
+        Ok(Err(e)) => return Err(HarnessError::NotReady(format!("reading its output: {e}"))),
+        Err(_) => {
+            return Err(HarnessError::NotReady(format!(
+                "no ready line within {START_TIMEOUT:?}"
+            )));
+        }
+    };
+    line.trim()
+        .strip_prefix("OFFSITE_EMULATOR_READY port=")
+        .and_then(|port| port.parse().ok())
+        .ok_or_else(|| {
+            let status = child.try_wait().ok().flatten();
+            HarnessError::NotReady(format!(
+                "unexpected first line {line:?} (exit status: {status:?}); its log is above"
+            ))
+        })
+}
