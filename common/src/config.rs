@@ -221,7 +221,8 @@ mod tests {
 
     #[test]
     fn missing_required_names_variable_and_form() {
-        let err = required::<AccountId>(&env(&[]), "OFFSITE_VAULT_ACCOUNT").unwrap_err();
+        let err = required::<AccountId>(&env(&[]), "OFFSITE_VAULT_ACCOUNT")
+            .expect_err("must be rejected");
         assert_eq!(err.variable, "OFFSITE_VAULT_ACCOUNT");
         assert_eq!(err.value, None);
         let message = err.to_string();
@@ -241,7 +242,7 @@ mod tests {
 
     #[test]
     fn malformed_value_is_shown_with_problem() {
-        let err = required::<u32>(&env(&[("N", "ten")]), "N").unwrap_err();
+        let err = required::<u32>(&env(&[("N", "ten")]), "N").expect_err("must be rejected");
         assert_eq!(err.value.as_deref(), Some("ten"));
         assert!(
             err.to_string()
@@ -252,7 +253,8 @@ mod tests {
 
     #[test]
     fn whitespace_is_rejected_not_trimmed() {
-        let err = required::<AccountId>(&env(&[("A", "111111111111 ")]), "A").unwrap_err();
+        let err = required::<AccountId>(&env(&[("A", "111111111111 ")]), "A")
+            .expect_err("must be rejected");
         assert!(err.problem.contains("whitespace"), "{err}");
     }
 
@@ -286,11 +288,11 @@ mod tests {
             ("L", "111111111111,22,333333333333"),
             ("E", "111111111111,"),
         ]);
-        let err = required::<Vec<AccountId>>(&e, "L").unwrap_err();
+        let err = required::<Vec<AccountId>>(&e, "L").expect_err("must be rejected");
         assert!(err.problem.contains("item 2 (\"22\")"), "{err}");
         assert!(
             required::<Vec<AccountId>>(&e, "E")
-                .unwrap_err()
+                .expect_err("must be rejected")
                 .problem
                 .contains("item 2 is empty")
         );
@@ -301,7 +303,7 @@ mod tests {
     #[test]
     fn range_check_names_the_bounds() {
         assert_eq!(in_range("N", 5u32, 1..=10), Ok(5));
-        let err = in_range("N", 0u32, 1..=10).unwrap_err();
+        let err = in_range("N", 0u32, 1..=10).expect_err("must be rejected");
         assert_eq!(err.expected, "a value from 1 to 10");
     }
 

@@ -20,6 +20,8 @@ use aws_credential_types::Credentials;
 use offsite_common::aws::{AwsSettings, load_sdk_config};
 use serde::{Deserialize, Serialize};
 
+pub mod fixtures;
+
 /// The workload account: databases, exporter, scanner, SNS topic.
 pub const WORKLOAD: &str = "111111111111";
 /// The separated vault account: queue, importer, reconciler, retention.

@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""Offsite's local AWS emulator: moto 5.2.5 in server mode with the fidelity patches in
+``patches/``, a request-latency/counting middleware, and a small control API under
+``/_offsite/``.
+
+    python offsite_emulator.py [--host 127.0.0.1] [--port 0] [--copy-delay SECONDS]
+                               [--latency-ms N] [--parent-pid PID] [--exit-on-stdin-eof]
+                               [--verbose]
+
+Once listening it prints exactly one line to stdout, ``OFFSITE_EMULATOR_READY port=<port>``,
+and never writes to stdout again (everything else goes to stderr). See README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+STARTED = time.monotonic()
+
+# moto reads some settings at import time; nothing here needs a non-default one.
+from moto.moto_server.werkzeug_app import (  # noqa: E402
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server  # noqa: E402
+
+from patches import apply_all, rds_snapshot_lifecycle  # noqa: E402
+from patches.request_metrics import RequestMetrics  # noqa: E402
+from patches.state import CONFIG, on_reset  # noqa: E402
+
+READY_LINE = "OFFSITE_EMULATOR_READY port={port}"
+WATCHDOG_INTERVAL_SECONDS = 0.25
+
+log = logging.getLogger("offsite_emulator")
+
+
+# --- control API ------------------------------------------------------------------------
+
+
+class ControlError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _read_json(environ: dict[str, Any]) -> dict[str, Any]:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    raw = environ["wsgi.input"].read(length) if length else b""
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError as error:
+        raise ControlError(400, f"invalid JSON: {error}") from error
+    if not isinstance(body, dict):
+        raise ControlError(400, "expected a JSON object")
+    return body
+
+
+def _update_config(body: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(body) - {"latency_ms", "copy_delay_seconds"}
+    if unknown:
+        raise ControlError(400, f"unknown field(s): {sorted(unknown)}")
+    latency = body.get("latency_ms", CONFIG.latency_ms)
+    delay = body.get("copy_delay_seconds", CONFIG.copy_delay_seconds)
+    if isinstance(latency, bool) or not isinstance(latency, int) or latency < 0:
+        raise ControlError(400, "latency_ms must be an integer >= 0")
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
+        raise ControlError(400, "copy_delay_seconds must be a number >= 0")
+    CONFIG.latency_ms = latency
+    CONFIG.copy_delay_seconds = float(delay)
+    return CONFIG.as_dict()
+
+
+def _fail_snapshot(body: dict[str, Any]) -> dict[str, Any]:
+    missing = [k for k in ("account", "region", "kind", "identifier") if not body.get(k)]
+    if missing:
+        raise ControlError(400, f"missing field(s): {missing}")
+    if body["kind"] not in ("instance", "cluster"):
+        raise ControlError(400, 'kind must be "instance" or "cluster"')
+    try:
+        snapshot = rds_snapshot_lifecycle.fail_snapshot(
+            str(body["account"]), str(body["region"]), body["kind"], str(body["identifier"])
+        )
+    except KeyError as error:
+        raise ControlError(
+            404,
+            f"no {body['kind']} snapshot {body['identifier']!r} in account "
+            f"{body['account']} region {body['region']}",
+        ) from error
+    return {
+        "ok": True,
+        "account": body["account"],
+        "region": body["region"],
+        "kind": body["kind"],
+        "identifier": body["identifier"],
+        "status": snapshot.status,
+    }
+
+
+class ControlAPI:
+    """``/_offsite/...`` in front of the counted, delayed moto application."""
+
+    def __init__(self, metrics: RequestMetrics) -> None:
+        self.metrics = metrics
+        self.routes: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
+            ("GET", "/_offsite/health"): lambda _: {"ok": True},
+            ("GET", "/_offsite/requests"): lambda _: metrics.report(),
+            ("POST", "/_offsite/requests/reset"): self._reset_requests,
+            ("GET", "/_offsite/config"): lambda _: CONFIG.as_dict(),
+            ("POST", "/_offsite/config"): _update_config,
+            ("POST", "/_offsite/rds/fail-snapshot"): _fail_snapshot,
+        }
+
+    def _reset_requests(self, _: dict[str, Any]) -> dict[str, Any]:
+        self.metrics.reset()
+        return self.metrics.report()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "").rstrip("/")
+        if not path.startswith("/_offsite/"):
+            return self.metrics(environ, start_response)
+        method = environ.get("REQUEST_METHOD", "GET")
+        handler = self.routes.get((method, path))
+        try:
+            if handler is None:
+                known_path = any(p == path for _, p in self.routes)
+                raise ControlError(405 if known_path else 404, f"no route {method} {path}")
+            status, payload = 200, handler(_read_json(environ) if method == "POST" else {})
+        except ControlError as error:
+            status, payload = error.status, {"error": str(error)}
+        body = json.dumps(payload).encode()
+        reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
+        start_response(
+            f"{status} {reason[status]}",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+
+# --- process lifetime ---------------------------------------------------------------------
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A killed child that its parent has not reaped yet is a zombie: treat it as gone.
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _watch_parent(pid: int) -> None:
+    while _pid_alive(pid):
+        time.sleep(WATCHDOG_INTERVAL_SECONDS)
+    log.warning("parent process %d is gone; exiting", pid)
+    os._exit(0)
+
+
+def _watch_stdin() -> None:
+    while sys.stdin.buffer.read(65536):
+        pass
+    log.warning("stdin reached EOF; exiting")
+    os._exit(0)
+
+
+def _start_daemon(target: Callable[..., None], *args: Any) -> None:
+    threading.Thread(target=target, args=args, daemon=True).start()
+
+
+class QuietRequestHandler(MotoRequestHandler):
+    """moto's handler without per-request log lines (``--verbose`` keeps them)."""
+
+    verbose = False
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if self.verbose:
+            super().log_request(code, size)
+
+
+# --- main ---------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (loopback by default)")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument(
+        "--copy-delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="how long new snapshots/copies stay `creating` and exports IN_PROGRESS",
+    )
+    parser.add_argument(
+        "--latency-ms", type=int, default=0, metavar="N", help="delay added to each AWS request"
+    )
+    parser.add_argument(
+        "--parent-pid", type=int, metavar="PID", help="exit within ~1 s once PID is gone"
+    )
+    parser.add_argument(
+        "--exit-on-stdin-eof", action="store_true", help="exit when stdin reaches EOF"
+    )
+    parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    args = parser.parse_args(argv)
+    if args.copy_delay < 0 or args.latency_ms < 0:
+        parser.error("--copy-delay and --latency-ms must be >= 0")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    CONFIG.latency_ms = args.latency_ms
+    CONFIG.copy_delay_seconds = args.copy_delay
+    QuietRequestHandler.verbose = args.verbose
+
+    apply_all()
+    metrics = RequestMetrics(DomainDispatcherApplication(create_backend_app))
+    on_reset(metrics.reset)
+    app = ControlAPI(metrics)
+
+    if args.parent_pid:
+        _start_daemon(_watch_parent, args.parent_pid)
+    if args.exit_on_stdin_eof:
+        _start_daemon(_watch_stdin)
+
+    server = make_server(
+        args.host, args.port, app, threaded=True, request_handler=QuietRequestHandler
+    )
+
+    def stop(signum: int, _frame: Any) -> None:
+        log.info("signal %d: stopping", signum)
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    sys.stdout.write(READY_LINE.format(port=server.server_port) + "\n")
+    sys.stdout.flush()
+    # Nothing may reach stdout after the READY line (the harness may stop reading it):
+    # moto prints some warnings with print(), so send stdout to stderr from here on.
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
+    log.info(
+        "listening on %s:%d (ready after %.0f ms)",
+        args.host,
+        server.server_port,
+        (time.monotonic() - STARTED) * 1000,
+    )
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()

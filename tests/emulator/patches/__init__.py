@@ -1,0 +1,45 @@
+"""Fidelity patches for moto 5.2.5 (see each module's docstring for the AWS behaviour it
+reproduces, its documentation reference, and what it does not enforce).
+
+``apply_all()`` installs them once, before the server handles its first request, and makes
+moto's ``POST /moto-api/reset`` also clear the patches' own state.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from moto.moto_api._internal.models import MotoAPIBackend
+
+from . import (
+    dynamodb_export,
+    rds_cross_account,
+    rds_snapshot_lifecycle,
+    sns_cross_account,
+)
+from .state import run_reset_hooks
+
+_applied = False
+
+
+def _reset_with_hooks(original):  # type: ignore[no-untyped-def]
+    @functools.wraps(original)
+    def reset(self: MotoAPIBackend) -> None:
+        original(self)
+        run_reset_hooks()
+
+    return reset
+
+
+def apply_all() -> None:
+    global _applied
+    if _applied:
+        return
+    # Order matters: the cross-account copy checks wrap the lifecycle's timed copies, so
+    # a refused copy never starts a clock.
+    rds_snapshot_lifecycle.apply()
+    rds_cross_account.apply()
+    sns_cross_account.apply()
+    dynamodb_export.apply()
+    MotoAPIBackend.reset = _reset_with_hooks(MotoAPIBackend.reset)  # type: ignore[method-assign]
+    _applied = True

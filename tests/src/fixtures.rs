@@ -1,0 +1,206 @@
+//! Resources that tests create in the emulator, and small helpers to inspect results.
+//!
+//! Fixtures panic with the SDK's full error context: they set up a test, and a failure here
+//! means the emulator or the test is broken, not the code under test.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use aws_config::SdkConfig;
+use aws_sdk_rds::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_rds::types::{DbClusterSnapshot, DbSnapshot, Tag};
+
+use crate::SnapshotKind;
+
+/// The error code of a failed SDK call (`DBSnapshotNotFound`, ...), for assertions.
+pub fn error_code<T, E: ProvideErrorMetadata>(result: &Result<T, E>) -> Option<String> {
+    result
+        .as_ref()
+        .err()
+        .and_then(|e| e.code())
+        .map(str::to_owned)
+}
+
+/// Polls `probe` until it returns `Some`, or panics after `timeout` naming `what`.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Creates a customer-managed KMS key and returns its ARN.
+pub async fn kms_key(config: &SdkConfig, description: &str) -> String {
+    let key = aws_sdk_kms::Client::new(config)
+        .create_key()
+        .description(description)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create KMS key {description}: {}", DisplayErrorContext(e)));
+    key.key_metadata()
+        .and_then(|m| m.arn())
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("KMS key {description} has no ARN"))
+}
+
+/// A tag, as the RDS API takes it.
+pub fn tag(key: &str, value: &str) -> Tag {
+    Tag::builder().key(key).value(value).build()
+}
+
+/// Creates a PostgreSQL DB instance, encrypted with `kms_key` when given.
+pub async fn db_instance(config: &SdkConfig, identifier: &str, kms_key: Option<&str>) {
+    aws_sdk_rds::Client::new(config)
+        .create_db_instance()
+        .db_instance_identifier(identifier)
+        .db_instance_class("db.t3.micro")
+        .engine("postgres")
+        .allocated_storage(20)
+        .master_username("offsite")
+        .master_user_password("not-a-secret-1")
+        .storage_encrypted(kms_key.is_some())
+        .set_kms_key_id(kms_key.map(str::to_owned))
+        .send()
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "create DB instance {identifier}: {}",
+                DisplayErrorContext(e)
+            )
+        });
+}
+
+/// Creates a manual snapshot of a DB instance.
+pub async fn db_snapshot(
+    config: &SdkConfig,
+    instance: &str,
+    identifier: &str,
+    tags: Vec<Tag>,
+) -> DbSnapshot {
+    aws_sdk_rds::Client::new(config)
+        .create_db_snapshot()
+        .db_instance_identifier(instance)
+        .db_snapshot_identifier(identifier)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "create DB snapshot {identifier}: {}",
+                DisplayErrorContext(e)
+            )
+        })
+        .db_snapshot
+        .unwrap_or_else(|| panic!("no DB snapshot in the answer for {identifier}"))
+}
+
+/// Creates an Aurora PostgreSQL cluster, encrypted with `kms_key` when given.
+pub async fn db_cluster(config: &SdkConfig, identifier: &str, kms_key: Option<&str>) {
+    aws_sdk_rds::Client::new(config)
+        .create_db_cluster()
+        .db_cluster_identifier(identifier)
+        .engine("aurora-postgresql")
+        .master_username("offsite")
+        .master_user_password("not-a-secret-1")
+        .storage_encrypted(kms_key.is_some())
+        .set_kms_key_id(kms_key.map(str::to_owned))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create DB cluster {identifier}: {}", DisplayErrorContext(e)));
+}
+
+/// Creates a manual snapshot of an Aurora cluster.
+pub async fn db_cluster_snapshot(
+    config: &SdkConfig,
+    cluster: &str,
+    identifier: &str,
+    tags: Vec<Tag>,
+) -> DbClusterSnapshot {
+    aws_sdk_rds::Client::new(config)
+        .create_db_cluster_snapshot()
+        .db_cluster_identifier(cluster)
+        .db_cluster_snapshot_identifier(identifier)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "create DB cluster snapshot {identifier}: {}",
+                DisplayErrorContext(e)
+            )
+        })
+        .db_cluster_snapshot
+        .unwrap_or_else(|| panic!("no DB cluster snapshot in the answer for {identifier}"))
+}
+
+/// Shares a snapshot with `account` (its `restore` attribute), as the scanner does.
+pub async fn share_snapshot(
+    config: &SdkConfig,
+    kind: SnapshotKind,
+    identifier: &str,
+    account: &str,
+) {
+    let rds = aws_sdk_rds::Client::new(config);
+    let result = match kind {
+        SnapshotKind::Instance => rds
+            .modify_db_snapshot_attribute()
+            .db_snapshot_identifier(identifier)
+            .attribute_name("restore")
+            .values_to_add(account)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| DisplayErrorContext(e).to_string()),
+        SnapshotKind::Cluster => rds
+            .modify_db_cluster_snapshot_attribute()
+            .db_cluster_snapshot_identifier(identifier)
+            .attribute_name("restore")
+            .values_to_add(account)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| DisplayErrorContext(e).to_string()),
+    };
+    result.unwrap_or_else(|e| panic!("share {identifier} with {account}: {e}"));
+}
+
+/// Describes one instance snapshot of the caller's account, if it exists.
+pub async fn describe_db_snapshot(config: &SdkConfig, identifier: &str) -> Option<DbSnapshot> {
+    aws_sdk_rds::Client::new(config)
+        .describe_db_snapshots()
+        .db_snapshot_identifier(identifier)
+        .send()
+        .await
+        .ok()
+        .and_then(|out| out.db_snapshots.unwrap_or_default().into_iter().next())
+}
+
+/// Describes one cluster snapshot of the caller's account, if it exists.
+pub async fn describe_db_cluster_snapshot(
+    config: &SdkConfig,
+    identifier: &str,
+) -> Option<DbClusterSnapshot> {
+    aws_sdk_rds::Client::new(config)
+        .describe_db_cluster_snapshots()
+        .db_cluster_snapshot_identifier(identifier)
+        .send()
+        .await
+        .ok()
+        .and_then(|out| {
+            out.db_cluster_snapshots
+                .unwrap_or_default()
+                .into_iter()
+                .next()
+        })
+}

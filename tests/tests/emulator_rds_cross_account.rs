@@ -1,0 +1,227 @@
+//! Fidelity patch (a): a snapshot shared from another account is copied by its ARN, as AWS
+//! documents for CopyDBSnapshot / CopyDBClusterSnapshot; anything not shared is refused.
+
+use aws_sdk_rds::Client;
+use offsite_tests::fixtures::{
+    db_cluster, db_cluster_snapshot, db_instance, db_snapshot, describe_db_cluster_snapshot,
+    describe_db_snapshot, error_code, kms_key, share_snapshot,
+};
+use offsite_tests::{Emulator, SnapshotKind, VAULT, WORKLOAD};
+
+#[tokio::test]
+async fn shared_instance_snapshot_is_copied_into_the_vault_key_with_lineage() {
+    let emulator = Emulator::start().expect("emulator starts");
+    let workload = emulator
+        .account(WORKLOAD)
+        .await
+        .expect("workload credentials");
+    let vault = emulator.account(VAULT).await.expect("vault credentials");
+    let export_key = kms_key(&workload, "export").await;
+    let import_key = kms_key(&vault, "import").await;
+    db_instance(&workload, "orders", Some(&export_key)).await;
+    let source = db_snapshot(&workload, "orders", "orders-export", vec![]).await;
+    let source_arn = source.db_snapshot_arn().expect("source ARN").to_owned();
+    assert_eq!(source.kms_key_id(), Some(export_key.as_str()));
+    share_snapshot(&workload, SnapshotKind::Instance, "orders-export", VAULT).await;
+
+    Client::new(&vault)
+        .copy_db_snapshot()
+        .source_db_snapshot_identifier(&source_arn)
+        .target_db_snapshot_identifier("orders-vault")
+        .kms_key_id(&import_key)
+        .send()
+        .await
+        .expect("a shared snapshot can be copied by its ARN");
+
+    let copy = describe_db_snapshot(&vault, "orders-vault")
+        .await
+        .expect("the copy exists in the vault");
+    assert_eq!(copy.status(), Some("available"));
+    assert_eq!(copy.encrypted(), Some(true));
+    assert_eq!(copy.kms_key_id(), Some(import_key.as_str()));
+    assert_eq!(
+        copy.source_db_snapshot_identifier(),
+        Some(source_arn.as_str())
+    );
+    assert_eq!(copy.snapshot_type(), Some("manual"));
+    assert!(
+        copy.db_snapshot_arn()
+            .is_some_and(|arn| arn.contains(&format!(":{VAULT}:")))
+    );
+    assert!(
+        describe_db_snapshot(&workload, "orders-export")
+            .await
+            .is_some(),
+        "the source is untouched"
+    );
+}
+
+#[tokio::test]
+async fn instance_snapshot_not_shared_with_the_caller_is_refused() {
+    let emulator = Emulator::start().expect("emulator starts");
+    let workload = emulator
+        .account(WORKLOAD)
+        .await
+        .expect("workload credentials");
+    let vault = emulator.account(VAULT).await.expect("vault credentials");
+    let export_key = kms_key(&workload, "export").await;
+    let import_key = kms_key(&vault, "import").await;
+    db_instance(&workload, "orders", Some(&export_key)).await;
+    let source = db_snapshot(&workload, "orders", "orders-export", vec![]).await;
+    let source_arn = source.db_snapshot_arn().expect("source ARN").to_owned();
+    let copy = |target: &'static str, key: Option<String>| {
+        Client::new(&vault)
+            .copy_db_snapshot()
+            .source_db_snapshot_identifier(&source_arn)
+            .target_db_snapshot_identifier(target)
+            .set_kms_key_id(key)
+            .send()
+    };
+
+    let not_shared = copy("never-shared", Some(import_key.clone())).await;
+    assert_eq!(
+        error_code(&not_shared).as_deref(),
+        Some("DBSnapshotNotFound")
+    );
+
+    // Shared, but an encrypted snapshot from another account needs the destination key.
+    share_snapshot(&workload, SnapshotKind::Instance, "orders-export", VAULT).await;
+    let without_key = copy("without-key", None).await;
+    assert_eq!(
+        error_code(&without_key).as_deref(),
+        Some("InvalidParameterValue")
+    );
+
+    // Unshared again: refused again.
+    Client::new(&workload)
+        .modify_db_snapshot_attribute()
+        .db_snapshot_identifier("orders-export")
+        .attribute_name("restore")
+        .values_to_remove(VAULT)
+        .send()
+        .await
+        .expect("unshare");
+    let unshared = copy("unshared", Some(import_key.clone())).await;
+    assert_eq!(error_code(&unshared).as_deref(), Some("DBSnapshotNotFound"));
+
+    for target in ["never-shared", "without-key", "unshared"] {
+        assert!(
+            describe_db_snapshot(&vault, target).await.is_none(),
+            "{target} must not exist"
+        );
+    }
+}
+
+#[tokio::test]
+async fn shared_cluster_snapshot_is_copied_and_unshared_one_refused() {
+    let emulator = Emulator::start().expect("emulator starts");
+    let workload = emulator
+        .account(WORKLOAD)
+        .await
+        .expect("workload credentials");
+    let vault = emulator.account(VAULT).await.expect("vault credentials");
+    let export_key = kms_key(&workload, "export").await;
+    let import_key = kms_key(&vault, "import").await;
+    db_cluster(&workload, "ledger", Some(&export_key)).await;
+    let shared = db_cluster_snapshot(&workload, "ledger", "ledger-shared", vec![]).await;
+    let kept = db_cluster_snapshot(&workload, "ledger", "ledger-kept", vec![]).await;
+    share_snapshot(&workload, SnapshotKind::Cluster, "ledger-shared", VAULT).await;
+    let shared_arn = shared.db_cluster_snapshot_arn().expect("ARN").to_owned();
+    let kept_arn = kept.db_cluster_snapshot_arn().expect("ARN").to_owned();
+    let copy = |source: String, target: &'static str| {
+        Client::new(&vault)
+            .copy_db_cluster_snapshot()
+            .source_db_cluster_snapshot_identifier(source)
+            .target_db_cluster_snapshot_identifier(target)
+            .kms_key_id(&import_key)
+            .send()
+    };
+
+    copy(shared_arn.clone(), "ledger-vault")
+        .await
+        .expect("a shared cluster snapshot can be copied");
+    let refused = copy(kept_arn, "ledger-refused").await;
+    assert_eq!(
+        error_code(&refused).as_deref(),
+        Some("DBClusterSnapshotNotFoundFault")
+    );
+
+    let copy = describe_db_cluster_snapshot(&vault, "ledger-vault")
+        .await
+        .expect("the copy exists");
+    assert_eq!(copy.status(), Some("available"));
+    assert_eq!(copy.kms_key_id(), Some(import_key.as_str()));
+    assert_eq!(
+        copy.source_db_cluster_snapshot_arn(),
+        Some(shared_arn.as_str())
+    );
+    assert!(
+        describe_db_cluster_snapshot(&vault, "ledger-refused")
+            .await
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn snapshots_shared_with_the_caller_are_listed_as_shared() {
+    let emulator = Emulator::start().expect("emulator starts");
+    let workload = emulator
+        .account(WORKLOAD)
+        .await
+        .expect("workload credentials");
+    let vault = emulator.account(VAULT).await.expect("vault credentials");
+    let export_key = kms_key(&workload, "export").await;
+    db_instance(&workload, "orders", Some(&export_key)).await;
+    db_cluster(&workload, "ledger", Some(&export_key)).await;
+    let shared = db_snapshot(&workload, "orders", "orders-shared", vec![]).await;
+    db_snapshot(&workload, "orders", "orders-private", vec![]).await;
+    let shared_cluster = db_cluster_snapshot(&workload, "ledger", "ledger-shared", vec![]).await;
+    db_cluster_snapshot(&workload, "ledger", "ledger-private", vec![]).await;
+    share_snapshot(&workload, SnapshotKind::Instance, "orders-shared", VAULT).await;
+    share_snapshot(&workload, SnapshotKind::Cluster, "ledger-shared", VAULT).await;
+    let rds = Client::new(&vault);
+
+    let instances = rds
+        .describe_db_snapshots()
+        .snapshot_type("shared")
+        .include_shared(true)
+        .send()
+        .await
+        .expect("list shared instance snapshots")
+        .db_snapshots
+        .unwrap_or_default();
+    let arns: Vec<_> = instances
+        .iter()
+        .filter_map(|s| s.db_snapshot_arn())
+        .collect();
+    assert_eq!(arns, [shared.db_snapshot_arn().expect("ARN")]);
+    assert_eq!(instances[0].snapshot_type(), Some("shared"));
+
+    let clusters = rds
+        .describe_db_cluster_snapshots()
+        .snapshot_type("shared")
+        .include_shared(true)
+        .send()
+        .await
+        .expect("list shared cluster snapshots")
+        .db_cluster_snapshots
+        .unwrap_or_default();
+    let arns: Vec<_> = clusters
+        .iter()
+        .filter_map(|s| s.db_cluster_snapshot_arn())
+        .collect();
+    assert_eq!(
+        arns,
+        [shared_cluster.db_cluster_snapshot_arn().expect("ARN")]
+    );
+
+    // The vault's own listing (no shared) does not include the workload's snapshots.
+    let own = rds
+        .describe_db_snapshots()
+        .send()
+        .await
+        .expect("list own")
+        .db_snapshots
+        .unwrap_or_default();
+    assert!(own.is_empty(), "{own:?}");
+}
