@@ -13,6 +13,9 @@ pub mod account;
 pub mod aws;
 pub mod config;
 mod error;
+pub mod identifier;
+pub mod snapshot;
+pub mod tags;
 
 pub use account::AccountId;
 pub use error::{CommonError, ConfigError};
