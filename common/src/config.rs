@@ -313,3 +313,79 @@ mod tests {
         assert!(required::<bool>(&env(&[("B", "yes")]), "B").is_err());
     }
 }
+
+/// The ARN of a KMS key (not an alias: key policies and allow-lists need the key itself),
+/// `arn:<partition>:kms:<region>:<account>:key/<key-id>`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KmsKeyArn(String);
+
+impl KmsKeyArn {
+    /// The ARN as AWS prints it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The account that owns the key.
+    pub fn account(&self) -> &str {
+        self.0.split(':').nth(4).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for KmsKeyArn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Setting for KmsKeyArn {
+    fn expected() -> String {
+        "a KMS key ARN such as arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab".to_owned()
+    }
+    fn parse_setting(raw: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = raw.splitn(6, ':').collect();
+        let [arn, partition, service, region, account, resource] = parts[..] else {
+            return Err("not an ARN".to_owned());
+        };
+        if arn != "arn" || !partition.starts_with("aws") || service != "kms" || region.is_empty() {
+            return Err("not a KMS ARN".to_owned());
+        }
+        if account.parse::<AccountId>().is_err() {
+            return Err("the account is not 12 digits".to_owned());
+        }
+        match resource.strip_prefix("key/") {
+            Some(id)
+                if !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+            {
+                Ok(Self(raw.to_owned()))
+            }
+            _ if resource.starts_with("alias/") => {
+                Err("an alias, not a key: use the key's ARN".to_owned())
+            }
+            _ => Err("no key/<id> resource".to_owned()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod kms_tests {
+    use super::*;
+
+    #[test]
+    fn kms_key_arns_are_checked() {
+        let ok = KmsKeyArn::parse_setting("arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab")
+            .expect("valid");
+        assert_eq!(ok.account(), "111111111111");
+        for (bad, problem) in [
+            (
+                "arn:aws:kms:us-east-1:111111111111:alias/export",
+                "an alias",
+            ),
+            ("1234abcd-12ab", "not an ARN"),
+            ("arn:aws:s3:us-east-1:111111111111:key/x", "not a KMS ARN"),
+            ("arn:aws:kms:us-east-1:1111:key/x", "12 digits"),
+        ] {
+            let err = KmsKeyArn::parse_setting(bad).expect_err("invalid");
+            assert!(err.contains(problem), "{bad}: {err}");
+        }
+    }
+}

@@ -21,7 +21,9 @@ const HASH_LEN: usize = 16;
 
 /// Why a prefix cannot start identifiers.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} cannot prefix snapshot identifiers: use 1 to 20 lowercase letters, digits or single hyphens, starting with a letter")]
+#[error(
+    "{0:?} cannot prefix snapshot identifiers: use 1 to 20 lowercase letters, digits or single hyphens, starting with a letter"
+)]
 pub struct InvalidPrefix(pub String);
 
 /// Checks a prefix for [`copy_identifier`]: short enough to leave room in cluster names.
@@ -29,10 +31,16 @@ pub fn validate_prefix(prefix: &str) -> Result<(), InvalidPrefix> {
     let ok = !prefix.is_empty()
         && prefix.len() <= 20
         && prefix.starts_with(|c: char| c.is_ascii_lowercase())
-        && prefix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !prefix.contains("--")
         && !prefix.ends_with('-');
-    if ok { Ok(()) } else { Err(InvalidPrefix(prefix.to_owned())) }
+    if ok {
+        Ok(())
+    } else {
+        Err(InvalidPrefix(prefix.to_owned()))
+    }
 }
 
 /// The target identifier for a copy of `source_arn` of `kind`, made by `prefix`.
@@ -40,12 +48,23 @@ pub fn validate_prefix(prefix: &str) -> Result<(), InvalidPrefix> {
 /// `source_name` is the part a human recognises (the source's identifier, e.g.
 /// `rds:orders-2024-01-01-00-10`); uniqueness comes from the hash of `source_arn`.
 /// `prefix` must pass [`validate_prefix`]; an invalid one is sanitised like the name.
-pub fn copy_identifier(prefix: &str, kind: SnapshotKind, source_arn: &str, source_name: &str) -> String {
+pub fn copy_identifier(
+    prefix: &str,
+    kind: SnapshotKind,
+    source_arn: &str,
+    source_name: &str,
+) -> String {
     let hash = hex_prefix(&Sha256::digest(source_arn.as_bytes()), HASH_LEN);
     let prefix = sanitize(prefix);
-    let prefix = if prefix.starts_with(|c: char| c.is_ascii_lowercase()) { prefix } else { format!("c{prefix}") };
+    let prefix = if prefix.starts_with(|c: char| c.is_ascii_lowercase()) {
+        prefix
+    } else {
+        format!("c{prefix}")
+    };
     // <prefix>-<readable>-<hash>
-    let budget = kind.max_identifier_len().saturating_sub(prefix.len() + HASH_LEN + 2);
+    let budget = kind
+        .max_identifier_len()
+        .saturating_sub(prefix.len() + HASH_LEN + 2);
     let readable: String = sanitize(source_name).chars().take(budget).collect();
     let readable = readable.trim_end_matches('-');
     let mut id = prefix;
@@ -74,7 +93,12 @@ fn sanitize(raw: &str) -> String {
 }
 
 fn hex_prefix(bytes: &[u8], len: usize) -> String {
-    bytes.iter().flat_map(|b| [b >> 4, b & 0x0f]).take(len).map(|n| char::from_digit(u32::from(n), 16).unwrap_or('0')).collect()
+    bytes
+        .iter()
+        .flat_map(|b| [b >> 4, b & 0x0f])
+        .take(len)
+        .map(|n| char::from_digit(u32::from(n), 16).unwrap_or('0'))
+        .collect()
 }
 
 /// Whether `id` is a valid RDS snapshot identifier of `kind`.
@@ -97,20 +121,47 @@ mod tests {
 
     #[test]
     fn automated_and_backup_names_map_readably() {
-        let id = copy_identifier("offsite", SnapshotKind::Instance, &format!("{ARN}rds:orders-2024-01-01-00-10"), "rds:orders-2024-01-01-00-10");
-        assert!(id.starts_with("offsite-rds-orders-2024-01-01-00-10-"), "{id}");
+        let id = copy_identifier(
+            "offsite",
+            SnapshotKind::Instance,
+            &format!("{ARN}rds:orders-2024-01-01-00-10"),
+            "rds:orders-2024-01-01-00-10",
+        );
+        assert!(
+            id.starts_with("offsite-rds-orders-2024-01-01-00-10-"),
+            "{id}"
+        );
         let name = "awsbackup:job-8c0f9a8e-3b9b-4c8e-9a67-2f1d0b5f7e11";
-        let id = copy_identifier("offsite", SnapshotKind::Instance, &format!("{ARN}{name}"), name);
-        assert!(id.starts_with("offsite-awsbackup-job-8c0f9a8e-3b9b-4c8e-9a67-2f1d0b5f7e11-"), "{id}");
-        let cluster = copy_identifier("offsite", SnapshotKind::Cluster, &format!("{ARN}{name}"), name);
+        let id = copy_identifier(
+            "offsite",
+            SnapshotKind::Instance,
+            &format!("{ARN}{name}"),
+            name,
+        );
+        assert!(
+            id.starts_with("offsite-awsbackup-job-8c0f9a8e-3b9b-4c8e-9a67-2f1d0b5f7e11-"),
+            "{id}"
+        );
+        let cluster = copy_identifier(
+            "offsite",
+            SnapshotKind::Cluster,
+            &format!("{ARN}{name}"),
+            name,
+        );
         assert!(cluster.len() <= 63 && cluster.len() >= 60, "{cluster}");
-        assert!(cluster.starts_with("offsite-awsbackup-job-8c0f9a8e-3b9b-4c8e"), "{cluster}");
+        assert!(
+            cluster.starts_with("offsite-awsbackup-job-8c0f9a8e-3b9b-4c8e"),
+            "{cluster}"
+        );
     }
 
     #[test]
     fn same_source_same_identifier() {
         let a = copy_identifier("offsite", SnapshotKind::Cluster, "arn:x", "Orders--Weekly");
-        assert_eq!(a, copy_identifier("offsite", SnapshotKind::Cluster, "arn:x", "Orders--Weekly"));
+        assert_eq!(
+            a,
+            copy_identifier("offsite", SnapshotKind::Cluster, "arn:x", "Orders--Weekly")
+        );
         assert!(a.starts_with("offsite-orders-weekly-"), "{a}");
     }
 
@@ -118,7 +169,15 @@ mod tests {
     fn prefixes_are_checked() {
         assert_eq!(validate_prefix("offsite"), Ok(()));
         assert_eq!(validate_prefix("vault-1"), Ok(()));
-        for bad in ["", "1abc", "Off", "a--b", "a-", "a_b", "abcdefghijklmnopqrstu"] {
+        for bad in [
+            "",
+            "1abc",
+            "Off",
+            "a--b",
+            "a-",
+            "a_b",
+            "abcdefghijklmnopqrstu",
+        ] {
             assert!(validate_prefix(bad).is_err(), "{bad}");
         }
     }

@@ -14,6 +14,10 @@ pub mod aws;
 pub mod config;
 mod error;
 pub mod identifier;
+pub mod logging;
+pub mod metrics;
+pub mod rds;
+pub mod rds_error;
 pub mod snapshot;
 pub mod tags;
 

@@ -34,7 +34,7 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
 )
 from werkzeug.serving import make_server  # noqa: E402
 
-from patches import apply_all, rds_snapshot_lifecycle  # noqa: E402
+from patches import apply_all, aws_backup, rds_snapshot_lifecycle  # noqa: E402
 from patches.request_metrics import RequestMetrics  # noqa: E402
 from patches.state import CONFIG, on_reset  # noqa: E402
 
@@ -111,6 +111,27 @@ def _fail_snapshot(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _backup_recovery_point(body: dict[str, Any]) -> dict[str, Any]:
+    missing = [k for k in ("account", "region", "kind", "resource") if not body.get(k)]
+    if missing:
+        raise ControlError(400, f"missing field(s): {missing}")
+    if body["kind"] not in ("instance", "cluster"):
+        raise ControlError(400, 'kind must be "instance" or "cluster"')
+    tags = body.get("tags", {})
+    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        raise ControlError(400, "tags must be an object of strings")
+    try:
+        return aws_backup.create_recovery_point(
+            str(body["account"]), str(body["region"]), body["kind"], str(body["resource"]), tags
+        )
+    except KeyError as error:
+        raise ControlError(
+            404,
+            f"no DB {body['kind']} {body['resource']!r} in account {body['account']} "
+            f"region {body['region']}",
+        ) from error
+
+
 class ControlAPI:
     """``/_offsite/...`` in front of the counted, delayed moto application."""
 
@@ -123,6 +144,7 @@ class ControlAPI:
             ("GET", "/_offsite/config"): lambda _: CONFIG.as_dict(),
             ("POST", "/_offsite/config"): _update_config,
             ("POST", "/_offsite/rds/fail-snapshot"): _fail_snapshot,
+            ("POST", "/_offsite/backup/recovery-point"): _backup_recovery_point,
         }
 
     def _reset_requests(self, _: dict[str, Any]) -> dict[str, Any]:

@@ -58,6 +58,17 @@ pub struct EmulatorOptions {
     pub copy_delay: Duration,
     /// A fixed latency added to every AWS request (benchmarks).
     pub latency: Duration,
+    /// moto's RDS snapshot quota per account and region (`MOTO_RDS_SNAPSHOT_LIMIT`, default
+    /// 1000). moto counts every instance snapshot against it, AWS only manual ones.
+    pub rds_snapshot_quota: Option<u32>,
+}
+
+/// What a completed AWS Backup job leaves (see `Emulator::backup_recovery_point`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RecoveryPoint {
+    pub arn: String,
+    pub identifier: String,
+    pub backup_job_id: String,
 }
 
 /// A running emulator, private to its owner.
@@ -117,7 +128,11 @@ impl Emulator {
         if !python.exists() {
             return Err(HarnessError::PythonMissing(python));
         }
-        let mut child = Command::new(&python)
+        let mut command = Command::new(&python);
+        if let Some(quota) = options.rds_snapshot_quota {
+            command.env("MOTO_RDS_SNAPSHOT_LIMIT", quota.to_string());
+        }
+        let mut child = command
             .arg(root.join("tests/emulator/offsite_emulator.py"))
             .args(["--host", "127.0.0.1", "--port", "0"])
             .arg("--copy-delay")
@@ -237,6 +252,29 @@ impl Emulator {
         });
         self.control_post("/_offsite/rds/fail-snapshot", &body)
             .map(drop)
+    }
+
+    /// Creates the `awsbackup:job-…` snapshot a completed AWS Backup job of `resource` (a DB
+    /// instance or cluster of `account`) leaves, with the plan's recovery-point `tags`.
+    pub fn backup_recovery_point(
+        &self,
+        account: &str,
+        kind: SnapshotKind,
+        resource: &str,
+        tags: &[(&str, &str)],
+    ) -> Result<RecoveryPoint, HarnessError> {
+        let tags: serde_json::Map<String, serde_json::Value> = tags
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v)))
+            .collect();
+        let body = serde_json::json!({
+            "account": account, "region": REGION, "kind": kind, "resource": resource, "tags": tags,
+        });
+        let answer = self.control_post("/_offsite/backup/recovery-point", &body)?;
+        serde_json::from_value(answer).map_err(|e| HarnessError::Control {
+            path: "/_offsite/backup/recovery-point".to_owned(),
+            message: e.to_string(),
+        })
     }
 
     /// Forgets every resource in every account (moto's reset) and the patches' state.

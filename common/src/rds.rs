@@ -1,0 +1,227 @@
+//! The thin adapter over the RDS API for snapshots of both kinds.
+//!
+//! Each method is one RDS call (or one paged listing) and returns the plain
+//! [`Snapshot`] model; the instance/cluster split happens here and nowhere else.
+//! Listings use `MaxRecords = 100` (the maximum, DescribeDBSnapshots API reference) and
+//! follow `Marker`; tags come in `TagList`, so no per-snapshot describe is ever needed.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use aws_sdk_rds::Client;
+use aws_sdk_rds::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_rds::types::Tag;
+
+use crate::rds_error::RdsErrorKind;
+use crate::snapshot::{Snapshot, SnapshotKind};
+
+/// Page size of every listing: the API's maximum.
+const PAGE_SIZE: i32 = 100;
+
+/// A failed RDS call, with what was attempted on what.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{operation} {target}: {message}")]
+pub struct RdsError {
+    pub operation: &'static str,
+    pub target: String,
+    pub kind: RdsErrorKind,
+    pub message: String,
+}
+
+impl RdsError {
+    fn from_sdk<E, R>(operation: &'static str, target: &str, error: SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: fmt::Debug,
+    {
+        let kind = error.code().map_or_else(
+            || RdsErrorKind::Other("transport".to_owned()),
+            RdsErrorKind::from_code,
+        );
+        Self {
+            operation,
+            target: target.to_owned(),
+            kind,
+            message: DisplayErrorContext(&error).to_string(),
+        }
+    }
+}
+
+/// A copy to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyRequest {
+    pub kind: SnapshotKind,
+    /// The source's identifier in this account, or its ARN (required for shared sources).
+    pub source: String,
+    pub target_identifier: String,
+    pub kms_key_id: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// RDS snapshots of both kinds.
+#[derive(Debug, Clone)]
+pub struct RdsSnapshots {
+    client: Client,
+}
+
+impl RdsSnapshots {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// Every snapshot of `kind` the filter selects: `snapshot_type` `None` lists automated
+    /// and manual ones (the API's default), `Some("awsbackup")`, `Some("shared")`, ....
+    pub async fn list(
+        &self,
+        kind: SnapshotKind,
+        snapshot_type: Option<&str>,
+    ) -> Result<Vec<Snapshot>, RdsError> {
+        let include_shared = snapshot_type == Some("shared");
+        let target = snapshot_type.unwrap_or("automated and manual");
+        let mut snapshots = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let (page, next) = match kind {
+                SnapshotKind::Instance => {
+                    let out = self
+                        .client
+                        .describe_db_snapshots()
+                        .set_snapshot_type(snapshot_type.map(str::to_owned))
+                        .include_shared(include_shared)
+                        .max_records(PAGE_SIZE)
+                        .set_marker(marker.take())
+                        .send()
+                        .await
+                        .map_err(|e| RdsError::from_sdk("DescribeDBSnapshots", target, e))?;
+                    let page: Vec<Snapshot> =
+                        out.db_snapshots().iter().map(Snapshot::from).collect();
+                    (page, out.marker)
+                }
+                SnapshotKind::Cluster => {
+                    let out = self
+                        .client
+                        .describe_db_cluster_snapshots()
+                        .set_snapshot_type(snapshot_type.map(str::to_owned))
+                        .include_shared(include_shared)
+                        .max_records(PAGE_SIZE)
+                        .set_marker(marker.take())
+                        .send()
+                        .await
+                        .map_err(|e| RdsError::from_sdk("DescribeDBClusterSnapshots", target, e))?;
+                    let page: Vec<Snapshot> = out
+                        .db_cluster_snapshots()
+                        .iter()
+                        .map(Snapshot::from)
+                        .collect();
+                    (page, out.marker)
+                }
+            };
+            snapshots.extend(page);
+            match next.filter(|m| !m.is_empty()) {
+                Some(next) => marker = Some(next),
+                None => return Ok(snapshots),
+            }
+        }
+    }
+
+    /// One snapshot by identifier (or ARN), `None` when it does not exist. Automated and
+    /// AWS Backup snapshots need their `snapshot_type` (DescribeDBSnapshots API reference).
+    pub async fn describe(
+        &self,
+        kind: SnapshotKind,
+        identifier: &str,
+        snapshot_type: Option<&str>,
+    ) -> Result<Option<Snapshot>, RdsError> {
+        let result = match kind {
+            SnapshotKind::Instance => self
+                .client
+                .describe_db_snapshots()
+                .db_snapshot_identifier(identifier)
+                .set_snapshot_type(snapshot_type.map(str::to_owned))
+                .send()
+                .await
+                .map(|out| out.db_snapshots().first().map(Snapshot::from))
+                .map_err(|e| RdsError::from_sdk("DescribeDBSnapshots", identifier, e)),
+            SnapshotKind::Cluster => self
+                .client
+                .describe_db_cluster_snapshots()
+                .db_cluster_snapshot_identifier(identifier)
+                .set_snapshot_type(snapshot_type.map(str::to_owned))
+                .send()
+                .await
+                .map(|out| out.db_cluster_snapshots().first().map(Snapshot::from))
+                .map_err(|e| RdsError::from_sdk("DescribeDBClusterSnapshots", identifier, e)),
+        };
+        match result {
+            Err(e) if e.kind == RdsErrorKind::NotFound => Ok(None),
+            other => other,
+        }
+    }
+
+    /// Starts a copy; returns the new snapshot as RDS reports it (usually `creating`).
+    /// Source tags are not copied: the copy gets exactly `request.tags`.
+    pub async fn copy(&self, request: &CopyRequest) -> Result<Snapshot, RdsError> {
+        let tags: Vec<Tag> = request
+            .tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        let target = format!("{} -> {}", request.source, request.target_identifier);
+        match request.kind {
+            SnapshotKind::Instance => self
+                .client
+                .copy_db_snapshot()
+                .source_db_snapshot_identifier(&request.source)
+                .target_db_snapshot_identifier(&request.target_identifier)
+                .kms_key_id(&request.kms_key_id)
+                .copy_tags(false)
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map_err(|e| RdsError::from_sdk("CopyDBSnapshot", &target, e))?
+                .db_snapshot()
+                .map(Snapshot::from),
+            SnapshotKind::Cluster => self
+                .client
+                .copy_db_cluster_snapshot()
+                .source_db_cluster_snapshot_identifier(&request.source)
+                .target_db_cluster_snapshot_identifier(&request.target_identifier)
+                .kms_key_id(&request.kms_key_id)
+                .copy_tags(false)
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map_err(|e| RdsError::from_sdk("CopyDBClusterSnapshot", &target, e))?
+                .db_cluster_snapshot()
+                .map(Snapshot::from),
+        }
+        .ok_or_else(|| RdsError {
+            operation: "CopyDBSnapshot",
+            target,
+            kind: RdsErrorKind::Other("EmptyResponse".to_owned()),
+            message: "RDS answered without the new snapshot".to_owned(),
+        })
+    }
+
+    /// The permanent or persistent options of an option group (such snapshots cannot be
+    /// shared: "Sharing a DB snapshot", RDS User Guide). Default groups have none.
+    pub async fn persistent_options(&self, option_group: &str) -> Result<Vec<String>, RdsError> {
+        if option_group.starts_with("default:") {
+            return Ok(Vec::new());
+        }
+        let out = self
+            .client
+            .describe_option_groups()
+            .option_group_name(option_group)
+            .send()
+            .await
+            .map_err(|e| RdsError::from_sdk("DescribeOptionGroups", option_group, e))?;
+        Ok(out
+            .option_groups_list()
+            .iter()
+            .flat_map(|group| group.options())
+            .filter(|o| o.permanent().unwrap_or(false) || o.persistent().unwrap_or(false))
+            .filter_map(|o| o.option_name().map(str::to_owned))
+            .collect())
+    }
+}

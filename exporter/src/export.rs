@@ -1,0 +1,448 @@
+//! One exporter run: gather sources, plan, start copies, report.
+
+use std::collections::BTreeMap;
+
+use aws_smithy_types::DateTime;
+use offsite_common::metrics::Metrics;
+use offsite_common::rds::{RdsError, RdsSnapshots};
+use offsite_common::rds_error::RdsErrorKind;
+use offsite_common::snapshot::{Snapshot, SnapshotArn, SnapshotKind};
+use offsite_common::tags;
+use serde::Serialize;
+
+use crate::plan::{Decision, PlanSettings, Planned, plan};
+use crate::selection::Skip;
+use crate::settings::ExporterSettings;
+
+/// What happened to one source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// A copy was started.
+    Copied,
+    /// Its copy already exists (found, or made concurrently by another run).
+    AlreadyExported,
+    /// Not for export (now or ever); see the reason.
+    Skipped,
+    /// Copyable, but not in this run (limit, quota, not available yet): a later run does it.
+    Deferred,
+    /// The copy failed; see the reason.
+    Failed,
+}
+
+/// One line of the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Item {
+    pub source_arn: String,
+    pub kind: SnapshotKind,
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub copy_identifier: Option<String>,
+    pub reason: String,
+    /// An operator must look: selected but unsupported, a collision, a failure.
+    pub finding: bool,
+}
+
+/// The result of a run, returned by the Lambda function and printed by `offsite plan`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub items: Vec<Item>,
+    /// RDS refused a copy for the manual snapshot quota; no further copy was started.
+    pub quota_exceeded: bool,
+}
+
+impl Report {
+    /// How many items had `outcome`.
+    pub fn count(&self, outcome: &Outcome) -> usize {
+        self.items.iter().filter(|i| &i.outcome == outcome).count()
+    }
+
+    /// A one-line summary of what must fail the invocation (so alarms fire and AWS retries
+    /// the event), or `None` when the run did its job.
+    pub fn failure_summary(&self) -> Option<String> {
+        let failed: Vec<&str> = self
+            .items
+            .iter()
+            .filter(|i| i.outcome == Outcome::Failed)
+            .map(|i| i.reason.as_str())
+            .collect();
+        if failed.is_empty() && !self.quota_exceeded {
+            return None;
+        }
+        let quota = if self.quota_exceeded {
+            "manual snapshot quota exceeded; "
+        } else {
+            ""
+        };
+        Some(format!(
+            "{quota}{} copy failure(s): {}",
+            failed.len(),
+            failed.join("; ")
+        ))
+    }
+
+    fn metrics(&self) -> Metrics {
+        let mut metrics = Metrics::new("Function", "exporter");
+        for (name, outcome) in [
+            ("CopiesStarted", Outcome::Copied),
+            ("AlreadyExported", Outcome::AlreadyExported),
+            ("Deferred", Outcome::Deferred),
+            ("CopyFailures", Outcome::Failed),
+        ] {
+            metrics.add(name, self.count(&outcome) as f64);
+        }
+        metrics.add(
+            "Findings",
+            self.items.iter().filter(|i| i.finding).count() as f64,
+        );
+        metrics.add("QuotaExceeded", if self.quota_exceeded { 1.0 } else { 0.0 });
+        metrics
+    }
+}
+
+/// The exporter: RDS access plus settings.
+#[derive(Debug, Clone)]
+pub struct Exporter {
+    rds: RdsSnapshots,
+    settings: ExporterSettings,
+}
+
+/// Failures that stop a run as a whole (listing failed, so nothing can be decided).
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("cannot list snapshots: {0}")]
+    Listing(#[source] RdsError),
+}
+
+impl Exporter {
+    pub fn new(rds: RdsSnapshots, settings: ExporterSettings) -> Self {
+        Self { rds, settings }
+    }
+
+    /// Handles an event about one snapshot.
+    pub async fn export_one(
+        &self,
+        arn: &SnapshotArn,
+        dry_run: bool,
+    ) -> Result<Report, ExportError> {
+        let snapshot_type = snapshot_type_of(&arn.name);
+        let found = self
+            .rds
+            .describe(arn.kind, &arn.name, snapshot_type)
+            .await
+            .map_err(ExportError::Listing)?;
+        let source = match found {
+            Some(snapshot) if snapshot.arn == arn.as_str() => snapshot,
+            other => {
+                let reason = match other {
+                    Some(s) => format!("{} is not this account's snapshot (found {})", arn, s.arn),
+                    None => format!("{arn} no longer exists"),
+                };
+                tracing::warn!(snapshot_arn = %arn, %reason, "event for a snapshot that cannot be exported");
+                let item = Item {
+                    source_arn: arn.to_string(),
+                    kind: arn.kind,
+                    outcome: Outcome::Skipped,
+                    copy_identifier: None,
+                    reason,
+                    finding: false,
+                };
+                return Ok(Report {
+                    items: vec![item],
+                    quota_exceeded: false,
+                });
+            }
+        };
+        self.export(vec![source], &[arn.kind], dry_run).await
+    }
+
+    /// The scheduled sweep over snapshots taken within the sweep window before `now`.
+    pub async fn sweep(&self, now: DateTime, dry_run: bool) -> Result<Report, ExportError> {
+        let since = now.secs().saturating_sub(
+            i64::try_from(self.settings.sweep_window.as_secs()).unwrap_or(i64::MAX),
+        );
+        let mut sources = Vec::new();
+        for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
+            // The API's default lists automated and manual snapshots; AWS Backup's need
+            // their own type (DescribeDBSnapshots API reference, SnapshotType).
+            for snapshot_type in [None, Some("awsbackup")] {
+                let listed = self
+                    .rds
+                    .list(kind, snapshot_type)
+                    .await
+                    .map_err(ExportError::Listing)?;
+                sources.extend(
+                    listed
+                        .into_iter()
+                        .filter(|s| s.taken_at().is_none_or(|t| t.secs() >= since)),
+                );
+            }
+        }
+        self.export(
+            sources,
+            &[SnapshotKind::Instance, SnapshotKind::Cluster],
+            dry_run,
+        )
+        .await
+    }
+
+    async fn export(
+        &self,
+        sources: Vec<Snapshot>,
+        kinds: &[SnapshotKind],
+        dry_run: bool,
+    ) -> Result<Report, ExportError> {
+        let mut copies = Vec::new();
+        for &kind in kinds {
+            let manual = self
+                .rds
+                .list(kind, Some("manual"))
+                .await
+                .map_err(ExportError::Listing)?;
+            copies.extend(
+                manual
+                    .into_iter()
+                    .filter(|s| s.tag(tags::MARKER) == Some(tags::MARKER_EXPORT)),
+            );
+        }
+        let options = self.persistent_options(&sources).await?;
+        let settings = PlanSettings {
+            selection: &self.settings.selection,
+            export_key: self.settings.export_key.as_str(),
+            max_copies_in_flight: self.settings.max_copies_in_flight,
+        };
+        let planned = plan(&sources, &copies, &options, &settings);
+        let report = if dry_run {
+            Self::dry_run_report(planned)
+        } else {
+            self.execute(planned).await
+        };
+        if !dry_run {
+            report.metrics().flush();
+        }
+        Ok(report)
+    }
+
+    /// Option groups are looked up once per run, only for non-default groups of selected
+    /// sources.
+    async fn persistent_options(
+        &self,
+        sources: &[Snapshot],
+    ) -> Result<BTreeMap<String, Vec<String>>, ExportError> {
+        let mut options = BTreeMap::new();
+        for source in sources {
+            let Some(group) = &source.option_group else {
+                continue;
+            };
+            if options.contains_key(group)
+                || source.tag(&self.settings.selection.key) != Some(&self.settings.selection.value)
+            {
+                continue;
+            }
+            let found = self
+                .rds
+                .persistent_options(group)
+                .await
+                .map_err(ExportError::Listing)?;
+            options.insert(group.clone(), found);
+        }
+        Ok(options)
+    }
+
+    fn dry_run_report(planned: Vec<Planned>) -> Report {
+        let items = planned
+            .into_iter()
+            .map(|p| match p.decision {
+                Decision::Copy(request) => item(
+                    &p.source,
+                    Outcome::Copied,
+                    Some(request.target_identifier),
+                    "would copy".to_owned(),
+                    false,
+                ),
+                Decision::Defer { copy_identifier } => item(
+                    &p.source,
+                    Outcome::Deferred,
+                    Some(copy_identifier),
+                    "copy limit reached".to_owned(),
+                    false,
+                ),
+                Decision::Skip(skip) => skip_item(&p.source, &skip),
+            })
+            .collect();
+        Report {
+            items,
+            quota_exceeded: false,
+        }
+    }
+
+    async fn execute(&self, planned: Vec<Planned>) -> Report {
+        let mut report = Report::default();
+        let mut stop: Option<String> = None;
+        for Planned { source, decision } in planned {
+            let request = match decision {
+                Decision::Skip(skip) => {
+                    let entry = skip_item(&source, &skip);
+                    log_item(&entry);
+                    report.items.push(entry);
+                    continue;
+                }
+                Decision::Defer { copy_identifier } => {
+                    let entry = item(
+                        &source,
+                        Outcome::Deferred,
+                        Some(copy_identifier),
+                        "copy limit reached".to_owned(),
+                        false,
+                    );
+                    log_item(&entry);
+                    report.items.push(entry);
+                    continue;
+                }
+                Decision::Copy(request) => request,
+            };
+            let target = Some(request.target_identifier.clone());
+            if let Some(why) = &stop {
+                report
+                    .items
+                    .push(item(&source, Outcome::Deferred, target, why.clone(), false));
+                continue;
+            }
+            let entry = match self.rds.copy(&request).await {
+                Ok(_) => item(
+                    &source,
+                    Outcome::Copied,
+                    target,
+                    "copy started with the export key".to_owned(),
+                    false,
+                ),
+                Err(error) => match error.kind {
+                    RdsErrorKind::AlreadyExists => {
+                        self.check_lineage(&source, &request.target_identifier)
+                            .await
+                    }
+                    RdsErrorKind::QuotaExceeded => {
+                        report.quota_exceeded = true;
+                        let why = "manual snapshot quota exceeded: delete old snapshots or raise the quota".to_owned();
+                        tracing::error!(snapshot_arn = %source.arn, error = %error, "{why}");
+                        stop = Some(why.clone());
+                        item(&source, Outcome::Deferred, target, why, true)
+                    }
+                    RdsErrorKind::KmsKeyNotAccessible => {
+                        let why = format!(
+                            "the export key {} is not usable (disabled, deleted, or its policy does not let this role use it through RDS): {error}",
+                            self.settings.export_key
+                        );
+                        stop = Some("export key not usable".to_owned());
+                        item(&source, Outcome::Failed, target, why, true)
+                    }
+                    RdsErrorKind::InvalidState => item(
+                        &source,
+                        Outcome::Deferred,
+                        target,
+                        "source not available at copy time".to_owned(),
+                        false,
+                    ),
+                    RdsErrorKind::NotFound => item(
+                        &source,
+                        Outcome::Skipped,
+                        target,
+                        "source deleted before the copy started".to_owned(),
+                        false,
+                    ),
+                    _ => item(&source, Outcome::Failed, target, error.to_string(), true),
+                },
+            };
+            log_item(&entry);
+            report.items.push(entry);
+        }
+        report
+    }
+
+    /// After `AlreadyExists`: the target is ours when its lineage tag names this source
+    /// (another run made it concurrently); anything else is a collision.
+    async fn check_lineage(&self, source: &Snapshot, target: &str) -> Item {
+        let existing = self.rds.describe(source.kind, target, Some("manual")).await;
+        let target_id = Some(target.to_owned());
+        match existing {
+            Ok(Some(copy)) if copy.tag(tags::SOURCE_ARN) == Some(source.arn.as_str()) => item(
+                source,
+                Outcome::AlreadyExported,
+                target_id,
+                "copied concurrently by another run".to_owned(),
+                false,
+            ),
+            Ok(other) => {
+                let other_source = other
+                    .as_ref()
+                    .and_then(|c| c.tag(tags::SOURCE_ARN))
+                    .unwrap_or("an unknown source")
+                    .to_owned();
+                skip_item(
+                    source,
+                    &Skip::Collision {
+                        copy_identifier: target.to_owned(),
+                        other_source,
+                    },
+                )
+            }
+            Err(error) => item(
+                source,
+                Outcome::Failed,
+                target_id,
+                format!("target exists but cannot be checked: {error}"),
+                true,
+            ),
+        }
+    }
+}
+
+/// The `SnapshotType` RDS needs to describe a snapshot by name.
+fn snapshot_type_of(name: &str) -> Option<&'static str> {
+    if name.starts_with("rds:") {
+        Some("automated")
+    } else if name.starts_with("awsbackup:") {
+        Some("awsbackup")
+    } else {
+        None
+    }
+}
+
+fn item(
+    source: &Snapshot,
+    outcome: Outcome,
+    copy_identifier: Option<String>,
+    reason: String,
+    finding: bool,
+) -> Item {
+    Item {
+        source_arn: source.arn.clone(),
+        kind: source.kind,
+        outcome,
+        copy_identifier,
+        reason,
+        finding,
+    }
+}
+
+fn skip_item(source: &Snapshot, skip: &Skip) -> Item {
+    let (outcome, target) = match skip {
+        Skip::AlreadyExported { copy_identifier } => {
+            (Outcome::AlreadyExported, Some(copy_identifier.clone()))
+        }
+        Skip::Collision {
+            copy_identifier, ..
+        } => (Outcome::Failed, Some(copy_identifier.clone())),
+        _ => (Outcome::Skipped, None),
+    };
+    item(source, outcome, target, skip.describe(), skip.is_finding())
+}
+
+fn log_item(entry: &Item) {
+    let target = entry.copy_identifier.as_deref().unwrap_or("");
+    if entry.finding {
+        tracing::warn!(snapshot_arn = %entry.source_arn, kind = %entry.kind, copy = target, outcome = ?entry.outcome, reason = %entry.reason, "export finding");
+    } else {
+        tracing::info!(snapshot_arn = %entry.source_arn, kind = %entry.kind, copy = target, outcome = ?entry.outcome, reason = %entry.reason, "export decision");
+    }
+}

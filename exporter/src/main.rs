@@ -1,0 +1,61 @@
+//! The exporter's Lambda function.
+//!
+//! Invoked by EventBridge (RDS snapshot events, AWS Backup job state changes, the sweep
+//! schedule) and by SNS (RDS event notifications). Settings are read once at start; a bad
+//! setting stops the start with a message naming the variable.
+
+use std::time::SystemTime;
+
+use aws_smithy_types::DateTime;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use offsite_common::aws::load_sdk_config;
+use offsite_common::config::ProcessEnv;
+use offsite_common::rds::RdsSnapshots;
+use offsite_exporter::export::Exporter;
+use offsite_exporter::settings::ExporterSettings;
+use offsite_exporter::trigger::{Trigger, classify};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    offsite_common::logging::init_json();
+    let settings = ExporterSettings::from_env(&ProcessEnv).inspect_err(|error| {
+        tracing::error!(error = %error, "the exporter cannot start");
+    })?;
+    let sdk_config = load_sdk_config(&settings.aws).await;
+    let exporter = Exporter::new(
+        RdsSnapshots::new(aws_sdk_rds::Client::new(&sdk_config)),
+        settings,
+    );
+    let exporter = &exporter;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        handle(exporter, event)
+    }))
+    .await
+}
+
+async fn handle(exporter: &Exporter, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let trigger = classify(&event.payload).inspect_err(|error| {
+        tracing::error!(request_id = %event.context.request_id, error = %error, "malformed event");
+    })?;
+    let report = match trigger {
+        Trigger::Candidate { snapshot, origin } => {
+            tracing::info!(snapshot_arn = %snapshot, origin = ?origin, "event for a snapshot");
+            exporter.export_one(&snapshot, false).await?
+        }
+        Trigger::Sweep => {
+            exporter
+                .sweep(DateTime::from(SystemTime::now()), false)
+                .await?
+        }
+        Trigger::Ignore { reason } => {
+            tracing::info!(reason = %reason, "event ignored");
+            return Ok(serde_json::json!({ "ignored": reason }));
+        }
+    };
+    match report.failure_summary() {
+        // Failing the invocation makes the error alarm fire and AWS retry the event.
+        Some(summary) => Err(summary.into()),
+        None => Ok(serde_json::to_value(&report)?),
+    }
+}

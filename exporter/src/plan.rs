@@ -1,0 +1,334 @@
+//! What one exporter run should do, decided without I/O.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_smithy_types::date_time::Format;
+use offsite_common::identifier::copy_identifier;
+use offsite_common::rds::CopyRequest;
+use offsite_common::snapshot::{Snapshot, SnapshotKind, SnapshotStatus};
+use offsite_common::tags;
+
+use crate::selection::{SelectionTag, Skip, select};
+
+/// The prefix of every copy the exporter makes; IAM policies scope on `offsite-*`.
+pub const COPY_PREFIX: &str = "offsite";
+/// RDS tag values hold at most 256 characters ("Tagging Amazon RDS resources"); the source
+/// ARN is stored in one.
+const MAX_TAG_VALUE: usize = 256;
+
+/// The inputs of a plan besides the snapshots.
+#[derive(Debug, Clone)]
+pub struct PlanSettings<'a> {
+    pub selection: &'a SelectionTag,
+    pub export_key: &'a str,
+    pub max_copies_in_flight: u32,
+}
+
+/// The decision for one source.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// Start this copy.
+    Copy(CopyRequest),
+    /// Not now and maybe never: see the reason.
+    Skip(Skip),
+    /// Selected and copyable, but the in-flight limit is reached: a later run starts it.
+    Defer { copy_identifier: String },
+}
+
+/// One source with its decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    pub source: Snapshot,
+    pub decision: Decision,
+}
+
+/// Decides, for each source, whether to copy it now.
+///
+/// `copies` are the pipeline's existing copies (any status); `persistent_options` maps an
+/// option group name to its permanent or persistent options. Sources are deduplicated by
+/// ARN and taken newest first, so a limited run protects the most recent data.
+pub fn plan(
+    sources: &[Snapshot],
+    copies: &[Snapshot],
+    persistent_options: &BTreeMap<String, Vec<String>>,
+    settings: &PlanSettings<'_>,
+) -> Vec<Planned> {
+    let existing: BTreeMap<&str, &Snapshot> =
+        copies.iter().map(|c| (c.identifier.as_str(), c)).collect();
+    let mut budget: BTreeMap<SnapshotKind, u32> = [SnapshotKind::Instance, SnapshotKind::Cluster]
+        .into_iter()
+        .map(|kind| {
+            let in_flight = copies
+                .iter()
+                .filter(|c| c.kind == kind && matches!(c.status, SnapshotStatus::InProgress(_)))
+                .count();
+            (
+                kind,
+                settings
+                    .max_copies_in_flight
+                    .saturating_sub(u32::try_from(in_flight).unwrap_or(u32::MAX)),
+            )
+        })
+        .collect();
+    let mut ordered: Vec<&Snapshot> = sources.iter().collect();
+    ordered.sort_by(|a, b| {
+        b.taken_at()
+            .cmp(&a.taken_at())
+            .then_with(|| a.arn.cmp(&b.arn))
+    });
+    let mut seen = BTreeSet::new();
+    ordered
+        .into_iter()
+        .filter(|s| seen.insert(s.arn.clone()))
+        .map(|source| {
+            let no_options = Vec::new();
+            let options = source
+                .option_group
+                .as_ref()
+                .and_then(|g| persistent_options.get(g))
+                .unwrap_or(&no_options);
+            let decision = decide(source, &existing, options, settings, &mut budget);
+            Planned {
+                source: source.clone(),
+                decision,
+            }
+        })
+        .collect()
+}
+
+fn decide(
+    source: &Snapshot,
+    existing: &BTreeMap<&str, &Snapshot>,
+    persistent_options: &[String],
+    settings: &PlanSettings<'_>,
+    budget: &mut BTreeMap<SnapshotKind, u32>,
+) -> Decision {
+    if let Err(skip) = select(source, settings.selection, persistent_options) {
+        return Decision::Skip(skip);
+    }
+    if source.arn.len() > MAX_TAG_VALUE {
+        return Decision::Skip(Skip::Unsupported {
+            reason: format!(
+                "its ARN is longer than {MAX_TAG_VALUE} characters and cannot be recorded in a tag; shorten the snapshot name"
+            ),
+        });
+    }
+    let target = copy_identifier(COPY_PREFIX, source.kind, &source.arn, &source.identifier);
+    if let Some(copy) = existing.get(target.as_str()) {
+        return match copy.tag(tags::SOURCE_ARN) {
+            Some(lineage) if lineage == source.arn => Decision::Skip(Skip::AlreadyExported {
+                copy_identifier: target,
+            }),
+            other => Decision::Skip(Skip::Collision {
+                copy_identifier: target,
+                other_source: other.unwrap_or("an unknown source").to_owned(),
+            }),
+        };
+    }
+    let left = budget.entry(source.kind).or_default();
+    if *left == 0 {
+        return Decision::Defer {
+            copy_identifier: target,
+        };
+    }
+    *left -= 1;
+    Decision::Copy(copy_request(source, target, settings.export_key))
+}
+
+/// The copy of `source`: the export key, and the pipeline's tags (never the selection tag,
+/// so a copy can never be selected again).
+pub fn copy_request(source: &Snapshot, target_identifier: String, export_key: &str) -> CopyRequest {
+    let mut copy_tags = BTreeMap::from([
+        (tags::MARKER.to_owned(), tags::MARKER_EXPORT.to_owned()),
+        (tags::SOURCE_ARN.to_owned(), source.arn.clone()),
+        (tags::STAGE.to_owned(), tags::STAGE_EXPORTED.to_owned()),
+    ]);
+    if let Some(taken) = source.taken_at().and_then(|t| t.fmt(Format::DateTime).ok()) {
+        copy_tags.insert(tags::SOURCE_CREATED.to_owned(), taken);
+    }
+    CopyRequest {
+        kind: source.kind,
+        source: source.identifier.clone(),
+        target_identifier,
+        kms_key_id: export_key.to_owned(),
+        tags: copy_tags,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_smithy_types::DateTime;
+
+    use super::*;
+
+    const KEY: &str = "arn:aws:kms:us-east-1:111111111111:key/export";
+
+    fn selection() -> SelectionTag {
+        SelectionTag {
+            key: "offsite-export".into(),
+            value: "true".into(),
+        }
+    }
+
+    fn source(kind: SnapshotKind, name: &str, created: i64) -> Snapshot {
+        Snapshot {
+            kind,
+            arn: format!(
+                "arn:aws:rds:us-east-1:111111111111:{}:{name}",
+                kind.arn_resource_type()
+            ),
+            identifier: name.into(),
+            status: SnapshotStatus::Available,
+            percent_progress: Some(100),
+            encrypted: true,
+            kms_key_id: Some("arn:aws:kms:us-east-1:111111111111:key/db".into()),
+            tags: BTreeMap::from([("offsite-export".to_owned(), "true".to_owned())]),
+            created: Some(DateTime::from_secs(created)),
+            original_created: None,
+            engine: Some("postgres".into()),
+            source_database: Some("orders".into()),
+            snapshot_type: Some("manual".into()),
+            copied_from: None,
+            option_group: None,
+            tde_credential_arn: None,
+        }
+    }
+
+    fn copy_of(s: &Snapshot, status: SnapshotStatus) -> Snapshot {
+        let request = copy_request(
+            s,
+            copy_identifier(COPY_PREFIX, s.kind, &s.arn, &s.identifier),
+            KEY,
+        );
+        Snapshot {
+            identifier: request.target_identifier.clone(),
+            arn: format!(
+                "arn:aws:rds:us-east-1:111111111111:snapshot:{}",
+                request.target_identifier
+            ),
+            tags: request.tags,
+            status,
+            ..s.clone()
+        }
+    }
+
+    fn run(sources: &[Snapshot], copies: &[Snapshot], limit: u32) -> Vec<Planned> {
+        let selection = selection();
+        let settings = PlanSettings {
+            selection: &selection,
+            export_key: KEY,
+            max_copies_in_flight: limit,
+        };
+        plan(sources, copies, &BTreeMap::new(), &settings)
+    }
+
+    #[test]
+    fn a_new_selected_source_is_copied_with_the_export_key_and_pipeline_tags() {
+        let s = source(
+            SnapshotKind::Instance,
+            "rds:orders-2026-11-22-03-00",
+            1_700_000_000,
+        );
+        let planned = run(std::slice::from_ref(&s), &[], 5);
+        let Decision::Copy(request) = &planned[0].decision else {
+            panic!("expected a copy: {planned:?}")
+        };
+        assert_eq!(request.kms_key_id, KEY);
+        assert_eq!(request.source, "rds:orders-2026-11-22-03-00");
+        assert!(
+            request
+                .target_identifier
+                .starts_with("offsite-rds-orders-2026-11-22-03-00-")
+        );
+        assert_eq!(
+            request.tags.get(tags::MARKER).map(String::as_str),
+            Some(tags::MARKER_EXPORT)
+        );
+        assert_eq!(request.tags.get(tags::SOURCE_ARN), Some(&s.arn));
+        assert_eq!(
+            request.tags.get(tags::SOURCE_CREATED).map(String::as_str),
+            Some("2023-11-14T22:13:20Z")
+        );
+        assert!(
+            !request.tags.contains_key("offsite-export"),
+            "the selection tag is never copied"
+        );
+    }
+
+    #[test]
+    fn an_existing_copy_with_this_lineage_means_done() {
+        let s = source(SnapshotKind::Cluster, "weekly", 1);
+        for status in [
+            SnapshotStatus::Available,
+            SnapshotStatus::InProgress("creating".into()),
+        ] {
+            let planned = run(std::slice::from_ref(&s), &[copy_of(&s, status)], 5);
+            assert!(
+                matches!(
+                    planned[0].decision,
+                    Decision::Skip(Skip::AlreadyExported { .. })
+                ),
+                "{planned:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_existing_copy_of_another_source_is_a_collision_never_overwritten() {
+        let s = source(SnapshotKind::Instance, "weekly", 1);
+        let mut impostor = copy_of(&s, SnapshotStatus::Available);
+        impostor.tags.insert(
+            tags::SOURCE_ARN.into(),
+            "arn:aws:rds:us-east-1:111111111111:snapshot:other".into(),
+        );
+        let planned = run(&[s], &[impostor], 5);
+        let Decision::Skip(skip @ Skip::Collision { .. }) = &planned[0].decision else {
+            panic!("{planned:?}")
+        };
+        assert!(skip.is_finding());
+    }
+
+    #[test]
+    fn copies_in_flight_count_against_the_limit_per_kind_newest_first() {
+        let old = source(SnapshotKind::Instance, "old", 100);
+        let new = source(SnapshotKind::Instance, "new", 200);
+        let cluster = source(SnapshotKind::Cluster, "c", 50);
+        let busy = copy_of(
+            &source(SnapshotKind::Instance, "busy", 10),
+            SnapshotStatus::InProgress("creating".into()),
+        );
+        let planned = run(&[old, new, cluster], &[busy], 2);
+        let by_name: BTreeMap<_, _> = planned
+            .iter()
+            .map(|p| (p.source.identifier.as_str(), &p.decision))
+            .collect();
+        assert!(matches!(by_name["new"], Decision::Copy(_)), "newest first");
+        assert!(
+            matches!(by_name["old"], Decision::Defer { .. }),
+            "limit 2, one busy"
+        );
+        assert!(
+            matches!(by_name["c"], Decision::Copy(_)),
+            "clusters have their own budget"
+        );
+    }
+
+    #[test]
+    fn duplicates_are_planned_once() {
+        let s = source(SnapshotKind::Instance, "twice", 1);
+        assert_eq!(run(&[s.clone(), s], &[], 5).len(), 1);
+    }
+
+    #[test]
+    fn over_long_arns_are_unsupported() {
+        let s = source(SnapshotKind::Instance, &"a".repeat(230), 1);
+        let planned = run(&[s], &[], 5);
+        assert!(
+            matches!(
+                &planned[0].decision,
+                Decision::Skip(Skip::Unsupported { .. })
+            ),
+            "{planned:?}"
+        );
+    }
+}
