@@ -6,8 +6,19 @@
 //! local emulator. `explain-event` is the exception: it reads a file, needs no
 //! configuration and makes no AWS call.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::process::ExitCode;
+use std::time::SystemTime;
+
+use aws_smithy_types::DateTime;
+use offsite_common::rds::RdsSnapshots;
+use offsite_common::snapshot::SnapshotArn;
+use offsite_exporter::export::{Exporter, Outcome, Report};
+use offsite_exporter::settings::{
+    EXPORT_KEY_VAR, ExporterSettings, SELECTION_TAG_KEY_VAR, SELECTION_TAG_VALUE_VAR,
+    SWEEP_WINDOW_VAR,
+};
 
 use clap::{Parser, Subcommand};
 use offsite_common::aws::{AwsSettings, load_sdk_config};
@@ -42,6 +53,25 @@ enum Command {
         #[arg(value_name = "FILE")]
         file: String,
     },
+    /// Dry run of the exporter's sweep against the current account: what would be copied,
+    /// and why each other snapshot is skipped. Changes nothing.
+    ///
+    /// Reads the exporter's settings (OFFSITE_EXPORT_KEY_ARN, OFFSITE_SELECTION_TAG_KEY, ...)
+    /// from the environment like the function does; the flags override them.
+    Plan {
+        /// The export key's ARN (else OFFSITE_EXPORT_KEY_ARN).
+        #[arg(long, value_name = "ARN")]
+        export_key_arn: Option<String>,
+        /// The selection tag as KEY=VALUE (else OFFSITE_SELECTION_TAG_KEY/_VALUE).
+        #[arg(long, value_name = "KEY=VALUE")]
+        selection_tag: Option<String>,
+        /// How far back to look, e.g. 48h or 7d (else OFFSITE_SWEEP_WINDOW).
+        #[arg(long, value_name = "DURATION")]
+        window: Option<String>,
+        /// Print the report as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// The CLI's errors; each is printed as one line on standard error.
@@ -51,6 +81,10 @@ enum CliError {
     Config(#[from] offsite_common::ConfigError),
     #[error("cannot reach STS to identify the caller: {0}")]
     Identity(String),
+    #[error("--selection-tag {0:?} is not KEY=VALUE")]
+    SelectionTag(String),
+    #[error(transparent)]
+    Export(#[from] offsite_exporter::export::ExportError),
 }
 
 /// Why `explain-event` could not explain; printed as one line, exit status 2.
@@ -88,6 +122,12 @@ async fn main() -> ExitCode {
         // Before any settings are read: it needs none and must work without them.
         Command::ExplainEvent { file } => return explain_event(&file),
         Command::Whoami => whoami().await,
+        Command::Plan {
+            export_key_arn,
+            selection_tag,
+            window,
+            json,
+        } => plan(export_key_arn, selection_tag, window, json).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -146,4 +186,122 @@ fn explain(file: &str) -> Result<serde_json::Value, ExplainError> {
     let event: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|source| ExplainError::NotJson { file: name, source })?;
     Ok(classify(&event)?.explain())
+}
+
+/// `offsite plan`: the sweep as a dry run.
+async fn plan(
+    export_key_arn: Option<String>,
+    selection_tag: Option<String>,
+    window: Option<String>,
+    json: bool,
+) -> Result<(), CliError> {
+    let mut env: BTreeMap<String, String> = std::env::vars().collect();
+    if let Some(arn) = export_key_arn {
+        env.insert(EXPORT_KEY_VAR.to_owned(), arn);
+    }
+    if let Some(tag) = selection_tag {
+        let (key, value) = tag
+            .split_once('=')
+            .ok_or_else(|| CliError::SelectionTag(tag.clone()))?;
+        env.insert(SELECTION_TAG_KEY_VAR.to_owned(), key.to_owned());
+        env.insert(SELECTION_TAG_VALUE_VAR.to_owned(), value.to_owned());
+    }
+    if let Some(window) = window {
+        env.insert(SWEEP_WINDOW_VAR.to_owned(), window);
+    }
+    let settings = ExporterSettings::from_env(&env)?;
+    let sdk_config = load_sdk_config(&settings.aws).await;
+    let exporter = Exporter::new(
+        RdsSnapshots::new(aws_sdk_rds::Client::new(&sdk_config)),
+        settings,
+    );
+    let report = exporter
+        .sweep(DateTime::from(SystemTime::now()), true)
+        .await?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        print!("{}", plan_table(&report));
+    }
+    Ok(())
+}
+
+/// The report as an aligned table, one snapshot a line, copies first.
+fn plan_table(report: &Report) -> String {
+    let label = |outcome: &Outcome| match outcome {
+        Outcome::Copied => "copy",
+        Outcome::AlreadyExported => "exported",
+        Outcome::Skipped => "skip",
+        Outcome::Deferred => "later",
+        Outcome::Failed => "problem",
+    };
+    let mut rows: Vec<[String; 4]> = report
+        .items
+        .iter()
+        .map(|item| {
+            let name = item
+                .source_arn
+                .parse::<SnapshotArn>()
+                .map(|a| a.name)
+                .unwrap_or_else(|_| item.source_arn.clone());
+            let detail = match (&item.outcome, &item.copy_identifier) {
+                (Outcome::Copied, Some(copy)) => format!("as {copy}"),
+                _ => item.reason.clone(),
+            };
+            [
+                label(&item.outcome).to_owned(),
+                item.kind.to_string(),
+                name,
+                detail,
+            ]
+        })
+        .collect();
+    rows.sort_by_key(|row| {
+        (
+            ["copy", "problem", "later", "exported", "skip"]
+                .iter()
+                .position(|l| *l == row[0]),
+            row[2].clone(),
+        )
+    });
+    let header = [
+        "ACTION".to_owned(),
+        "KIND".to_owned(),
+        "SNAPSHOT".to_owned(),
+        "DETAIL".to_owned(),
+    ];
+    let widths: Vec<usize> = (0..3)
+        .map(|i| {
+            rows.iter()
+                .chain([&header])
+                .map(|r| r[i].len())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(rows.iter()) {
+        out.push_str(&format!(
+            "{:w0$}  {:w1$}  {:w2$}  {}\n",
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        ));
+    }
+    let copies = report.count(&Outcome::Copied);
+    out.push_str(&format!(
+        "plan: {copies} to copy, {} already exported, {} skipped, {} later, {} problems\n",
+        report.count(&Outcome::AlreadyExported),
+        report.count(&Outcome::Skipped),
+        report.count(&Outcome::Deferred),
+        report.count(&Outcome::Failed)
+    ));
+    out
 }

@@ -129,7 +129,8 @@ pub fn classify(event: &Value) -> Result<Trigger, MalformedEvent> {
         return Err(malformed(
             "$",
             format!(
-                "the event is {}; expected a JSON object (an EventBridge event or a Lambda SNS event)",
+                "the event is {}; expected a JSON object (an EventBridge event or a Lambda SNS \
+                 event)",
                 json_type(event)
             ),
         ));
@@ -304,7 +305,10 @@ fn backup_job(root: &Obj<'_>) -> Result<Trigger, MalformedEvent> {
 /// point-in-time recovery point for RDS and Aurora, which is not a snapshot.
 fn is_continuous_recovery_point(arn: &str) -> bool {
     let parts: Vec<&str> = arn.splitn(7, ':').collect();
-    matches!(parts[..], ["arn", _, "backup", _, _, "recovery-point", rest] if rest.starts_with("continuous:"))
+    match parts[..] {
+        ["arn", _, "backup", _, _, "recovery-point", rest] => rest.starts_with("continuous:"),
+        _ => false,
+    }
 }
 
 /// `resources[0]`, if present; `None` when `resources` is absent, null or empty.
@@ -427,8 +431,8 @@ fn rds_notification(message: &str, path: String) -> Result<Trigger, MalformedEve
         "Event ID",
         "a link ending in #RDS-EVENT-<number>, e.g. …/USER_Events.html#RDS-EVENT-0042",
     )?;
-    // "http://docs.amazonwebservices.com/AmazonRDS/latest/UserGuide/USER_Events.html#RDS-EVENT-0042";
-    // a bare "RDS-EVENT-0042" is accepted too.
+    // Like "http://docs.amazonwebservices.com/AmazonRDS/latest/UserGuide/USER_Events.html
+    // #RDS-EVENT-0042" (one string); a bare "RDS-EVENT-0042" is accepted too.
     let Some(event_id) = raw_id.rsplit('#').next().and_then(parse_event_id) else {
         return Err(malformed(
             notification.path("Event ID"),

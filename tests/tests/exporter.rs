@@ -93,9 +93,26 @@ async fn sweep_copies_every_selected_kind_and_name_style_once_with_the_export_ke
     db_instance(&workload, "plain", None).await;
     db_cluster(&workload, "ledger", Some(&database_key)).await;
     db_cluster(&workload, "plainledger", None).await;
+    // Encrypted without a key of its own: RDS uses the default aws/rds key, whose snapshots
+    // cannot be shared; the copy under the export key can.
+    rds.create_db_instance()
+        .db_instance_identifier("defaultkey")
+        .db_instance_class("db.t3.micro")
+        .engine("postgres")
+        .allocated_storage(20)
+        .master_username("offsite")
+        .master_user_password("not-a-secret-1")
+        .storage_encrypted(true)
+        .send()
+        .await
+        .expect("instance under the default key");
 
     let mut expected = Vec::new();
-    for (instance, name) in [("orders", "orders-manual"), ("plain", "plain-manual")] {
+    for (instance, name) in [
+        ("orders", "orders-manual"),
+        ("plain", "plain-manual"),
+        ("defaultkey", "defaultkey-manual"),
+    ] {
         expected.push(
             db_snapshot(&workload, instance, name, vec![tag(SELECTED.0, SELECTED.1)])
                 .await
