@@ -225,3 +225,88 @@ impl RdsSnapshots {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The emulator (moto) does not model the permanent/persistent flags of options, so
+    //! these adapter paths are tested with `aws-smithy-mocks`, below the SDK.
+
+    use aws_sdk_rds::error::ErrorMetadata;
+    use aws_sdk_rds::operation::copy_db_cluster_snapshot::CopyDBClusterSnapshotError;
+    use aws_sdk_rds::operation::describe_option_groups::DescribeOptionGroupsOutput;
+    use aws_sdk_rds::types::error::SnapshotQuotaExceededFault;
+    use aws_sdk_rds::types::{Option as DbOption, OptionGroup};
+    use aws_smithy_mocks::{mock, mock_client};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn persistent_and_permanent_options_are_found() {
+        let rule = mock!(Client::describe_option_groups)
+            .match_requests(|r| r.option_group_name() == Some("oracle-tde"))
+            .then_output(|| {
+                DescribeOptionGroupsOutput::builder()
+                    .option_groups_list(
+                        OptionGroup::builder()
+                            .option_group_name("oracle-tde")
+                            .options(
+                                DbOption::builder()
+                                    .option_name("TDE")
+                                    .persistent(true)
+                                    .permanent(true)
+                                    .build(),
+                            )
+                            .options(
+                                DbOption::builder()
+                                    .option_name("Timezone")
+                                    .permanent(true)
+                                    .build(),
+                            )
+                            .options(DbOption::builder().option_name("S3_INTEGRATION").build())
+                            .build(),
+                    )
+                    .build()
+            });
+        let rds = RdsSnapshots::new(mock_client!(aws_sdk_rds, [&rule]));
+        assert_eq!(
+            rds.persistent_options("oracle-tde").await.expect("listed"),
+            ["TDE", "Timezone"]
+        );
+        // Default option groups are never looked up (the rule would not match them).
+        assert!(
+            rds.persistent_options("default:oracle-ee-19")
+                .await
+                .expect("no call")
+                .is_empty()
+        );
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn cluster_quota_error_folds_to_the_same_kind_as_for_instances() {
+        let rule = mock!(Client::copy_db_cluster_snapshot).then_error(|| {
+            CopyDBClusterSnapshotError::SnapshotQuotaExceededFault(
+                // As the SDK parses it from the response: the code is in the metadata.
+                SnapshotQuotaExceededFault::builder()
+                    .message("quota")
+                    .meta(
+                        ErrorMetadata::builder()
+                            .code("SnapshotQuotaExceeded")
+                            .build(),
+                    )
+                    .build(),
+            )
+        });
+        let rds = RdsSnapshots::new(mock_client!(aws_sdk_rds, [&rule]));
+        let request = CopyRequest {
+            kind: SnapshotKind::Cluster,
+            source: "ledger-1".into(),
+            target_identifier: "offsite-ledger-1-0123456789abcdef".into(),
+            kms_key_id: "arn:aws:kms:us-east-1:111111111111:key/k".into(),
+            tags: BTreeMap::new(),
+        };
+        let error = rds.copy(&request).await.expect_err("quota");
+        assert_eq!(error.kind, RdsErrorKind::QuotaExceeded);
+        assert_eq!(error.operation, "CopyDBClusterSnapshot");
+    }
+}
