@@ -16,6 +16,7 @@ mod error;
 pub mod identifier;
 pub mod logging;
 pub mod metrics;
+pub mod notice;
 pub mod rds;
 pub mod rds_error;
 pub mod snapshot;

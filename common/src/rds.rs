@@ -203,6 +203,99 @@ impl RdsSnapshots {
         })
     }
 
+    /// Sets tags on a snapshot of either kind (one API for both, by ARN).
+    pub async fn add_tags(
+        &self,
+        arn: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), RdsError> {
+        let tags: Vec<Tag> = tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        self.client
+            .add_tags_to_resource()
+            .resource_name(arn)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| RdsError::from_sdk("AddTagsToResource", arn, e))
+    }
+
+    /// Adds `account` to the snapshot's `restore` attribute (shares it) and returns the
+    /// accounts on that list afterwards, so the caller can spot foreign ones.
+    pub async fn share(
+        &self,
+        kind: SnapshotKind,
+        identifier: &str,
+        account: &str,
+    ) -> Result<Vec<String>, RdsError> {
+        let attributes = match kind {
+            SnapshotKind::Instance => self
+                .client
+                .modify_db_snapshot_attribute()
+                .db_snapshot_identifier(identifier)
+                .attribute_name("restore")
+                .values_to_add(account)
+                .send()
+                .await
+                .map_err(|e| RdsError::from_sdk("ModifyDBSnapshotAttribute", identifier, e))?
+                .db_snapshot_attributes_result
+                .map(|r| r.db_snapshot_attributes.unwrap_or_default())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|a| (a.attribute_name, a.attribute_values))
+                .collect::<Vec<_>>(),
+            SnapshotKind::Cluster => self
+                .client
+                .modify_db_cluster_snapshot_attribute()
+                .db_cluster_snapshot_identifier(identifier)
+                .attribute_name("restore")
+                .values_to_add(account)
+                .send()
+                .await
+                .map_err(|e| RdsError::from_sdk("ModifyDBClusterSnapshotAttribute", identifier, e))?
+                .db_cluster_snapshot_attributes_result
+                .map(|r| r.db_cluster_snapshot_attributes.unwrap_or_default())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|a| (a.attribute_name, a.attribute_values))
+                .collect::<Vec<_>>(),
+        };
+        Ok(attributes
+            .into_iter()
+            .filter(|(name, _)| name.as_deref() == Some("restore"))
+            .flat_map(|(_, values)| values.unwrap_or_default())
+            .collect())
+    }
+
+    /// Deletes a snapshot; one that is already gone counts as deleted.
+    pub async fn delete(&self, kind: SnapshotKind, identifier: &str) -> Result<(), RdsError> {
+        let result = match kind {
+            SnapshotKind::Instance => self
+                .client
+                .delete_db_snapshot()
+                .db_snapshot_identifier(identifier)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| RdsError::from_sdk("DeleteDBSnapshot", identifier, e)),
+            SnapshotKind::Cluster => self
+                .client
+                .delete_db_cluster_snapshot()
+                .db_cluster_snapshot_identifier(identifier)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| RdsError::from_sdk("DeleteDBClusterSnapshot", identifier, e)),
+        };
+        match result {
+            Err(e) if e.kind == RdsErrorKind::NotFound => Ok(()),
+            other => other,
+        }
+    }
+
     /// The permanent or persistent options of an option group (such snapshots cannot be
     /// shared: "Sharing a DB snapshot", RDS User Guide). Default groups have none.
     pub async fn persistent_options(&self, option_group: &str) -> Result<Vec<String>, RdsError> {

@@ -1,6 +1,7 @@
 //! The tags that hold the pipeline's state (design: state lives in the resources).
 //!
 //! Tag keys use the `offsite:` namespace; RDS forbids only the `aws:` and `rds:` prefixes.
+//! Values are at most 256 characters ("Tagging Amazon RDS resources").
 
 /// Marks a snapshot as one of the pipeline's own copies; its value names the stage of the
 /// pipeline that made it. Never selected as a source, the only snapshots ever deleted.
@@ -12,9 +13,26 @@ pub const SOURCE_ARN: &str = "offsite:source-arn";
 /// When the source snapshot was taken (RFC 3339), so retention and freshness work on the
 /// age of the data, not of the copy.
 pub const SOURCE_CREATED: &str = "offsite:source-created";
-/// Where the copy is in the pipeline: `exported`, then `announced` (set by the scanner).
-pub const STAGE: &str = "offsite:stage";
-/// Stage value written by the exporter.
-pub const STAGE_EXPORTED: &str = "exported";
-/// How many times this source's export has been attempted (the scanner counts failures).
+/// Which attempt at exporting its source this copy is (1, 2, ...); retries of a failed or
+/// stuck copy get the next number and their own identifier.
 pub const ATTEMPT: &str = "offsite:attempt";
+
+/// Where the copy is in the pipeline.
+pub const STAGE: &str = "offsite:stage";
+/// Copy started by the exporter.
+pub const STAGE_EXPORTED: &str = "exported";
+/// A scanner claimed the copy to share and announce it (see [`CLAIM`]).
+pub const STAGE_ANNOUNCING: &str = "announcing";
+/// Shared with the vault and announced; retention counts from [`ANNOUNCED_AT`].
+pub const STAGE_ANNOUNCED: &str = "announced";
+/// Given up by the scanner (stuck too long); the exporter retries its source.
+pub const STAGE_FAILED: &str = "failed";
+
+/// The scan that claimed the copy, so that two overlapping scans announce it once.
+pub const CLAIM: &str = "offsite:claim";
+/// When the claim was made (RFC 3339); an old claim belongs to a scan that died.
+pub const CLAIMED_AT: &str = "offsite:claimed-at";
+/// When the copy was announced (RFC 3339).
+pub const ANNOUNCED_AT: &str = "offsite:announced-at";
+/// Why the scanner gave up on a copy.
+pub const FAILURE: &str = "offsite:failure";

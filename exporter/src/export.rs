@@ -210,6 +210,7 @@ impl Exporter {
             selection: &self.settings.selection,
             export_key: self.settings.export_key.as_str(),
             max_copies_in_flight: self.settings.max_copies_in_flight,
+            max_attempts: self.settings.max_copy_attempts,
         };
         let planned = plan(&sources, &copies, &options, &settings);
         let report = if dry_run {

@@ -22,6 +22,8 @@ pub struct PlanSettings<'a> {
     pub selection: &'a SelectionTag,
     pub export_key: &'a str,
     pub max_copies_in_flight: u32,
+    /// Copies of one source tried before giving up (failed or stuck ones count).
+    pub max_attempts: u32,
 }
 
 /// The decision for one source.
@@ -55,6 +57,12 @@ pub fn plan(
 ) -> Vec<Planned> {
     let existing: BTreeMap<&str, &Snapshot> =
         copies.iter().map(|c| (c.identifier.as_str(), c)).collect();
+    let mut by_source: BTreeMap<&str, Vec<&Snapshot>> = BTreeMap::new();
+    for copy in copies {
+        if let Some(source) = copy.tag(tags::SOURCE_ARN) {
+            by_source.entry(source).or_default().push(copy);
+        }
+    }
     let mut budget: BTreeMap<SnapshotKind, u32> = [SnapshotKind::Instance, SnapshotKind::Cluster]
         .into_iter()
         .map(|kind| {
@@ -87,7 +95,11 @@ pub fn plan(
                 .as_ref()
                 .and_then(|g| persistent_options.get(g))
                 .unwrap_or(&no_options);
-            let decision = decide(source, &existing, options, settings, &mut budget);
+            let earlier = by_source
+                .get(source.arn.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let decision = decide(source, &existing, earlier, options, settings, &mut budget);
             Planned {
                 source: source.clone(),
                 decision,
@@ -99,6 +111,7 @@ pub fn plan(
 fn decide(
     source: &Snapshot,
     existing: &BTreeMap<&str, &Snapshot>,
+    earlier_copies: &[&Snapshot],
     persistent_options: &[String],
     settings: &PlanSettings<'_>,
     budget: &mut BTreeMap<SnapshotKind, u32>,
@@ -113,17 +126,31 @@ fn decide(
             ),
         });
     }
-    let target = copy_identifier(COPY_PREFIX, source.kind, &source.arn, &source.identifier);
+    if let Some(live) = earlier_copies.iter().find(|c| !is_given_up(c)) {
+        return Decision::Skip(Skip::AlreadyExported {
+            copy_identifier: live.identifier.clone(),
+        });
+    }
+    let attempt = earlier_copies
+        .iter()
+        .map(|c| attempt_of(c))
+        .max()
+        .map_or(1, |n| n.saturating_add(1));
+    if attempt > settings.max_attempts {
+        return Decision::Skip(Skip::GaveUp {
+            attempts: attempt - 1,
+        });
+    }
+    let target = attempt_identifier(source, attempt);
     if let Some(copy) = existing.get(target.as_str()) {
-        return match copy.tag(tags::SOURCE_ARN) {
-            Some(lineage) if lineage == source.arn => Decision::Skip(Skip::AlreadyExported {
-                copy_identifier: target,
-            }),
-            other => Decision::Skip(Skip::Collision {
-                copy_identifier: target,
-                other_source: other.unwrap_or("an unknown source").to_owned(),
-            }),
-        };
+        // Not among this source's copies, so its lineage names another source (or none).
+        return Decision::Skip(Skip::Collision {
+            copy_identifier: target,
+            other_source: copy
+                .tag(tags::SOURCE_ARN)
+                .unwrap_or("an unknown source")
+                .to_owned(),
+        });
     }
     let left = budget.entry(source.kind).or_default();
     if *left == 0 {
@@ -132,16 +159,53 @@ fn decide(
         };
     }
     *left -= 1;
-    Decision::Copy(copy_request(source, target, settings.export_key))
+    Decision::Copy(copy_request(source, target, settings.export_key, attempt))
+}
+
+/// A copy that will never become available: RDS says failed, or the scanner gave up on it
+/// (stuck too long).
+pub fn is_given_up(copy: &Snapshot) -> bool {
+    matches!(copy.status, SnapshotStatus::Failed(_))
+        || copy.tag(tags::STAGE) == Some(tags::STAGE_FAILED)
+}
+
+/// The attempt number a copy records (1 when the tag is absent or unreadable).
+pub fn attempt_of(copy: &Snapshot) -> u32 {
+    copy.tag(tags::ATTEMPT)
+        .and_then(|a| a.parse().ok())
+        .filter(|n| *n >= 1)
+        .unwrap_or(1)
+}
+
+/// The target identifier of attempt `attempt` at copying `source`: the first attempt hashes
+/// the ARN alone, later ones the ARN and the attempt number, so a retry never waits for a
+/// failed copy to be deleted, and every attempt's identifier is still deterministic.
+pub fn attempt_identifier(source: &Snapshot, attempt: u32) -> String {
+    if attempt <= 1 {
+        copy_identifier(COPY_PREFIX, source.kind, &source.arn, &source.identifier)
+    } else {
+        copy_identifier(
+            COPY_PREFIX,
+            source.kind,
+            &format!("{}#attempt-{attempt}", source.arn),
+            &source.identifier,
+        )
+    }
 }
 
 /// The copy of `source`: the export key, and the pipeline's tags (never the selection tag,
 /// so a copy can never be selected again).
-pub fn copy_request(source: &Snapshot, target_identifier: String, export_key: &str) -> CopyRequest {
+pub fn copy_request(
+    source: &Snapshot,
+    target_identifier: String,
+    export_key: &str,
+    attempt: u32,
+) -> CopyRequest {
     let mut copy_tags = BTreeMap::from([
         (tags::MARKER.to_owned(), tags::MARKER_EXPORT.to_owned()),
         (tags::SOURCE_ARN.to_owned(), source.arn.clone()),
         (tags::STAGE.to_owned(), tags::STAGE_EXPORTED.to_owned()),
+        (tags::ATTEMPT.to_owned(), attempt.to_string()),
     ]);
     if let Some(taken) = source.taken_at().and_then(|t| t.fmt(Format::DateTime).ok()) {
         copy_tags.insert(tags::SOURCE_CREATED.to_owned(), taken);
@@ -195,11 +259,7 @@ mod tests {
     }
 
     fn copy_of(s: &Snapshot, status: SnapshotStatus) -> Snapshot {
-        let request = copy_request(
-            s,
-            copy_identifier(COPY_PREFIX, s.kind, &s.arn, &s.identifier),
-            KEY,
-        );
+        let request = copy_request(s, attempt_identifier(s, 1), KEY, 1);
         Snapshot {
             identifier: request.target_identifier.clone(),
             arn: format!(
@@ -218,6 +278,7 @@ mod tests {
             selection: &selection,
             export_key: KEY,
             max_copies_in_flight: limit,
+            max_attempts: 3,
         };
         plan(sources, copies, &BTreeMap::new(), &settings)
     }
@@ -271,6 +332,56 @@ mod tests {
                 "{planned:?}"
             );
         }
+    }
+
+    #[test]
+    fn failed_and_stuck_copies_are_retried_under_a_new_identifier_until_the_limit() {
+        let s = source(SnapshotKind::Instance, "weekly", 1);
+        let first = copy_of(&s, SnapshotStatus::Failed("failed".into()));
+        let planned = run(std::slice::from_ref(&s), std::slice::from_ref(&first), 5);
+        let Decision::Copy(retry) = &planned[0].decision else {
+            panic!("expected a retry: {planned:?}")
+        };
+        assert_ne!(retry.target_identifier, first.identifier);
+        assert_eq!(retry.target_identifier, attempt_identifier(&s, 2));
+        assert_eq!(retry.tags.get(tags::ATTEMPT).map(String::as_str), Some("2"));
+
+        let mut stuck = copy_of(&s, SnapshotStatus::InProgress("creating".into()));
+        stuck.identifier = attempt_identifier(&s, 2);
+        stuck.tags.insert(tags::ATTEMPT.into(), "2".into());
+        stuck
+            .tags
+            .insert(tags::STAGE.into(), tags::STAGE_FAILED.into());
+        let planned = run(std::slice::from_ref(&s), &[first.clone(), stuck.clone()], 5);
+        let Decision::Copy(third) = &planned[0].decision else {
+            panic!("expected attempt 3: {planned:?}")
+        };
+        assert_eq!(third.tags.get(tags::ATTEMPT).map(String::as_str), Some("3"));
+
+        let mut last = copy_of(&s, SnapshotStatus::Failed("failed".into()));
+        last.identifier = attempt_identifier(&s, 3);
+        last.tags.insert(tags::ATTEMPT.into(), "3".into());
+        let planned = run(std::slice::from_ref(&s), &[first, stuck, last], 5);
+        assert_eq!(
+            planned[0].decision,
+            Decision::Skip(Skip::GaveUp { attempts: 3 })
+        );
+    }
+
+    #[test]
+    fn a_live_retry_means_done() {
+        let s = source(SnapshotKind::Cluster, "weekly", 1);
+        let failed = copy_of(&s, SnapshotStatus::Failed("failed".into()));
+        let mut retry = copy_of(&s, SnapshotStatus::Available);
+        retry.identifier = attempt_identifier(&s, 2);
+        retry.tags.insert(tags::ATTEMPT.into(), "2".into());
+        let planned = run(std::slice::from_ref(&s), &[failed, retry.clone()], 5);
+        assert_eq!(
+            planned[0].decision,
+            Decision::Skip(Skip::AlreadyExported {
+                copy_identifier: retry.identifier
+            })
+        );
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub enum Skip {
     Unsupported { reason: String },
     /// Its copy already exists (any state); the scanner takes it from there.
     AlreadyExported { copy_identifier: String },
+    /// Every attempt at copying it failed or got stuck; an operator must look (delete the
+    /// failed copies to start over).
+    GaveUp { attempts: u32 },
     /// The target identifier holds a copy of *another* source: never overwritten, reported
     /// as a security event (someone made a snapshot under our name).
     Collision {
@@ -38,7 +41,10 @@ pub enum Skip {
 impl Skip {
     /// Whether an operator should hear about it (selected but not exportable).
     pub fn is_finding(&self) -> bool {
-        matches!(self, Self::Unsupported { .. } | Self::Collision { .. })
+        matches!(
+            self,
+            Self::Unsupported { .. } | Self::Collision { .. } | Self::GaveUp { .. }
+        )
     }
 
     /// One line for logs and `offsite plan`.
@@ -53,6 +59,9 @@ impl Skip {
             Self::Unsupported { reason } => format!("selected but cannot be exported: {reason}"),
             Self::AlreadyExported { copy_identifier } => {
                 format!("already exported as {copy_identifier}")
+            }
+            Self::GaveUp { attempts } => {
+                format!("gave up after {attempts} failed or stuck copies; delete them to try again")
             }
             Self::Collision {
                 copy_identifier,

@@ -13,6 +13,7 @@ pub const SELECTION_TAG_KEY_VAR: &str = "OFFSITE_SELECTION_TAG_KEY";
 pub const SELECTION_TAG_VALUE_VAR: &str = "OFFSITE_SELECTION_TAG_VALUE";
 pub const SWEEP_WINDOW_VAR: &str = "OFFSITE_SWEEP_WINDOW";
 pub const MAX_COPIES_IN_FLIGHT_VAR: &str = "OFFSITE_MAX_COPIES_IN_FLIGHT";
+pub const MAX_COPY_ATTEMPTS_VAR: &str = "OFFSITE_MAX_COPY_ATTEMPTS";
 
 /// Default selection tag: `offsite-export=true`.
 pub const DEFAULT_SELECTION_TAG_KEY: &str = "offsite-export";
@@ -23,6 +24,8 @@ pub const DEFAULT_SWEEP_WINDOW: Duration = Duration::from_secs(48 * 3600);
 /// Copies in flight per kind: Aurora allows 5 per destination region per account, RDS 20
 /// ("Copying a DB snapshot" / "Copying a DB cluster snapshot"); 5 is safe for both.
 pub const DEFAULT_MAX_COPIES_IN_FLIGHT: u32 = 5;
+/// Copies of one source tried before the exporter gives up and reports it.
+pub const DEFAULT_MAX_COPY_ATTEMPTS: u32 = 3;
 
 /// Everything the exporter needs to know.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +37,8 @@ pub struct ExporterSettings {
     pub sweep_window: Duration,
     /// Copies of one kind that may be in flight at once, the pipeline's own included.
     pub max_copies_in_flight: u32,
+    /// Copies of one source tried before giving up (failed or stuck ones count).
+    pub max_copy_attempts: u32,
 }
 
 impl ExporterSettings {
@@ -79,6 +84,8 @@ impl ExporterSettings {
         }
         let max_copies_in_flight =
             config::or_default(env, MAX_COPIES_IN_FLIGHT_VAR, DEFAULT_MAX_COPIES_IN_FLIGHT)?;
+        let max_copy_attempts =
+            config::or_default(env, MAX_COPY_ATTEMPTS_VAR, DEFAULT_MAX_COPY_ATTEMPTS)?;
         Ok(Self {
             aws: AwsSettings::from_env(env)?,
             export_key: config::required(env, EXPORT_KEY_VAR)?,
@@ -89,6 +96,7 @@ impl ExporterSettings {
                 max_copies_in_flight,
                 1..=20,
             )?,
+            max_copy_attempts: config::in_range(MAX_COPY_ATTEMPTS_VAR, max_copy_attempts, 1..=10)?,
         })
     }
 }
@@ -136,6 +144,7 @@ mod tests {
             (SWEEP_WINDOW_VAR, "two days"),
             (MAX_COPIES_IN_FLIGHT_VAR, "0"),
             (MAX_COPIES_IN_FLIGHT_VAR, "50"),
+            (MAX_COPY_ATTEMPTS_VAR, "0"),
         ] {
             let mut e = env(&[(EXPORT_KEY_VAR, KEY)]);
             e.insert(name.to_owned(), value.to_owned());
