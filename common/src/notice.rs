@@ -245,7 +245,8 @@ mod tests {
 
     #[test]
     fn fields_must_agree() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut Notice)>)> = vec![
+        type Mutation = Box<dyn Fn(&mut Notice)>;
+        let cases: Vec<(&str, Mutation)> = vec![
             ("kind", Box::new(|n| n.kind = SnapshotKind::Cluster)),
             (
                 "copy_arn",
