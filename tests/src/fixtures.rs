@@ -204,3 +204,148 @@ pub async fn describe_db_cluster_snapshot(
                 .next()
         })
 }
+
+/// The announcement channel of an account pair, as the templates set it up: the workload's
+/// topic (its policy lets the vault subscribe), the vault's queue (its policy accepts only
+/// that topic) and the vault's subscription. Returns (topic ARN, queue URL).
+pub async fn announcement_channel(
+    workload: &SdkConfig,
+    vault: &SdkConfig,
+    vault_account: &str,
+) -> (String, String) {
+    let sns = aws_sdk_sns::Client::new(workload);
+    let topic_arn = sns
+        .create_topic()
+        .name("offsite-announcements")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create topic: {}", DisplayErrorContext(e)))
+        .topic_arn
+        .unwrap_or_else(|| panic!("topic without ARN"));
+    let topic_policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "AWS": format!("arn:aws:iam::{vault_account}:root") },
+            "Action": "sns:Subscribe",
+            "Resource": topic_arn,
+        }],
+    });
+    sns.set_topic_attributes()
+        .topic_arn(&topic_arn)
+        .attribute_name("Policy")
+        .attribute_value(topic_policy.to_string())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("topic policy: {}", DisplayErrorContext(e)));
+    let sqs = aws_sdk_sqs::Client::new(vault);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name("offsite-import")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create queue: {}", DisplayErrorContext(e)))
+        .queue_url
+        .unwrap_or_else(|| panic!("queue without URL"));
+    let region = vault.region().map(|r| r.to_string()).unwrap_or_default();
+    let queue_arn = format!("arn:aws:sqs:{region}:{vault_account}:offsite-import");
+    let queue_policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Service": "sns.amazonaws.com" },
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+            "Condition": { "ArnEquals": { "aws:SourceArn": topic_arn } },
+        }],
+    });
+    sqs.set_queue_attributes()
+        .queue_url(&queue_url)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::Policy,
+            queue_policy.to_string(),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("queue policy: {}", DisplayErrorContext(e)));
+    aws_sdk_sns::Client::new(vault)
+        .subscribe()
+        .topic_arn(&topic_arn)
+        .protocol("sqs")
+        .endpoint(&queue_arn)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("subscribe: {}", DisplayErrorContext(e)));
+    (topic_arn, queue_url)
+}
+
+/// Receives and deletes every message now in the queue; returns their bodies.
+pub async fn drain_queue(config: &SdkConfig, queue_url: &str) -> Vec<String> {
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let mut bodies = Vec::new();
+    loop {
+        let messages = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("receive: {}", DisplayErrorContext(e)))
+            .messages
+            .unwrap_or_default();
+        if messages.is_empty() {
+            return bodies;
+        }
+        for message in messages {
+            if let Some(handle) = message.receipt_handle() {
+                sqs.delete_message()
+                    .queue_url(queue_url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| panic!("delete message: {}", DisplayErrorContext(e)));
+            }
+            bodies.extend(message.body);
+        }
+    }
+}
+
+/// The accounts a snapshot is shared with (its `restore` attribute).
+pub async fn restore_accounts(
+    config: &SdkConfig,
+    kind: SnapshotKind,
+    identifier: &str,
+) -> Vec<String> {
+    let rds = aws_sdk_rds::Client::new(config);
+    let attributes: Vec<(Option<String>, Option<Vec<String>>)> = match kind {
+        SnapshotKind::Instance => rds
+            .describe_db_snapshot_attributes()
+            .db_snapshot_identifier(identifier)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("attributes of {identifier}: {}", DisplayErrorContext(e)))
+            .db_snapshot_attributes_result
+            .and_then(|r| r.db_snapshot_attributes)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| (a.attribute_name, a.attribute_values))
+            .collect(),
+        SnapshotKind::Cluster => rds
+            .describe_db_cluster_snapshot_attributes()
+            .db_cluster_snapshot_identifier(identifier)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("attributes of {identifier}: {}", DisplayErrorContext(e)))
+            .db_cluster_snapshot_attributes_result
+            .and_then(|r| r.db_cluster_snapshot_attributes)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| (a.attribute_name, a.attribute_values))
+            .collect(),
+    };
+    attributes
+        .into_iter()
+        .filter(|(name, _)| name.as_deref() == Some("restore"))
+        .flat_map(|(_, values)| values.unwrap_or_default())
+        .collect()
+}

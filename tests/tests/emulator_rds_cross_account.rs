@@ -225,3 +225,72 @@ async fn snapshots_shared_with_the_caller_are_listed_as_shared() {
         .unwrap_or_default();
     assert!(own.is_empty(), "{own:?}");
 }
+
+#[tokio::test]
+async fn sharing_twice_lists_the_account_once() {
+    let emulator = Emulator::start().expect("emulator starts");
+    let workload = emulator
+        .account(WORKLOAD)
+        .await
+        .expect("workload credentials");
+    db_instance(&workload, "orders", None).await;
+    db_snapshot(&workload, "orders", "orders-1", vec![]).await;
+    for _ in 0..2 {
+        share_snapshot(&workload, SnapshotKind::Instance, "orders-1", VAULT).await;
+    }
+    let shared =
+        offsite_tests::fixtures::restore_accounts(&workload, SnapshotKind::Instance, "orders-1")
+            .await;
+    assert_eq!(shared, [VAULT]);
+}
+
+#[tokio::test]
+async fn aws_backup_recovery_points_are_listed_only_as_awsbackup() {
+    let emulator = Emulator::start().expect("emulator starts");
+    let workload = emulator
+        .account(WORKLOAD)
+        .await
+        .expect("workload credentials");
+    db_instance(&workload, "orders", None).await;
+    let point = emulator
+        .backup_recovery_point(
+            WORKLOAD,
+            SnapshotKind::Instance,
+            "orders",
+            &[("offsite-export", "true")],
+        )
+        .expect("recovery point");
+    assert!(point.identifier.starts_with("awsbackup:job-"));
+    let rds = Client::new(&workload);
+    let listed = |kind: Option<&'static str>| {
+        rds.describe_db_snapshots()
+            .set_snapshot_type(kind.map(str::to_owned))
+            .send()
+    };
+    let default = listed(None)
+        .await
+        .expect("default listing")
+        .db_snapshots
+        .unwrap_or_default();
+    assert!(
+        default
+            .iter()
+            .all(|s| s.db_snapshot_arn() != Some(point.arn.as_str())),
+        "not in the default listing"
+    );
+    let backups = listed(Some("awsbackup"))
+        .await
+        .expect("awsbackup listing")
+        .db_snapshots
+        .unwrap_or_default();
+    assert_eq!(backups.len(), 1);
+    assert_eq!(backups[0].db_snapshot_arn(), Some(point.arn.as_str()));
+    assert_eq!(backups[0].snapshot_type(), Some("awsbackup"));
+    assert_eq!(backups[0].status(), Some("available"));
+    let tags = backups[0].tag_list();
+    assert!(
+        tags.iter()
+            .any(|t| t.key() == Some("offsite-export") && t.value() == Some("true")),
+        "{tags:?}"
+    );
+}

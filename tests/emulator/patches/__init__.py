@@ -14,6 +14,7 @@ from moto.moto_api._internal.models import MotoAPIBackend
 from . import (
     dynamodb_export,
     rds_cross_account,
+    rds_snapshot_attributes,
     rds_snapshot_lifecycle,
     sns_cross_account,
 )
@@ -39,6 +40,7 @@ def apply_all() -> None:
     # a refused copy never starts a clock.
     rds_snapshot_lifecycle.apply()
     rds_cross_account.apply()
+    rds_snapshot_attributes.apply()
     sns_cross_account.apply()
     dynamodb_export.apply()
     MotoAPIBackend.reset = _reset_with_hooks(MotoAPIBackend.reset)  # type: ignore[method-assign]

@@ -1,0 +1,300 @@
+//! What the scanner does with each of the pipeline's copies: a pure function of the copy,
+//! its siblings (other copies of the same source) and the clock.
+
+use std::time::Duration;
+
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+use offsite_common::snapshot::{Snapshot, SnapshotStatus};
+use offsite_common::tags;
+use offsite_exporter::plan::{attempt_of, is_given_up};
+use serde::Serialize;
+
+/// A claim older than this belongs to a scan that died (Lambda runs 15 minutes at most).
+pub const CLAIM_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// What to do with one copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum Action {
+    /// Still copying; nothing to do.
+    InFlight {
+        progress: Option<i32>,
+        age_seconds: u64,
+    },
+    /// Copying for longer than the stuck limit: mark it failed so the exporter retries.
+    MarkStuck { age_seconds: u64 },
+    /// Available and not announced (or its claim is stale): claim, share, announce, mark.
+    Announce,
+    /// Another scan claimed it moments ago.
+    ClaimedElsewhere,
+    /// Shared and announced; kept until retention.
+    Announced,
+    /// Announced and past the export retention: delete.
+    Expire,
+    /// Failed or given up and a newer attempt exists: delete.
+    DeleteSuperseded,
+    /// Failed or given up, and no newer attempt yet: report (the exporter retries it).
+    ReportFailed { status: String },
+    /// Available but not under the export key: never shared (a security finding).
+    WrongKey { key: Option<String> },
+}
+
+impl Action {
+    /// Whether an operator should hear about it.
+    pub fn is_finding(&self) -> bool {
+        matches!(
+            self,
+            Self::MarkStuck { .. } | Self::ReportFailed { .. } | Self::WrongKey { .. }
+        )
+    }
+}
+
+/// The inputs of a decision besides the copies.
+#[derive(Debug, Clone)]
+pub struct Clock<'a> {
+    pub now: DateTime,
+    pub stuck_after: Duration,
+    pub export_retention: Duration,
+    pub export_key: &'a str,
+}
+
+/// Seconds from an RFC 3339 tag value (or a snapshot time) to `now`, never negative.
+fn age(now: DateTime, then: Option<DateTime>) -> Option<u64> {
+    then.map(|t| u64::try_from(now.secs().saturating_sub(t.secs())).unwrap_or(0))
+}
+
+fn tag_time(copy: &Snapshot, key: &str) -> Option<DateTime> {
+    copy.tag(key)
+        .and_then(|v| DateTime::from_str(v, Format::DateTime).ok())
+}
+
+/// Decides for `copy`; `siblings` are all the pipeline's copies of the same source
+/// (`copy` included).
+pub fn decide(copy: &Snapshot, siblings: &[&Snapshot], clock: &Clock<'_>) -> Action {
+    if is_given_up(copy) {
+        let newer = siblings.iter().any(|s| attempt_of(s) > attempt_of(copy));
+        return if newer {
+            Action::DeleteSuperseded
+        } else {
+            Action::ReportFailed {
+                status: copy.status.as_str().to_owned(),
+            }
+        };
+    }
+    match &copy.status {
+        SnapshotStatus::InProgress(_) => {
+            let age_seconds = age(clock.now, copy.created).unwrap_or(0);
+            if age_seconds > clock.stuck_after.as_secs() {
+                Action::MarkStuck { age_seconds }
+            } else {
+                Action::InFlight {
+                    progress: copy.percent_progress,
+                    age_seconds,
+                }
+            }
+        }
+        SnapshotStatus::Available => match copy.tag(tags::STAGE) {
+            Some(tags::STAGE_ANNOUNCED) => {
+                let announced = tag_time(copy, tags::ANNOUNCED_AT).or(copy.created);
+                match age(clock.now, announced) {
+                    Some(seconds) if seconds > clock.export_retention.as_secs() => Action::Expire,
+                    _ => Action::Announced,
+                }
+            }
+            _ if copy.kms_key_id.as_deref() != Some(clock.export_key) => Action::WrongKey {
+                key: copy.kms_key_id.clone(),
+            },
+            Some(tags::STAGE_ANNOUNCING) => {
+                let claimed = age(clock.now, tag_time(copy, tags::CLAIMED_AT));
+                match claimed {
+                    Some(seconds) if seconds <= CLAIM_TTL.as_secs() => Action::ClaimedElsewhere,
+                    _ => Action::Announce,
+                }
+            }
+            _ => Action::Announce,
+        },
+        // Unknown statuses: wait and see, reported with their age.
+        SnapshotStatus::Unknown(_) | SnapshotStatus::Failed(_) => Action::InFlight {
+            progress: copy.percent_progress,
+            age_seconds: age(clock.now, copy.created).unwrap_or(0),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use offsite_common::snapshot::SnapshotKind;
+
+    use super::*;
+
+    const KEY: &str = "arn:aws:kms:us-east-1:111111111111:key/export";
+    const NOW: i64 = 1_800_000_000;
+    const HOUR: i64 = 3600;
+
+    fn clock() -> Clock<'static> {
+        Clock {
+            now: DateTime::from_secs(NOW),
+            stuck_after: Duration::from_secs(24 * 3600),
+            export_retention: Duration::from_secs(7 * 86_400),
+            export_key: KEY,
+        }
+    }
+
+    fn rfc3339(secs: i64) -> String {
+        DateTime::from_secs(secs)
+            .fmt(Format::DateTime)
+            .expect("formats")
+    }
+
+    fn copy(status: SnapshotStatus, created_hours_ago: i64, tags: &[(&str, &str)]) -> Snapshot {
+        let mut all = BTreeMap::from([(tags::MARKER.to_owned(), tags::MARKER_EXPORT.to_owned())]);
+        all.extend(tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        Snapshot {
+            kind: SnapshotKind::Instance,
+            arn: "arn:aws:rds:us-east-1:111111111111:snapshot:offsite-x".into(),
+            identifier: "offsite-x".into(),
+            status,
+            percent_progress: Some(40),
+            encrypted: true,
+            kms_key_id: Some(KEY.into()),
+            tags: all,
+            created: Some(DateTime::from_secs(NOW - created_hours_ago * HOUR)),
+            original_created: None,
+            engine: Some("postgres".into()),
+            source_database: Some("orders".into()),
+            snapshot_type: Some("manual".into()),
+            copied_from: None,
+            option_group: None,
+            tde_credential_arn: None,
+        }
+    }
+
+    fn alone(c: &Snapshot) -> Action {
+        decide(c, &[c], &clock())
+    }
+
+    #[test]
+    fn creating_copies_wait_until_stuck() {
+        let young = copy(SnapshotStatus::InProgress("creating".into()), 2, &[]);
+        assert_eq!(
+            alone(&young),
+            Action::InFlight {
+                progress: Some(40),
+                age_seconds: 7200
+            }
+        );
+        let old = copy(SnapshotStatus::InProgress("creating".into()), 30, &[]);
+        assert_eq!(
+            alone(&old),
+            Action::MarkStuck {
+                age_seconds: 30 * 3600
+            }
+        );
+        assert!(alone(&old).is_finding());
+    }
+
+    #[test]
+    fn available_copies_are_announced_once() {
+        let fresh = copy(
+            SnapshotStatus::Available,
+            1,
+            &[(tags::STAGE, tags::STAGE_EXPORTED)],
+        );
+        assert_eq!(alone(&fresh), Action::Announce);
+        let claimed = rfc3339(NOW - 60);
+        let busy = copy(
+            SnapshotStatus::Available,
+            1,
+            &[
+                (tags::STAGE, tags::STAGE_ANNOUNCING),
+                (tags::CLAIMED_AT, &claimed),
+            ],
+        );
+        assert_eq!(alone(&busy), Action::ClaimedElsewhere);
+        let stale_at = rfc3339(NOW - 3600);
+        let stale = copy(
+            SnapshotStatus::Available,
+            2,
+            &[
+                (tags::STAGE, tags::STAGE_ANNOUNCING),
+                (tags::CLAIMED_AT, &stale_at),
+            ],
+        );
+        assert_eq!(
+            alone(&stale),
+            Action::Announce,
+            "a dead scan's claim is taken over: a repeat, never a miss"
+        );
+        let announced_at = rfc3339(NOW - 3 * 86_400);
+        let done = copy(
+            SnapshotStatus::Available,
+            80,
+            &[
+                (tags::STAGE, tags::STAGE_ANNOUNCED),
+                (tags::ANNOUNCED_AT, &announced_at),
+            ],
+        );
+        assert_eq!(alone(&done), Action::Announced);
+    }
+
+    #[test]
+    fn retention_counts_from_the_announcement() {
+        let long_ago = rfc3339(NOW - 8 * 86_400);
+        let expired = copy(
+            SnapshotStatus::Available,
+            9 * 24,
+            &[
+                (tags::STAGE, tags::STAGE_ANNOUNCED),
+                (tags::ANNOUNCED_AT, &long_ago),
+            ],
+        );
+        assert_eq!(alone(&expired), Action::Expire);
+        // Never expired before it was announced, however old.
+        let unannounced = copy(
+            SnapshotStatus::Available,
+            30 * 24,
+            &[(tags::STAGE, tags::STAGE_EXPORTED)],
+        );
+        assert_eq!(alone(&unannounced), Action::Announce);
+    }
+
+    #[test]
+    fn a_copy_under_another_key_is_never_shared() {
+        let mut other = copy(SnapshotStatus::Available, 1, &[]);
+        other.kms_key_id = Some("arn:aws:kms:us-east-1:111111111111:key/other".into());
+        assert!(matches!(alone(&other), Action::WrongKey { .. }));
+    }
+
+    #[test]
+    fn failed_copies_are_reported_until_a_retry_exists_then_deleted() {
+        let failed = copy(
+            SnapshotStatus::Failed("failed".into()),
+            3,
+            &[(tags::ATTEMPT, "1")],
+        );
+        assert_eq!(
+            alone(&failed),
+            Action::ReportFailed {
+                status: "failed".into()
+            }
+        );
+        let retry = copy(
+            SnapshotStatus::InProgress("creating".into()),
+            1,
+            &[(tags::ATTEMPT, "2")],
+        );
+        assert_eq!(
+            decide(&failed, &[&failed, &retry], &clock()),
+            Action::DeleteSuperseded
+        );
+        let given_up = copy(
+            SnapshotStatus::InProgress("creating".into()),
+            30,
+            &[(tags::STAGE, tags::STAGE_FAILED)],
+        );
+        assert!(matches!(alone(&given_up), Action::ReportFailed { .. }));
+    }
+}

@@ -1,0 +1,404 @@
+//! One scan: list the pipeline's copies, decide, act, report.
+
+use std::collections::BTreeMap;
+
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+use offsite_common::metrics::Metrics;
+use offsite_common::notice::{NOTICE_VERSION, Notice};
+use offsite_common::rds::{RdsError, RdsSnapshots};
+use offsite_common::snapshot::{Snapshot, SnapshotArn, SnapshotKind};
+use offsite_common::tags;
+use serde::Serialize;
+
+use crate::announce;
+use crate::decide::{Action, Clock, decide};
+use crate::settings::ScannerSettings;
+
+/// What happened to one copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Item {
+    pub copy_identifier: String,
+    pub kind: SnapshotKind,
+    pub source_arn: Option<String>,
+    #[serde(flatten)]
+    pub action: Action,
+    /// `done` (the action happened or nothing was due), or why it did not happen.
+    pub result: String,
+    pub finding: bool,
+}
+
+/// The result of a scan, returned by the Lambda function and logged.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub items: Vec<Item>,
+    /// Copies newly announced by this scan.
+    pub announced: Vec<String>,
+    /// Copies deleted by this scan (expired or superseded).
+    pub deleted: Vec<String>,
+    /// Age of the oldest copy not yet announced, seconds.
+    pub oldest_pending_seconds: Option<u64>,
+    /// AWS calls that failed; the next scan repeats them.
+    pub errors: Vec<String>,
+}
+
+impl Report {
+    fn count(&self, predicate: impl Fn(&Action) -> bool) -> usize {
+        self.items.iter().filter(|i| predicate(&i.action)).count()
+    }
+
+    /// What must fail the invocation (so the error alarm fires), or `None`.
+    pub fn failure_summary(&self) -> Option<String> {
+        (!self.errors.is_empty()).then(|| {
+            format!(
+                "{} scanner error(s): {}",
+                self.errors.len(),
+                self.errors.join("; ")
+            )
+        })
+    }
+
+    fn metrics(&self) -> Metrics {
+        let mut m = Metrics::new("Function", "scanner");
+        m.add(
+            "CopiesInFlight",
+            self.count(|a| matches!(a, Action::InFlight { .. })) as f64,
+        );
+        m.add("Announced", self.announced.len() as f64);
+        m.add(
+            "FailedCopies",
+            self.count(|a| matches!(a, Action::ReportFailed { .. })) as f64,
+        );
+        m.add(
+            "StuckCopies",
+            self.count(|a| matches!(a, Action::MarkStuck { .. })) as f64,
+        );
+        m.add("Deleted", self.deleted.len() as f64);
+        m.add(
+            "SecurityFindings",
+            self.items
+                .iter()
+                .filter(|i| i.result.starts_with("SECURITY"))
+                .count() as f64,
+        );
+        m.add("ScanErrors", self.errors.len() as f64);
+        m.add(
+            "OldestPendingCopyAgeSeconds",
+            self.oldest_pending_seconds.unwrap_or(0) as f64,
+        );
+        m
+    }
+}
+
+/// The scanner: RDS and SNS access plus settings.
+#[derive(Debug, Clone)]
+pub struct Scanner {
+    rds: RdsSnapshots,
+    sns: aws_sdk_sns::Client,
+    settings: ScannerSettings,
+}
+
+/// Failures that stop a scan as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error("cannot list the pipeline's copies: {0}")]
+    Listing(#[source] RdsError),
+}
+
+impl Scanner {
+    pub fn new(rds: RdsSnapshots, sns: aws_sdk_sns::Client, settings: ScannerSettings) -> Self {
+        Self { rds, sns, settings }
+    }
+
+    /// The pipeline's copies (both kinds), listed with their tags, 100 per call.
+    pub async fn copies(&self) -> Result<Vec<Snapshot>, RdsError> {
+        let mut copies = Vec::new();
+        for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
+            let listed = self.rds.list(kind, Some("manual")).await?;
+            copies.extend(
+                listed
+                    .into_iter()
+                    .filter(|s| s.tag(tags::MARKER) == Some(tags::MARKER_EXPORT)),
+            );
+        }
+        Ok(copies)
+    }
+
+    /// Scans once. `scan_id` must be unique per scan (the Lambda request id): it is the
+    /// claim that keeps two overlapping scans from announcing a copy twice.
+    pub async fn scan(&self, now: DateTime, scan_id: &str) -> Result<Report, ScanError> {
+        let copies = self.copies().await.map_err(ScanError::Listing)?;
+        let mut siblings: BTreeMap<&str, Vec<&Snapshot>> = BTreeMap::new();
+        for copy in &copies {
+            siblings
+                .entry(copy.tag(tags::SOURCE_ARN).unwrap_or(&copy.arn))
+                .or_default()
+                .push(copy);
+        }
+        let clock = Clock {
+            now,
+            stuck_after: self.settings.stuck_after,
+            export_retention: self.settings.export_retention,
+            export_key: self.settings.export_key.as_str(),
+        };
+        let mut report = Report::default();
+        let mut due = Vec::new();
+        for copy in &copies {
+            let family = siblings
+                .get(copy.tag(tags::SOURCE_ARN).unwrap_or(&copy.arn))
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let action = decide(copy, family, &clock);
+            if matches!(
+                action,
+                Action::InFlight { .. }
+                    | Action::Announce
+                    | Action::ClaimedElsewhere
+                    | Action::MarkStuck { .. }
+            ) {
+                let age = copy
+                    .created
+                    .map(|c| u64::try_from(now.secs().saturating_sub(c.secs())).unwrap_or(0));
+                report.oldest_pending_seconds = report.oldest_pending_seconds.max(age);
+            }
+            let result = match &action {
+                Action::Announce => {
+                    due.push(copy);
+                    continue;
+                }
+                Action::MarkStuck { age_seconds } => {
+                    let mark = BTreeMap::from([
+                        (tags::STAGE.to_owned(), tags::STAGE_FAILED.to_owned()),
+                        (
+                            tags::FAILURE.to_owned(),
+                            format!("stuck copying for {}h", age_seconds / 3600),
+                        ),
+                    ]);
+                    self.rds
+                        .add_tags(&copy.arn, &mark)
+                        .await
+                        .map(|()| "marked failed; the exporter retries".to_owned())
+                }
+                Action::Expire | Action::DeleteSuperseded => {
+                    self.delete_copy(copy).await.map(|()| {
+                        report.deleted.push(copy.identifier.clone());
+                        "deleted".to_owned()
+                    })
+                }
+                Action::WrongKey { key } => Ok(format!(
+                    "SECURITY: encrypted with {} instead of the export key; not shared",
+                    key.as_deref().unwrap_or("no key")
+                )),
+                _ => Ok("done".to_owned()),
+            };
+            report
+                .items
+                .push(item(copy, action, result, &mut report.errors));
+        }
+        self.announce(due, now, scan_id, &mut report).await;
+        for entry in &report.items {
+            if entry.finding || entry.result.starts_with("SECURITY") {
+                tracing::warn!(copy = %entry.copy_identifier, source_arn = ?entry.source_arn, action = ?entry.action, result = %entry.result, "scanner finding");
+            } else {
+                tracing::info!(copy = %entry.copy_identifier, action = ?entry.action, result = %entry.result, "scanner decision");
+            }
+        }
+        report.metrics().flush();
+        Ok(report)
+    }
+
+    /// Deletes one of the pipeline's copies; anything without the marker is refused here
+    /// too, whatever the caller decided.
+    async fn delete_copy(&self, copy: &Snapshot) -> Result<(), RdsError> {
+        if copy.tag(tags::MARKER) != Some(tags::MARKER_EXPORT) {
+            return Err(RdsError {
+                operation: "DeleteDBSnapshot",
+                target: copy.identifier.clone(),
+                kind: offsite_common::rds_error::RdsErrorKind::Other("NotOurs".to_owned()),
+                message: "refused: not one of Offsite's copies".to_owned(),
+            });
+        }
+        self.rds.delete(copy.kind, &copy.identifier).await
+    }
+
+    /// Claim, settle, confirm, share, publish, mark. A crash between any two steps leaves
+    /// the copy `exported` or `announcing` (claim expires): a repeat, never a miss.
+    async fn announce(
+        &self,
+        due: Vec<&Snapshot>,
+        now: DateTime,
+        scan_id: &str,
+        report: &mut Report,
+    ) {
+        if due.is_empty() {
+            return;
+        }
+        let now_text = now.fmt(Format::DateTime).unwrap_or_default();
+        let claim = BTreeMap::from([
+            (tags::STAGE.to_owned(), tags::STAGE_ANNOUNCING.to_owned()),
+            (tags::CLAIM.to_owned(), scan_id.to_owned()),
+            (tags::CLAIMED_AT.to_owned(), now_text.clone()),
+        ]);
+        let mut claimed = Vec::new();
+        for copy in due {
+            match self.rds.add_tags(&copy.arn, &claim).await {
+                Ok(()) => claimed.push(copy),
+                Err(e) => {
+                    report
+                        .items
+                        .push(item(copy, Action::Announce, Err(e), &mut report.errors))
+                }
+            }
+        }
+        tokio::time::sleep(self.settings.claim_settle).await;
+        // Whoever wrote the claim last owns the copy; the others step back.
+        let current: BTreeMap<String, Snapshot> = match self.copies().await {
+            Ok(copies) => copies
+                .into_iter()
+                .map(|c| (c.identifier.clone(), c))
+                .collect(),
+            Err(e) => {
+                report.errors.push(format!("re-listing after claims: {e}"));
+                return;
+            }
+        };
+        let mut to_publish: Vec<(&Snapshot, Notice)> = Vec::new();
+        for copy in claimed {
+            let ours = current
+                .get(&copy.identifier)
+                .and_then(|c| c.tag(tags::CLAIM))
+                == Some(scan_id);
+            if !ours {
+                report.items.push(item(
+                    copy,
+                    Action::ClaimedElsewhere,
+                    Ok("claimed by another scan".to_owned()),
+                    &mut report.errors,
+                ));
+                continue;
+            }
+            match self
+                .rds
+                .share(
+                    copy.kind,
+                    &copy.identifier,
+                    self.settings.vault_account.as_str(),
+                )
+                .await
+            {
+                Ok(accounts) => {
+                    let foreign: Vec<&String> = accounts
+                        .iter()
+                        .filter(|a| a.as_str() != self.settings.vault_account.as_str())
+                        .collect();
+                    if !foreign.is_empty() {
+                        let finding = format!(
+                            "SECURITY: also shared with {foreign:?}, not only with the vault"
+                        );
+                        tracing::warn!(copy = %copy.identifier, accounts = ?foreign, "{finding}");
+                        report.items.push(item(
+                            copy,
+                            Action::Announce,
+                            Ok(finding),
+                            &mut report.errors,
+                        ));
+                    }
+                }
+                Err(e) => {
+                    report
+                        .items
+                        .push(item(copy, Action::Announce, Err(e), &mut report.errors));
+                    continue;
+                }
+            }
+            match notice_for(copy, &self.settings, &now_text) {
+                Ok(notice) => to_publish.push((copy, notice)),
+                Err(why) => report.items.push(item(
+                    copy,
+                    Action::Announce,
+                    Ok(format!("SECURITY: {why}")),
+                    &mut report.errors,
+                )),
+            }
+        }
+        let notices: Vec<Notice> = to_publish.iter().map(|(_, n)| n.clone()).collect();
+        let results = announce::publish(&self.sns, &self.settings.topic_arn, &notices).await;
+        let announced = BTreeMap::from([
+            (tags::STAGE.to_owned(), tags::STAGE_ANNOUNCED.to_owned()),
+            (tags::ANNOUNCED_AT.to_owned(), now_text.clone()),
+        ]);
+        for ((copy, _), published) in to_publish.into_iter().zip(results) {
+            let result = match published {
+                Ok(()) => self.rds.add_tags(&copy.arn, &announced).await.map(|()| {
+                    report.announced.push(copy.identifier.clone());
+                    "shared and announced".to_owned()
+                }),
+                Err(message) => {
+                    report
+                        .errors
+                        .push(format!("publishing {}: {message}", copy.identifier));
+                    // Release the claim so the next scan retries at once.
+                    let release =
+                        BTreeMap::from([(tags::STAGE.to_owned(), tags::STAGE_EXPORTED.to_owned())]);
+                    let _ = self.rds.add_tags(&copy.arn, &release).await;
+                    Ok(format!("not announced: {message}"))
+                }
+            };
+            report
+                .items
+                .push(item(copy, Action::Announce, result, &mut report.errors));
+        }
+    }
+}
+
+fn item(
+    copy: &Snapshot,
+    action: Action,
+    result: Result<String, RdsError>,
+    errors: &mut Vec<String>,
+) -> Item {
+    let result = result.unwrap_or_else(|e| {
+        errors.push(e.to_string());
+        format!("error: {e}")
+    });
+    Item {
+        copy_identifier: copy.identifier.clone(),
+        kind: copy.kind,
+        source_arn: copy.tag(tags::SOURCE_ARN).map(str::to_owned),
+        finding: action.is_finding(),
+        action,
+        result,
+    }
+}
+
+/// The notice for a copy, from its own fields and the pipeline's tags.
+pub fn notice_for(
+    copy: &Snapshot,
+    settings: &ScannerSettings,
+    announce_time: &str,
+) -> Result<Notice, String> {
+    let arn: SnapshotArn = copy.arn.parse().map_err(|e| format!("{e}"))?;
+    let source = copy
+        .tag(tags::SOURCE_ARN)
+        .ok_or("no source ARN tag: not announced")?;
+    let original = copy
+        .tag(tags::SOURCE_CREATED)
+        .map(str::to_owned)
+        .or_else(|| copy.taken_at().and_then(|t| t.fmt(Format::DateTime).ok()));
+    let notice = Notice {
+        version: NOTICE_VERSION,
+        notice_id: Notice::id_for(&copy.arn),
+        kind: copy.kind,
+        copy_arn: copy.arn.clone(),
+        source_account: arn.account,
+        source_region: arn.region,
+        export_key_arn: settings.export_key.as_str().to_owned(),
+        source_snapshot_arn: source.to_owned(),
+        source_database: copy.source_database.clone().filter(|d| !d.is_empty()),
+        engine: copy.engine.clone().filter(|e| !e.is_empty()),
+        original_create_time: original,
+        announce_time: announce_time.to_owned(),
+    };
+    // The importer checks exactly this; never publish what it would refuse.
+    Notice::parse(&notice.to_json()).map_err(|e| format!("notice would be invalid: {e}"))
+}
