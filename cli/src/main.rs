@@ -13,12 +13,14 @@ use std::time::SystemTime;
 
 use aws_smithy_types::DateTime;
 use offsite_common::rds::RdsSnapshots;
-use offsite_common::snapshot::SnapshotArn;
+use offsite_common::snapshot::{SnapshotArn, SnapshotKind};
+use offsite_common::tags;
 use offsite_exporter::export::{Exporter, Outcome, Report};
 use offsite_exporter::settings::{
     EXPORT_KEY_VAR, ExporterSettings, SELECTION_TAG_KEY_VAR, SELECTION_TAG_VALUE_VAR,
     SWEEP_WINDOW_VAR,
 };
+use offsite_scanner::status::{status_rows, status_table};
 
 use clap::{Parser, Subcommand};
 use offsite_common::aws::{AwsSettings, load_sdk_config};
@@ -53,6 +55,17 @@ enum Command {
         #[arg(value_name = "FILE")]
         file: String,
     },
+    /// The pipeline's copies on one side of an account pair, with stage, progress and age.
+    ///
+    /// `--side workload` lists the exporter's copies in the current (workload) account.
+    Status {
+        /// Which side of the account pair the current credentials are in.
+        #[arg(long, value_enum)]
+        side: Side,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Dry run of the exporter's sweep against the current account: what would be copied,
     /// and why each other snapshot is skipped. Changes nothing.
     ///
@@ -74,6 +87,13 @@ enum Command {
     },
 }
 
+/// A side of an account pair.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Side {
+    /// The workload account: the exporter's copies.
+    Workload,
+}
+
 /// The CLI's errors; each is printed as one line on standard error.
 #[derive(Debug, thiserror::Error)]
 enum CliError {
@@ -85,6 +105,8 @@ enum CliError {
     SelectionTag(String),
     #[error(transparent)]
     Export(#[from] offsite_exporter::export::ExportError),
+    #[error("cannot list the pipeline's copies: {0}")]
+    Listing(#[from] offsite_common::rds::RdsError),
 }
 
 /// Why `explain-event` could not explain; printed as one line, exit status 2.
@@ -122,6 +144,10 @@ async fn main() -> ExitCode {
         // Before any settings are read: it needs none and must work without them.
         Command::ExplainEvent { file } => return explain_event(&file),
         Command::Whoami => whoami().await,
+        Command::Status {
+            side: Side::Workload,
+            json,
+        } => status_workload(json).await,
         Command::Plan {
             export_key_arn,
             selection_tag,
@@ -304,4 +330,23 @@ fn plan_table(report: &Report) -> String {
         report.count(&Outcome::Failed)
     ));
     out
+}
+
+/// `offsite status --side workload`: the exporter's copies in this account.
+async fn status_workload(json: bool) -> Result<(), CliError> {
+    let settings = AwsSettings::from_env(&ProcessEnv)?;
+    let sdk_config = load_sdk_config(&settings).await;
+    let rds = RdsSnapshots::new(aws_sdk_rds::Client::new(&sdk_config));
+    let kinds = [SnapshotKind::Instance, SnapshotKind::Cluster];
+    let copies = rds.list_marked(&kinds, tags::MARKER_EXPORT).await?;
+    let rows = status_rows(&copies, DateTime::from(SystemTime::now()));
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
+        );
+    } else {
+        print!("{}", status_table(&rows));
+    }
+    Ok(())
 }

@@ -2,11 +2,10 @@
 
 use std::process::Command;
 
-use aws_credential_types::provider::ProvideCredentials;
 use offsite_tests::fixtures::{
     db_cluster, db_cluster_snapshot, db_instance, db_snapshot, kms_key, tag,
 };
-use offsite_tests::{Emulator, REGION, WORKLOAD};
+use offsite_tests::{Emulator, WORKLOAD};
 
 #[tokio::test]
 async fn plan_lists_what_would_be_copied_and_why_the_rest_is_skipped_without_copying() {
@@ -33,25 +32,16 @@ async fn plan_lists_what_would_be_copied_and_why_the_rest_is_skipped_without_cop
         vec![tag("backup", "offsite")],
     )
     .await;
-    let credentials = workload
-        .credentials_provider()
-        .expect("credentials")
-        .provide_credentials()
+    let env = emulator
+        .process_env(&workload)
         .await
-        .expect("assumed-role credentials");
+        .expect("process environment");
 
     let run = |json: bool| {
         let mut command = Command::new(env!("CARGO_BIN_EXE_offsite"));
         command
             .env_clear()
-            .env("OFFSITE_AWS_ENDPOINT_URL", emulator.endpoint())
-            .env("AWS_REGION", REGION)
-            .env("AWS_ACCESS_KEY_ID", credentials.access_key_id())
-            .env("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key())
-            .env(
-                "AWS_SESSION_TOKEN",
-                credentials.session_token().unwrap_or_default(),
-            )
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .args([
                 "plan",
                 "--export-key-arn",

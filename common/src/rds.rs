@@ -124,6 +124,25 @@ impl RdsSnapshots {
         }
     }
 
+    /// The pipeline's own copies of `kinds`: manual snapshots whose marker tag has the
+    /// value `marker` (one paged listing per kind, tags included).
+    pub async fn list_marked(
+        &self,
+        kinds: &[SnapshotKind],
+        marker: &str,
+    ) -> Result<Vec<Snapshot>, RdsError> {
+        let mut copies = Vec::new();
+        for &kind in kinds {
+            let manual = self.list(kind, Some("manual")).await?;
+            copies.extend(
+                manual
+                    .into_iter()
+                    .filter(|s| s.tag(crate::tags::MARKER) == Some(marker)),
+            );
+        }
+        Ok(copies)
+    }
+
     /// One snapshot by identifier (or ARN), `None` when it does not exist. Automated and
     /// AWS Backup snapshots need their `snapshot_type` (DescribeDBSnapshots API reference).
     pub async fn describe(

@@ -192,19 +192,11 @@ impl Exporter {
         kinds: &[SnapshotKind],
         dry_run: bool,
     ) -> Result<Report, ExportError> {
-        let mut copies = Vec::new();
-        for &kind in kinds {
-            let manual = self
-                .rds
-                .list(kind, Some("manual"))
-                .await
-                .map_err(ExportError::Listing)?;
-            copies.extend(
-                manual
-                    .into_iter()
-                    .filter(|s| s.tag(tags::MARKER) == Some(tags::MARKER_EXPORT)),
-            );
-        }
+        let copies = self
+            .rds
+            .list_marked(kinds, tags::MARKER_EXPORT)
+            .await
+            .map_err(ExportError::Listing)?;
         let options = self.persistent_options(&sources).await?;
         let settings = PlanSettings {
             selection: &self.settings.selection,

@@ -13,3 +13,4 @@ pub mod announce;
 pub mod decide;
 pub mod scan;
 pub mod settings;
+pub mod status;

@@ -112,16 +112,8 @@ impl Scanner {
 
     /// The pipeline's copies (both kinds), listed with their tags, 100 per call.
     pub async fn copies(&self) -> Result<Vec<Snapshot>, RdsError> {
-        let mut copies = Vec::new();
-        for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
-            let listed = self.rds.list(kind, Some("manual")).await?;
-            copies.extend(
-                listed
-                    .into_iter()
-                    .filter(|s| s.tag(tags::MARKER) == Some(tags::MARKER_EXPORT)),
-            );
-        }
-        Ok(copies)
+        let kinds = [SnapshotKind::Instance, SnapshotKind::Cluster];
+        self.rds.list_marked(&kinds, tags::MARKER_EXPORT).await
     }
 
     /// Scans once. `scan_id` must be unique per scan (the Lambda request id): it is the

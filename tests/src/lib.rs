@@ -213,6 +213,42 @@ impl Emulator {
             .build())
     }
 
+    /// The environment a process (the `offsite` CLI, a Lambda binary) needs to act as the
+    /// account of `config` against this emulator: endpoint, region and credentials.
+    pub async fn process_env(
+        &self,
+        config: &SdkConfig,
+    ) -> Result<Vec<(String, String)>, HarnessError> {
+        use aws_credential_types::provider::ProvideCredentials;
+        let failed = |message: String| HarnessError::AssumeRole {
+            account: "?".to_owned(),
+            message,
+        };
+        let provider = config
+            .credentials_provider()
+            .ok_or_else(|| failed("no credentials provider".to_owned()))?;
+        let credentials = provider
+            .provide_credentials()
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        let mut env = vec![
+            ("OFFSITE_AWS_ENDPOINT_URL".to_owned(), self.endpoint.clone()),
+            ("AWS_REGION".to_owned(), REGION.to_owned()),
+            (
+                "AWS_ACCESS_KEY_ID".to_owned(),
+                credentials.access_key_id().to_owned(),
+            ),
+            (
+                "AWS_SECRET_ACCESS_KEY".to_owned(),
+                credentials.secret_access_key().to_owned(),
+            ),
+        ];
+        if let Some(token) = credentials.session_token() {
+            env.push(("AWS_SESSION_TOKEN".to_owned(), token.to_owned()));
+        }
+        Ok(env)
+    }
+
     /// Requests served so far (control calls excluded).
     pub fn request_counts(&self) -> Result<RequestCounts, HarnessError> {
         self.control_get("/_offsite/requests")
