@@ -16,6 +16,7 @@ from . import (
     rds_cross_account,
     rds_snapshot_attributes,
     rds_snapshot_lifecycle,
+    rds_snapshot_paging,
     sns_cross_account,
 )
 from .state import run_reset_hooks
@@ -41,6 +42,7 @@ def apply_all() -> None:
     rds_snapshot_lifecycle.apply()
     rds_cross_account.apply()
     rds_snapshot_attributes.apply()
+    rds_snapshot_paging.apply()
     sns_cross_account.apply()
     dynamodb_export.apply()
     MotoAPIBackend.reset = _reset_with_hooks(MotoAPIBackend.reset)  # type: ignore[method-assign]
