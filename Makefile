@@ -9,7 +9,7 @@ EMULATOR_ARGS ?=
 
 VENV_STAMP := $(VENV)/.installed
 
-.PHONY: venv emulator test lint fmt clean
+.PHONY: venv emulator test bench lint fmt clean
 
 # The emulator (moto, pinned) in a project virtualenv; reinstalled when the pins change.
 $(VENV_STAMP): tests/emulator/requirements.txt
@@ -26,6 +26,11 @@ emulator: venv
 # Every unit and integration test; each integration test starts and stops its own emulator.
 test: venv
 	$(CARGO) test --workspace --locked
+
+# Benchmarks against the emulator (debug build, like the tests); results in target/bench/.
+# Tune with OFFSITE_BENCH_COPIES, OFFSITE_BENCH_DUE, OFFSITE_BENCH_LATENCY_MS.
+bench: venv
+	$(CARGO) bench --locked --profile dev -p offsite-tests
 
 lint:
 	$(CARGO) fmt --all --check

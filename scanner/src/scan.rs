@@ -243,17 +243,28 @@ impl Scanner {
             }
         }
         tokio::time::sleep(self.settings.claim_settle).await;
-        // Whoever wrote the claim last owns the copy; the others step back.
-        let current: BTreeMap<String, Snapshot> = match self.copies().await {
-            Ok(copies) => copies
-                .into_iter()
-                .map(|c| (c.identifier.clone(), c))
-                .collect(),
-            Err(e) => {
-                report.errors.push(format!("re-listing after claims: {e}"));
-                return;
+        // Whoever wrote the claim last owns the copy; the others step back. Only the
+        // claimed copies are read again, 20 per call.
+        let mut current: BTreeMap<String, Snapshot> = BTreeMap::new();
+        for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
+            let ids: Vec<String> = claimed
+                .iter()
+                .filter(|c| c.kind == kind)
+                .map(|c| c.identifier.clone())
+                .collect();
+            if ids.is_empty() {
+                continue;
             }
-        };
+            match self.rds.describe_many(kind, &ids).await {
+                Ok(found) => current.extend(found.into_iter().map(|c| (c.identifier.clone(), c))),
+                Err(e) => {
+                    report
+                        .errors
+                        .push(format!("re-reading claimed copies: {e}"));
+                    return;
+                }
+            }
+        }
         let mut to_publish: Vec<(&Snapshot, Notice)> = Vec::new();
         for copy in claimed {
             let ours = current

@@ -1,0 +1,175 @@
+//! Benchmark: one scan over many pipeline copies, against the emulator with a fixed latency
+//! per API call (the scanner issue's performance target, measured, never asserted in a test).
+//!
+//! `make bench` runs it; `OFFSITE_BENCH_COPIES` (default 10000), `OFFSITE_BENCH_DUE` (copies
+//! newly available, default 100) and `OFFSITE_BENCH_LATENCY_MS` (default 20) tune it. It
+//! prints a summary and writes `target/bench/scanner.json`.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_sdk_rds::Client;
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+use offsite_common::rds::RdsSnapshots;
+use offsite_common::tags;
+use offsite_scanner::scan::Scanner;
+use offsite_scanner::settings::ScannerSettings;
+use offsite_tests::fixtures::{announcement_channel, db_instance, db_snapshot, kms_key, tag};
+use offsite_tests::{Emulator, EmulatorOptions, REGION, VAULT, WORKLOAD, workspace_root};
+
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Peak resident memory of this process since the last reset, in KiB (Linux).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Resets the peak so that set-up does not count ("5" to clear_refs, Linux 4.0+).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+#[tokio::main]
+async fn main() {
+    let copies = setting("OFFSITE_BENCH_COPIES", 10_000);
+    let due = setting("OFFSITE_BENCH_DUE", 100).min(copies);
+    let latency = Duration::from_millis(setting("OFFSITE_BENCH_LATENCY_MS", 20));
+    let quota = u32::try_from(copies + 100).unwrap_or(u32::MAX);
+    let emulator = Emulator::start_with(&EmulatorOptions {
+        rds_snapshot_quota: Some(quota),
+        ..Default::default()
+    })
+    .expect("emulator starts");
+    let workload = emulator.account(WORKLOAD).await.expect("workload");
+    let vault = emulator.account(VAULT).await.expect("vault");
+    let (topic_arn, _queue) = announcement_channel(&workload, &vault, VAULT).await;
+    let export_key = kms_key(&workload, "export").await;
+    db_instance(&workload, "orders", None).await;
+    db_snapshot(&workload, "orders", "orders-source", vec![]).await;
+
+    // Seed: `copies` of the pipeline's copies, all announced a day ago except `due` new ones.
+    let started = Instant::now();
+    let rds = Client::new(&workload);
+    let yesterday = DateTime::from_secs(DateTime::from(SystemTime::now()).secs() - 86_400)
+        .fmt(Format::DateTime)
+        .expect("time");
+    let source_arn = format!("arn:aws:rds:{REGION}:{WORKLOAD}:snapshot:orders-source");
+    let mut pending = Vec::new();
+    for i in 0..copies {
+        let rds = rds.clone();
+        let key = export_key.clone();
+        let stage = if i < due {
+            tags::STAGE_EXPORTED
+        } else {
+            tags::STAGE_ANNOUNCED
+        };
+        let mut copy_tags = vec![
+            tag(tags::MARKER, tags::MARKER_EXPORT),
+            tag(tags::SOURCE_ARN, &format!("{source_arn}#{i}")),
+            tag(tags::STAGE, stage),
+        ];
+        if i >= due {
+            copy_tags.push(tag(tags::ANNOUNCED_AT, &yesterday));
+        }
+        pending.push(tokio::spawn(async move {
+            rds.copy_db_snapshot()
+                .source_db_snapshot_identifier("orders-source")
+                .target_db_snapshot_identifier(format!("offsite-bench-{i:05}"))
+                .kms_key_id(key)
+                .set_tags(Some(copy_tags))
+                .send()
+                .await
+                .map(drop)
+        }));
+        if pending.len() >= 16 {
+            for task in pending.drain(..) {
+                task.await.expect("task").expect("seed copy");
+            }
+        }
+    }
+    for task in pending {
+        task.await.expect("task").expect("seed copy");
+    }
+    eprintln!(
+        "bench: seeded {copies} copies in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let env: BTreeMap<String, String> = [
+        ("OFFSITE_AWS_ENDPOINT_URL", emulator.endpoint()),
+        ("AWS_REGION", REGION),
+        ("OFFSITE_EXPORT_KEY_ARN", export_key.as_str()),
+        ("OFFSITE_VAULT_ACCOUNT_ID", VAULT),
+        ("OFFSITE_TOPIC_ARN", topic_arn.as_str()),
+        ("OFFSITE_CLAIM_SETTLE", "2s"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    let settings = ScannerSettings::from_env(&env).expect("settings");
+    let claim_settle = settings.claim_settle;
+    let scanner = Scanner::new(
+        RdsSnapshots::new(rds.clone()),
+        aws_sdk_sns::Client::new(&workload),
+        settings,
+    );
+
+    emulator.set_latency(latency).expect("latency");
+    emulator.reset_request_counts().expect("reset counts");
+    reset_peak_rss();
+    let scan_started = Instant::now();
+    let report = scanner
+        .scan(DateTime::from(SystemTime::now()), "bench-scan")
+        .await
+        .expect("scan");
+    let wall = scan_started.elapsed();
+    let peak_kib = peak_rss_kib();
+    let counts = emulator.request_counts().expect("counts");
+
+    let calls: BTreeMap<String, u64> = counts
+        .counts
+        .iter()
+        .filter(|c| c.account == WORKLOAD)
+        .map(|c| (format!("{}:{}", c.service, c.action), c.count))
+        .collect();
+    let listing = calls.get("rds:DescribeDBSnapshots").copied().unwrap_or(0)
+        + calls
+            .get("rds:DescribeDBClusterSnapshots")
+            .copied()
+            .unwrap_or(0);
+    let result = serde_json::json!({
+        "scenario": "scanner scan",
+        "copies": copies,
+        "newly_available": due,
+        "announced": report.announced.len(),
+        "latency_ms": latency.as_millis() as u64,
+        "wall_seconds": wall.as_secs_f64(),
+        "claim_settle_seconds": claim_settle.as_secs_f64(),
+        "api_calls": counts.total,
+        "api_calls_by_action": calls,
+        "listing_calls": listing,
+        "listing_calls_per_100_copies": listing as f64 * 100.0 / copies as f64,
+        "peak_rss_mib": peak_kib.map(|k| k as f64 / 1024.0),
+    });
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&result).unwrap_or_default()
+    );
+    let dir = workspace_root().join("target/bench");
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::write(dir.join("scanner.json"), result.to_string());
+    println!(
+        "bench scanner: {copies} copies, {due} due -> {:.1}s wall, {} calls ({listing} listing), peak {:.1} MiB",
+        wall.as_secs_f64(),
+        counts.total,
+        peak_kib.unwrap_or(0) as f64 / 1024.0
+    );
+}
