@@ -14,7 +14,7 @@ use std::time::SystemTime;
 use aws_smithy_types::DateTime;
 use offsite_common::rds::RdsSnapshots;
 use offsite_common::snapshot::{SnapshotArn, SnapshotKind};
-use offsite_common::tags;
+use offsite_common::{table, tags};
 use offsite_exporter::export::{Exporter, Outcome, Report};
 use offsite_exporter::settings::{
     EXPORT_KEY_VAR, ExporterSettings, SELECTION_TAG_KEY_VAR, SELECTION_TAG_VALUE_VAR,
@@ -293,34 +293,7 @@ fn plan_table(report: &Report) -> String {
             row[2].clone(),
         )
     });
-    let header = [
-        "ACTION".to_owned(),
-        "KIND".to_owned(),
-        "SNAPSHOT".to_owned(),
-        "DETAIL".to_owned(),
-    ];
-    let widths: Vec<usize> = (0..3)
-        .map(|i| {
-            rows.iter()
-                .chain([&header])
-                .map(|r| r[i].len())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for row in std::iter::once(&header).chain(rows.iter()) {
-        out.push_str(&format!(
-            "{:w0$}  {:w1$}  {:w2$}  {}\n",
-            row[0],
-            row[1],
-            row[2],
-            row[3],
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2]
-        ));
-    }
+    let mut out = table::render(["ACTION", "KIND", "SNAPSHOT", "DETAIL"], &rows);
     let copies = report.count(&Outcome::Copied);
     out.push_str(&format!(
         "plan: {copies} to copy, {} already exported, {} skipped, {} later, {} problems\n",

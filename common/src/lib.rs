@@ -20,6 +20,7 @@ pub mod notice;
 pub mod rds;
 pub mod rds_error;
 pub mod snapshot;
+pub mod table;
 pub mod tags;
 
 pub use account::AccountId;

@@ -216,6 +216,34 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// A snapshot with only kind, ARN, identifier and status set and everything else empty
+    /// (unencrypted, no tags): a base for fixtures, completed with `..Snapshot::bare(..)`.
+    pub fn bare(
+        kind: SnapshotKind,
+        arn: impl Into<String>,
+        identifier: impl Into<String>,
+        status: SnapshotStatus,
+    ) -> Self {
+        Self {
+            kind,
+            arn: arn.into(),
+            identifier: identifier.into(),
+            status,
+            percent_progress: None,
+            encrypted: false,
+            kms_key_id: None,
+            tags: BTreeMap::new(),
+            created: None,
+            original_created: None,
+            engine: None,
+            source_database: None,
+            snapshot_type: None,
+            copied_from: None,
+            option_group: None,
+            tde_credential_arn: None,
+        }
+    }
+
     /// The value of tag `key`, if present.
     pub fn tag(&self, key: &str) -> Option<&str> {
         self.tags.get(key).map(String::as_str)

@@ -236,25 +236,23 @@ mod tests {
 
     fn source(kind: SnapshotKind, name: &str, created: i64) -> Snapshot {
         Snapshot {
-            kind,
-            arn: format!(
-                "arn:aws:rds:us-east-1:111111111111:{}:{name}",
-                kind.arn_resource_type()
-            ),
-            identifier: name.into(),
-            status: SnapshotStatus::Available,
             percent_progress: Some(100),
             encrypted: true,
             kms_key_id: Some("arn:aws:kms:us-east-1:111111111111:key/db".into()),
             tags: BTreeMap::from([("offsite-export".to_owned(), "true".to_owned())]),
             created: Some(DateTime::from_secs(created)),
-            original_created: None,
             engine: Some("postgres".into()),
             source_database: Some("orders".into()),
             snapshot_type: Some("manual".into()),
-            copied_from: None,
-            option_group: None,
-            tde_credential_arn: None,
+            ..Snapshot::bare(
+                kind,
+                format!(
+                    "arn:aws:rds:us-east-1:111111111111:{}:{name}",
+                    kind.arn_resource_type()
+                ),
+                name,
+                SnapshotStatus::Available,
+            )
         }
     }
 

@@ -141,10 +141,6 @@ mod tests {
 
     fn snapshot(kind: SnapshotKind, tags: &[(&str, &str)]) -> Snapshot {
         Snapshot {
-            kind,
-            arn: "arn:aws:rds:us-east-1:111111111111:snapshot:s".into(),
-            identifier: "s".into(),
-            status: SnapshotStatus::Available,
             percent_progress: Some(100),
             encrypted: true,
             kms_key_id: Some("arn:aws:kms:us-east-1:111111111111:key/k".into()),
@@ -152,14 +148,15 @@ mod tests {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect::<BTreeMap<_, _>>(),
-            created: None,
-            original_created: None,
             engine: Some("postgres".into()),
             source_database: Some("orders".into()),
             snapshot_type: Some("manual".into()),
-            copied_from: None,
-            option_group: None,
-            tde_credential_arn: None,
+            ..Snapshot::bare(
+                kind,
+                "arn:aws:rds:us-east-1:111111111111:snapshot:s",
+                "s",
+                SnapshotStatus::Available,
+            )
         }
     }
 

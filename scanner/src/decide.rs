@@ -153,22 +153,20 @@ mod tests {
         let mut all = BTreeMap::from([(tags::MARKER.to_owned(), tags::MARKER_EXPORT.to_owned())]);
         all.extend(tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         Snapshot {
-            kind: SnapshotKind::Instance,
-            arn: "arn:aws:rds:us-east-1:111111111111:snapshot:offsite-x".into(),
-            identifier: "offsite-x".into(),
-            status,
             percent_progress: Some(40),
             encrypted: true,
             kms_key_id: Some(KEY.into()),
             tags: all,
             created: Some(DateTime::from_secs(NOW - created_hours_ago * HOUR)),
-            original_created: None,
             engine: Some("postgres".into()),
             source_database: Some("orders".into()),
             snapshot_type: Some("manual".into()),
-            copied_from: None,
-            option_group: None,
-            tde_credential_arn: None,
+            ..Snapshot::bare(
+                SnapshotKind::Instance,
+                "arn:aws:rds:us-east-1:111111111111:snapshot:offsite-x",
+                "offsite-x",
+                status,
+            )
         }
     }
 

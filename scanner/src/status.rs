@@ -68,10 +68,6 @@ pub fn short_age(seconds: u64) -> String {
 
 /// The rows as an aligned table with a header.
 pub fn status_table(rows: &[StatusRow]) -> String {
-    let header = [
-        "COPY", "KIND", "STAGE", "STATUS", "PROGRESS", "AGE", "TRY", "SOURCE",
-    ]
-    .map(str::to_owned);
     let cells: Vec<[String; 8]> = rows
         .iter()
         .map(|r| {
@@ -88,26 +84,12 @@ pub fn status_table(rows: &[StatusRow]) -> String {
             ]
         })
         .collect();
-    let widths: Vec<usize> = (0..8)
-        .map(|i| {
-            cells
-                .iter()
-                .chain([&header])
-                .map(|r| r[i].len())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for row in std::iter::once(&header).chain(cells.iter()) {
-        let line: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:w$}"))
-            .collect();
-        out.push_str(line.join("  ").trim_end());
-        out.push('\n');
-    }
+    let mut out = offsite_common::table::render(
+        [
+            "COPY", "KIND", "STAGE", "STATUS", "PROGRESS", "AGE", "TRY", "SOURCE",
+        ],
+        &cells,
+    );
     out.push_str(&format!("status: {} copies\n", rows.len()));
     out
 }
@@ -122,13 +104,8 @@ mod tests {
 
     fn copy(id: &str, created: i64, stage: &str, status: SnapshotStatus) -> Snapshot {
         Snapshot {
-            kind: SnapshotKind::Cluster,
-            arn: format!("arn:aws:rds:us-east-1:111111111111:cluster-snapshot:{id}"),
-            identifier: id.into(),
-            status,
             percent_progress: Some(60),
             encrypted: true,
-            kms_key_id: None,
             tags: BTreeMap::from([
                 (tags::STAGE.to_owned(), stage.to_owned()),
                 (
@@ -137,13 +114,12 @@ mod tests {
                 ),
             ]),
             created: Some(DateTime::from_secs(created)),
-            original_created: None,
-            engine: None,
-            source_database: None,
-            snapshot_type: None,
-            copied_from: None,
-            option_group: None,
-            tde_credential_arn: None,
+            ..Snapshot::bare(
+                SnapshotKind::Cluster,
+                format!("arn:aws:rds:us-east-1:111111111111:cluster-snapshot:{id}"),
+                id,
+                status,
+            )
         }
     }
 
