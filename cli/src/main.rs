@@ -17,8 +17,7 @@ use offsite_common::snapshot::{SnapshotArn, SnapshotKind};
 use offsite_common::{table, tags};
 use offsite_exporter::export::{Exporter, Outcome, Report};
 use offsite_exporter::settings::{
-    EXPORT_KEY_VAR, ExporterSettings, SELECTION_TAG_KEY_VAR, SELECTION_TAG_VALUE_VAR,
-    SWEEP_WINDOW_VAR,
+    EXPORT_KEY_VAR, ExporterSettings, SELECTION_TAG_KEY_VAR, SELECTION_TAG_VALUE_VAR, SWEEP_WINDOW_VAR,
 };
 use offsite_scanner::status::{status_rows, status_table};
 
@@ -28,11 +27,7 @@ use offsite_common::config::ProcessEnv;
 use offsite_exporter::trigger::{MalformedEvent, classify};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "offsite",
-    version,
-    about = "Offsite: AWS database backups out of reach of the account they protect"
-)]
+#[command(name = "offsite", version, about = "Offsite: AWS database backups out of reach of the account they protect")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -113,15 +108,9 @@ enum CliError {
 #[derive(Debug, thiserror::Error)]
 enum ExplainError {
     #[error("cannot read {file}: {source}")]
-    Read {
-        file: String,
-        source: std::io::Error,
-    },
+    Read { file: String, source: std::io::Error },
     #[error("{file} is not JSON: {source}")]
-    NotJson {
-        file: String,
-        source: serde_json::Error,
-    },
+    NotJson { file: String, source: serde_json::Error },
     #[error(transparent)]
     Malformed(#[from] MalformedEvent),
 }
@@ -134,26 +123,17 @@ const EXPLAIN_FAILURE: u8 = 2;
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("OFFSITE_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("OFFSITE_LOG").unwrap_or_else(|_| "warn".into()))
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
         // Before any settings are read: it needs none and must work without them.
         Command::ExplainEvent { file } => return explain_event(&file),
         Command::Whoami => whoami().await,
-        Command::Status {
-            side: Side::Workload,
-            json,
-        } => status_workload(json).await,
-        Command::Plan {
-            export_key_arn,
-            selection_tag,
-            window,
-            json,
-        } => plan(export_key_arn, selection_tag, window, json).await,
+        Command::Status { side: Side::Workload, json } => status_workload(json).await,
+        Command::Plan { export_key_arn, selection_tag, window, json } => {
+            plan(export_key_arn, selection_tag, window, json).await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -205,12 +185,9 @@ fn explain(file: &str) -> Result<serde_json::Value, ExplainError> {
     } else {
         (file.to_owned(), std::fs::read(file))
     };
-    let bytes = bytes.map_err(|source| ExplainError::Read {
-        file: name.clone(),
-        source,
-    })?;
-    let event: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|source| ExplainError::NotJson { file: name, source })?;
+    let bytes = bytes.map_err(|source| ExplainError::Read { file: name.clone(), source })?;
+    let event: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|source| ExplainError::NotJson { file: name, source })?;
     Ok(classify(&event)?.explain())
 }
 
@@ -226,9 +203,7 @@ async fn plan(
         env.insert(EXPORT_KEY_VAR.to_owned(), arn);
     }
     if let Some(tag) = selection_tag {
-        let (key, value) = tag
-            .split_once('=')
-            .ok_or_else(|| CliError::SelectionTag(tag.clone()))?;
+        let (key, value) = tag.split_once('=').ok_or_else(|| CliError::SelectionTag(tag.clone()))?;
         env.insert(SELECTION_TAG_KEY_VAR.to_owned(), key.to_owned());
         env.insert(SELECTION_TAG_VALUE_VAR.to_owned(), value.to_owned());
     }
@@ -237,18 +212,10 @@ async fn plan(
     }
     let settings = ExporterSettings::from_env(&env)?;
     let sdk_config = load_sdk_config(&settings.aws).await;
-    let exporter = Exporter::new(
-        RdsSnapshots::new(aws_sdk_rds::Client::new(&sdk_config)),
-        settings,
-    );
-    let report = exporter
-        .sweep(DateTime::from(SystemTime::now()), true)
-        .await?;
+    let exporter = Exporter::new(RdsSnapshots::new(aws_sdk_rds::Client::new(&sdk_config)), settings);
+    let report = exporter.sweep(DateTime::from(SystemTime::now()), true).await?;
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
+        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
     } else {
         print!("{}", plan_table(&report));
     }
@@ -268,30 +235,17 @@ fn plan_table(report: &Report) -> String {
         .items
         .iter()
         .map(|item| {
-            let name = item
-                .source_arn
-                .parse::<SnapshotArn>()
-                .map(|a| a.name)
-                .unwrap_or_else(|_| item.source_arn.clone());
+            let name =
+                item.source_arn.parse::<SnapshotArn>().map(|a| a.name).unwrap_or_else(|_| item.source_arn.clone());
             let detail = match (&item.outcome, &item.copy_identifier) {
                 (Outcome::Copied, Some(copy)) => format!("as {copy}"),
                 _ => item.reason.clone(),
             };
-            [
-                label(&item.outcome).to_owned(),
-                item.kind.to_string(),
-                name,
-                detail,
-            ]
+            [label(&item.outcome).to_owned(), item.kind.to_string(), name, detail]
         })
         .collect();
     rows.sort_by_key(|row| {
-        (
-            ["copy", "problem", "later", "exported", "skip"]
-                .iter()
-                .position(|l| *l == row[0]),
-            row[2].clone(),
-        )
+        (["copy", "problem", "later", "exported", "skip"].iter().position(|l| *l == row[0]), row[2].clone())
     });
     let mut out = table::render(["ACTION", "KIND", "SNAPSHOT", "DETAIL"], &rows);
     let copies = report.count(&Outcome::Copied);
@@ -314,10 +268,7 @@ async fn status_workload(json: bool) -> Result<(), CliError> {
     let copies = rds.list_marked(&kinds, tags::MARKER_EXPORT).await?;
     let rows = status_rows(&copies, DateTime::from(SystemTime::now()));
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&rows).unwrap_or_default()
-        );
+        println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
     } else {
         print!("{}", status_table(&rows));
     }

@@ -10,10 +10,7 @@ use std::process::{Command, Output, Stdio};
 use serde_json::{Value, json};
 
 fn event_file(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("events")
-        .join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests").join("events").join(name)
 }
 
 /// `offsite` with an environment under which no command could read its AWS settings.
@@ -30,10 +27,7 @@ fn offsite() -> Command {
 }
 
 fn explain(file: &str) -> Output {
-    offsite()
-        .args(["explain-event", file])
-        .output()
-        .expect("offsite runs")
+    offsite().args(["explain-event", file]).output().expect("offsite runs")
 }
 
 fn explain_stdin(input: &[u8]) -> Output {
@@ -44,24 +38,14 @@ fn explain_stdin(input: &[u8]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("offsite starts");
-    child
-        .stdin
-        .take()
-        .expect("stdin is piped")
-        .write_all(input)
-        .expect("offsite reads its input");
+    child.stdin.take().expect("stdin is piped").write_all(input).expect("offsite reads its input");
     child.wait_with_output().expect("offsite runs")
 }
 
 /// Exit 0 and one JSON object on stdout.
 fn decision(output: &Output) -> Value {
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stdout: {stdout}\nstderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_eq!(output.status.code(), Some(0), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_str(&stdout).expect("stdout is one JSON object")
 }
 
@@ -121,15 +105,9 @@ fn an_ignored_event_exits_zero_with_a_reason() {
     let file = event_file("rds-manual-snapshot-creating.json");
     let report = decision(&explain(file.to_str().expect("UTF-8 path")));
     assert_eq!(report["decision"], "ignore");
-    assert_eq!(
-        (&report["snapshot_arn"], &report["kind"]),
-        (&Value::Null, &Value::Null)
-    );
+    assert_eq!((&report["snapshot_arn"], &report["kind"]), (&Value::Null, &Value::Null));
     let reason = report["reason"].as_str().expect("reason is a string");
-    assert!(
-        reason.contains("RDS-EVENT-0040 (creating manual snapshot)"),
-        "{reason}"
-    );
+    assert!(reason.contains("RDS-EVENT-0040 (creating manual snapshot)"), "{reason}");
 }
 
 #[test]
@@ -157,10 +135,7 @@ fn input_that_is_not_json_exits_two() {
 fn a_malformed_event_exits_two_naming_the_field() {
     let file = event_file("rds-snapshot-event-with-cluster-arn.json");
     let stderr = failure(&explain(file.to_str().expect("UTF-8 path")));
-    assert!(
-        stderr.starts_with("offsite: malformed event: detail.SourceArn: "),
-        "{stderr}"
-    );
+    assert!(stderr.starts_with("offsite: malformed event: detail.SourceArn: "), "{stderr}");
     let stderr = failure(&explain_stdin(b"[1, 2, 3]"));
     assert!(stderr.contains("malformed event: $: "), "{stderr}");
 }
@@ -169,10 +144,7 @@ fn a_malformed_event_exits_two_naming_the_field() {
 fn an_unreadable_file_exits_two() {
     let file = event_file("no-such-event.json");
     let stderr = failure(&explain(file.to_str().expect("UTF-8 path")));
-    assert!(
-        stderr.contains("cannot read") && stderr.contains("no-such-event.json"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("cannot read") && stderr.contains("no-such-event.json"), "{stderr}");
 }
 
 #[test]

@@ -8,10 +8,7 @@ use offsite_tests::{Emulator, WORKLOAD};
 #[tokio::test]
 async fn status_lists_the_pipelines_copies_and_nothing_else() {
     let emulator = Emulator::start().expect("emulator starts");
-    let workload = emulator
-        .account(WORKLOAD)
-        .await
-        .expect("workload credentials");
+    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
     let key = kms_key(&workload, "export").await;
     db_instance(&workload, "orders", None).await;
     let source = db_snapshot(&workload, "orders", "orders-1", vec![]).await;
@@ -28,10 +25,7 @@ async fn status_lists_the_pipelines_copies_and_nothing_else() {
         .send()
         .await
         .expect("copy");
-    let env = emulator
-        .process_env(&workload)
-        .await
-        .expect("process environment");
+    let env = emulator.process_env(&workload).await.expect("process environment");
     let run = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_offsite"))
             .env_clear()
@@ -42,27 +36,17 @@ async fn status_lists_the_pipelines_copies_and_nothing_else() {
     };
 
     let json = run(&["status", "--side", "workload", "--json"]);
-    assert!(
-        json.status.success(),
-        "{}",
-        String::from_utf8_lossy(&json.stderr)
-    );
+    assert!(json.status.success(), "{}", String::from_utf8_lossy(&json.stderr));
     let rows: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
     let rows = rows.as_array().expect("rows");
     assert_eq!(rows.len(), 1, "only the pipeline's copy: {rows:?}");
-    assert_eq!(
-        rows[0]["copy_identifier"],
-        "offsite-orders-1-0123456789abcdef"
-    );
+    assert_eq!(rows[0]["copy_identifier"], "offsite-orders-1-0123456789abcdef");
     assert_eq!(rows[0]["stage"], "exported");
     assert_eq!(rows[0]["source"], "orders-1");
 
     let table = run(&["status", "--side", "workload"]);
     let text = String::from_utf8_lossy(&table.stdout);
-    assert!(
-        text.starts_with("COPY") && text.contains("offsite-orders-1-0123456789abcdef"),
-        "{text}"
-    );
+    assert!(text.starts_with("COPY") && text.contains("offsite-orders-1-0123456789abcdef"), "{text}");
     assert!(text.trim_end().ends_with("status: 1 copies"), "{text}");
 
     let bad = run(&["status", "--side", "elsewhere"]);

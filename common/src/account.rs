@@ -59,23 +59,9 @@ mod tests {
 
     #[test]
     fn accepts_exactly_twelve_digits() {
-        assert_eq!(
-            "111111111111".parse::<AccountId>().map(|a| a.to_string()),
-            Ok("111111111111".to_owned())
-        );
-        for bad in [
-            "",
-            "11111111111",
-            "1111111111111",
-            "11111111111a",
-            " 111111111111",
-            "１11111111111",
-        ] {
-            assert_eq!(
-                bad.parse::<AccountId>(),
-                Err(InvalidAccountId(bad.to_owned())),
-                "{bad:?}"
-            );
+        assert_eq!("111111111111".parse::<AccountId>().map(|a| a.to_string()), Ok("111111111111".to_owned()));
+        for bad in ["", "11111111111", "1111111111111", "11111111111a", " 111111111111", "１11111111111"] {
+            assert_eq!(bad.parse::<AccountId>(), Err(InvalidAccountId(bad.to_owned())), "{bad:?}");
         }
     }
 }

@@ -51,11 +51,7 @@ impl AwsSettings {
         let endpoint_url = config::optional::<EndpointUrl>(env, ENDPOINT_URL_VAR)?.map(|u| u.0);
         let max_attempts = config::or_default(env, MAX_ATTEMPTS_VAR, DEFAULT_MAX_ATTEMPTS)?;
         let max_attempts = config::in_range(MAX_ATTEMPTS_VAR, max_attempts, 1..=20)?;
-        Ok(Self {
-            region,
-            endpoint_url,
-            max_attempts,
-        })
+        Ok(Self { region, endpoint_url, max_attempts })
     }
 
     /// Settings for a given endpoint and region, as tests and the emulator use them.
@@ -73,9 +69,7 @@ impl AwsSettings {
 pub async fn load_sdk_config(settings: &AwsSettings) -> SdkConfig {
     warn_about_ignored_endpoint_variables();
     let http_client = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
         .build_https();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client)
@@ -127,19 +121,9 @@ impl Setting for RegionName {
     fn parse_setting(raw: &str) -> Result<Self, String> {
         let parts: Vec<&str> = raw.split('-').collect();
         let well_formed = parts.len() >= 3
-            && parts.iter().all(|p| {
-                !p.is_empty()
-                    && p.bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-            })
-            && parts
-                .last()
-                .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()));
-        if well_formed {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err("not a region name".to_owned())
-        }
+            && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+            && parts.last().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()));
+        if well_formed { Ok(Self(raw.to_owned())) } else { Err("not a region name".to_owned()) }
     }
 }
 
@@ -173,37 +157,21 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
     }
 
     #[test]
     fn defaults_to_aws_endpoints() {
         let settings = AwsSettings::from_env(&env(&[])).expect("empty environment is valid");
-        assert_eq!(
-            settings,
-            AwsSettings {
-                region: None,
-                endpoint_url: None,
-                max_attempts: 5
-            }
-        );
+        assert_eq!(settings, AwsSettings { region: None, endpoint_url: None, max_attempts: 5 });
     }
 
     #[test]
     fn reads_endpoint_region_and_attempts() {
-        let e = env(&[
-            (ENDPOINT_URL_VAR, "http://127.0.0.1:5000/"),
-            (REGION_VAR, "eu-central-1"),
-            (MAX_ATTEMPTS_VAR, "8"),
-        ]);
+        let e =
+            env(&[(ENDPOINT_URL_VAR, "http://127.0.0.1:5000/"), (REGION_VAR, "eu-central-1"), (MAX_ATTEMPTS_VAR, "8")]);
         let settings = AwsSettings::from_env(&e).expect("valid settings");
-        assert_eq!(
-            settings.endpoint_url.as_deref(),
-            Some("http://127.0.0.1:5000")
-        );
+        assert_eq!(settings.endpoint_url.as_deref(), Some("http://127.0.0.1:5000"));
         assert_eq!(settings.region.as_deref(), Some("eu-central-1"));
         assert_eq!(settings.max_attempts, 8);
     }

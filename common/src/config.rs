@@ -80,16 +80,9 @@ pub fn optional<T: Setting>(env: &impl Env, name: &str) -> Result<Option<T>, Con
         return Ok(None);
     };
     if raw.trim() != raw {
-        return Err(invalid(
-            name,
-            &raw,
-            "leading or trailing whitespace",
-            T::expected(),
-        ));
+        return Err(invalid(name, &raw, "leading or trailing whitespace", T::expected()));
     }
-    T::parse_setting(&raw)
-        .map(Some)
-        .map_err(|problem| invalid(name, &raw, &problem, T::expected()))
+    T::parse_setting(&raw).map(Some).map_err(|problem| invalid(name, &raw, &problem, T::expected()))
 }
 
 /// Reads a setting, falling back to `default` when absent.
@@ -98,11 +91,7 @@ pub fn or_default<T: Setting>(env: &impl Env, name: &str, default: T) -> Result<
 }
 
 /// Checks that a setting already read lies in `range`.
-pub fn in_range<T: PartialOrd + Display>(
-    name: &str,
-    value: T,
-    range: RangeInclusive<T>,
-) -> Result<T, ConfigError> {
+pub fn in_range<T: PartialOrd + Display>(name: &str, value: T, range: RangeInclusive<T>) -> Result<T, ConfigError> {
     if range.contains(&value) {
         Ok(value)
     } else {
@@ -183,10 +172,7 @@ impl Setting for Duration {
             "" => return Err("no unit (s, m, h or d)".to_owned()),
             other => return Err(format!("unknown unit {other:?}")),
         };
-        amount
-            .checked_mul(seconds_per_unit)
-            .map(Duration::from_secs)
-            .ok_or_else(|| "too large".to_owned())
+        amount.checked_mul(seconds_per_unit).map(Duration::from_secs).ok_or_else(|| "too large".to_owned())
     }
 }
 
@@ -213,23 +199,16 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
     }
 
     #[test]
     fn missing_required_names_variable_and_form() {
-        let err = required::<AccountId>(&env(&[]), "OFFSITE_VAULT_ACCOUNT")
-            .expect_err("must be rejected");
+        let err = required::<AccountId>(&env(&[]), "OFFSITE_VAULT_ACCOUNT").expect_err("must be rejected");
         assert_eq!(err.variable, "OFFSITE_VAULT_ACCOUNT");
         assert_eq!(err.value, None);
         let message = err.to_string();
-        assert!(
-            message.contains("OFFSITE_VAULT_ACCOUNT is not set"),
-            "{message}"
-        );
+        assert!(message.contains("OFFSITE_VAULT_ACCOUNT is not set"), "{message}");
         assert!(message.contains("12-digit AWS account id"), "{message}");
     }
 
@@ -244,17 +223,12 @@ mod tests {
     fn malformed_value_is_shown_with_problem() {
         let err = required::<u32>(&env(&[("N", "ten")]), "N").expect_err("must be rejected");
         assert_eq!(err.value.as_deref(), Some("ten"));
-        assert!(
-            err.to_string()
-                .starts_with("configuration: N=\"ten\" is invalid"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("configuration: N=\"ten\" is invalid"), "{err}");
     }
 
     #[test]
     fn whitespace_is_rejected_not_trimmed() {
-        let err = required::<AccountId>(&env(&[("A", "111111111111 ")]), "A")
-            .expect_err("must be rejected");
+        let err = required::<AccountId>(&env(&[("A", "111111111111 ")]), "A").expect_err("must be rejected");
         assert!(err.problem.contains("whitespace"), "{err}");
     }
 
@@ -262,40 +236,20 @@ mod tests {
     fn durations_parse_with_units() {
         let e = env(&[("A", "90s"), ("B", "45m"), ("C", "12h"), ("D", "35d")]);
         assert_eq!(required::<Duration>(&e, "A"), Ok(Duration::from_secs(90)));
-        assert_eq!(
-            required::<Duration>(&e, "B"),
-            Ok(Duration::from_secs(2_700))
-        );
-        assert_eq!(
-            required::<Duration>(&e, "C"),
-            Ok(Duration::from_secs(43_200))
-        );
-        assert_eq!(
-            required::<Duration>(&e, "D"),
-            Ok(Duration::from_secs(3_024_000))
-        );
+        assert_eq!(required::<Duration>(&e, "B"), Ok(Duration::from_secs(2_700)));
+        assert_eq!(required::<Duration>(&e, "C"), Ok(Duration::from_secs(43_200)));
+        assert_eq!(required::<Duration>(&e, "D"), Ok(Duration::from_secs(3_024_000)));
         for bad in ["12", "h", "1.5h", "3w", "-1h", "99999999999999999999d"] {
-            assert!(
-                required::<Duration>(&env(&[("X", bad)]), "X").is_err(),
-                "{bad}"
-            );
+            assert!(required::<Duration>(&env(&[("X", bad)]), "X").is_err(), "{bad}");
         }
     }
 
     #[test]
     fn lists_name_the_bad_item() {
-        let e = env(&[
-            ("L", "111111111111,22,333333333333"),
-            ("E", "111111111111,"),
-        ]);
+        let e = env(&[("L", "111111111111,22,333333333333"), ("E", "111111111111,")]);
         let err = required::<Vec<AccountId>>(&e, "L").expect_err("must be rejected");
         assert!(err.problem.contains("item 2 (\"22\")"), "{err}");
-        assert!(
-            required::<Vec<AccountId>>(&e, "E")
-                .expect_err("must be rejected")
-                .problem
-                .contains("item 2 is empty")
-        );
+        assert!(required::<Vec<AccountId>>(&e, "E").expect_err("must be rejected").problem.contains("item 2 is empty"));
         let ok = required::<Vec<AccountId>>(&env(&[("L", "111111111111,222222222222")]), "L");
         assert_eq!(ok.map(|l| l.len()), Ok(2));
     }
@@ -353,14 +307,10 @@ impl Setting for KmsKeyArn {
             return Err("the account is not 12 digits".to_owned());
         }
         match resource.strip_prefix("key/") {
-            Some(id)
-                if !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
-            {
+            Some(id) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => {
                 Ok(Self(raw.to_owned()))
             }
-            _ if resource.starts_with("alias/") => {
-                Err("an alias, not a key: use the key's ARN".to_owned())
-            }
+            _ if resource.starts_with("alias/") => Err("an alias, not a key: use the key's ARN".to_owned()),
             _ => Err("no key/<id> resource".to_owned()),
         }
     }
@@ -372,14 +322,10 @@ mod kms_tests {
 
     #[test]
     fn kms_key_arns_are_checked() {
-        let ok = KmsKeyArn::parse_setting("arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab")
-            .expect("valid");
+        let ok = KmsKeyArn::parse_setting("arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab").expect("valid");
         assert_eq!(ok.account(), "111111111111");
         for (bad, problem) in [
-            (
-                "arn:aws:kms:us-east-1:111111111111:alias/export",
-                "an alias",
-            ),
+            ("arn:aws:kms:us-east-1:111111111111:alias/export", "an alias"),
             ("1234abcd-12ab", "not an ARN"),
             ("arn:aws:s3:us-east-1:111111111111:key/x", "not a KMS ARN"),
             ("arn:aws:kms:us-east-1:1111:key/x", "12 digits"),

@@ -31,18 +31,12 @@ const MAX_SHOWN_VALUE: usize = 120;
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.value {
-            None => write!(
-                f,
-                "configuration: {} is not set ({}); set it to {}",
-                self.variable, self.problem, self.expected
-            ),
+            None => {
+                write!(f, "configuration: {} is not set ({}); set it to {}", self.variable, self.problem, self.expected)
+            }
             Some(value) => {
                 let shown: String = value.chars().take(MAX_SHOWN_VALUE).collect();
-                let ellipsis = if value.chars().count() > MAX_SHOWN_VALUE {
-                    "..."
-                } else {
-                    ""
-                };
+                let ellipsis = if value.chars().count() > MAX_SHOWN_VALUE { "..." } else { "" };
                 write!(
                     f,
                     "configuration: {}={:?}{} is invalid ({}); expected {}",

@@ -18,6 +18,10 @@ use crate::snapshot::SnapshotKind;
 
 /// Hex digits of the hash: 64 bits, collisions are not a practical concern.
 const HASH_LEN: usize = 16;
+/// Our identifiers stay under this even where RDS allows 255 (instance snapshots): the
+/// copy's ARN (up to ~60 characters of prefix plus the identifier) must fit in a 256-character
+/// tag value when the vault records which copy it imported.
+pub const MAX_PIPELINE_IDENTIFIER_LEN: usize = 180;
 
 /// Why a prefix cannot start identifiers.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,16 +35,10 @@ pub fn validate_prefix(prefix: &str) -> Result<(), InvalidPrefix> {
     let ok = !prefix.is_empty()
         && prefix.len() <= 20
         && prefix.starts_with(|c: char| c.is_ascii_lowercase())
-        && prefix
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && prefix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !prefix.contains("--")
         && !prefix.ends_with('-');
-    if ok {
-        Ok(())
-    } else {
-        Err(InvalidPrefix(prefix.to_owned()))
-    }
+    if ok { Ok(()) } else { Err(InvalidPrefix(prefix.to_owned())) }
 }
 
 /// The target identifier for a copy of `source_arn` of `kind`, made by `prefix`.
@@ -48,23 +46,13 @@ pub fn validate_prefix(prefix: &str) -> Result<(), InvalidPrefix> {
 /// `source_name` is the part a human recognises (the source's identifier, e.g.
 /// `rds:orders-2024-01-01-00-10`); uniqueness comes from the hash of `source_arn`.
 /// `prefix` must pass [`validate_prefix`]; an invalid one is sanitised like the name.
-pub fn copy_identifier(
-    prefix: &str,
-    kind: SnapshotKind,
-    source_arn: &str,
-    source_name: &str,
-) -> String {
+pub fn copy_identifier(prefix: &str, kind: SnapshotKind, source_arn: &str, source_name: &str) -> String {
     let hash = hex_prefix(&Sha256::digest(source_arn.as_bytes()), HASH_LEN);
     let prefix = sanitize(prefix);
-    let prefix = if prefix.starts_with(|c: char| c.is_ascii_lowercase()) {
-        prefix
-    } else {
-        format!("c{prefix}")
-    };
+    let prefix = if prefix.starts_with(|c: char| c.is_ascii_lowercase()) { prefix } else { format!("c{prefix}") };
     // <prefix>-<readable>-<hash>
-    let budget = kind
-        .max_identifier_len()
-        .saturating_sub(prefix.len() + HASH_LEN + 2);
+    let max_len = kind.max_identifier_len().min(MAX_PIPELINE_IDENTIFIER_LEN);
+    let budget = max_len.saturating_sub(prefix.len() + HASH_LEN + 2);
     let readable: String = sanitize(source_name).chars().take(budget).collect();
     let readable = readable.trim_end_matches('-');
     let mut id = prefix;
@@ -127,41 +115,19 @@ mod tests {
             &format!("{ARN}rds:orders-2024-01-01-00-10"),
             "rds:orders-2024-01-01-00-10",
         );
-        assert!(
-            id.starts_with("offsite-rds-orders-2024-01-01-00-10-"),
-            "{id}"
-        );
+        assert!(id.starts_with("offsite-rds-orders-2024-01-01-00-10-"), "{id}");
         let name = "awsbackup:job-8c0f9a8e-3b9b-4c8e-9a67-2f1d0b5f7e11";
-        let id = copy_identifier(
-            "offsite",
-            SnapshotKind::Instance,
-            &format!("{ARN}{name}"),
-            name,
-        );
-        assert!(
-            id.starts_with("offsite-awsbackup-job-8c0f9a8e-3b9b-4c8e-9a67-2f1d0b5f7e11-"),
-            "{id}"
-        );
-        let cluster = copy_identifier(
-            "offsite",
-            SnapshotKind::Cluster,
-            &format!("{ARN}{name}"),
-            name,
-        );
+        let id = copy_identifier("offsite", SnapshotKind::Instance, &format!("{ARN}{name}"), name);
+        assert!(id.starts_with("offsite-awsbackup-job-8c0f9a8e-3b9b-4c8e-9a67-2f1d0b5f7e11-"), "{id}");
+        let cluster = copy_identifier("offsite", SnapshotKind::Cluster, &format!("{ARN}{name}"), name);
         assert!(cluster.len() <= 63 && cluster.len() >= 60, "{cluster}");
-        assert!(
-            cluster.starts_with("offsite-awsbackup-job-8c0f9a8e-3b9b-4c8e"),
-            "{cluster}"
-        );
+        assert!(cluster.starts_with("offsite-awsbackup-job-8c0f9a8e-3b9b-4c8e"), "{cluster}");
     }
 
     #[test]
     fn same_source_same_identifier() {
         let a = copy_identifier("offsite", SnapshotKind::Cluster, "arn:x", "Orders--Weekly");
-        assert_eq!(
-            a,
-            copy_identifier("offsite", SnapshotKind::Cluster, "arn:x", "Orders--Weekly")
-        );
+        assert_eq!(a, copy_identifier("offsite", SnapshotKind::Cluster, "arn:x", "Orders--Weekly"));
         assert!(a.starts_with("offsite-orders-weekly-"), "{a}");
     }
 
@@ -169,15 +135,7 @@ mod tests {
     fn prefixes_are_checked() {
         assert_eq!(validate_prefix("offsite"), Ok(()));
         assert_eq!(validate_prefix("vault-1"), Ok(()));
-        for bad in [
-            "",
-            "1abc",
-            "Off",
-            "a--b",
-            "a-",
-            "a_b",
-            "abcdefghijklmnopqrstu",
-        ] {
+        for bad in ["", "1abc", "Off", "a--b", "a-", "a_b", "abcdefghijklmnopqrstu"] {
             assert!(validate_prefix(bad).is_err(), "{bad}");
         }
     }
@@ -191,6 +149,7 @@ mod tests {
         fn always_valid_by_rds_rules(kind in kinds(), name in any::<String>(), arn in any::<String>(), prefix in "[a-z][a-z0-9]{0,7}(-[a-z0-9]{1,5}){0,2}") {
             let id = copy_identifier(&prefix, kind, &arn, &name);
             prop_assert!(is_valid_identifier(kind, &id), "{id:?} from {name:?}");
+            prop_assert!(id.len() <= MAX_PIPELINE_IDENTIFIER_LEN);
         }
 
         #[test]

@@ -19,8 +19,13 @@ pub struct Metrics {
 impl Metrics {
     /// Metrics with one dimension, e.g. `("Function", "exporter")`.
     pub fn new(dimension: &str, value: &str) -> Self {
+        Self::with_dimensions(&[(dimension, value)])
+    }
+
+    /// Metrics with several dimensions, e.g. source account and database.
+    pub fn with_dimensions(dimensions: &[(&str, &str)]) -> Self {
         Self {
-            dimensions: BTreeMap::from([(dimension.to_owned(), value.to_owned())]),
+            dimensions: dimensions.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
             values: BTreeMap::new(),
         }
     }
@@ -37,15 +42,8 @@ impl Metrics {
 
     /// The EMF JSON document for the current values.
     pub fn to_emf(&self) -> serde_json::Value {
-        let timestamp = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or_default();
-        let names: Vec<_> = self
-            .values
-            .keys()
-            .map(|n| serde_json::json!({ "Name": n, "Unit": "Count" }))
-            .collect();
+        let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or_default();
+        let names: Vec<_> = self.values.keys().map(|n| serde_json::json!({ "Name": n, "Unit": "Count" })).collect();
         let mut doc = serde_json::json!({
             "_aws": {
                 "Timestamp": u64::try_from(timestamp).unwrap_or(u64::MAX),

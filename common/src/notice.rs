@@ -62,17 +62,11 @@ pub enum NoticeError {
     #[error("notice version {0} is not supported (this importer reads version {NOTICE_VERSION})")]
     UnsupportedVersion(String),
     #[error("notice field {field}: {problem}")]
-    Invalid {
-        field: &'static str,
-        problem: String,
-    },
+    Invalid { field: &'static str, problem: String },
 }
 
 fn invalid(field: &'static str, problem: impl Into<String>) -> NoticeError {
-    NoticeError::Invalid {
-        field,
-        problem: problem.into(),
-    }
+    NoticeError::Invalid { field, problem: problem.into() }
 }
 
 impl Notice {
@@ -89,15 +83,13 @@ impl Notice {
         if raw.len() > MAX_NOTICE_BYTES {
             return Err(NoticeError::TooLarge(raw.len()));
         }
-        let value: serde_json::Value =
-            serde_json::from_str(raw).map_err(|e| NoticeError::Malformed(e.to_string()))?;
+        let value: serde_json::Value = serde_json::from_str(raw).map_err(|e| NoticeError::Malformed(e.to_string()))?;
         match value.get("version") {
             Some(v) if v.as_u64() == Some(u64::from(NOTICE_VERSION)) => {}
             Some(v) => return Err(NoticeError::UnsupportedVersion(v.to_string())),
             None => return Err(invalid("version", "missing")),
         }
-        let notice: Self =
-            serde_json::from_value(value).map_err(|e| NoticeError::Malformed(e.to_string()))?;
+        let notice: Self = serde_json::from_value(value).map_err(|e| NoticeError::Malformed(e.to_string()))?;
         notice.check()?;
         Ok(notice)
     }
@@ -108,68 +100,42 @@ impl Notice {
     }
 
     fn check(&self) -> Result<(), NoticeError> {
-        let copy: SnapshotArn = self
-            .copy_arn
-            .parse()
-            .map_err(|e| invalid("copy_arn", format!("{e}")))?;
-        let source: SnapshotArn = self
-            .source_snapshot_arn
-            .parse()
-            .map_err(|e| invalid("source_snapshot_arn", format!("{e}")))?;
+        let copy: SnapshotArn = self.copy_arn.parse().map_err(|e| invalid("copy_arn", format!("{e}")))?;
+        let source: SnapshotArn =
+            self.source_snapshot_arn.parse().map_err(|e| invalid("source_snapshot_arn", format!("{e}")))?;
         if copy.kind != self.kind || source.kind != self.kind {
-            return Err(invalid(
-                "kind",
-                format!("{} does not match the ARNs", self.kind),
-            ));
+            return Err(invalid("kind", format!("{} does not match the ARNs", self.kind)));
         }
         for (field, arn) in [("copy_arn", &copy), ("source_snapshot_arn", &source)] {
             if arn.account != self.source_account {
                 return Err(invalid(
                     field,
-                    format!(
-                        "account {} is not source_account {}",
-                        arn.account, self.source_account
-                    ),
+                    format!("account {} is not source_account {}", arn.account, self.source_account),
                 ));
             }
             if arn.region != self.source_region {
                 return Err(invalid(
                     field,
-                    format!(
-                        "region {} is not source_region {}",
-                        arn.region, self.source_region
-                    ),
+                    format!("region {} is not source_region {}", arn.region, self.source_region),
                 ));
             }
         }
-        let key = KmsKeyArn::parse_setting(&self.export_key_arn)
-            .map_err(|p| invalid("export_key_arn", p))?;
+        let key = KmsKeyArn::parse_setting(&self.export_key_arn).map_err(|p| invalid("export_key_arn", p))?;
         if key.account() != self.source_account.as_str() {
-            return Err(invalid(
-                "export_key_arn",
-                "the key belongs to another account than the source",
-            ));
+            return Err(invalid("export_key_arn", "the key belongs to another account than the source"));
         }
         if self.notice_id != Self::id_for(&self.copy_arn) {
             return Err(invalid("notice_id", "not derived from copy_arn"));
         }
         let timestamp = |field, value: &str| {
-            DateTime::from_str(value, Format::DateTime)
-                .map(drop)
-                .map_err(|e| invalid(field, format!("{value:?}: {e}")))
+            DateTime::from_str(value, Format::DateTime).map(drop).map_err(|e| invalid(field, format!("{value:?}: {e}")))
         };
         timestamp("announce_time", &self.announce_time)?;
         if let Some(created) = &self.original_create_time {
             timestamp("original_create_time", created)?;
         }
-        for (field, value) in [
-            ("source_database", &self.source_database),
-            ("engine", &self.engine),
-        ] {
-            if value
-                .as_ref()
-                .is_some_and(|v| v.is_empty() || v.len() > 255 || v.chars().any(char::is_control))
-            {
+        for (field, value) in [("source_database", &self.source_database), ("engine", &self.engine)] {
+            if value.as_ref().is_some_and(|v| v.is_empty() || v.len() > 255 || v.chars().any(char::is_control)) {
                 return Err(invalid(field, "empty, too long or with control characters"));
             }
         }
@@ -181,8 +147,7 @@ impl Notice {
 mod tests {
     use super::*;
 
-    const COPY: &str =
-        "arn:aws:rds:eu-west-1:111111111111:snapshot:offsite-orders-0123456789abcdef";
+    const COPY: &str = "arn:aws:rds:eu-west-1:111111111111:snapshot:offsite-orders-0123456789abcdef";
 
     fn notice() -> Notice {
         Notice {
@@ -193,8 +158,7 @@ mod tests {
             source_account: "111111111111".parse().expect("account"),
             source_region: "eu-west-1".into(),
             export_key_arn: "arn:aws:kms:eu-west-1:111111111111:key/1234abcd".into(),
-            source_snapshot_arn:
-                "arn:aws:rds:eu-west-1:111111111111:snapshot:rds:orders-2026-11-22-03-00".into(),
+            source_snapshot_arn: "arn:aws:rds:eu-west-1:111111111111:snapshot:rds:orders-2026-11-22-03-00".into(),
             source_database: Some("orders".into()),
             engine: Some("postgres".into()),
             original_create_time: Some("2026-11-22T03:00:00Z".into()),
@@ -212,35 +176,14 @@ mod tests {
     fn refuses_unknown_fields_other_versions_and_large_input() {
         let mut value: serde_json::Value = serde_json::from_str(&notice().to_json()).expect("json");
         value["delete_everything"] = serde_json::json!(true);
-        assert!(matches!(
-            Notice::parse(&value.to_string()),
-            Err(NoticeError::Malformed(_))
-        ));
+        assert!(matches!(Notice::parse(&value.to_string()), Err(NoticeError::Malformed(_))));
         value = serde_json::from_str(&notice().to_json()).expect("json");
         value["version"] = serde_json::json!(2);
-        assert_eq!(
-            Notice::parse(&value.to_string()),
-            Err(NoticeError::UnsupportedVersion("2".into()))
-        );
-        let huge = format!(
-            "{{\"version\":1,\"pad\":\"{}\"}}",
-            "x".repeat(MAX_NOTICE_BYTES)
-        );
-        assert!(matches!(
-            Notice::parse(&huge),
-            Err(NoticeError::TooLarge(_))
-        ));
-        assert!(matches!(
-            Notice::parse("not json"),
-            Err(NoticeError::Malformed(_))
-        ));
-        assert!(matches!(
-            Notice::parse("{}"),
-            Err(NoticeError::Invalid {
-                field: "version",
-                ..
-            })
-        ));
+        assert_eq!(Notice::parse(&value.to_string()), Err(NoticeError::UnsupportedVersion("2".into())));
+        let huge = format!("{{\"version\":1,\"pad\":\"{}\"}}", "x".repeat(MAX_NOTICE_BYTES));
+        assert!(matches!(Notice::parse(&huge), Err(NoticeError::TooLarge(_))));
+        assert!(matches!(Notice::parse("not json"), Err(NoticeError::Malformed(_))));
+        assert!(matches!(Notice::parse("{}"), Err(NoticeError::Invalid { field: "version", .. })));
     }
 
     #[test]
@@ -248,37 +191,17 @@ mod tests {
         type Mutation = Box<dyn Fn(&mut Notice)>;
         let cases: Vec<(&str, Mutation)> = vec![
             ("kind", Box::new(|n| n.kind = SnapshotKind::Cluster)),
-            (
-                "copy_arn",
-                Box::new(|n| n.source_region = "us-east-1".into()),
-            ),
-            (
-                "copy_arn",
-                Box::new(|n| n.source_account = "222222222222".parse().expect("account")),
-            ),
+            ("copy_arn", Box::new(|n| n.source_region = "us-east-1".into())),
+            ("copy_arn", Box::new(|n| n.source_account = "222222222222".parse().expect("account"))),
             (
                 "source_snapshot_arn",
-                Box::new(|n| {
-                    n.source_snapshot_arn = "arn:aws:rds:eu-west-1:333333333333:snapshot:x".into()
-                }),
+                Box::new(|n| n.source_snapshot_arn = "arn:aws:rds:eu-west-1:333333333333:snapshot:x".into()),
             ),
-            (
-                "export_key_arn",
-                Box::new(|n| n.export_key_arn = "arn:aws:kms:eu-west-1:333333333333:key/k".into()),
-            ),
-            (
-                "export_key_arn",
-                Box::new(|n| n.export_key_arn = "alias/aws/rds".into()),
-            ),
+            ("export_key_arn", Box::new(|n| n.export_key_arn = "arn:aws:kms:eu-west-1:333333333333:key/k".into())),
+            ("export_key_arn", Box::new(|n| n.export_key_arn = "alias/aws/rds".into())),
             ("notice_id", Box::new(|n| n.notice_id = "n-0".into())),
-            (
-                "announce_time",
-                Box::new(|n| n.announce_time = "yesterday".into()),
-            ),
-            (
-                "source_database",
-                Box::new(|n| n.source_database = Some(String::new())),
-            ),
+            ("announce_time", Box::new(|n| n.announce_time = "yesterday".into())),
+            ("source_database", Box::new(|n| n.source_database = Some(String::new()))),
         ];
         for (field, mutate) in cases {
             let mut n = notice();

@@ -34,16 +34,8 @@ impl RdsError {
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: fmt::Debug,
     {
-        let kind = error.code().map_or_else(
-            || RdsErrorKind::Other("transport".to_owned()),
-            RdsErrorKind::from_code,
-        );
-        Self {
-            operation,
-            target: target.to_owned(),
-            kind,
-            message: DisplayErrorContext(&error).to_string(),
-        }
+        let kind = error.code().map_or_else(|| RdsErrorKind::Other("transport".to_owned()), RdsErrorKind::from_code);
+        Self { operation, target: target.to_owned(), kind, message: DisplayErrorContext(&error).to_string() }
     }
 }
 
@@ -71,11 +63,7 @@ impl RdsSnapshots {
 
     /// Every snapshot of `kind` the filter selects: `snapshot_type` `None` lists automated
     /// and manual ones (the API's default), `Some("awsbackup")`, `Some("shared")`, ....
-    pub async fn list(
-        &self,
-        kind: SnapshotKind,
-        snapshot_type: Option<&str>,
-    ) -> Result<Vec<Snapshot>, RdsError> {
+    pub async fn list(&self, kind: SnapshotKind, snapshot_type: Option<&str>) -> Result<Vec<Snapshot>, RdsError> {
         let include_shared = snapshot_type == Some("shared");
         let target = snapshot_type.unwrap_or("automated and manual");
         let mut snapshots = Vec::new();
@@ -93,8 +81,7 @@ impl RdsSnapshots {
                         .send()
                         .await
                         .map_err(|e| RdsError::from_sdk("DescribeDBSnapshots", target, e))?;
-                    let page: Vec<Snapshot> =
-                        out.db_snapshots().iter().map(Snapshot::from).collect();
+                    let page: Vec<Snapshot> = out.db_snapshots().iter().map(Snapshot::from).collect();
                     (page, out.marker)
                 }
                 SnapshotKind::Cluster => {
@@ -108,11 +95,7 @@ impl RdsSnapshots {
                         .send()
                         .await
                         .map_err(|e| RdsError::from_sdk("DescribeDBClusterSnapshots", target, e))?;
-                    let page: Vec<Snapshot> = out
-                        .db_cluster_snapshots()
-                        .iter()
-                        .map(Snapshot::from)
-                        .collect();
+                    let page: Vec<Snapshot> = out.db_cluster_snapshots().iter().map(Snapshot::from).collect();
                     (page, out.marker)
                 }
             };
@@ -126,19 +109,11 @@ impl RdsSnapshots {
 
     /// The pipeline's own copies of `kinds`: manual snapshots whose marker tag has the
     /// value `marker` (one paged listing per kind, tags included).
-    pub async fn list_marked(
-        &self,
-        kinds: &[SnapshotKind],
-        marker: &str,
-    ) -> Result<Vec<Snapshot>, RdsError> {
+    pub async fn list_marked(&self, kinds: &[SnapshotKind], marker: &str) -> Result<Vec<Snapshot>, RdsError> {
         let mut copies = Vec::new();
         for &kind in kinds {
             let manual = self.list(kind, Some("manual")).await?;
-            copies.extend(
-                manual
-                    .into_iter()
-                    .filter(|s| s.tag(crate::tags::MARKER) == Some(marker)),
-            );
+            copies.extend(manual.into_iter().filter(|s| s.tag(crate::tags::MARKER) == Some(marker)));
         }
         Ok(copies)
     }
@@ -146,21 +121,14 @@ impl RdsSnapshots {
     /// The snapshots of `kind` among `identifiers` that exist, with a filtered listing
     /// (`db-snapshot-id` / `db-cluster-snapshot-id`, DescribeDBSnapshots API reference),
     /// 20 identifiers a call: one call where a describe per snapshot would make twenty.
-    pub async fn describe_many(
-        &self,
-        kind: SnapshotKind,
-        identifiers: &[String],
-    ) -> Result<Vec<Snapshot>, RdsError> {
+    pub async fn describe_many(&self, kind: SnapshotKind, identifiers: &[String]) -> Result<Vec<Snapshot>, RdsError> {
         const IDS_PER_CALL: usize = 20;
         let mut found = Vec::new();
         for chunk in identifiers.chunks(IDS_PER_CALL) {
             let target = format!("{} snapshots", chunk.len());
             match kind {
                 SnapshotKind::Instance => {
-                    let filter = Filter::builder()
-                        .name("db-snapshot-id")
-                        .set_values(Some(chunk.to_vec()))
-                        .build();
+                    let filter = Filter::builder().name("db-snapshot-id").set_values(Some(chunk.to_vec())).build();
                     let out = self
                         .client
                         .describe_db_snapshots()
@@ -172,10 +140,8 @@ impl RdsSnapshots {
                     found.extend(out.db_snapshots().iter().map(Snapshot::from));
                 }
                 SnapshotKind::Cluster => {
-                    let filter = Filter::builder()
-                        .name("db-cluster-snapshot-id")
-                        .set_values(Some(chunk.to_vec()))
-                        .build();
+                    let filter =
+                        Filter::builder().name("db-cluster-snapshot-id").set_values(Some(chunk.to_vec())).build();
                     let out = self
                         .client
                         .describe_db_cluster_snapshots()
@@ -183,9 +149,7 @@ impl RdsSnapshots {
                         .max_records(PAGE_SIZE)
                         .send()
                         .await
-                        .map_err(|e| {
-                            RdsError::from_sdk("DescribeDBClusterSnapshots", &target, e)
-                        })?;
+                        .map_err(|e| RdsError::from_sdk("DescribeDBClusterSnapshots", &target, e))?;
                     found.extend(out.db_cluster_snapshots().iter().map(Snapshot::from));
                 }
             }
@@ -230,11 +194,7 @@ impl RdsSnapshots {
     /// Starts a copy; returns the new snapshot as RDS reports it (usually `creating`).
     /// Source tags are not copied: the copy gets exactly `request.tags`.
     pub async fn copy(&self, request: &CopyRequest) -> Result<Snapshot, RdsError> {
-        let tags: Vec<Tag> = request
-            .tags
-            .iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect();
+        let tags: Vec<Tag> = request.tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
         let target = format!("{} -> {}", request.source, request.target_identifier);
         match request.kind {
             SnapshotKind::Instance => self
@@ -273,15 +233,8 @@ impl RdsSnapshots {
     }
 
     /// Sets tags on a snapshot of either kind (one API for both, by ARN).
-    pub async fn add_tags(
-        &self,
-        arn: &str,
-        tags: &BTreeMap<String, String>,
-    ) -> Result<(), RdsError> {
-        let tags: Vec<Tag> = tags
-            .iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect();
+    pub async fn add_tags(&self, arn: &str, tags: &BTreeMap<String, String>) -> Result<(), RdsError> {
+        let tags: Vec<Tag> = tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
         self.client
             .add_tags_to_resource()
             .resource_name(arn)
@@ -294,12 +247,7 @@ impl RdsSnapshots {
 
     /// Adds `account` to the snapshot's `restore` attribute (shares it) and returns the
     /// accounts on that list afterwards, so the caller can spot foreign ones.
-    pub async fn share(
-        &self,
-        kind: SnapshotKind,
-        identifier: &str,
-        account: &str,
-    ) -> Result<Vec<String>, RdsError> {
+    pub async fn share(&self, kind: SnapshotKind, identifier: &str, account: &str) -> Result<Vec<String>, RdsError> {
         let attributes = match kind {
             SnapshotKind::Instance => self
                 .client
@@ -411,36 +359,17 @@ mod tests {
                     .option_groups_list(
                         OptionGroup::builder()
                             .option_group_name("oracle-tde")
-                            .options(
-                                DbOption::builder()
-                                    .option_name("TDE")
-                                    .persistent(true)
-                                    .permanent(true)
-                                    .build(),
-                            )
-                            .options(
-                                DbOption::builder()
-                                    .option_name("Timezone")
-                                    .permanent(true)
-                                    .build(),
-                            )
+                            .options(DbOption::builder().option_name("TDE").persistent(true).permanent(true).build())
+                            .options(DbOption::builder().option_name("Timezone").permanent(true).build())
                             .options(DbOption::builder().option_name("S3_INTEGRATION").build())
                             .build(),
                     )
                     .build()
             });
         let rds = RdsSnapshots::new(mock_client!(aws_sdk_rds, [&rule]));
-        assert_eq!(
-            rds.persistent_options("oracle-tde").await.expect("listed"),
-            ["TDE", "Timezone"]
-        );
+        assert_eq!(rds.persistent_options("oracle-tde").await.expect("listed"), ["TDE", "Timezone"]);
         // Default option groups are never looked up (the rule would not match them).
-        assert!(
-            rds.persistent_options("default:oracle-ee-19")
-                .await
-                .expect("no call")
-                .is_empty()
-        );
+        assert!(rds.persistent_options("default:oracle-ee-19").await.expect("no call").is_empty());
         assert_eq!(rule.num_calls(), 1);
     }
 
@@ -451,11 +380,7 @@ mod tests {
                 // As the SDK parses it from the response: the code is in the metadata.
                 SnapshotQuotaExceededFault::builder()
                     .message("quota")
-                    .meta(
-                        ErrorMetadata::builder()
-                            .code("SnapshotQuotaExceeded")
-                            .build(),
-                    )
+                    .meta(ErrorMetadata::builder().code("SnapshotQuotaExceeded").build())
                     .build(),
             )
         });

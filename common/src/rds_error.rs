@@ -34,26 +34,18 @@ impl RdsErrorKind {
     /// Folds an error code as the SDK reports it.
     pub fn from_code(code: &str) -> Self {
         match code {
-            "DBSnapshotAlreadyExists"
-            | "DBSnapshotAlreadyExistsFault"
-            | "DBClusterSnapshotAlreadyExistsFault" => Self::AlreadyExists,
-            "DBSnapshotNotFound" | "DBSnapshotNotFoundFault" | "DBClusterSnapshotNotFoundFault" => {
-                Self::NotFound
+            "DBSnapshotAlreadyExists" | "DBSnapshotAlreadyExistsFault" | "DBClusterSnapshotAlreadyExistsFault" => {
+                Self::AlreadyExists
             }
-            "InvalidDBSnapshotState"
-            | "InvalidDBSnapshotStateFault"
-            | "InvalidDBClusterSnapshotStateFault" => Self::InvalidState,
+            "DBSnapshotNotFound" | "DBSnapshotNotFoundFault" | "DBClusterSnapshotNotFoundFault" => Self::NotFound,
+            "InvalidDBSnapshotState" | "InvalidDBSnapshotStateFault" | "InvalidDBClusterSnapshotStateFault" => {
+                Self::InvalidState
+            }
             "SnapshotQuotaExceeded" | "SnapshotQuotaExceededFault" => Self::QuotaExceeded,
-            "SharedSnapshotQuotaExceeded" | "SharedSnapshotQuotaExceededFault" => {
-                Self::SharedQuotaExceeded
-            }
+            "SharedSnapshotQuotaExceeded" | "SharedSnapshotQuotaExceededFault" => Self::SharedQuotaExceeded,
             "KMSKeyNotAccessibleFault" | "KMSKeyNotAccessible" => Self::KmsKeyNotAccessible,
-            "InvalidParameterValue" | "InvalidParameterCombination" | "InvalidParameter" => {
-                Self::InvalidParameter
-            }
-            "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => {
-                Self::AccessDenied
-            }
+            "InvalidParameterValue" | "InvalidParameterCombination" | "InvalidParameter" => Self::InvalidParameter,
+            "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => Self::AccessDenied,
             "Throttling" | "ThrottlingException" | "RequestLimitExceeded" => Self::Throttling,
             other => Self::Other(other.to_owned()),
         }
@@ -66,33 +58,12 @@ mod tests {
 
     #[test]
     fn both_families_fold_together() {
-        assert_eq!(
-            RdsErrorKind::from_code("DBSnapshotAlreadyExists"),
-            RdsErrorKind::AlreadyExists
-        );
-        assert_eq!(
-            RdsErrorKind::from_code("DBClusterSnapshotAlreadyExistsFault"),
-            RdsErrorKind::AlreadyExists
-        );
-        assert_eq!(
-            RdsErrorKind::from_code("DBSnapshotNotFound"),
-            RdsErrorKind::NotFound
-        );
-        assert_eq!(
-            RdsErrorKind::from_code("DBClusterSnapshotNotFoundFault"),
-            RdsErrorKind::NotFound
-        );
-        assert_eq!(
-            RdsErrorKind::from_code("InvalidDBClusterSnapshotStateFault"),
-            RdsErrorKind::InvalidState
-        );
-        assert_eq!(
-            RdsErrorKind::from_code("SnapshotQuotaExceeded"),
-            RdsErrorKind::QuotaExceeded
-        );
-        assert_eq!(
-            RdsErrorKind::from_code("Nope"),
-            RdsErrorKind::Other("Nope".into())
-        );
+        assert_eq!(RdsErrorKind::from_code("DBSnapshotAlreadyExists"), RdsErrorKind::AlreadyExists);
+        assert_eq!(RdsErrorKind::from_code("DBClusterSnapshotAlreadyExistsFault"), RdsErrorKind::AlreadyExists);
+        assert_eq!(RdsErrorKind::from_code("DBSnapshotNotFound"), RdsErrorKind::NotFound);
+        assert_eq!(RdsErrorKind::from_code("DBClusterSnapshotNotFoundFault"), RdsErrorKind::NotFound);
+        assert_eq!(RdsErrorKind::from_code("InvalidDBClusterSnapshotStateFault"), RdsErrorKind::InvalidState);
+        assert_eq!(RdsErrorKind::from_code("SnapshotQuotaExceeded"), RdsErrorKind::QuotaExceeded);
+        assert_eq!(RdsErrorKind::from_code("Nope"), RdsErrorKind::Other("Nope".into()));
     }
 }

@@ -95,21 +95,9 @@ impl FromStr for SnapshotArn {
     type Err = InvalidSnapshotArn;
 
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        let fail = |problem| InvalidSnapshotArn {
-            arn: raw.to_owned(),
-            problem,
-        };
+        let fail = |problem| InvalidSnapshotArn { arn: raw.to_owned(), problem };
         let parts: Vec<&str> = raw.splitn(7, ':').collect();
-        let [
-            prefix,
-            partition,
-            service,
-            region,
-            account,
-            resource_type,
-            name,
-        ] = parts[..]
-        else {
+        let [prefix, partition, service, region, account, resource_type, name] = parts[..] else {
             return Err(fail("too few fields"));
         };
         if prefix != "arn" || !partition.starts_with("aws") {
@@ -121,18 +109,13 @@ impl FromStr for SnapshotArn {
         if region.is_empty() {
             return Err(fail("no region"));
         }
-        let account = account
-            .parse()
-            .map_err(|_| fail("the account is not 12 digits"))?;
+        let account = account.parse().map_err(|_| fail("the account is not 12 digits"))?;
         let kind = match resource_type {
             "snapshot" => SnapshotKind::Instance,
             "cluster-snapshot" => SnapshotKind::Cluster,
             _ => return Err(fail("not a snapshot or cluster-snapshot resource")),
         };
-        if name.is_empty()
-            || name.len() > 255
-            || name.chars().any(|c| c.is_whitespace() || c.is_control())
-        {
+        if name.is_empty() || name.len() > 255 || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(fail("empty or malformed snapshot name"));
         }
         Ok(Self {
@@ -171,9 +154,7 @@ impl SnapshotStatus {
     pub fn from_rds(status: &str) -> Self {
         match status {
             "available" => Self::Available,
-            "creating" | "pending" | "copying" | "modifying" | "backing-up" => {
-                Self::InProgress(status.to_owned())
-            }
+            "creating" | "pending" | "copying" | "modifying" | "backing-up" => Self::InProgress(status.to_owned()),
             "failed" | "deleted" | "deleting" | "error" => Self::Failed(status.to_owned()),
             s if s.starts_with("incompatible") => Self::Failed(status.to_owned()),
             _ => Self::Unknown(status.to_owned()),
@@ -258,12 +239,7 @@ impl Snapshot {
 fn tag_map(tags: Option<&[Tag]>) -> BTreeMap<String, String> {
     tags.unwrap_or_default()
         .iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_owned(),
-                t.value().unwrap_or_default().to_owned(),
-            ))
-        })
+        .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
         .collect()
 }
 
@@ -295,10 +271,7 @@ impl From<&DbClusterSnapshot> for Snapshot {
         Self {
             kind: SnapshotKind::Cluster,
             arn: s.db_cluster_snapshot_arn().unwrap_or_default().to_owned(),
-            identifier: s
-                .db_cluster_snapshot_identifier()
-                .unwrap_or_default()
-                .to_owned(),
+            identifier: s.db_cluster_snapshot_identifier().unwrap_or_default().to_owned(),
             status: SnapshotStatus::from_rds(s.status().unwrap_or_default()),
             percent_progress: s.percent_progress(),
             encrypted: s.storage_encrypted().unwrap_or(false),
@@ -323,17 +296,13 @@ mod tests {
     #[test]
     fn parses_names_with_colons() {
         let arn: SnapshotArn =
-            "arn:aws:rds:eu-west-1:111111111111:snapshot:rds:orders-2024-01-01-00-10"
-                .parse()
-                .expect("valid ARN");
+            "arn:aws:rds:eu-west-1:111111111111:snapshot:rds:orders-2024-01-01-00-10".parse().expect("valid ARN");
         assert_eq!(arn.kind, SnapshotKind::Instance);
         assert_eq!(arn.name, "rds:orders-2024-01-01-00-10");
         assert_eq!(arn.account.as_str(), "111111111111");
         assert_eq!(arn.region, "eu-west-1");
         let cluster: SnapshotArn =
-            "arn:aws:rds:us-east-1:111111111111:cluster-snapshot:awsbackup:job-0f4c"
-                .parse()
-                .expect("valid ARN");
+            "arn:aws:rds:us-east-1:111111111111:cluster-snapshot:awsbackup:job-0f4c".parse().expect("valid ARN");
         assert_eq!(cluster.kind, SnapshotKind::Cluster);
         assert_eq!(cluster.name, "awsbackup:job-0f4c");
     }
@@ -341,55 +310,27 @@ mod tests {
     #[test]
     fn rejects_other_arns_with_a_reason() {
         for (raw, problem) in [
-            (
-                "arn:aws:rds:us-east-1:111111111111:db:orders",
-                "not a snapshot or cluster-snapshot resource",
-            ),
+            ("arn:aws:rds:us-east-1:111111111111:db:orders", "not a snapshot or cluster-snapshot resource"),
             ("arn:aws:s3:::bucket", "too few fields"),
-            (
-                "arn:aws:ec2:us-east-1:111111111111:snapshot:snap-1",
-                "not an RDS ARN",
-            ),
-            (
-                "arn:aws:rds:us-east-1:11111:snapshot:x",
-                "the account is not 12 digits",
-            ),
-            (
-                "arn:aws:rds:us-east-1:111111111111:snapshot:",
-                "empty or malformed snapshot name",
-            ),
+            ("arn:aws:ec2:us-east-1:111111111111:snapshot:snap-1", "not an RDS ARN"),
+            ("arn:aws:rds:us-east-1:11111:snapshot:x", "the account is not 12 digits"),
+            ("arn:aws:rds:us-east-1:111111111111:snapshot:", "empty or malformed snapshot name"),
             ("orders", "too few fields"),
         ] {
-            assert_eq!(
-                raw.parse::<SnapshotArn>().map_err(|e| e.problem),
-                Err(problem),
-                "{raw}"
-            );
+            assert_eq!(raw.parse::<SnapshotArn>().map_err(|e| e.problem), Err(problem), "{raw}");
         }
     }
 
     #[test]
     fn statuses_fold_to_four_states() {
-        assert_eq!(
-            SnapshotStatus::from_rds("available"),
-            SnapshotStatus::Available
-        );
+        assert_eq!(SnapshotStatus::from_rds("available"), SnapshotStatus::Available);
         for s in ["creating", "pending", "copying"] {
-            assert!(
-                matches!(SnapshotStatus::from_rds(s), SnapshotStatus::InProgress(_)),
-                "{s}"
-            );
+            assert!(matches!(SnapshotStatus::from_rds(s), SnapshotStatus::InProgress(_)), "{s}");
         }
         for s in ["failed", "deleted", "deleting", "incompatible-restore"] {
-            assert!(
-                matches!(SnapshotStatus::from_rds(s), SnapshotStatus::Failed(_)),
-                "{s}"
-            );
+            assert!(matches!(SnapshotStatus::from_rds(s), SnapshotStatus::Failed(_)), "{s}");
         }
-        assert_eq!(
-            SnapshotStatus::from_rds("frozen"),
-            SnapshotStatus::Unknown("frozen".into())
-        );
+        assert_eq!(SnapshotStatus::from_rds("frozen"), SnapshotStatus::Unknown("frozen".into()));
     }
 
     #[test]
@@ -413,10 +354,7 @@ mod tests {
             .tag_list(Tag::builder().key("backup").value("offsite").build())
             .build();
         let (i, c) = (Snapshot::from(&instance), Snapshot::from(&cluster));
-        assert_eq!(
-            (i.kind, c.kind),
-            (SnapshotKind::Instance, SnapshotKind::Cluster)
-        );
+        assert_eq!((i.kind, c.kind), (SnapshotKind::Instance, SnapshotKind::Cluster));
         for s in [&i, &c] {
             assert!(s.encrypted);
             assert_eq!(s.status, SnapshotStatus::Available);

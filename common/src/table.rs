@@ -11,11 +11,7 @@ pub fn render<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String
     }
     let mut out = String::new();
     for row in std::iter::once(&header).chain(rows) {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(cell, width)| format!("{cell:width$}"))
-            .collect();
+        let cells: Vec<String> = row.iter().zip(widths).map(|(cell, width)| format!("{cell:width$}")).collect();
         out.push_str(cells.join("  ").trim_end());
         out.push('\n');
     }
@@ -30,9 +26,6 @@ mod tests {
             ["a".to_owned(), "long value".to_owned(), "x".to_owned()],
             ["bbb".to_owned(), "v".to_owned(), String::new()],
         ];
-        assert_eq!(
-            super::render(["H1", "H2", "H3"], &rows),
-            "H1   H2          H3\na    long value  x\nbbb  v\n"
-        );
+        assert_eq!(super::render(["H1", "H2", "H3"], &rows), "H1   H2          H3\na    long value  x\nbbb  v\n");
     }
 }

@@ -36,3 +36,19 @@ pub const CLAIMED_AT: &str = "offsite:claimed-at";
 pub const ANNOUNCED_AT: &str = "offsite:announced-at";
 /// Why the scanner gave up on a copy.
 pub const FAILURE: &str = "offsite:failure";
+
+/// The value of [`MARKER`] on the importer's copies in the vault account: the only
+/// snapshots the vault's retention ever deletes.
+pub const MARKER_IMPORT: &str = "offsite-import";
+/// The account the imported snapshot was shared from (verified through RDS).
+pub const SOURCE_ACCOUNT: &str = "offsite:source-account";
+/// The workload account's shared copy that was imported (verified through RDS).
+pub const COPY_ARN: &str = "offsite:copy-arn";
+/// The DB instance or cluster the data comes from (verified: from the shared snapshot).
+pub const SOURCE_DATABASE: &str = "offsite:source-database";
+/// The notice that announced it (absent when the reconciler found it).
+pub const NOTICE_ID: &str = "offsite:notice-id";
+/// When the vault started its copy (RFC 3339).
+pub const IMPORTED_AT: &str = "offsite:imported-at";
+/// `importer` or `reconciler`.
+pub const IMPORTED_BY: &str = "offsite:imported-by";

@@ -60,25 +60,13 @@ impl Report {
     /// A one-line summary of what must fail the invocation (so alarms fire and AWS retries
     /// the event), or `None` when the run did its job.
     pub fn failure_summary(&self) -> Option<String> {
-        let failed: Vec<&str> = self
-            .items
-            .iter()
-            .filter(|i| i.outcome == Outcome::Failed)
-            .map(|i| i.reason.as_str())
-            .collect();
+        let failed: Vec<&str> =
+            self.items.iter().filter(|i| i.outcome == Outcome::Failed).map(|i| i.reason.as_str()).collect();
         if failed.is_empty() && !self.quota_exceeded {
             return None;
         }
-        let quota = if self.quota_exceeded {
-            "manual snapshot quota exceeded; "
-        } else {
-            ""
-        };
-        Some(format!(
-            "{quota}{} copy failure(s): {}",
-            failed.len(),
-            failed.join("; ")
-        ))
+        let quota = if self.quota_exceeded { "manual snapshot quota exceeded; " } else { "" };
+        Some(format!("{quota}{} copy failure(s): {}", failed.len(), failed.join("; ")))
     }
 
     fn metrics(&self) -> Metrics {
@@ -91,10 +79,7 @@ impl Report {
         ] {
             metrics.add(name, self.count(&outcome) as f64);
         }
-        metrics.add(
-            "Findings",
-            self.items.iter().filter(|i| i.finding).count() as f64,
-        );
+        metrics.add("Findings", self.items.iter().filter(|i| i.finding).count() as f64);
         metrics.add("QuotaExceeded", if self.quota_exceeded { 1.0 } else { 0.0 });
         metrics
     }
@@ -120,17 +105,9 @@ impl Exporter {
     }
 
     /// Handles an event about one snapshot.
-    pub async fn export_one(
-        &self,
-        arn: &SnapshotArn,
-        dry_run: bool,
-    ) -> Result<Report, ExportError> {
+    pub async fn export_one(&self, arn: &SnapshotArn, dry_run: bool) -> Result<Report, ExportError> {
         let snapshot_type = snapshot_type_of(&arn.name);
-        let found = self
-            .rds
-            .describe(arn.kind, &arn.name, snapshot_type)
-            .await
-            .map_err(ExportError::Listing)?;
+        let found = self.rds.describe(arn.kind, &arn.name, snapshot_type).await.map_err(ExportError::Listing)?;
         let source = match found {
             Some(snapshot) if snapshot.arn == arn.as_str() => snapshot,
             other => {
@@ -147,10 +124,7 @@ impl Exporter {
                     reason,
                     finding: false,
                 };
-                return Ok(Report {
-                    items: vec![item],
-                    quota_exceeded: false,
-                });
+                return Ok(Report { items: vec![item], quota_exceeded: false });
             }
         };
         self.export(vec![source], &[arn.kind], dry_run).await
@@ -158,32 +132,17 @@ impl Exporter {
 
     /// The scheduled sweep over snapshots taken within the sweep window before `now`.
     pub async fn sweep(&self, now: DateTime, dry_run: bool) -> Result<Report, ExportError> {
-        let since = now.secs().saturating_sub(
-            i64::try_from(self.settings.sweep_window.as_secs()).unwrap_or(i64::MAX),
-        );
+        let since = now.secs().saturating_sub(i64::try_from(self.settings.sweep_window.as_secs()).unwrap_or(i64::MAX));
         let mut sources = Vec::new();
         for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
             // The API's default lists automated and manual snapshots; AWS Backup's need
             // their own type (DescribeDBSnapshots API reference, SnapshotType).
             for snapshot_type in [None, Some("awsbackup")] {
-                let listed = self
-                    .rds
-                    .list(kind, snapshot_type)
-                    .await
-                    .map_err(ExportError::Listing)?;
-                sources.extend(
-                    listed
-                        .into_iter()
-                        .filter(|s| s.taken_at().is_none_or(|t| t.secs() >= since)),
-                );
+                let listed = self.rds.list(kind, snapshot_type).await.map_err(ExportError::Listing)?;
+                sources.extend(listed.into_iter().filter(|s| s.taken_at().is_none_or(|t| t.secs() >= since)));
             }
         }
-        self.export(
-            sources,
-            &[SnapshotKind::Instance, SnapshotKind::Cluster],
-            dry_run,
-        )
-        .await
+        self.export(sources, &[SnapshotKind::Instance, SnapshotKind::Cluster], dry_run).await
     }
 
     async fn export(
@@ -192,11 +151,7 @@ impl Exporter {
         kinds: &[SnapshotKind],
         dry_run: bool,
     ) -> Result<Report, ExportError> {
-        let copies = self
-            .rds
-            .list_marked(kinds, tags::MARKER_EXPORT)
-            .await
-            .map_err(ExportError::Listing)?;
+        let copies = self.rds.list_marked(kinds, tags::MARKER_EXPORT).await.map_err(ExportError::Listing)?;
         let options = self.persistent_options(&sources).await?;
         let settings = PlanSettings {
             selection: &self.settings.selection,
@@ -205,11 +160,7 @@ impl Exporter {
             max_attempts: self.settings.max_copy_attempts,
         };
         let planned = plan(&sources, &copies, &options, &settings);
-        let report = if dry_run {
-            Self::dry_run_report(planned)
-        } else {
-            self.execute(planned).await
-        };
+        let report = if dry_run { Self::dry_run_report(planned) } else { self.execute(planned).await };
         if !dry_run {
             report.metrics().flush();
         }
@@ -218,10 +169,7 @@ impl Exporter {
 
     /// Option groups are looked up once per run, only for non-default groups of selected
     /// sources.
-    async fn persistent_options(
-        &self,
-        sources: &[Snapshot],
-    ) -> Result<BTreeMap<String, Vec<String>>, ExportError> {
+    async fn persistent_options(&self, sources: &[Snapshot]) -> Result<BTreeMap<String, Vec<String>>, ExportError> {
         let mut options = BTreeMap::new();
         for source in sources {
             let Some(group) = &source.option_group else {
@@ -232,11 +180,7 @@ impl Exporter {
             {
                 continue;
             }
-            let found = self
-                .rds
-                .persistent_options(group)
-                .await
-                .map_err(ExportError::Listing)?;
+            let found = self.rds.persistent_options(group).await.map_err(ExportError::Listing)?;
             options.insert(group.clone(), found);
         }
         Ok(options)
@@ -246,27 +190,16 @@ impl Exporter {
         let items = planned
             .into_iter()
             .map(|p| match p.decision {
-                Decision::Copy(request) => item(
-                    &p.source,
-                    Outcome::Copied,
-                    Some(request.target_identifier),
-                    "would copy".to_owned(),
-                    false,
-                ),
-                Decision::Defer { copy_identifier } => item(
-                    &p.source,
-                    Outcome::Deferred,
-                    Some(copy_identifier),
-                    "copy limit reached".to_owned(),
-                    false,
-                ),
+                Decision::Copy(request) => {
+                    item(&p.source, Outcome::Copied, Some(request.target_identifier), "would copy".to_owned(), false)
+                }
+                Decision::Defer { copy_identifier } => {
+                    item(&p.source, Outcome::Deferred, Some(copy_identifier), "copy limit reached".to_owned(), false)
+                }
                 Decision::Skip(skip) => skip_item(&p.source, &skip),
             })
             .collect();
-        Report {
-            items,
-            quota_exceeded: false,
-        }
+        Report { items, quota_exceeded: false }
     }
 
     async fn execute(&self, planned: Vec<Planned>) -> Report {
@@ -281,13 +214,8 @@ impl Exporter {
                     continue;
                 }
                 Decision::Defer { copy_identifier } => {
-                    let entry = item(
-                        &source,
-                        Outcome::Deferred,
-                        Some(copy_identifier),
-                        "copy limit reached".to_owned(),
-                        false,
-                    );
+                    let entry =
+                        item(&source, Outcome::Deferred, Some(copy_identifier), "copy limit reached".to_owned(), false);
                     log_item(&entry);
                     report.items.push(entry);
                     continue;
@@ -296,24 +224,13 @@ impl Exporter {
             };
             let target = Some(request.target_identifier.clone());
             if let Some(why) = &stop {
-                report
-                    .items
-                    .push(item(&source, Outcome::Deferred, target, why.clone(), false));
+                report.items.push(item(&source, Outcome::Deferred, target, why.clone(), false));
                 continue;
             }
             let entry = match self.rds.copy(&request).await {
-                Ok(_) => item(
-                    &source,
-                    Outcome::Copied,
-                    target,
-                    "copy started with the export key".to_owned(),
-                    false,
-                ),
+                Ok(_) => item(&source, Outcome::Copied, target, "copy started with the export key".to_owned(), false),
                 Err(error) => match error.kind {
-                    RdsErrorKind::AlreadyExists => {
-                        self.check_lineage(&source, &request.target_identifier)
-                            .await
-                    }
+                    RdsErrorKind::AlreadyExists => self.check_lineage(&source, &request.target_identifier).await,
                     RdsErrorKind::QuotaExceeded => {
                         report.quota_exceeded = true;
                         let why = "manual snapshot quota exceeded: delete old snapshots or raise the quota".to_owned();
@@ -329,13 +246,9 @@ impl Exporter {
                         stop = Some("export key not usable".to_owned());
                         item(&source, Outcome::Failed, target, why, true)
                     }
-                    RdsErrorKind::InvalidState => item(
-                        &source,
-                        Outcome::Deferred,
-                        target,
-                        "source not available at copy time".to_owned(),
-                        false,
-                    ),
+                    RdsErrorKind::InvalidState => {
+                        item(&source, Outcome::Deferred, target, "source not available at copy time".to_owned(), false)
+                    }
                     RdsErrorKind::NotFound => item(
                         &source,
                         Outcome::Skipped,
@@ -366,26 +279,13 @@ impl Exporter {
                 false,
             ),
             Ok(other) => {
-                let other_source = other
-                    .as_ref()
-                    .and_then(|c| c.tag(tags::SOURCE_ARN))
-                    .unwrap_or("an unknown source")
-                    .to_owned();
-                skip_item(
-                    source,
-                    &Skip::Collision {
-                        copy_identifier: target.to_owned(),
-                        other_source,
-                    },
-                )
+                let other_source =
+                    other.as_ref().and_then(|c| c.tag(tags::SOURCE_ARN)).unwrap_or("an unknown source").to_owned();
+                skip_item(source, &Skip::Collision { copy_identifier: target.to_owned(), other_source })
             }
-            Err(error) => item(
-                source,
-                Outcome::Failed,
-                target_id,
-                format!("target exists but cannot be checked: {error}"),
-                true,
-            ),
+            Err(error) => {
+                item(source, Outcome::Failed, target_id, format!("target exists but cannot be checked: {error}"), true)
+            }
         }
     }
 }
@@ -401,31 +301,14 @@ fn snapshot_type_of(name: &str) -> Option<&'static str> {
     }
 }
 
-fn item(
-    source: &Snapshot,
-    outcome: Outcome,
-    copy_identifier: Option<String>,
-    reason: String,
-    finding: bool,
-) -> Item {
-    Item {
-        source_arn: source.arn.clone(),
-        kind: source.kind,
-        outcome,
-        copy_identifier,
-        reason,
-        finding,
-    }
+fn item(source: &Snapshot, outcome: Outcome, copy_identifier: Option<String>, reason: String, finding: bool) -> Item {
+    Item { source_arn: source.arn.clone(), kind: source.kind, outcome, copy_identifier, reason, finding }
 }
 
 fn skip_item(source: &Snapshot, skip: &Skip) -> Item {
     let (outcome, target) = match skip {
-        Skip::AlreadyExported { copy_identifier } => {
-            (Outcome::AlreadyExported, Some(copy_identifier.clone()))
-        }
-        Skip::Collision {
-            copy_identifier, ..
-        } => (Outcome::Failed, Some(copy_identifier.clone())),
+        Skip::AlreadyExported { copy_identifier } => (Outcome::AlreadyExported, Some(copy_identifier.clone())),
+        Skip::Collision { copy_identifier, .. } => (Outcome::Failed, Some(copy_identifier.clone())),
         _ => (Outcome::Skipped, None),
     };
     item(source, outcome, target, skip.describe(), skip.is_finding())

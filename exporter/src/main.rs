@@ -23,15 +23,9 @@ async fn main() -> Result<(), Error> {
         tracing::error!(error = %error, "the exporter cannot start");
     })?;
     let sdk_config = load_sdk_config(&settings.aws).await;
-    let exporter = Exporter::new(
-        RdsSnapshots::new(aws_sdk_rds::Client::new(&sdk_config)),
-        settings,
-    );
+    let exporter = Exporter::new(RdsSnapshots::new(aws_sdk_rds::Client::new(&sdk_config)), settings);
     let exporter = &exporter;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        handle(exporter, event)
-    }))
-    .await
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| handle(exporter, event))).await
 }
 
 async fn handle(exporter: &Exporter, event: LambdaEvent<Value>) -> Result<Value, Error> {
@@ -43,11 +37,7 @@ async fn handle(exporter: &Exporter, event: LambdaEvent<Value>) -> Result<Value,
             tracing::info!(snapshot_arn = %snapshot, origin = ?origin, "event for a snapshot");
             exporter.export_one(&snapshot, false).await?
         }
-        Trigger::Sweep => {
-            exporter
-                .sweep(DateTime::from(SystemTime::now()), false)
-                .await?
-        }
+        Trigger::Sweep => exporter.sweep(DateTime::from(SystemTime::now()), false).await?,
         Trigger::Ignore { reason } => {
             tracing::info!(reason = %reason, "event ignored");
             return Ok(serde_json::json!({ "ignored": reason }));

@@ -55,8 +55,7 @@ pub fn plan(
     persistent_options: &BTreeMap<String, Vec<String>>,
     settings: &PlanSettings<'_>,
 ) -> Vec<Planned> {
-    let existing: BTreeMap<&str, &Snapshot> =
-        copies.iter().map(|c| (c.identifier.as_str(), c)).collect();
+    let existing: BTreeMap<&str, &Snapshot> = copies.iter().map(|c| (c.identifier.as_str(), c)).collect();
     let mut by_source: BTreeMap<&str, Vec<&Snapshot>> = BTreeMap::new();
     for copy in copies {
         if let Some(source) = copy.tag(tags::SOURCE_ARN) {
@@ -66,44 +65,23 @@ pub fn plan(
     let mut budget: BTreeMap<SnapshotKind, u32> = [SnapshotKind::Instance, SnapshotKind::Cluster]
         .into_iter()
         .map(|kind| {
-            let in_flight = copies
-                .iter()
-                .filter(|c| c.kind == kind && matches!(c.status, SnapshotStatus::InProgress(_)))
-                .count();
-            (
-                kind,
-                settings
-                    .max_copies_in_flight
-                    .saturating_sub(u32::try_from(in_flight).unwrap_or(u32::MAX)),
-            )
+            let in_flight =
+                copies.iter().filter(|c| c.kind == kind && matches!(c.status, SnapshotStatus::InProgress(_))).count();
+            (kind, settings.max_copies_in_flight.saturating_sub(u32::try_from(in_flight).unwrap_or(u32::MAX)))
         })
         .collect();
     let mut ordered: Vec<&Snapshot> = sources.iter().collect();
-    ordered.sort_by(|a, b| {
-        b.taken_at()
-            .cmp(&a.taken_at())
-            .then_with(|| a.arn.cmp(&b.arn))
-    });
+    ordered.sort_by(|a, b| b.taken_at().cmp(&a.taken_at()).then_with(|| a.arn.cmp(&b.arn)));
     let mut seen = BTreeSet::new();
     ordered
         .into_iter()
         .filter(|s| seen.insert(s.arn.clone()))
         .map(|source| {
             let no_options = Vec::new();
-            let options = source
-                .option_group
-                .as_ref()
-                .and_then(|g| persistent_options.get(g))
-                .unwrap_or(&no_options);
-            let earlier = by_source
-                .get(source.arn.as_str())
-                .map(Vec::as_slice)
-                .unwrap_or_default();
+            let options = source.option_group.as_ref().and_then(|g| persistent_options.get(g)).unwrap_or(&no_options);
+            let earlier = by_source.get(source.arn.as_str()).map(Vec::as_slice).unwrap_or_default();
             let decision = decide(source, &existing, earlier, options, settings, &mut budget);
-            Planned {
-                source: source.clone(),
-                decision,
-            }
+            Planned { source: source.clone(), decision }
         })
         .collect()
 }
@@ -127,36 +105,23 @@ fn decide(
         });
     }
     if let Some(live) = earlier_copies.iter().find(|c| !is_given_up(c)) {
-        return Decision::Skip(Skip::AlreadyExported {
-            copy_identifier: live.identifier.clone(),
-        });
+        return Decision::Skip(Skip::AlreadyExported { copy_identifier: live.identifier.clone() });
     }
-    let attempt = earlier_copies
-        .iter()
-        .map(|c| attempt_of(c))
-        .max()
-        .map_or(1, |n| n.saturating_add(1));
+    let attempt = earlier_copies.iter().map(|c| attempt_of(c)).max().map_or(1, |n| n.saturating_add(1));
     if attempt > settings.max_attempts {
-        return Decision::Skip(Skip::GaveUp {
-            attempts: attempt - 1,
-        });
+        return Decision::Skip(Skip::GaveUp { attempts: attempt - 1 });
     }
     let target = attempt_identifier(source, attempt);
     if let Some(copy) = existing.get(target.as_str()) {
         // Not among this source's copies, so its lineage names another source (or none).
         return Decision::Skip(Skip::Collision {
             copy_identifier: target,
-            other_source: copy
-                .tag(tags::SOURCE_ARN)
-                .unwrap_or("an unknown source")
-                .to_owned(),
+            other_source: copy.tag(tags::SOURCE_ARN).unwrap_or("an unknown source").to_owned(),
         });
     }
     let left = budget.entry(source.kind).or_default();
     if *left == 0 {
-        return Decision::Defer {
-            copy_identifier: target,
-        };
+        return Decision::Defer { copy_identifier: target };
     }
     *left -= 1;
     Decision::Copy(copy_request(source, target, settings.export_key, attempt))
@@ -165,16 +130,12 @@ fn decide(
 /// A copy that will never become available: RDS says failed, or the scanner gave up on it
 /// (stuck too long).
 pub fn is_given_up(copy: &Snapshot) -> bool {
-    matches!(copy.status, SnapshotStatus::Failed(_))
-        || copy.tag(tags::STAGE) == Some(tags::STAGE_FAILED)
+    matches!(copy.status, SnapshotStatus::Failed(_)) || copy.tag(tags::STAGE) == Some(tags::STAGE_FAILED)
 }
 
 /// The attempt number a copy records (1 when the tag is absent or unreadable).
 pub fn attempt_of(copy: &Snapshot) -> u32 {
-    copy.tag(tags::ATTEMPT)
-        .and_then(|a| a.parse().ok())
-        .filter(|n| *n >= 1)
-        .unwrap_or(1)
+    copy.tag(tags::ATTEMPT).and_then(|a| a.parse().ok()).filter(|n| *n >= 1).unwrap_or(1)
 }
 
 /// The target identifier of attempt `attempt` at copying `source`: the first attempt hashes
@@ -184,23 +145,13 @@ pub fn attempt_identifier(source: &Snapshot, attempt: u32) -> String {
     if attempt <= 1 {
         copy_identifier(COPY_PREFIX, source.kind, &source.arn, &source.identifier)
     } else {
-        copy_identifier(
-            COPY_PREFIX,
-            source.kind,
-            &format!("{}#attempt-{attempt}", source.arn),
-            &source.identifier,
-        )
+        copy_identifier(COPY_PREFIX, source.kind, &format!("{}#attempt-{attempt}", source.arn), &source.identifier)
     }
 }
 
 /// The copy of `source`: the export key, and the pipeline's tags (never the selection tag,
 /// so a copy can never be selected again).
-pub fn copy_request(
-    source: &Snapshot,
-    target_identifier: String,
-    export_key: &str,
-    attempt: u32,
-) -> CopyRequest {
+pub fn copy_request(source: &Snapshot, target_identifier: String, export_key: &str, attempt: u32) -> CopyRequest {
     let mut copy_tags = BTreeMap::from([
         (tags::MARKER.to_owned(), tags::MARKER_EXPORT.to_owned()),
         (tags::SOURCE_ARN.to_owned(), source.arn.clone()),
@@ -228,10 +179,7 @@ mod tests {
     const KEY: &str = "arn:aws:kms:us-east-1:111111111111:key/export";
 
     fn selection() -> SelectionTag {
-        SelectionTag {
-            key: "offsite-export".into(),
-            value: "true".into(),
-        }
+        SelectionTag { key: "offsite-export".into(), value: "true".into() }
     }
 
     fn source(kind: SnapshotKind, name: &str, created: i64) -> Snapshot {
@@ -246,10 +194,7 @@ mod tests {
             snapshot_type: Some("manual".into()),
             ..Snapshot::bare(
                 kind,
-                format!(
-                    "arn:aws:rds:us-east-1:111111111111:{}:{name}",
-                    kind.arn_resource_type()
-                ),
+                format!("arn:aws:rds:us-east-1:111111111111:{}:{name}", kind.arn_resource_type()),
                 name,
                 SnapshotStatus::Available,
             )
@@ -260,10 +205,7 @@ mod tests {
         let request = copy_request(s, attempt_identifier(s, 1), KEY, 1);
         Snapshot {
             identifier: request.target_identifier.clone(),
-            arn: format!(
-                "arn:aws:rds:us-east-1:111111111111:snapshot:{}",
-                request.target_identifier
-            ),
+            arn: format!("arn:aws:rds:us-east-1:111111111111:snapshot:{}", request.target_identifier),
             tags: request.tags,
             status,
             ..s.clone()
@@ -272,63 +214,31 @@ mod tests {
 
     fn run(sources: &[Snapshot], copies: &[Snapshot], limit: u32) -> Vec<Planned> {
         let selection = selection();
-        let settings = PlanSettings {
-            selection: &selection,
-            export_key: KEY,
-            max_copies_in_flight: limit,
-            max_attempts: 3,
-        };
+        let settings =
+            PlanSettings { selection: &selection, export_key: KEY, max_copies_in_flight: limit, max_attempts: 3 };
         plan(sources, copies, &BTreeMap::new(), &settings)
     }
 
     #[test]
     fn a_new_selected_source_is_copied_with_the_export_key_and_pipeline_tags() {
-        let s = source(
-            SnapshotKind::Instance,
-            "rds:orders-2026-11-22-03-00",
-            1_700_000_000,
-        );
+        let s = source(SnapshotKind::Instance, "rds:orders-2026-11-22-03-00", 1_700_000_000);
         let planned = run(std::slice::from_ref(&s), &[], 5);
-        let Decision::Copy(request) = &planned[0].decision else {
-            panic!("expected a copy: {planned:?}")
-        };
+        let Decision::Copy(request) = &planned[0].decision else { panic!("expected a copy: {planned:?}") };
         assert_eq!(request.kms_key_id, KEY);
         assert_eq!(request.source, "rds:orders-2026-11-22-03-00");
-        assert!(
-            request
-                .target_identifier
-                .starts_with("offsite-rds-orders-2026-11-22-03-00-")
-        );
-        assert_eq!(
-            request.tags.get(tags::MARKER).map(String::as_str),
-            Some(tags::MARKER_EXPORT)
-        );
+        assert!(request.target_identifier.starts_with("offsite-rds-orders-2026-11-22-03-00-"));
+        assert_eq!(request.tags.get(tags::MARKER).map(String::as_str), Some(tags::MARKER_EXPORT));
         assert_eq!(request.tags.get(tags::SOURCE_ARN), Some(&s.arn));
-        assert_eq!(
-            request.tags.get(tags::SOURCE_CREATED).map(String::as_str),
-            Some("2023-11-14T22:13:20Z")
-        );
-        assert!(
-            !request.tags.contains_key("offsite-export"),
-            "the selection tag is never copied"
-        );
+        assert_eq!(request.tags.get(tags::SOURCE_CREATED).map(String::as_str), Some("2023-11-14T22:13:20Z"));
+        assert!(!request.tags.contains_key("offsite-export"), "the selection tag is never copied");
     }
 
     #[test]
     fn an_existing_copy_with_this_lineage_means_done() {
         let s = source(SnapshotKind::Cluster, "weekly", 1);
-        for status in [
-            SnapshotStatus::Available,
-            SnapshotStatus::InProgress("creating".into()),
-        ] {
+        for status in [SnapshotStatus::Available, SnapshotStatus::InProgress("creating".into())] {
             let planned = run(std::slice::from_ref(&s), &[copy_of(&s, status)], 5);
-            assert!(
-                matches!(
-                    planned[0].decision,
-                    Decision::Skip(Skip::AlreadyExported { .. })
-                ),
-                "{planned:?}"
-            );
+            assert!(matches!(planned[0].decision, Decision::Skip(Skip::AlreadyExported { .. })), "{planned:?}");
         }
     }
 
@@ -337,9 +247,7 @@ mod tests {
         let s = source(SnapshotKind::Instance, "weekly", 1);
         let first = copy_of(&s, SnapshotStatus::Failed("failed".into()));
         let planned = run(std::slice::from_ref(&s), std::slice::from_ref(&first), 5);
-        let Decision::Copy(retry) = &planned[0].decision else {
-            panic!("expected a retry: {planned:?}")
-        };
+        let Decision::Copy(retry) = &planned[0].decision else { panic!("expected a retry: {planned:?}") };
         assert_ne!(retry.target_identifier, first.identifier);
         assert_eq!(retry.target_identifier, attempt_identifier(&s, 2));
         assert_eq!(retry.tags.get(tags::ATTEMPT).map(String::as_str), Some("2"));
@@ -347,23 +255,16 @@ mod tests {
         let mut stuck = copy_of(&s, SnapshotStatus::InProgress("creating".into()));
         stuck.identifier = attempt_identifier(&s, 2);
         stuck.tags.insert(tags::ATTEMPT.into(), "2".into());
-        stuck
-            .tags
-            .insert(tags::STAGE.into(), tags::STAGE_FAILED.into());
+        stuck.tags.insert(tags::STAGE.into(), tags::STAGE_FAILED.into());
         let planned = run(std::slice::from_ref(&s), &[first.clone(), stuck.clone()], 5);
-        let Decision::Copy(third) = &planned[0].decision else {
-            panic!("expected attempt 3: {planned:?}")
-        };
+        let Decision::Copy(third) = &planned[0].decision else { panic!("expected attempt 3: {planned:?}") };
         assert_eq!(third.tags.get(tags::ATTEMPT).map(String::as_str), Some("3"));
 
         let mut last = copy_of(&s, SnapshotStatus::Failed("failed".into()));
         last.identifier = attempt_identifier(&s, 3);
         last.tags.insert(tags::ATTEMPT.into(), "3".into());
         let planned = run(std::slice::from_ref(&s), &[first, stuck, last], 5);
-        assert_eq!(
-            planned[0].decision,
-            Decision::Skip(Skip::GaveUp { attempts: 3 })
-        );
+        assert_eq!(planned[0].decision, Decision::Skip(Skip::GaveUp { attempts: 3 }));
     }
 
     #[test]
@@ -374,26 +275,16 @@ mod tests {
         retry.identifier = attempt_identifier(&s, 2);
         retry.tags.insert(tags::ATTEMPT.into(), "2".into());
         let planned = run(std::slice::from_ref(&s), &[failed, retry.clone()], 5);
-        assert_eq!(
-            planned[0].decision,
-            Decision::Skip(Skip::AlreadyExported {
-                copy_identifier: retry.identifier
-            })
-        );
+        assert_eq!(planned[0].decision, Decision::Skip(Skip::AlreadyExported { copy_identifier: retry.identifier }));
     }
 
     #[test]
     fn an_existing_copy_of_another_source_is_a_collision_never_overwritten() {
         let s = source(SnapshotKind::Instance, "weekly", 1);
         let mut impostor = copy_of(&s, SnapshotStatus::Available);
-        impostor.tags.insert(
-            tags::SOURCE_ARN.into(),
-            "arn:aws:rds:us-east-1:111111111111:snapshot:other".into(),
-        );
+        impostor.tags.insert(tags::SOURCE_ARN.into(), "arn:aws:rds:us-east-1:111111111111:snapshot:other".into());
         let planned = run(&[s], &[impostor], 5);
-        let Decision::Skip(skip @ Skip::Collision { .. }) = &planned[0].decision else {
-            panic!("{planned:?}")
-        };
+        let Decision::Skip(skip @ Skip::Collision { .. }) = &planned[0].decision else { panic!("{planned:?}") };
         assert!(skip.is_finding());
     }
 
@@ -402,24 +293,12 @@ mod tests {
         let old = source(SnapshotKind::Instance, "old", 100);
         let new = source(SnapshotKind::Instance, "new", 200);
         let cluster = source(SnapshotKind::Cluster, "c", 50);
-        let busy = copy_of(
-            &source(SnapshotKind::Instance, "busy", 10),
-            SnapshotStatus::InProgress("creating".into()),
-        );
+        let busy = copy_of(&source(SnapshotKind::Instance, "busy", 10), SnapshotStatus::InProgress("creating".into()));
         let planned = run(&[old, new, cluster], &[busy], 2);
-        let by_name: BTreeMap<_, _> = planned
-            .iter()
-            .map(|p| (p.source.identifier.as_str(), &p.decision))
-            .collect();
+        let by_name: BTreeMap<_, _> = planned.iter().map(|p| (p.source.identifier.as_str(), &p.decision)).collect();
         assert!(matches!(by_name["new"], Decision::Copy(_)), "newest first");
-        assert!(
-            matches!(by_name["old"], Decision::Defer { .. }),
-            "limit 2, one busy"
-        );
-        assert!(
-            matches!(by_name["c"], Decision::Copy(_)),
-            "clusters have their own budget"
-        );
+        assert!(matches!(by_name["old"], Decision::Defer { .. }), "limit 2, one busy");
+        assert!(matches!(by_name["c"], Decision::Copy(_)), "clusters have their own budget");
     }
 
     #[test]
@@ -432,12 +311,6 @@ mod tests {
     fn over_long_arns_are_unsupported() {
         let s = source(SnapshotKind::Instance, &"a".repeat(230), 1);
         let planned = run(&[s], &[], 5);
-        assert!(
-            matches!(
-                &planned[0].decision,
-                Decision::Skip(Skip::Unsupported { .. })
-            ),
-            "{planned:?}"
-        );
+        assert!(matches!(&planned[0].decision, Decision::Skip(Skip::Unsupported { .. })), "{planned:?}");
     }
 }

@@ -32,19 +32,13 @@ pub enum Skip {
     GaveUp { attempts: u32 },
     /// The target identifier holds a copy of *another* source: never overwritten, reported
     /// as a security event (someone made a snapshot under our name).
-    Collision {
-        copy_identifier: String,
-        other_source: String,
-    },
+    Collision { copy_identifier: String, other_source: String },
 }
 
 impl Skip {
     /// Whether an operator should hear about it (selected but not exportable).
     pub fn is_finding(&self) -> bool {
-        matches!(
-            self,
-            Self::Unsupported { .. } | Self::Collision { .. } | Self::GaveUp { .. }
-        )
+        matches!(self, Self::Unsupported { .. } | Self::Collision { .. } | Self::GaveUp { .. })
     }
 
     /// One line for logs and `offsite plan`.
@@ -63,10 +57,7 @@ impl Skip {
             Self::GaveUp { attempts } => {
                 format!("gave up after {attempts} failed or stuck copies; delete them to try again")
             }
-            Self::Collision {
-                copy_identifier,
-                other_source,
-            } => format!(
+            Self::Collision { copy_identifier, other_source } => format!(
                 "SECURITY: {copy_identifier} already exists as a copy of {other_source}, not of this snapshot; left untouched"
             ),
         }
@@ -77,11 +68,7 @@ impl Skip {
 ///
 /// `persistent_options` lists the options of its option group that are permanent or
 /// persistent (the adapter looks them up only for non-default option groups).
-pub fn select(
-    snapshot: &Snapshot,
-    tag: &SelectionTag,
-    persistent_options: &[String],
-) -> Result<(), Skip> {
+pub fn select(snapshot: &Snapshot, tag: &SelectionTag, persistent_options: &[String]) -> Result<(), Skip> {
     if snapshot.tag(tags::MARKER).is_some() {
         return Err(Skip::OwnCopy);
     }
@@ -89,18 +76,14 @@ pub fn select(
         return Err(Skip::NotSelected);
     }
     if let Some(kind @ ("shared" | "public")) = snapshot.snapshot_type.as_deref() {
-        return Err(Skip::NotOwned {
-            snapshot_type: kind.to_owned(),
-        });
+        return Err(Skip::NotOwned { snapshot_type: kind.to_owned() });
     }
     if let Some(reason) = unsupported_reason(snapshot, persistent_options) {
         return Err(Skip::Unsupported { reason });
     }
     match &snapshot.status {
         SnapshotStatus::Available => Ok(()),
-        other => Err(Skip::NotAvailable {
-            status: other.as_str().to_owned(),
-        }),
+        other => Err(Skip::NotAvailable { status: other.as_str().to_owned() }),
     }
 }
 
@@ -114,7 +97,10 @@ fn unsupported_reason(snapshot: &Snapshot, persistent_options: &[String]) -> Opt
         );
     }
     if snapshot.tde_credential_arn.is_some() {
-        return Some("it uses transparent data encryption (Oracle/SQL Server TDE), and such snapshots cannot be shared".to_owned());
+        return Some(
+            "it uses transparent data encryption (Oracle/SQL Server TDE), and such snapshots cannot be shared"
+                .to_owned(),
+        );
     }
     if !persistent_options.is_empty() {
         return Some(format!(
@@ -133,10 +119,7 @@ mod tests {
     use super::*;
 
     fn tag() -> SelectionTag {
-        SelectionTag {
-            key: "backup".into(),
-            value: "offsite".into(),
-        }
+        SelectionTag { key: "backup".into(), value: "offsite".into() }
     }
 
     fn snapshot(kind: SnapshotKind, tags: &[(&str, &str)]) -> Snapshot {
@@ -144,52 +127,31 @@ mod tests {
             percent_progress: Some(100),
             encrypted: true,
             kms_key_id: Some("arn:aws:kms:us-east-1:111111111111:key/k".into()),
-            tags: tags
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect::<BTreeMap<_, _>>(),
+            tags: tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<BTreeMap<_, _>>(),
             engine: Some("postgres".into()),
             source_database: Some("orders".into()),
             snapshot_type: Some("manual".into()),
-            ..Snapshot::bare(
-                kind,
-                "arn:aws:rds:us-east-1:111111111111:snapshot:s",
-                "s",
-                SnapshotStatus::Available,
-            )
+            ..Snapshot::bare(kind, "arn:aws:rds:us-east-1:111111111111:snapshot:s", "s", SnapshotStatus::Available)
         }
     }
 
     #[test]
     fn selected_available_snapshot_is_copied() {
         for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
-            assert_eq!(
-                select(&snapshot(kind, &[("backup", "offsite")]), &tag(), &[]),
-                Ok(())
-            );
+            assert_eq!(select(&snapshot(kind, &[("backup", "offsite")]), &tag(), &[]), Ok(()));
         }
     }
 
     #[test]
     fn own_copies_are_never_sources_even_when_tagged() {
-        let copy = snapshot(
-            SnapshotKind::Instance,
-            &[("backup", "offsite"), (tags::MARKER, tags::MARKER_EXPORT)],
-        );
+        let copy = snapshot(SnapshotKind::Instance, &[("backup", "offsite"), (tags::MARKER, tags::MARKER_EXPORT)]);
         assert_eq!(select(&copy, &tag(), &[]), Err(Skip::OwnCopy));
     }
 
     #[test]
     fn selection_needs_key_and_value() {
-        for tags in [
-            &[][..],
-            &[("backup", "weekly")][..],
-            &[("Backup", "offsite")][..],
-        ] {
-            assert_eq!(
-                select(&snapshot(SnapshotKind::Instance, tags), &tag(), &[]),
-                Err(Skip::NotSelected)
-            );
+        for tags in [&[][..], &[("backup", "weekly")][..], &[("Backup", "offsite")][..]] {
+            assert_eq!(select(&snapshot(SnapshotKind::Instance, tags), &tag(), &[]), Err(Skip::NotSelected));
         }
     }
 
@@ -197,12 +159,7 @@ mod tests {
     fn unavailable_snapshots_wait() {
         let mut s = snapshot(SnapshotKind::Instance, &[("backup", "offsite")]);
         s.status = SnapshotStatus::InProgress("creating".into());
-        assert_eq!(
-            select(&s, &tag(), &[]),
-            Err(Skip::NotAvailable {
-                status: "creating".into()
-            })
-        );
+        assert_eq!(select(&s, &tag(), &[]), Err(Skip::NotAvailable { status: "creating".into() }));
     }
 
     #[test]
@@ -214,42 +171,24 @@ mod tests {
         cluster.encrypted = false;
         let skip = select(&cluster, &tag(), &[]).expect_err("refused");
         assert!(skip.is_finding());
-        assert!(
-            skip.describe().contains("unencrypted Aurora cluster"),
-            "{}",
-            skip.describe()
-        );
+        assert!(skip.describe().contains("unencrypted Aurora cluster"), "{}", skip.describe());
     }
 
     #[test]
     fn unshareable_sources_are_findings_with_reasons() {
         let mut tde = snapshot(SnapshotKind::Instance, &[("backup", "offsite")]);
         tde.tde_credential_arn = Some("arn:aws:ssm:...".into());
-        assert!(
-            select(&tde, &tag(), &[])
-                .expect_err("refused")
-                .describe()
-                .contains("TDE")
-        );
+        assert!(select(&tde, &tag(), &[]).expect_err("refused").describe().contains("TDE"));
         let mut options = snapshot(SnapshotKind::Instance, &[("backup", "offsite")]);
         options.option_group = Some("oracle-tz".into());
         let skip = select(&options, &tag(), &["Timezone".into()]).expect_err("refused");
-        assert!(
-            skip.describe().contains("oracle-tz") && skip.describe().contains("Timezone"),
-            "{}",
-            skip.describe()
-        );
+        assert!(skip.describe().contains("oracle-tz") && skip.describe().contains("Timezone"), "{}", skip.describe());
     }
 
     #[test]
     fn shared_snapshots_of_other_accounts_are_not_sources() {
         let mut s = snapshot(SnapshotKind::Instance, &[("backup", "offsite")]);
         s.snapshot_type = Some("shared".into());
-        assert_eq!(
-            select(&s, &tag(), &[]),
-            Err(Skip::NotOwned {
-                snapshot_type: "shared".into()
-            })
-        );
+        assert_eq!(select(&s, &tag(), &[]), Err(Skip::NotOwned { snapshot_type: "shared".into() }));
     }
 }

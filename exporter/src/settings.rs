@@ -43,16 +43,8 @@ pub struct ExporterSettings {
 
 impl ExporterSettings {
     pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
-        let key = config::or_default(
-            env,
-            SELECTION_TAG_KEY_VAR,
-            DEFAULT_SELECTION_TAG_KEY.to_owned(),
-        )?;
-        if key.len() > 128
-            || key.starts_with("aws:")
-            || key.starts_with("rds:")
-            || key.starts_with("offsite:")
-        {
+        let key = config::or_default(env, SELECTION_TAG_KEY_VAR, DEFAULT_SELECTION_TAG_KEY.to_owned())?;
+        if key.len() > 128 || key.starts_with("aws:") || key.starts_with("rds:") || key.starts_with("offsite:") {
             return Err(config::invalid(
                 SELECTION_TAG_KEY_VAR,
                 &key,
@@ -60,11 +52,7 @@ impl ExporterSettings {
                 "a tag key of at most 128 characters not starting with aws:, rds: or offsite:",
             ));
         }
-        let value = config::or_default(
-            env,
-            SELECTION_TAG_VALUE_VAR,
-            DEFAULT_SELECTION_TAG_VALUE.to_owned(),
-        )?;
+        let value = config::or_default(env, SELECTION_TAG_VALUE_VAR, DEFAULT_SELECTION_TAG_VALUE.to_owned())?;
         if value.len() > 256 {
             return Err(config::invalid(
                 SELECTION_TAG_VALUE_VAR,
@@ -82,20 +70,14 @@ impl ExporterSettings {
                 "a duration from 1h to 35d",
             ));
         }
-        let max_copies_in_flight =
-            config::or_default(env, MAX_COPIES_IN_FLIGHT_VAR, DEFAULT_MAX_COPIES_IN_FLIGHT)?;
-        let max_copy_attempts =
-            config::or_default(env, MAX_COPY_ATTEMPTS_VAR, DEFAULT_MAX_COPY_ATTEMPTS)?;
+        let max_copies_in_flight = config::or_default(env, MAX_COPIES_IN_FLIGHT_VAR, DEFAULT_MAX_COPIES_IN_FLIGHT)?;
+        let max_copy_attempts = config::or_default(env, MAX_COPY_ATTEMPTS_VAR, DEFAULT_MAX_COPY_ATTEMPTS)?;
         Ok(Self {
             aws: AwsSettings::from_env(env)?,
             export_key: config::required(env, EXPORT_KEY_VAR)?,
             selection: SelectionTag { key, value },
             sweep_window,
-            max_copies_in_flight: config::in_range(
-                MAX_COPIES_IN_FLIGHT_VAR,
-                max_copies_in_flight,
-                1..=20,
-            )?,
+            max_copies_in_flight: config::in_range(MAX_COPIES_IN_FLIGHT_VAR, max_copies_in_flight, 1..=20)?,
             max_copy_attempts: config::in_range(MAX_COPY_ATTEMPTS_VAR, max_copy_attempts, 1..=10)?,
         })
     }
@@ -110,23 +92,14 @@ mod tests {
     const KEY: &str = "arn:aws:kms:us-east-1:111111111111:key/0a1b2c3d";
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
     }
 
     #[test]
     fn only_the_export_key_is_required() {
         let settings = ExporterSettings::from_env(&env(&[(EXPORT_KEY_VAR, KEY)])).expect("valid");
         assert_eq!(settings.export_key.as_str(), KEY);
-        assert_eq!(
-            settings.selection,
-            SelectionTag {
-                key: "offsite-export".into(),
-                value: "true".into()
-            }
-        );
+        assert_eq!(settings.selection, SelectionTag { key: "offsite-export".into(), value: "true".into() });
         assert_eq!(settings.sweep_window, DEFAULT_SWEEP_WINDOW);
         assert_eq!(settings.max_copies_in_flight, 5);
         let missing = ExporterSettings::from_env(&env(&[])).expect_err("no key");

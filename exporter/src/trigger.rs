@@ -39,10 +39,7 @@ use serde_json::{Map, Value, json};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trigger {
     /// A snapshot the event says was created or finished copying: check and maybe copy it.
-    Candidate {
-        snapshot: SnapshotArn,
-        origin: EventOrigin,
-    },
+    Candidate { snapshot: SnapshotArn, origin: EventOrigin },
     /// A scheduled event: sweep recent snapshots.
     Sweep,
     /// A well-formed event that is not for the exporter; `reason` says why (logged).
@@ -160,10 +157,7 @@ const RESTORE_JOB_EVENT: &str = "Restore Job State Change";
 const SCHEDULED_EVENT: &str = "Scheduled Event";
 
 fn classify_eventbridge(root: &Obj<'_>) -> Result<Trigger, MalformedEvent> {
-    let detail_type = root.string(
-        "detail-type",
-        "an EventBridge detail type such as \"RDS DB Snapshot Event\"",
-    )?;
+    let detail_type = root.string("detail-type", "an EventBridge detail type such as \"RDS DB Snapshot Event\"")?;
     let source = root.string("source", "an EventBridge source such as \"aws.rds\"")?;
     let expected_source = match detail_type {
         RDS_SNAPSHOT_EVENT | RDS_CLUSTER_SNAPSHOT_EVENT => "aws.rds",
@@ -193,35 +187,22 @@ fn classify_eventbridge(root: &Obj<'_>) -> Result<Trigger, MalformedEvent> {
             "AWS Backup copy job event: the exporter starts from completed backup jobs, \
              not from copies between backup vaults",
         )),
-        RESTORE_JOB_EVENT => Ok(ignore(
-            "AWS Backup restore job event: restores create databases, not snapshots to copy",
-        )),
+        RESTORE_JOB_EVENT => {
+            Ok(ignore("AWS Backup restore job event: restores create databases, not snapshots to copy"))
+        }
         SCHEDULED_EVENT => Ok(Trigger::Sweep),
-        other => Ok(ignore(format!(
-            "EventBridge event {} is not one the exporter acts on",
-            shown(other)
-        ))),
+        other => Ok(ignore(format!("EventBridge event {} is not one the exporter acts on", shown(other)))),
     }
 }
 
 /// "RDS DB Snapshot Event" / "RDS DB Cluster Snapshot Event" (EventBridge).
-fn rds_eventbridge(
-    root: &Obj<'_>,
-    kind: SnapshotKind,
-    context: &str,
-) -> Result<Trigger, MalformedEvent> {
-    let detail = root.object(
-        "detail",
-        "an object with the RDS event (EventID, SourceArn, …)",
-    )?;
+fn rds_eventbridge(root: &Obj<'_>, kind: SnapshotKind, context: &str) -> Result<Trigger, MalformedEvent> {
+    let detail = root.object("detail", "an object with the RDS event (EventID, SourceArn, …)")?;
     let raw_id = detail.string("EventID", "an RDS event id such as \"RDS-EVENT-0042\"")?;
     let Some(event_id) = parse_event_id(raw_id) else {
         return Err(malformed(
             detail.path("EventID"),
-            format!(
-                "{} is not an RDS event id; expected RDS-EVENT-<number>",
-                shown(raw_id)
-            ),
+            format!("{} is not an RDS event id; expected RDS-EVENT-<number>", shown(raw_id)),
         ));
     };
     if let Some(reason) = not_a_candidate(kind, event_id, context) {
@@ -238,20 +219,12 @@ fn rds_eventbridge(
     };
     let snapshot = snapshot_arn(&field, raw_arn)?;
     check_kind(&field, &snapshot, kind, context)?;
-    Ok(Trigger::Candidate {
-        snapshot,
-        origin: EventOrigin::RdsEvent {
-            event_id: event_id.to_owned(),
-        },
-    })
+    Ok(Trigger::Candidate { snapshot, origin: EventOrigin::RdsEvent { event_id: event_id.to_owned() } })
 }
 
 /// "Backup Job State Change" (EventBridge, source aws.backup).
 fn backup_job(root: &Obj<'_>) -> Result<Trigger, MalformedEvent> {
-    let detail = root.object(
-        "detail",
-        "an object with the backup job (backupJobId, state, …)",
-    )?;
+    let detail = root.object("detail", "an object with the backup job (backupJobId, state, …)")?;
     let job_id = detail.string("backupJobId", "the AWS Backup job id")?;
     let state = detail.string("state", "a backup job state such as \"COMPLETED\"")?;
     if state != "COMPLETED" {
@@ -261,10 +234,7 @@ fn backup_job(root: &Obj<'_>) -> Result<Trigger, MalformedEvent> {
             shown(state)
         )));
     }
-    let resource_type = detail.string(
-        "resourceType",
-        "an AWS Backup resource type such as \"RDS\" or \"Aurora\"",
-    )?;
+    let resource_type = detail.string("resourceType", "an AWS Backup resource type such as \"RDS\" or \"Aurora\"")?;
     if !matches!(resource_type, "RDS" | "Aurora") {
         return Ok(ignore(format!(
             "backup job {} backed up a {} resource, not RDS or Aurora",
@@ -293,12 +263,7 @@ fn backup_job(root: &Obj<'_>) -> Result<Trigger, MalformedEvent> {
     // No kind check against resourceType: the ARN is authoritative, and RDS Multi-AZ DB
     // clusters are backed up as cluster snapshots under the "RDS" resource type.
     let snapshot = snapshot_arn(&field, raw_arn)?;
-    Ok(Trigger::Candidate {
-        snapshot,
-        origin: EventOrigin::BackupJob {
-            job_id: job_id.to_owned(),
-        },
-    })
+    Ok(Trigger::Candidate { snapshot, origin: EventOrigin::BackupJob { job_id: job_id.to_owned() } })
 }
 
 /// `arn:<partition>:backup:<region>:<account>:recovery-point:continuous:<id>`: AWS Backup's
@@ -317,18 +282,12 @@ fn first_resource<'a>(root: &Obj<'a>) -> Result<Option<(String, &'a str)>, Malfo
         return Ok(None);
     };
     let Value::Array(items) = resources else {
-        return Err(malformed(
-            "resources",
-            format!("is {}; expected a list of ARNs", json_type(resources)),
-        ));
+        return Err(malformed("resources", format!("is {}; expected a list of ARNs", json_type(resources))));
     };
     match items.first() {
         None => Ok(None),
         Some(Value::String(arn)) => Ok(Some(("resources[0]".to_owned(), arn.as_str()))),
-        Some(other) => Err(malformed(
-            "resources[0]",
-            format!("is {}; expected an ARN string", json_type(other)),
-        )),
+        Some(other) => Err(malformed("resources[0]", format!("is {}; expected an ARN string", json_type(other)))),
     }
 }
 
@@ -338,24 +297,16 @@ fn first_resource<'a>(root: &Obj<'a>) -> Result<Option<(String, &'a str)>, Malfo
 fn classify_records(root: &Obj<'_>) -> Result<Trigger, MalformedEvent> {
     let records = root.array("Records", "a list with one SNS record")?;
     let Some(first) = records.first() else {
-        return Err(malformed(
-            "Records",
-            "is empty; expected exactly one SNS record",
-        ));
+        return Err(malformed("Records", "is empty; expected exactly one SNS record"));
     };
     let Value::Object(first) = first else {
-        return Err(malformed(
-            "Records[0]",
-            format!("is {}; expected an SNS record object", json_type(first)),
-        ));
+        return Err(malformed("Records[0]", format!("is {}; expected an SNS record object", json_type(first))));
     };
     let record = Obj::new(first, "Records[0]".to_owned());
     // SNS records spell it "EventSource"; S3, SQS, DynamoDB and Kinesis records "eventSource".
     let source = match record.optional_string("EventSource")? {
         Some(source) => source,
-        None => record
-            .optional_string("eventSource")?
-            .unwrap_or("an unnamed source"),
+        None => record.optional_string("eventSource")?.unwrap_or("an unnamed source"),
     };
     if source != "aws:sns" {
         return Ok(ignore(format!(
@@ -367,10 +318,7 @@ fn classify_records(root: &Obj<'_>) -> Result<Trigger, MalformedEvent> {
     if records.len() != 1 {
         return Err(malformed(
             "Records",
-            format!(
-                "has {} records; expected exactly one (SNS invokes Lambda with one message)",
-                records.len()
-            ),
+            format!("has {} records; expected exactly one (SNS invokes Lambda with one message)", records.len()),
         ));
     }
     let sns = record.object("Sns", "the SNS message object")?;
@@ -381,25 +329,13 @@ fn classify_records(root: &Obj<'_>) -> Result<Trigger, MalformedEvent> {
 fn rds_notification(message: &str, path: String) -> Result<Trigger, MalformedEvent> {
     if !message.trim_start().starts_with('{') {
         // RDS also publishes plain text, e.g. when a subscription is created.
-        return Ok(ignore(format!(
-            "SNS message is plain text, not an RDS event notification: {}",
-            shown(message)
-        )));
+        return Ok(ignore(format!("SNS message is plain text, not an RDS event notification: {}", shown(message))));
     }
     let inner: Value = serde_json::from_str(message).map_err(|error| {
-        malformed(
-            &path,
-            format!("is not valid JSON ({error}); expected an RDS event notification object"),
-        )
+        malformed(&path, format!("is not valid JSON ({error}); expected an RDS event notification object"))
     })?;
     let Value::Object(map) = &inner else {
-        return Err(malformed(
-            &path,
-            format!(
-                "is {}; expected an RDS event notification object",
-                json_type(&inner)
-            ),
-        ));
+        return Err(malformed(&path, format!("is {}; expected an RDS event notification object", json_type(&inner))));
     };
     let notification = Obj::new(map, path);
     if !map.contains_key("Event Source") {
@@ -408,38 +344,25 @@ fn rds_notification(message: &str, path: String) -> Result<Trigger, MalformedEve
         } else {
             "not an RDS event notification (no \"Event Source\")"
         };
-        return Ok(ignore(format!(
-            "SNS message is {what}; its keys: {}",
-            key_list(map)
-        )));
+        return Ok(ignore(format!("SNS message is {what}; its keys: {}", key_list(map))));
     }
-    let source = notification.string(
-        "Event Source",
-        "an RDS source type such as \"db-snapshot\" or \"db-cluster-snapshot\"",
-    )?;
+    let source =
+        notification.string("Event Source", "an RDS source type such as \"db-snapshot\" or \"db-cluster-snapshot\"")?;
     let kind = match source {
         "db-snapshot" => SnapshotKind::Instance,
         "db-cluster-snapshot" => SnapshotKind::Cluster,
         other => {
-            return Ok(ignore(format!(
-                "RDS event notification from a {} source, not a snapshot",
-                shown(other)
-            )));
+            return Ok(ignore(format!("RDS event notification from a {} source, not a snapshot", shown(other))));
         }
     };
-    let raw_id = notification.string(
-        "Event ID",
-        "a link ending in #RDS-EVENT-<number>, e.g. …/USER_Events.html#RDS-EVENT-0042",
-    )?;
+    let raw_id = notification
+        .string("Event ID", "a link ending in #RDS-EVENT-<number>, e.g. …/USER_Events.html#RDS-EVENT-0042")?;
     // Like "http://docs.amazonwebservices.com/AmazonRDS/latest/UserGuide/USER_Events.html
     // #RDS-EVENT-0042" (one string); a bare "RDS-EVENT-0042" is accepted too.
     let Some(event_id) = raw_id.rsplit('#').next().and_then(parse_event_id) else {
         return Err(malformed(
             notification.path("Event ID"),
-            format!(
-                "{} does not end in an RDS event id; expected …#RDS-EVENT-<number>",
-                shown(raw_id)
-            ),
+            format!("{} does not end in an RDS event id; expected …#RDS-EVENT-<number>", shown(raw_id)),
         ));
     };
     let context = match kind {
@@ -453,12 +376,7 @@ fn rds_notification(message: &str, path: String) -> Result<Trigger, MalformedEve
     let raw_arn = notification.string("Source ARN", "the snapshot's ARN")?;
     let snapshot = snapshot_arn(&field, raw_arn)?;
     check_kind(&field, &snapshot, kind, context)?;
-    Ok(Trigger::Candidate {
-        snapshot,
-        origin: EventOrigin::RdsNotification {
-            event_id: event_id.to_owned(),
-        },
-    })
+    Ok(Trigger::Candidate { snapshot, origin: EventOrigin::RdsNotification { event_id: event_id.to_owned() } })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -475,18 +393,8 @@ struct RdsEvent {
     candidate: bool,
 }
 
-const fn event(
-    id: &'static str,
-    kind: SnapshotKind,
-    meaning: &'static str,
-    candidate: bool,
-) -> RdsEvent {
-    RdsEvent {
-        id,
-        kind,
-        meaning,
-        candidate,
-    }
+const fn event(id: &'static str, kind: SnapshotKind, meaning: &'static str, candidate: bool) -> RdsEvent {
+    RdsEvent { id, kind, meaning, candidate }
 }
 
 const I: SnapshotKind = SnapshotKind::Instance;
@@ -498,133 +406,33 @@ const RDS_SNAPSHOT_EVENTS: &[RdsEvent] = &[
     event("RDS-EVENT-0040", I, "creating manual snapshot", false),
     event("RDS-EVENT-0041", I, "deleted user snapshot", false),
     event("RDS-EVENT-0042", I, "manual snapshot created", true),
-    event(
-        "RDS-EVENT-0043",
-        I,
-        "restored a DB instance from a snapshot",
-        false,
-    ),
-    event(
-        "RDS-EVENT-0059",
-        I,
-        "cross-Region snapshot copy started",
-        false,
-    ),
-    event(
-        "RDS-EVENT-0060",
-        I,
-        "cross-Region snapshot copy finished",
-        true,
-    ),
-    event(
-        "RDS-EVENT-0061",
-        I,
-        "cross-Region snapshot copy canceled",
-        false,
-    ),
+    event("RDS-EVENT-0043", I, "restored a DB instance from a snapshot", false),
+    event("RDS-EVENT-0059", I, "cross-Region snapshot copy started", false),
+    event("RDS-EVENT-0060", I, "cross-Region snapshot copy finished", true),
+    event("RDS-EVENT-0061", I, "cross-Region snapshot copy canceled", false),
     event("RDS-EVENT-0090", I, "creating automated snapshot", false),
     event("RDS-EVENT-0091", I, "automated snapshot created", true),
     event("RDS-EVENT-0159", I, "snapshot export task failed", false),
     event("RDS-EVENT-0160", I, "snapshot export task canceled", false),
     event("RDS-EVENT-0161", I, "snapshot export task completed", false),
-    event(
-        "RDS-EVENT-0190",
-        I,
-        "same-Region snapshot copy canceled",
-        false,
-    ),
-    event(
-        "RDS-EVENT-0196",
-        I,
-        "same-Region snapshot copy started",
-        false,
-    ),
-    event(
-        "RDS-EVENT-0197",
-        I,
-        "same-Region snapshot copy finished",
-        true,
-    ),
-    event(
-        "RDS-EVENT-0484",
-        I,
-        "snapshot export table extraction failed",
-        false,
-    ),
-    event(
-        "RDS-EVENT-0486",
-        I,
-        "snapshot export table in single-threaded mode",
-        false,
-    ),
-    event(
-        "RDS-EVENT-0487",
-        I,
-        "snapshot export table in progress",
-        false,
-    ),
+    event("RDS-EVENT-0190", I, "same-Region snapshot copy canceled", false),
+    event("RDS-EVENT-0196", I, "same-Region snapshot copy started", false),
+    event("RDS-EVENT-0197", I, "same-Region snapshot copy finished", true),
+    event("RDS-EVENT-0484", I, "snapshot export table extraction failed", false),
+    event("RDS-EVENT-0486", I, "snapshot export table in single-threaded mode", false),
+    event("RDS-EVENT-0487", I, "snapshot export table in progress", false),
     event("RDS-EVENT-0488", I, "snapshot export task progress", false),
-    event(
-        "RDS-EVENT-0074",
-        C,
-        "creating manual cluster snapshot",
-        false,
-    ),
+    event("RDS-EVENT-0074", C, "creating manual cluster snapshot", false),
     event("RDS-EVENT-0075", C, "manual cluster snapshot created", true),
-    event(
-        "RDS-EVENT-0162",
-        C,
-        "cluster snapshot export task failed",
-        false,
-    ),
-    event(
-        "RDS-EVENT-0163",
-        C,
-        "cluster snapshot export task canceled",
-        false,
-    ),
-    event(
-        "RDS-EVENT-0164",
-        C,
-        "cluster snapshot export task completed",
-        false,
-    ),
-    event(
-        "RDS-EVENT-0168",
-        C,
-        "creating automated cluster snapshot",
-        false,
-    ),
-    event(
-        "RDS-EVENT-0169",
-        C,
-        "automated cluster snapshot created",
-        true,
-    ),
-    event(
-        "RDS-EVENT-0489",
-        C,
-        "cluster snapshot export table extraction failed",
-        false,
-    ),
-    event(
-        "RDS-EVENT-0491",
-        C,
-        "cluster snapshot export table in single-threaded mode",
-        false,
-    ),
-    event(
-        "RDS-EVENT-0492",
-        C,
-        "cluster snapshot export table in progress",
-        false,
-    ),
-    event(
-        "RDS-EVENT-0493",
-        C,
-        "cluster snapshot export task progress",
-        false,
-    ),
+    event("RDS-EVENT-0162", C, "cluster snapshot export task failed", false),
+    event("RDS-EVENT-0163", C, "cluster snapshot export task canceled", false),
+    event("RDS-EVENT-0164", C, "cluster snapshot export task completed", false),
+    event("RDS-EVENT-0168", C, "creating automated cluster snapshot", false),
+    event("RDS-EVENT-0169", C, "automated cluster snapshot created", true),
+    event("RDS-EVENT-0489", C, "cluster snapshot export table extraction failed", false),
+    event("RDS-EVENT-0491", C, "cluster snapshot export table in single-threaded mode", false),
+    event("RDS-EVENT-0492", C, "cluster snapshot export table in progress", false),
+    event("RDS-EVENT-0493", C, "cluster snapshot export task progress", false),
 ];
 
 fn known_rds_event(event_id: &str) -> Option<&'static RdsEvent> {
@@ -635,19 +443,15 @@ fn known_rds_event(event_id: &str) -> Option<&'static RdsEvent> {
 fn not_a_candidate(kind: SnapshotKind, event_id: &str, context: &str) -> Option<String> {
     match known_rds_event(event_id) {
         Some(known) if known.kind == kind && known.candidate => None,
-        Some(known) if known.kind == kind => Some(format!(
-            "{event_id} ({}) does not announce a newly available snapshot",
-            known.meaning
-        )),
+        Some(known) if known.kind == kind => {
+            Some(format!("{event_id} ({}) does not announce a newly available snapshot", known.meaning))
+        }
         Some(known) => Some(format!(
             "{event_id} ({}) is a {} event, unexpected in {context}",
             known.meaning,
             kind_phrase(known.kind)
         )),
-        None => Some(format!(
-            "{event_id} is not a {} event the exporter acts on",
-            kind_phrase(kind)
-        )),
+        None => Some(format!("{event_id} is not a {} event the exporter acts on", kind_phrase(kind))),
     }
 }
 
@@ -726,10 +530,7 @@ impl<'a> Obj<'a> {
 
     /// The path of `key` in this object: `detail.SourceArn`, `…Message["Event ID"]`.
     fn path(&self, key: &str) -> String {
-        let plain = !key.is_empty()
-            && key
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        let plain = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         match (self.path.is_empty(), plain) {
             (true, true) => key.to_owned(),
             (true, false) => format!("[{key:?}]"),
@@ -745,14 +546,8 @@ impl<'a> Obj<'a> {
 
     fn required(&self, key: &str, expected: &str) -> Result<&'a Value, MalformedEvent> {
         match self.map.get(key) {
-            None => Err(malformed(
-                self.path(key),
-                format!("missing; expected {expected}"),
-            )),
-            Some(Value::Null) => Err(malformed(
-                self.path(key),
-                format!("is null; expected {expected}"),
-            )),
+            None => Err(malformed(self.path(key), format!("missing; expected {expected}"))),
+            Some(Value::Null) => Err(malformed(self.path(key), format!("is null; expected {expected}"))),
             Some(value) => Ok(value),
         }
     }
@@ -760,10 +555,9 @@ impl<'a> Obj<'a> {
     /// A required, non-empty string.
     fn string(&self, key: &str, expected: &str) -> Result<&'a str, MalformedEvent> {
         match self.required(key, expected)? {
-            Value::String(s) if s.is_empty() => Err(malformed(
-                self.path(key),
-                format!("is an empty string; expected {expected}"),
-            )),
+            Value::String(s) if s.is_empty() => {
+                Err(malformed(self.path(key), format!("is an empty string; expected {expected}")))
+            }
             Value::String(s) => Ok(s),
             other => Err(wrong_type(self.path(key), other, expected)),
         }
@@ -793,23 +587,15 @@ impl<'a> Obj<'a> {
 }
 
 fn malformed(field: impl Into<String>, problem: impl Into<String>) -> MalformedEvent {
-    MalformedEvent {
-        field: field.into(),
-        problem: problem.into(),
-    }
+    MalformedEvent { field: field.into(), problem: problem.into() }
 }
 
 fn wrong_type(field: String, value: &Value, expected: &str) -> MalformedEvent {
-    malformed(
-        field,
-        format!("is {}; expected {expected}", json_type(value)),
-    )
+    malformed(field, format!("is {}; expected {expected}", json_type(value)))
 }
 
 fn ignore(reason: impl Into<String>) -> Trigger {
-    Trigger::Ignore {
-        reason: reason.into(),
-    }
+    Trigger::Ignore { reason: reason.into() }
 }
 
 fn json_type(value: &Value) -> &'static str {
@@ -850,13 +636,13 @@ fn key_list(map: &Map<String, Value>) -> String {
 mod tests {
     use super::*;
 
-    const INSTANCE_ARN: &str =
-        "arn:aws:rds:us-east-1:123456789012:snapshot:rds:orders-2024-05-01-03-10";
+    const INSTANCE_ARN: &str = "arn:aws:rds:us-east-1:123456789012:snapshot:rds:orders-2024-05-01-03-10";
     const MANUAL_ARN: &str = "arn:aws:rds:us-east-1:123456789012:snapshot:orders-before-migration";
-    const CLUSTER_ARN: &str =
-        "arn:aws:rds:us-east-2:123456789012:cluster-snapshot:rds:ledger-2024-05-01-04-00";
-    const BACKUP_ARN: &str = "arn:aws:rds:us-west-2:111111111111:snapshot:awsbackup:job-a827233a-d405-4a86-a440-759fa94f34dd";
-    const BACKUP_CLUSTER_ARN: &str = "arn:aws:rds:us-west-2:111111111111:cluster-snapshot:awsbackup:job-4ece7121-d60e-00c2-5c3b-49960142d03b";
+    const CLUSTER_ARN: &str = "arn:aws:rds:us-east-2:123456789012:cluster-snapshot:rds:ledger-2024-05-01-04-00";
+    const BACKUP_ARN: &str =
+        "arn:aws:rds:us-west-2:111111111111:snapshot:awsbackup:job-a827233a-d405-4a86-a440-759fa94f34dd";
+    const BACKUP_CLUSTER_ARN: &str =
+        "arn:aws:rds:us-west-2:111111111111:cluster-snapshot:awsbackup:job-4ece7121-d60e-00c2-5c3b-49960142d03b";
 
     // --- payloads, shaped like the examples in the AWS documentation -------------------
 
@@ -1071,16 +857,11 @@ mod tests {
     }
 
     fn candidate(arn: &str, origin: EventOrigin) -> Trigger {
-        Trigger::Candidate {
-            snapshot: arn.parse().expect("test ARN is valid"),
-            origin,
-        }
+        Trigger::Candidate { snapshot: arn.parse().expect("test ARN is valid"), origin }
     }
 
     fn rds_event(id: &str) -> EventOrigin {
-        EventOrigin::RdsEvent {
-            event_id: id.to_owned(),
-        }
+        EventOrigin::RdsEvent { event_id: id.to_owned() }
     }
 
     fn reason_of(event: &Value) -> String {
@@ -1104,16 +885,8 @@ mod tests {
         for (id, message, arn) in [
             ("RDS-EVENT-0042", "Manual snapshot created", MANUAL_ARN),
             ("RDS-EVENT-0091", "Automated snapshot created", INSTANCE_ARN),
-            (
-                "RDS-EVENT-0197",
-                "Finished copy of snapshot orders-copy in region us-east-1.",
-                MANUAL_ARN,
-            ),
-            (
-                "RDS-EVENT-0060",
-                "Finished copy of snapshot orders from region us-west-2 in 12 minutes.",
-                MANUAL_ARN,
-            ),
+            ("RDS-EVENT-0197", "Finished copy of snapshot orders-copy in region us-east-1.", MANUAL_ARN),
+            ("RDS-EVENT-0060", "Finished copy of snapshot orders from region us-west-2 in 12 minutes.", MANUAL_ARN),
         ] {
             let event = rds_snapshot_event(id, message, arn);
             assert_eq!(classify(&event), Ok(candidate(arn, rds_event(id))), "{id}");
@@ -1127,49 +900,28 @@ mod tests {
             ("RDS-EVENT-0169", "Automated cluster snapshot created"),
         ] {
             let event = rds_cluster_snapshot_event(id, message, CLUSTER_ARN);
-            assert_eq!(
-                classify(&event),
-                Ok(candidate(CLUSTER_ARN, rds_event(id))),
-                "{id}"
-            );
+            assert_eq!(classify(&event), Ok(candidate(CLUSTER_ARN, rds_event(id))), "{id}");
         }
     }
 
     #[test]
     fn the_snapshot_arn_falls_back_to_resources() {
         let mut event = rds_snapshot_event("RDS-EVENT-0042", "Manual snapshot created", MANUAL_ARN);
-        event["detail"]
-            .as_object_mut()
-            .expect("detail is an object")
-            .remove("SourceArn");
-        assert_eq!(
-            classify(&event),
-            Ok(candidate(MANUAL_ARN, rds_event("RDS-EVENT-0042")))
-        );
+        event["detail"].as_object_mut().expect("detail is an object").remove("SourceArn");
+        assert_eq!(classify(&event), Ok(candidate(MANUAL_ARN, rds_event("RDS-EVENT-0042"))));
         event["detail"]["SourceArn"] = Value::Null;
-        assert_eq!(
-            classify(&event),
-            Ok(candidate(MANUAL_ARN, rds_event("RDS-EVENT-0042")))
-        );
+        assert_eq!(classify(&event), Ok(candidate(MANUAL_ARN, rds_event("RDS-EVENT-0042"))));
     }
 
     #[test]
     fn completed_rds_and_aurora_backup_jobs_are_candidates() {
-        let origin = EventOrigin::BackupJob {
-            job_id: "a827233a-d405-4a86-a440-759fa94f34dd".to_owned(),
-        };
+        let origin = EventOrigin::BackupJob { job_id: "a827233a-d405-4a86-a440-759fa94f34dd".to_owned() };
         let event = backup_job_completed("RDS", BACKUP_ARN);
         assert_eq!(classify(&event), Ok(candidate(BACKUP_ARN, origin.clone())));
         let event = backup_job_completed("Aurora", BACKUP_CLUSTER_ARN);
-        assert_eq!(
-            classify(&event),
-            Ok(candidate(BACKUP_CLUSTER_ARN, origin.clone()))
-        );
+        assert_eq!(classify(&event), Ok(candidate(BACKUP_CLUSTER_ARN, origin.clone())));
         // detail.recoveryPointArn, where present, wins over resources[0].
-        let mut event = backup_job_completed(
-            "RDS",
-            "arn:aws:backup:us-west-2:111111111111:recovery-point:x",
-        );
+        let mut event = backup_job_completed("RDS", "arn:aws:backup:us-west-2:111111111111:recovery-point:x");
         event["detail"]["recoveryPointArn"] = json!(BACKUP_ARN);
         assert_eq!(classify(&event), Ok(candidate(BACKUP_ARN, origin)));
     }
@@ -1182,57 +934,21 @@ mod tests {
     #[test]
     fn sns_rds_notifications_for_snapshots_are_candidates() {
         for (source, id, arn, message) in [
-            (
-                "db-snapshot",
-                "RDS-EVENT-0042",
-                MANUAL_ARN,
-                "Manual snapshot created",
-            ),
-            (
-                "db-snapshot",
-                "RDS-EVENT-0091",
-                INSTANCE_ARN,
-                "Automated snapshot created",
-            ),
-            (
-                "db-snapshot",
-                "RDS-EVENT-0197",
-                MANUAL_ARN,
-                "Finished copy of snapshot",
-            ),
-            (
-                "db-snapshot",
-                "RDS-EVENT-0060",
-                MANUAL_ARN,
-                "Finished copy of snapshot",
-            ),
-            (
-                "db-cluster-snapshot",
-                "RDS-EVENT-0075",
-                CLUSTER_ARN,
-                "Manual cluster snapshot created",
-            ),
-            (
-                "db-cluster-snapshot",
-                "RDS-EVENT-0169",
-                CLUSTER_ARN,
-                "Automated cluster snapshot created",
-            ),
+            ("db-snapshot", "RDS-EVENT-0042", MANUAL_ARN, "Manual snapshot created"),
+            ("db-snapshot", "RDS-EVENT-0091", INSTANCE_ARN, "Automated snapshot created"),
+            ("db-snapshot", "RDS-EVENT-0197", MANUAL_ARN, "Finished copy of snapshot"),
+            ("db-snapshot", "RDS-EVENT-0060", MANUAL_ARN, "Finished copy of snapshot"),
+            ("db-cluster-snapshot", "RDS-EVENT-0075", CLUSTER_ARN, "Manual cluster snapshot created"),
+            ("db-cluster-snapshot", "RDS-EVENT-0169", CLUSTER_ARN, "Automated cluster snapshot created"),
         ] {
             let event = sns_event(&rds_notification_message(source, id, arn, message));
-            let origin = EventOrigin::RdsNotification {
-                event_id: id.to_owned(),
-            };
+            let origin = EventOrigin::RdsNotification { event_id: id.to_owned() };
             assert_eq!(classify(&event), Ok(candidate(arn, origin)), "{id}");
         }
         // A bare event id, without the documentation link, is accepted too.
-        let mut message: Value = serde_json::from_str(&rds_notification_message(
-            "db-snapshot",
-            "RDS-EVENT-0042",
-            MANUAL_ARN,
-            "x",
-        ))
-        .expect("valid JSON");
+        let mut message: Value =
+            serde_json::from_str(&rds_notification_message("db-snapshot", "RDS-EVENT-0042", MANUAL_ARN, "x"))
+                .expect("valid JSON");
         message["Event ID"] = json!("RDS-EVENT-0042");
         let event = sns_event(&message.to_string());
         assert!(matches!(classify(&event), Ok(Trigger::Candidate { .. })));
@@ -1253,31 +969,15 @@ mod tests {
             ("RDS-EVENT-0161", "snapshot export task completed"),
         ] {
             let reason = reason_of(&rds_snapshot_event(id, "…", MANUAL_ARN));
-            assert!(
-                reason.contains(id) && reason.contains(meaning),
-                "{id}: {reason}"
-            );
+            assert!(reason.contains(id) && reason.contains(meaning), "{id}: {reason}");
         }
         let reason = reason_of(&rds_snapshot_event("RDS-EVENT-9999", "…", MANUAL_ARN));
-        assert!(
-            reason.contains("RDS-EVENT-9999") && reason.contains("not a DB instance snapshot"),
-            "{reason}"
-        );
+        assert!(reason.contains("RDS-EVENT-9999") && reason.contains("not a DB instance snapshot"), "{reason}");
         // A cluster event id in an instance event, and the other way round.
         let reason = reason_of(&rds_snapshot_event("RDS-EVENT-0075", "…", MANUAL_ARN));
-        assert!(
-            reason.contains("is a DB cluster snapshot (db-cluster-snapshot) event"),
-            "{reason}"
-        );
-        let reason = reason_of(&rds_cluster_snapshot_event(
-            "RDS-EVENT-0042",
-            "…",
-            CLUSTER_ARN,
-        ));
-        assert!(
-            reason.contains("manual snapshot created") && reason.contains("unexpected"),
-            "{reason}"
-        );
+        assert!(reason.contains("is a DB cluster snapshot (db-cluster-snapshot) event"), "{reason}");
+        let reason = reason_of(&rds_cluster_snapshot_event("RDS-EVENT-0042", "…", CLUSTER_ARN));
+        assert!(reason.contains("manual snapshot created") && reason.contains("unexpected"), "{reason}");
     }
 
     #[test]
@@ -1288,10 +988,7 @@ mod tests {
             ("RDS-EVENT-0164", "cluster snapshot export task completed"),
         ] {
             let reason = reason_of(&rds_cluster_snapshot_event(id, "…", CLUSTER_ARN));
-            assert!(
-                reason.contains(id) && reason.contains(meaning),
-                "{id}: {reason}"
-            );
+            assert!(reason.contains(id) && reason.contains(meaning), "{id}: {reason}");
         }
     }
 
@@ -1310,14 +1007,9 @@ mod tests {
         );
         assert!(reason_of(&backup_job_created()).contains("is \"CREATED\""));
         for other in ["DynamoDB", "EBS", "DocumentDB", "Neptune"] {
-            let reason = reason_of(&backup_job_completed(
-                other,
-                "arn:aws:backup:us-west-2:111111111111:recovery-point:x",
-            ));
-            assert!(
-                reason.contains(other) && reason.contains("not RDS or Aurora"),
-                "{reason}"
-            );
+            let reason =
+                reason_of(&backup_job_completed(other, "arn:aws:backup:us-west-2:111111111111:recovery-point:x"));
+            assert!(reason.contains(other) && reason.contains("not RDS or Aurora"), "{reason}");
         }
         let continuous = "arn:aws:backup:us-west-2:111111111111:recovery-point:continuous:db-abcdefghij-1a2b3c4d";
         let reason = reason_of(&backup_job_completed("RDS", continuous));
@@ -1342,8 +1034,7 @@ mod tests {
         });
         assert!(reason_of(&instance_event).contains("\"RDS DB Instance Event\" from \"aws.rds\""));
         // A known detail type from another source is not an AWS event.
-        let mut forged =
-            rds_snapshot_event("RDS-EVENT-0042", "Manual snapshot created", MANUAL_ARN);
+        let mut forged = rds_snapshot_event("RDS-EVENT-0042", "Manual snapshot created", MANUAL_ARN);
         forged["source"] = json!("com.example.app");
         assert!(reason_of(&forged).contains("not from aws.rds"));
         // An S3 event notification delivered to Lambda.
@@ -1365,15 +1056,9 @@ mod tests {
             "Finished DB Instance backup",
         );
         assert!(reason_of(&sns_event(&instance)).contains("\"db-instance\" source"));
-        let creating = rds_notification_message(
-            "db-snapshot",
-            "RDS-EVENT-0040",
-            MANUAL_ARN,
-            "Creating manual snapshot",
-        );
-        assert!(
-            reason_of(&sns_event(&creating)).contains("RDS-EVENT-0040 (creating manual snapshot)")
-        );
+        let creating =
+            rds_notification_message("db-snapshot", "RDS-EVENT-0040", MANUAL_ARN, "Creating manual snapshot");
+        assert!(reason_of(&sns_event(&creating)).contains("RDS-EVENT-0040 (creating manual snapshot)"));
         // RDS's plain-text message when a subscription is created.
         let text = "This is a message to notify that your subscription has been created";
         assert!(reason_of(&sns_event(text)).contains("plain text"));
@@ -1387,13 +1072,7 @@ mod tests {
 
     #[test]
     fn non_object_json_is_malformed() {
-        for value in [
-            json!(null),
-            json!(true),
-            json!(42),
-            json!("RDS-EVENT-0042"),
-            json!([{}]),
-        ] {
+        for value in [json!(null), json!(true), json!(42), json!("RDS-EVENT-0042"), json!([{}])] {
             let error = error_of(&value);
             assert_eq!(error.field, "$");
             assert!(error.problem.contains("expected a JSON object"), "{error}");
@@ -1411,13 +1090,7 @@ mod tests {
         let mut event = backup_job_completed("RDS", BACKUP_ARN);
         event["detail"] = json!("COMPLETED");
         let error = error_of(&event);
-        assert_eq!(
-            (
-                error.field.as_str(),
-                error.problem.starts_with("is a string")
-            ),
-            ("detail", true)
-        );
+        assert_eq!((error.field.as_str(), error.problem.starts_with("is a string")), ("detail", true));
     }
 
     #[test]
@@ -1427,11 +1100,7 @@ mod tests {
         event["detail"]["EventID"] = json!(42);
         assert_eq!(error_of(&event).field, "detail.EventID");
         event["detail"]["EventID"] = json!("0042");
-        assert!(
-            error_of(&event)
-                .problem
-                .contains("expected RDS-EVENT-<number>")
-        );
+        assert!(error_of(&event).problem.contains("expected RDS-EVENT-<number>"));
         let mut event = base.clone();
         event["detail-type"] = json!(["RDS DB Snapshot Event"]);
         assert_eq!(error_of(&event).field, "detail-type");
@@ -1462,58 +1131,29 @@ mod tests {
     #[test]
     fn an_arn_that_is_not_an_rds_snapshot_is_malformed() {
         let db_arn = "arn:aws:rds:us-east-1:123456789012:db:mysql-instance-2018-10-06-12-24";
-        let error = error_of(&rds_snapshot_event(
-            "RDS-EVENT-0091",
-            "Automated snapshot created",
-            db_arn,
-        ));
+        let error = error_of(&rds_snapshot_event("RDS-EVENT-0091", "Automated snapshot created", db_arn));
         assert_eq!(error.field, "detail.SourceArn");
-        assert!(
-            error
-                .problem
-                .contains("not a snapshot or cluster-snapshot resource"),
-            "{error}"
-        );
+        assert!(error.problem.contains("not a snapshot or cluster-snapshot resource"), "{error}");
         let ebs = "arn:aws:ec2:us-west-2::snapshot/snap-0726fe70935586180";
         let error = error_of(&backup_job_completed("RDS", ebs));
         assert_eq!(error.field, "resources[0]");
-        assert!(
-            error.problem.contains("is not an RDS snapshot ARN"),
-            "{error}"
-        );
-        let message = rds_notification_message(
-            "db-snapshot",
-            "RDS-EVENT-0042",
-            "orders",
-            "Manual snapshot created",
-        );
+        assert!(error.problem.contains("is not an RDS snapshot ARN"), "{error}");
+        let message = rds_notification_message("db-snapshot", "RDS-EVENT-0042", "orders", "Manual snapshot created");
         let error = error_of(&sns_event(&message));
         assert_eq!(error.field, "Records[0].Sns.Message[\"Source ARN\"]");
     }
 
     #[test]
     fn a_snapshot_kind_that_does_not_match_the_event_is_malformed() {
-        let error = error_of(&rds_snapshot_event(
-            "RDS-EVENT-0042",
-            "Manual snapshot created",
-            CLUSTER_ARN,
-        ));
+        let error = error_of(&rds_snapshot_event("RDS-EVENT-0042", "Manual snapshot created", CLUSTER_ARN));
         assert_eq!(error.field, "detail.SourceArn");
         assert!(
-            error.problem.contains(
-                "is a DB cluster snapshot (db-cluster-snapshot) ARN, but an RDS DB Snapshot Event"
-            ),
+            error.problem.contains("is a DB cluster snapshot (db-cluster-snapshot) ARN, but an RDS DB Snapshot Event"),
             "{error}"
         );
-        let error = error_of(&rds_cluster_snapshot_event(
-            "RDS-EVENT-0169",
-            "Automated cluster snapshot created",
-            MANUAL_ARN,
-        ));
-        assert!(
-            error.problem.contains(":cluster-snapshot:<name>"),
-            "{error}"
-        );
+        let error =
+            error_of(&rds_cluster_snapshot_event("RDS-EVENT-0169", "Automated cluster snapshot created", MANUAL_ARN));
+        assert!(error.problem.contains(":cluster-snapshot:<name>"), "{error}");
         let message = rds_notification_message(
             "db-cluster-snapshot",
             "RDS-EVENT-0075",
@@ -1521,47 +1161,28 @@ mod tests {
             "Manual cluster snapshot created",
         );
         let error = error_of(&sns_event(&message));
-        assert!(
-            error
-                .problem
-                .contains("but a \"db-cluster-snapshot\" notification"),
-            "{error}"
-        );
+        assert!(error.problem.contains("but a \"db-cluster-snapshot\" notification"), "{error}");
     }
 
     #[test]
     fn sns_events_need_exactly_one_record_with_a_json_message() {
-        let message = rds_notification_message(
-            "db-snapshot",
-            "RDS-EVENT-0042",
-            MANUAL_ARN,
-            "Manual snapshot created",
-        );
+        let message = rds_notification_message("db-snapshot", "RDS-EVENT-0042", MANUAL_ARN, "Manual snapshot created");
         let mut event = sns_event(&message);
         let record = event["Records"][0].clone();
         event["Records"] = json!([record.clone(), record]);
         let error = error_of(&event);
         assert_eq!(error.field, "Records");
-        assert!(
-            error
-                .problem
-                .starts_with("has 2 records; expected exactly one"),
-            "{error}"
-        );
+        assert!(error.problem.starts_with("has 2 records; expected exactly one"), "{error}");
         assert_eq!(error_of(&json!({ "Records": [] })).field, "Records");
         assert_eq!(error_of(&json!({ "Records": {} })).field, "Records");
         let error = error_of(&sns_event("{\"Event Source\": \"db-snapshot\", "));
         assert_eq!(error.field, "Records[0].Sns.Message");
         assert!(error.problem.starts_with("is not valid JSON"), "{error}");
         let mut event = sns_event(&message);
-        event["Records"][0]["Sns"]
-            .as_object_mut()
-            .expect("object")
-            .remove("Message");
+        event["Records"][0]["Sns"].as_object_mut().expect("object").remove("Message");
         assert_eq!(error_of(&event).field, "Records[0].Sns.Message");
         let mut inner: Value = serde_json::from_str(&message).expect("valid JSON");
-        inner["Event ID"] =
-            json!("http://docs.amazonwebservices.com/AmazonRDS/latest/UserGuide/USER_Events.html");
+        inner["Event ID"] = json!("http://docs.amazonwebservices.com/AmazonRDS/latest/UserGuide/USER_Events.html");
         let error = error_of(&sns_event(&inner.to_string()));
         assert_eq!(error.field, "Records[0].Sns.Message[\"Event ID\"]");
     }
@@ -1570,12 +1191,8 @@ mod tests {
 
     #[test]
     fn explain_maps_each_decision_to_one_json_object() {
-        let manual = classify(&rds_snapshot_event(
-            "RDS-EVENT-0042",
-            "Manual snapshot created",
-            MANUAL_ARN,
-        ))
-        .expect("candidate");
+        let manual =
+            classify(&rds_snapshot_event("RDS-EVENT-0042", "Manual snapshot created", MANUAL_ARN)).expect("candidate");
         assert_eq!(
             manual.explain(),
             json!({
@@ -1598,10 +1215,7 @@ mod tests {
             "RDS-EVENT-0169 automated cluster snapshot created (RDS event notification via SNS)"
         );
         let backup = classify(&backup_job_completed("RDS", BACKUP_ARN)).expect("candidate");
-        assert_eq!(
-            backup.explain()["reason"],
-            "AWS Backup job a827233a-d405-4a86-a440-759fa94f34dd completed"
-        );
+        assert_eq!(backup.explain()["reason"], "AWS Backup job a827233a-d405-4a86-a440-759fa94f34dd completed");
         assert_eq!(
             Trigger::Sweep.explain(),
             json!({
@@ -1620,12 +1234,8 @@ mod tests {
     #[test]
     fn origins_serialize_for_logs() {
         let origin = serde_json::to_value(rds_event("RDS-EVENT-0042")).expect("serializes");
-        assert_eq!(
-            origin,
-            json!({ "origin": "rds-event", "event_id": "RDS-EVENT-0042" })
-        );
-        let origin = serde_json::to_value(EventOrigin::BackupJob { job_id: "j".into() })
-            .expect("serializes");
+        assert_eq!(origin, json!({ "origin": "rds-event", "event_id": "RDS-EVENT-0042" }));
+        let origin = serde_json::to_value(EventOrigin::BackupJob { job_id: "j".into() }).expect("serializes");
         assert_eq!(origin, json!({ "origin": "backup-job", "job_id": "j" }));
     }
 
@@ -1633,17 +1243,9 @@ mod tests {
     fn the_event_table_is_consistent() {
         for (i, a) in RDS_SNAPSHOT_EVENTS.iter().enumerate() {
             assert_eq!(parse_event_id(a.id), Some(a.id), "{}", a.id);
-            assert!(
-                RDS_SNAPSHOT_EVENTS[i + 1..].iter().all(|b| b.id != a.id),
-                "{} twice",
-                a.id
-            );
+            assert!(RDS_SNAPSHOT_EVENTS[i + 1..].iter().all(|b| b.id != a.id), "{} twice", a.id);
         }
-        let candidates: Vec<&str> = RDS_SNAPSHOT_EVENTS
-            .iter()
-            .filter(|e| e.candidate)
-            .map(|e| e.id)
-            .collect();
+        let candidates: Vec<&str> = RDS_SNAPSHOT_EVENTS.iter().filter(|e| e.candidate).map(|e| e.id).collect();
         assert_eq!(
             candidates,
             [
@@ -1710,19 +1312,11 @@ mod tests {
 
     #[test]
     fn classify_never_panics_on_mutated_payloads() {
-        let notification = rds_notification_message(
-            "db-snapshot",
-            "RDS-EVENT-0042",
-            MANUAL_ARN,
-            "Manual snapshot created",
-        );
+        let notification =
+            rds_notification_message("db-snapshot", "RDS-EVENT-0042", MANUAL_ARN, "Manual snapshot created");
         let samples = [
             rds_snapshot_event("RDS-EVENT-0042", "Manual snapshot created", MANUAL_ARN),
-            rds_cluster_snapshot_event(
-                "RDS-EVENT-0169",
-                "Automated cluster snapshot created",
-                CLUSTER_ARN,
-            ),
+            rds_cluster_snapshot_event("RDS-EVENT-0169", "Automated cluster snapshot created", CLUSTER_ARN),
             backup_job_completed("RDS", BACKUP_ARN),
             backup_job_running(),
             copy_job_completed(),

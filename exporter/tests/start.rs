@@ -8,11 +8,7 @@ fn start(env: &[(&str, &str)]) -> (bool, String) {
         .envs(env.iter().copied())
         .output()
         .expect("the binary runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     (output.status.success(), text)
 }
 
@@ -20,19 +16,13 @@ fn start(env: &[(&str, &str)]) -> (bool, String) {
 fn missing_export_key_stops_the_start() {
     let (ok, output) = start(&[]);
     assert!(!ok);
-    assert!(
-        output.contains("OFFSITE_EXPORT_KEY_ARN is not set"),
-        "{output}"
-    );
+    assert!(output.contains("OFFSITE_EXPORT_KEY_ARN is not set"), "{output}");
 }
 
 #[test]
 fn malformed_setting_stops_the_start_with_the_expected_form() {
     let (ok, output) = start(&[
-        (
-            "OFFSITE_EXPORT_KEY_ARN",
-            "arn:aws:kms:us-east-1:111111111111:key/k",
-        ),
+        ("OFFSITE_EXPORT_KEY_ARN", "arn:aws:kms:us-east-1:111111111111:key/k"),
         ("OFFSITE_MAX_COPIES_IN_FLIGHT", "lots"),
     ]);
     assert!(!ok);

@@ -1,6 +1,21 @@
-//! The importer, reconciler and retention (vault account).
+//! The vault account: importer, reconciler and retention.
 //!
-//! Reads announcements from SQS, re-verifies every claim through the RDS API and copies the
-//! shared snapshot with the vault's own key; the reconciler imports whatever was shared but
-//! not announced. Its Lambda binaries arrive with the importer issue; this crate is its home
-//! in the workspace.
+//! The workload account may be compromised, so every message from it is a hint: the
+//! importer re-checks every claim through the RDS API before copying the shared snapshot
+//! with the vault's own key. The reconciler imports whatever was shared but not announced;
+//! retention applies the vault's own policy and never acts on a message.
+//!
+//! - [`envelope`]: the SQS batch, the SNS envelope, the partial batch response.
+//! - [`allow`]: the allow-list of workload accounts, keys and topics.
+//! - [`verify`]: the checks, pure, each rejection with its own reason.
+//! - [`import`]: the vault's copy, deterministic and idempotent, with provenance tags.
+//! - [`run`]: a batch (importer) and a reconcile run.
+//! - [`retention`]: the vault's retention policy (pure) and its settings.
+
+pub mod allow;
+pub mod envelope;
+pub mod import;
+pub mod retention;
+pub mod run;
+pub mod settings;
+pub mod verify;

@@ -9,11 +9,7 @@ use offsite_common::notice::Notice;
 pub const BATCH_SIZE: usize = 10;
 
 /// Publishes `notices` to `topic_arn`; the result for each notice, in order.
-pub async fn publish(
-    client: &Client,
-    topic_arn: &str,
-    notices: &[Notice],
-) -> Vec<Result<(), String>> {
+pub async fn publish(client: &Client, topic_arn: &str, notices: &[Notice]) -> Vec<Result<(), String>> {
     let mut results = Vec::with_capacity(notices.len());
     for chunk in notices.chunks(BATCH_SIZE) {
         let entries: Result<Vec<_>, _> = chunk
@@ -44,9 +40,7 @@ pub async fn publish(
                     let failure = output.failed().iter().find(|f| f.id() == id);
                     results.push(match failure {
                         None => Ok(()),
-                        Some(f) => {
-                            Err(format!("{}: {}", f.code(), f.message().unwrap_or_default()))
-                        }
+                        Some(f) => Err(format!("{}: {}", f.code(), f.message().unwrap_or_default())),
                     });
                 }
             }

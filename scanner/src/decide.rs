@@ -18,10 +18,7 @@ pub const CLAIM_TTL: Duration = Duration::from_secs(15 * 60);
 #[serde(tag = "action", rename_all = "kebab-case")]
 pub enum Action {
     /// Still copying; nothing to do.
-    InFlight {
-        progress: Option<i32>,
-        age_seconds: u64,
-    },
+    InFlight { progress: Option<i32>, age_seconds: u64 },
     /// Copying for longer than the stuck limit: mark it failed so the exporter retries.
     MarkStuck { age_seconds: u64 },
     /// Available and not announced (or its claim is stale): claim, share, announce, mark.
@@ -43,10 +40,7 @@ pub enum Action {
 impl Action {
     /// Whether an operator should hear about it.
     pub fn is_finding(&self) -> bool {
-        matches!(
-            self,
-            Self::MarkStuck { .. } | Self::ReportFailed { .. } | Self::WrongKey { .. }
-        )
+        matches!(self, Self::MarkStuck { .. } | Self::ReportFailed { .. } | Self::WrongKey { .. })
     }
 }
 
@@ -65,8 +59,7 @@ fn age(now: DateTime, then: Option<DateTime>) -> Option<u64> {
 }
 
 fn tag_time(copy: &Snapshot, key: &str) -> Option<DateTime> {
-    copy.tag(key)
-        .and_then(|v| DateTime::from_str(v, Format::DateTime).ok())
+    copy.tag(key).and_then(|v| DateTime::from_str(v, Format::DateTime).ok())
 }
 
 /// Decides for `copy`; `siblings` are all the pipeline's copies of the same source
@@ -77,9 +70,7 @@ pub fn decide(copy: &Snapshot, siblings: &[&Snapshot], clock: &Clock<'_>) -> Act
         return if newer {
             Action::DeleteSuperseded
         } else {
-            Action::ReportFailed {
-                status: copy.status.as_str().to_owned(),
-            }
+            Action::ReportFailed { status: copy.status.as_str().to_owned() }
         };
     }
     match &copy.status {
@@ -88,10 +79,7 @@ pub fn decide(copy: &Snapshot, siblings: &[&Snapshot], clock: &Clock<'_>) -> Act
             if age_seconds > clock.stuck_after.as_secs() {
                 Action::MarkStuck { age_seconds }
             } else {
-                Action::InFlight {
-                    progress: copy.percent_progress,
-                    age_seconds,
-                }
+                Action::InFlight { progress: copy.percent_progress, age_seconds }
             }
         }
         SnapshotStatus::Available => match copy.tag(tags::STAGE) {
@@ -102,9 +90,9 @@ pub fn decide(copy: &Snapshot, siblings: &[&Snapshot], clock: &Clock<'_>) -> Act
                     _ => Action::Announced,
                 }
             }
-            _ if copy.kms_key_id.as_deref() != Some(clock.export_key) => Action::WrongKey {
-                key: copy.kms_key_id.clone(),
-            },
+            _ if copy.kms_key_id.as_deref() != Some(clock.export_key) => {
+                Action::WrongKey { key: copy.kms_key_id.clone() }
+            }
             Some(tags::STAGE_ANNOUNCING) => {
                 let claimed = age(clock.now, tag_time(copy, tags::CLAIMED_AT));
                 match claimed {
@@ -115,10 +103,9 @@ pub fn decide(copy: &Snapshot, siblings: &[&Snapshot], clock: &Clock<'_>) -> Act
             _ => Action::Announce,
         },
         // Unknown statuses: wait and see, reported with their age.
-        SnapshotStatus::Unknown(_) | SnapshotStatus::Failed(_) => Action::InFlight {
-            progress: copy.percent_progress,
-            age_seconds: age(clock.now, copy.created).unwrap_or(0),
-        },
+        SnapshotStatus::Unknown(_) | SnapshotStatus::Failed(_) => {
+            Action::InFlight { progress: copy.percent_progress, age_seconds: age(clock.now, copy.created).unwrap_or(0) }
+        }
     }
 }
 
@@ -144,9 +131,7 @@ mod tests {
     }
 
     fn rfc3339(secs: i64) -> String {
-        DateTime::from_secs(secs)
-            .fmt(Format::DateTime)
-            .expect("formats")
+        DateTime::from_secs(secs).fmt(Format::DateTime).expect("formats")
     }
 
     fn copy(status: SnapshotStatus, created_hours_ago: i64, tags: &[(&str, &str)]) -> Snapshot {
@@ -177,63 +162,29 @@ mod tests {
     #[test]
     fn creating_copies_wait_until_stuck() {
         let young = copy(SnapshotStatus::InProgress("creating".into()), 2, &[]);
-        assert_eq!(
-            alone(&young),
-            Action::InFlight {
-                progress: Some(40),
-                age_seconds: 7200
-            }
-        );
+        assert_eq!(alone(&young), Action::InFlight { progress: Some(40), age_seconds: 7200 });
         let old = copy(SnapshotStatus::InProgress("creating".into()), 30, &[]);
-        assert_eq!(
-            alone(&old),
-            Action::MarkStuck {
-                age_seconds: 30 * 3600
-            }
-        );
+        assert_eq!(alone(&old), Action::MarkStuck { age_seconds: 30 * 3600 });
         assert!(alone(&old).is_finding());
     }
 
     #[test]
     fn available_copies_are_announced_once() {
-        let fresh = copy(
-            SnapshotStatus::Available,
-            1,
-            &[(tags::STAGE, tags::STAGE_EXPORTED)],
-        );
+        let fresh = copy(SnapshotStatus::Available, 1, &[(tags::STAGE, tags::STAGE_EXPORTED)]);
         assert_eq!(alone(&fresh), Action::Announce);
         let claimed = rfc3339(NOW - 60);
-        let busy = copy(
-            SnapshotStatus::Available,
-            1,
-            &[
-                (tags::STAGE, tags::STAGE_ANNOUNCING),
-                (tags::CLAIMED_AT, &claimed),
-            ],
-        );
+        let busy =
+            copy(SnapshotStatus::Available, 1, &[(tags::STAGE, tags::STAGE_ANNOUNCING), (tags::CLAIMED_AT, &claimed)]);
         assert_eq!(alone(&busy), Action::ClaimedElsewhere);
         let stale_at = rfc3339(NOW - 3600);
-        let stale = copy(
-            SnapshotStatus::Available,
-            2,
-            &[
-                (tags::STAGE, tags::STAGE_ANNOUNCING),
-                (tags::CLAIMED_AT, &stale_at),
-            ],
-        );
-        assert_eq!(
-            alone(&stale),
-            Action::Announce,
-            "a dead scan's claim is taken over: a repeat, never a miss"
-        );
+        let stale =
+            copy(SnapshotStatus::Available, 2, &[(tags::STAGE, tags::STAGE_ANNOUNCING), (tags::CLAIMED_AT, &stale_at)]);
+        assert_eq!(alone(&stale), Action::Announce, "a dead scan's claim is taken over: a repeat, never a miss");
         let announced_at = rfc3339(NOW - 3 * 86_400);
         let done = copy(
             SnapshotStatus::Available,
             80,
-            &[
-                (tags::STAGE, tags::STAGE_ANNOUNCED),
-                (tags::ANNOUNCED_AT, &announced_at),
-            ],
+            &[(tags::STAGE, tags::STAGE_ANNOUNCED), (tags::ANNOUNCED_AT, &announced_at)],
         );
         assert_eq!(alone(&done), Action::Announced);
     }
@@ -244,18 +195,11 @@ mod tests {
         let expired = copy(
             SnapshotStatus::Available,
             9 * 24,
-            &[
-                (tags::STAGE, tags::STAGE_ANNOUNCED),
-                (tags::ANNOUNCED_AT, &long_ago),
-            ],
+            &[(tags::STAGE, tags::STAGE_ANNOUNCED), (tags::ANNOUNCED_AT, &long_ago)],
         );
         assert_eq!(alone(&expired), Action::Expire);
         // Never expired before it was announced, however old.
-        let unannounced = copy(
-            SnapshotStatus::Available,
-            30 * 24,
-            &[(tags::STAGE, tags::STAGE_EXPORTED)],
-        );
+        let unannounced = copy(SnapshotStatus::Available, 30 * 24, &[(tags::STAGE, tags::STAGE_EXPORTED)]);
         assert_eq!(alone(&unannounced), Action::Announce);
     }
 
@@ -268,31 +212,11 @@ mod tests {
 
     #[test]
     fn failed_copies_are_reported_until_a_retry_exists_then_deleted() {
-        let failed = copy(
-            SnapshotStatus::Failed("failed".into()),
-            3,
-            &[(tags::ATTEMPT, "1")],
-        );
-        assert_eq!(
-            alone(&failed),
-            Action::ReportFailed {
-                status: "failed".into()
-            }
-        );
-        let retry = copy(
-            SnapshotStatus::InProgress("creating".into()),
-            1,
-            &[(tags::ATTEMPT, "2")],
-        );
-        assert_eq!(
-            decide(&failed, &[&failed, &retry], &clock()),
-            Action::DeleteSuperseded
-        );
-        let given_up = copy(
-            SnapshotStatus::InProgress("creating".into()),
-            30,
-            &[(tags::STAGE, tags::STAGE_FAILED)],
-        );
+        let failed = copy(SnapshotStatus::Failed("failed".into()), 3, &[(tags::ATTEMPT, "1")]);
+        assert_eq!(alone(&failed), Action::ReportFailed { status: "failed".into() });
+        let retry = copy(SnapshotStatus::InProgress("creating".into()), 1, &[(tags::ATTEMPT, "2")]);
+        assert_eq!(decide(&failed, &[&failed, &retry], &clock()), Action::DeleteSuperseded);
+        let given_up = copy(SnapshotStatus::InProgress("creating".into()), 30, &[(tags::STAGE, tags::STAGE_FAILED)]);
         assert!(matches!(alone(&given_up), Action::ReportFailed { .. }));
     }
 }

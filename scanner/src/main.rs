@@ -25,23 +25,14 @@ async fn main() -> Result<(), Error> {
         settings,
     );
     let scanner = &scanner;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        handle(scanner, event)
-    }))
-    .await
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| handle(scanner, event))).await
 }
 
 /// Every invocation scans: the event only says why now (schedule or a copy finished).
 async fn handle(scanner: &Scanner, event: LambdaEvent<Value>) -> Result<Value, Error> {
-    let why = event
-        .payload
-        .get("detail-type")
-        .and_then(Value::as_str)
-        .unwrap_or("direct invocation");
+    let why = event.payload.get("detail-type").and_then(Value::as_str).unwrap_or("direct invocation");
     tracing::info!(trigger = why, request_id = %event.context.request_id, "scan");
-    let report = scanner
-        .scan(DateTime::from(SystemTime::now()), &event.context.request_id)
-        .await?;
+    let report = scanner.scan(DateTime::from(SystemTime::now()), &event.context.request_id).await?;
     match report.failure_summary() {
         Some(summary) => Err(summary.into()),
         None => Ok(serde_json::to_value(&report)?),

@@ -49,43 +49,19 @@ impl Report {
 
     /// What must fail the invocation (so the error alarm fires), or `None`.
     pub fn failure_summary(&self) -> Option<String> {
-        (!self.errors.is_empty()).then(|| {
-            format!(
-                "{} scanner error(s): {}",
-                self.errors.len(),
-                self.errors.join("; ")
-            )
-        })
+        (!self.errors.is_empty()).then(|| format!("{} scanner error(s): {}", self.errors.len(), self.errors.join("; ")))
     }
 
     fn metrics(&self) -> Metrics {
         let mut m = Metrics::new("Function", "scanner");
-        m.add(
-            "CopiesInFlight",
-            self.count(|a| matches!(a, Action::InFlight { .. })) as f64,
-        );
+        m.add("CopiesInFlight", self.count(|a| matches!(a, Action::InFlight { .. })) as f64);
         m.add("Announced", self.announced.len() as f64);
-        m.add(
-            "FailedCopies",
-            self.count(|a| matches!(a, Action::ReportFailed { .. })) as f64,
-        );
-        m.add(
-            "StuckCopies",
-            self.count(|a| matches!(a, Action::MarkStuck { .. })) as f64,
-        );
+        m.add("FailedCopies", self.count(|a| matches!(a, Action::ReportFailed { .. })) as f64);
+        m.add("StuckCopies", self.count(|a| matches!(a, Action::MarkStuck { .. })) as f64);
         m.add("Deleted", self.deleted.len() as f64);
-        m.add(
-            "SecurityFindings",
-            self.items
-                .iter()
-                .filter(|i| i.result.starts_with("SECURITY"))
-                .count() as f64,
-        );
+        m.add("SecurityFindings", self.items.iter().filter(|i| i.result.starts_with("SECURITY")).count() as f64);
         m.add("ScanErrors", self.errors.len() as f64);
-        m.add(
-            "OldestPendingCopyAgeSeconds",
-            self.oldest_pending_seconds.unwrap_or(0) as f64,
-        );
+        m.add("OldestPendingCopyAgeSeconds", self.oldest_pending_seconds.unwrap_or(0) as f64);
         m
     }
 }
@@ -122,10 +98,7 @@ impl Scanner {
         let copies = self.copies().await.map_err(ScanError::Listing)?;
         let mut siblings: BTreeMap<&str, Vec<&Snapshot>> = BTreeMap::new();
         for copy in &copies {
-            siblings
-                .entry(copy.tag(tags::SOURCE_ARN).unwrap_or(&copy.arn))
-                .or_default()
-                .push(copy);
+            siblings.entry(copy.tag(tags::SOURCE_ARN).unwrap_or(&copy.arn)).or_default().push(copy);
         }
         let clock = Clock {
             now,
@@ -136,21 +109,14 @@ impl Scanner {
         let mut report = Report::default();
         let mut due = Vec::new();
         for copy in &copies {
-            let family = siblings
-                .get(copy.tag(tags::SOURCE_ARN).unwrap_or(&copy.arn))
-                .map(Vec::as_slice)
-                .unwrap_or_default();
+            let family =
+                siblings.get(copy.tag(tags::SOURCE_ARN).unwrap_or(&copy.arn)).map(Vec::as_slice).unwrap_or_default();
             let action = decide(copy, family, &clock);
             if matches!(
                 action,
-                Action::InFlight { .. }
-                    | Action::Announce
-                    | Action::ClaimedElsewhere
-                    | Action::MarkStuck { .. }
+                Action::InFlight { .. } | Action::Announce | Action::ClaimedElsewhere | Action::MarkStuck { .. }
             ) {
-                let age = copy
-                    .created
-                    .map(|c| u64::try_from(now.secs().saturating_sub(c.secs())).unwrap_or(0));
+                let age = copy.created.map(|c| u64::try_from(now.secs().saturating_sub(c.secs())).unwrap_or(0));
                 report.oldest_pending_seconds = report.oldest_pending_seconds.max(age);
             }
             let result = match &action {
@@ -161,31 +127,21 @@ impl Scanner {
                 Action::MarkStuck { age_seconds } => {
                     let mark = BTreeMap::from([
                         (tags::STAGE.to_owned(), tags::STAGE_FAILED.to_owned()),
-                        (
-                            tags::FAILURE.to_owned(),
-                            format!("stuck copying for {}h", age_seconds / 3600),
-                        ),
+                        (tags::FAILURE.to_owned(), format!("stuck copying for {}h", age_seconds / 3600)),
                     ]);
-                    self.rds
-                        .add_tags(&copy.arn, &mark)
-                        .await
-                        .map(|()| "marked failed; the exporter retries".to_owned())
+                    self.rds.add_tags(&copy.arn, &mark).await.map(|()| "marked failed; the exporter retries".to_owned())
                 }
-                Action::Expire | Action::DeleteSuperseded => {
-                    self.delete_copy(copy).await.map(|()| {
-                        report.deleted.push(copy.identifier.clone());
-                        "deleted".to_owned()
-                    })
-                }
+                Action::Expire | Action::DeleteSuperseded => self.delete_copy(copy).await.map(|()| {
+                    report.deleted.push(copy.identifier.clone());
+                    "deleted".to_owned()
+                }),
                 Action::WrongKey { key } => Ok(format!(
                     "SECURITY: encrypted with {} instead of the export key; not shared",
                     key.as_deref().unwrap_or("no key")
                 )),
                 _ => Ok("done".to_owned()),
             };
-            report
-                .items
-                .push(item(copy, action, result, &mut report.errors));
+            report.items.push(item(copy, action, result, &mut report.errors));
         }
         self.announce(due, now, scan_id, &mut report).await;
         for entry in &report.items {
@@ -215,13 +171,7 @@ impl Scanner {
 
     /// Claim, settle, confirm, share, publish, mark. A crash between any two steps leaves
     /// the copy `exported` or `announcing` (claim expires): a repeat, never a miss.
-    async fn announce(
-        &self,
-        due: Vec<&Snapshot>,
-        now: DateTime,
-        scan_id: &str,
-        report: &mut Report,
-    ) {
+    async fn announce(&self, due: Vec<&Snapshot>, now: DateTime, scan_id: &str, report: &mut Report) {
         if due.is_empty() {
             return;
         }
@@ -235,11 +185,7 @@ impl Scanner {
         for copy in due {
             match self.rds.add_tags(&copy.arn, &claim).await {
                 Ok(()) => claimed.push(copy),
-                Err(e) => {
-                    report
-                        .items
-                        .push(item(copy, Action::Announce, Err(e), &mut report.errors))
-                }
+                Err(e) => report.items.push(item(copy, Action::Announce, Err(e), &mut report.errors)),
             }
         }
         tokio::time::sleep(self.settings.claim_settle).await;
@@ -247,30 +193,21 @@ impl Scanner {
         // claimed copies are read again, 20 per call.
         let mut current: BTreeMap<String, Snapshot> = BTreeMap::new();
         for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
-            let ids: Vec<String> = claimed
-                .iter()
-                .filter(|c| c.kind == kind)
-                .map(|c| c.identifier.clone())
-                .collect();
+            let ids: Vec<String> = claimed.iter().filter(|c| c.kind == kind).map(|c| c.identifier.clone()).collect();
             if ids.is_empty() {
                 continue;
             }
             match self.rds.describe_many(kind, &ids).await {
                 Ok(found) => current.extend(found.into_iter().map(|c| (c.identifier.clone(), c))),
                 Err(e) => {
-                    report
-                        .errors
-                        .push(format!("re-reading claimed copies: {e}"));
+                    report.errors.push(format!("re-reading claimed copies: {e}"));
                     return;
                 }
             }
         }
         let mut to_publish: Vec<(&Snapshot, Notice)> = Vec::new();
         for copy in claimed {
-            let ours = current
-                .get(&copy.identifier)
-                .and_then(|c| c.tag(tags::CLAIM))
-                == Some(scan_id);
+            let ours = current.get(&copy.identifier).and_then(|c| c.tag(tags::CLAIM)) == Some(scan_id);
             if !ours {
                 report.items.push(item(
                     copy,
@@ -280,48 +217,26 @@ impl Scanner {
                 ));
                 continue;
             }
-            match self
-                .rds
-                .share(
-                    copy.kind,
-                    &copy.identifier,
-                    self.settings.vault_account.as_str(),
-                )
-                .await
-            {
+            match self.rds.share(copy.kind, &copy.identifier, self.settings.vault_account.as_str()).await {
                 Ok(accounts) => {
-                    let foreign: Vec<&String> = accounts
-                        .iter()
-                        .filter(|a| a.as_str() != self.settings.vault_account.as_str())
-                        .collect();
+                    let foreign: Vec<&String> =
+                        accounts.iter().filter(|a| a.as_str() != self.settings.vault_account.as_str()).collect();
                     if !foreign.is_empty() {
-                        let finding = format!(
-                            "SECURITY: also shared with {foreign:?}, not only with the vault"
-                        );
+                        let finding = format!("SECURITY: also shared with {foreign:?}, not only with the vault");
                         tracing::warn!(copy = %copy.identifier, accounts = ?foreign, "{finding}");
-                        report.items.push(item(
-                            copy,
-                            Action::Announce,
-                            Ok(finding),
-                            &mut report.errors,
-                        ));
+                        report.items.push(item(copy, Action::Announce, Ok(finding), &mut report.errors));
                     }
                 }
                 Err(e) => {
-                    report
-                        .items
-                        .push(item(copy, Action::Announce, Err(e), &mut report.errors));
+                    report.items.push(item(copy, Action::Announce, Err(e), &mut report.errors));
                     continue;
                 }
             }
             match notice_for(copy, &self.settings, &now_text) {
                 Ok(notice) => to_publish.push((copy, notice)),
-                Err(why) => report.items.push(item(
-                    copy,
-                    Action::Announce,
-                    Ok(format!("SECURITY: {why}")),
-                    &mut report.errors,
-                )),
+                Err(why) => {
+                    report.items.push(item(copy, Action::Announce, Ok(format!("SECURITY: {why}")), &mut report.errors))
+                }
             }
         }
         let notices: Vec<Notice> = to_publish.iter().map(|(_, n)| n.clone()).collect();
@@ -337,29 +252,19 @@ impl Scanner {
                     "shared and announced".to_owned()
                 }),
                 Err(message) => {
-                    report
-                        .errors
-                        .push(format!("publishing {}: {message}", copy.identifier));
+                    report.errors.push(format!("publishing {}: {message}", copy.identifier));
                     // Release the claim so the next scan retries at once.
-                    let release =
-                        BTreeMap::from([(tags::STAGE.to_owned(), tags::STAGE_EXPORTED.to_owned())]);
+                    let release = BTreeMap::from([(tags::STAGE.to_owned(), tags::STAGE_EXPORTED.to_owned())]);
                     let _ = self.rds.add_tags(&copy.arn, &release).await;
                     Ok(format!("not announced: {message}"))
                 }
             };
-            report
-                .items
-                .push(item(copy, Action::Announce, result, &mut report.errors));
+            report.items.push(item(copy, Action::Announce, result, &mut report.errors));
         }
     }
 }
 
-fn item(
-    copy: &Snapshot,
-    action: Action,
-    result: Result<String, RdsError>,
-    errors: &mut Vec<String>,
-) -> Item {
+fn item(copy: &Snapshot, action: Action, result: Result<String, RdsError>, errors: &mut Vec<String>) -> Item {
     let result = result.unwrap_or_else(|e| {
         errors.push(e.to_string());
         format!("error: {e}")
@@ -375,15 +280,9 @@ fn item(
 }
 
 /// The notice for a copy, from its own fields and the pipeline's tags.
-pub fn notice_for(
-    copy: &Snapshot,
-    settings: &ScannerSettings,
-    announce_time: &str,
-) -> Result<Notice, String> {
+pub fn notice_for(copy: &Snapshot, settings: &ScannerSettings, announce_time: &str) -> Result<Notice, String> {
     let arn: SnapshotArn = copy.arn.parse().map_err(|e| format!("{e}"))?;
-    let source = copy
-        .tag(tags::SOURCE_ARN)
-        .ok_or("no source ARN tag: not announced")?;
+    let source = copy.tag(tags::SOURCE_ARN).ok_or("no source ARN tag: not announced")?;
     let original = copy
         .tag(tags::SOURCE_CREATED)
         .map(str::to_owned)

@@ -32,8 +32,7 @@ pub struct TopicArn(pub String);
 
 impl Setting for TopicArn {
     fn expected() -> String {
-        "an SNS topic ARN such as arn:aws:sns:eu-west-1:111111111111:offsite-announcements"
-            .to_owned()
+        "an SNS topic ARN such as arn:aws:sns:eu-west-1:111111111111:offsite-announcements".to_owned()
     }
     fn parse_setting(raw: &str) -> Result<Self, String> {
         let parts: Vec<&str> = raw.split(':').collect();
@@ -68,30 +67,19 @@ impl ScannerSettings {
         let duration = |name, default| config::or_default(env, name, default);
         let stuck_after = duration(STUCK_AFTER_VAR, DEFAULT_STUCK_AFTER)?;
         let export_retention = duration(EXPORT_RETENTION_VAR, DEFAULT_EXPORT_RETENTION)?;
-        let reconcile = duration(
-            VAULT_RECONCILE_INTERVAL_VAR,
-            DEFAULT_VAULT_RECONCILE_INTERVAL,
-        )?;
+        let reconcile = duration(VAULT_RECONCILE_INTERVAL_VAR, DEFAULT_VAULT_RECONCILE_INTERVAL)?;
         let sweep_window = duration(SWEEP_WINDOW_VAR, DEFAULT_SWEEP_WINDOW)?;
         let claim_settle = duration(CLAIM_SETTLE_VAR, DEFAULT_CLAIM_SETTLE)?;
         let shown = |d: Duration| format!("{}s", d.as_secs());
         if stuck_after < Duration::from_secs(3600) {
-            return Err(config::invalid(
-                STUCK_AFTER_VAR,
-                &shown(stuck_after),
-                "too short",
-                "at least 1h",
-            ));
+            return Err(config::invalid(STUCK_AFTER_VAR, &shown(stuck_after), "too short", "at least 1h"));
         }
         // A copy deleted before the vault's reconciler ran could be lost if its notice was.
         if export_retention <= reconcile {
             return Err(config::invalid(
                 EXPORT_RETENTION_VAR,
                 &shown(export_retention),
-                &format!(
-                    "not longer than {VAULT_RECONCILE_INTERVAL_VAR} ({})",
-                    shown(reconcile)
-                ),
+                &format!("not longer than {VAULT_RECONCILE_INTERVAL_VAR} ({})", shown(reconcile)),
                 "a retention longer than the vault's reconcile interval",
             ));
         }
@@ -100,20 +88,12 @@ impl ScannerSettings {
             return Err(config::invalid(
                 EXPORT_RETENTION_VAR,
                 &shown(export_retention),
-                &format!(
-                    "not longer than {SWEEP_WINDOW_VAR} ({})",
-                    shown(sweep_window)
-                ),
+                &format!("not longer than {SWEEP_WINDOW_VAR} ({})", shown(sweep_window)),
                 "a retention longer than the exporter's sweep window",
             ));
         }
         if claim_settle > Duration::from_secs(30) {
-            return Err(config::invalid(
-                CLAIM_SETTLE_VAR,
-                &shown(claim_settle),
-                "too long",
-                "0s to 30s",
-            ));
+            return Err(config::invalid(CLAIM_SETTLE_VAR, &shown(claim_settle), "too long", "0s to 30s"));
         }
         Ok(Self {
             aws: AwsSettings::from_env(env)?,
@@ -142,11 +122,7 @@ mod tests {
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
-        env.extend(
-            extra
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-        );
+        env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         env
     }
 
@@ -159,15 +135,12 @@ mod tests {
 
     #[test]
     fn retention_must_outlast_reconcile_interval_and_sweep_window() {
-        let err = ScannerSettings::from_env(&env(&[(EXPORT_RETENTION_VAR, "1d")]))
-            .expect_err("too short");
+        let err = ScannerSettings::from_env(&env(&[(EXPORT_RETENTION_VAR, "1d")])).expect_err("too short");
         assert_eq!(err.variable, EXPORT_RETENTION_VAR);
         assert!(err.problem.contains(VAULT_RECONCILE_INTERVAL_VAR), "{err}");
-        let err = ScannerSettings::from_env(&env(&[
-            (EXPORT_RETENTION_VAR, "2d"),
-            (VAULT_RECONCILE_INTERVAL_VAR, "6h"),
-        ]))
-        .expect_err("not past the sweep window");
+        let err =
+            ScannerSettings::from_env(&env(&[(EXPORT_RETENTION_VAR, "2d"), (VAULT_RECONCILE_INTERVAL_VAR, "6h")]))
+                .expect_err("not past the sweep window");
         assert!(err.problem.contains(SWEEP_WINDOW_VAR), "{err}");
     }
 

@@ -39,20 +39,14 @@ pub fn status_rows(copies: &[Snapshot], now: DateTime) -> Vec<StatusRow> {
                 stage: c.tag(tags::STAGE).unwrap_or("?").to_owned(),
                 status: c.status.as_str().to_owned(),
                 progress: c.percent_progress,
-                age_seconds: c
-                    .created
-                    .map(|t| u64::try_from(now.secs().saturating_sub(t.secs())).unwrap_or(0)),
+                age_seconds: c.created.map(|t| u64::try_from(now.secs().saturating_sub(t.secs())).unwrap_or(0)),
                 attempt: offsite_exporter::plan::attempt_of(c),
                 source,
                 source_arn,
             }
         })
         .collect();
-    rows.sort_by(|a, b| {
-        b.age_seconds
-            .cmp(&a.age_seconds)
-            .then_with(|| a.copy_identifier.cmp(&b.copy_identifier))
-    });
+    rows.sort_by(|a, b| b.age_seconds.cmp(&a.age_seconds).then_with(|| a.copy_identifier.cmp(&b.copy_identifier)));
     rows
 }
 
@@ -76,20 +70,15 @@ pub fn status_table(rows: &[StatusRow]) -> String {
                 r.kind.to_string(),
                 r.stage.clone(),
                 r.status.clone(),
-                r.progress
-                    .map_or_else(|| "-".to_owned(), |p| format!("{p}%")),
+                r.progress.map_or_else(|| "-".to_owned(), |p| format!("{p}%")),
                 r.age_seconds.map_or_else(|| "-".to_owned(), short_age),
                 r.attempt.to_string(),
                 r.source.clone(),
             ]
         })
         .collect();
-    let mut out = offsite_common::table::render(
-        [
-            "COPY", "KIND", "STAGE", "STATUS", "PROGRESS", "AGE", "TRY", "SOURCE",
-        ],
-        &cells,
-    );
+    let mut out =
+        offsite_common::table::render(["COPY", "KIND", "STAGE", "STATUS", "PROGRESS", "AGE", "TRY", "SOURCE"], &cells);
     out.push_str(&format!("status: {} copies\n", rows.len()));
     out
 }
@@ -128,12 +117,7 @@ mod tests {
         let now = DateTime::from_secs(10_000);
         let rows = status_rows(
             &[
-                copy(
-                    "young",
-                    9_000,
-                    tags::STAGE_EXPORTED,
-                    SnapshotStatus::InProgress("creating".into()),
-                ),
+                copy("young", 9_000, tags::STAGE_EXPORTED, SnapshotStatus::InProgress("creating".into())),
                 copy("old", 100, tags::STAGE_ANNOUNCED, SnapshotStatus::Available),
             ],
             now,
@@ -144,27 +128,13 @@ mod tests {
         assert_eq!(rows[1].source, "rds:ledger-1");
         let table = status_table(&rows);
         let lines: Vec<&str> = table.lines().collect();
-        assert!(
-            lines[0].starts_with("COPY") && lines[0].contains("PROGRESS"),
-            "{table}"
-        );
-        assert!(
-            lines[2].contains("creating") && lines[2].contains("60%") && lines[2].contains("16m"),
-            "{table}"
-        );
+        assert!(lines[0].starts_with("COPY") && lines[0].contains("PROGRESS"), "{table}");
+        assert!(lines[2].contains("creating") && lines[2].contains("60%") && lines[2].contains("16m"), "{table}");
         assert_eq!(lines[3], "status: 2 copies");
     }
 
     #[test]
     fn ages_are_short() {
-        assert_eq!(
-            [
-                short_age(5),
-                short_age(120),
-                short_age(7200),
-                short_age(200_000)
-            ],
-            ["5s", "2m", "2h", "2d"]
-        );
+        assert_eq!([short_age(5), short_age(120), short_age(7200), short_age(200_000)], ["5s", "2m", "2h", "2d"]);
     }
 }

@@ -19,10 +19,7 @@ use offsite_tests::fixtures::{announcement_channel, db_instance, db_snapshot, km
 use offsite_tests::{Emulator, EmulatorOptions, REGION, VAULT, WORKLOAD, workspace_root};
 
 fn setting(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 /// Peak resident memory of this process since the last reset, in KiB (Linux).
@@ -43,11 +40,8 @@ async fn main() {
     let due = setting("OFFSITE_BENCH_DUE", 100).min(copies);
     let latency = Duration::from_millis(setting("OFFSITE_BENCH_LATENCY_MS", 20));
     let quota = u32::try_from(copies + 100).unwrap_or(u32::MAX);
-    let emulator = Emulator::start_with(&EmulatorOptions {
-        rds_snapshot_quota: Some(quota),
-        ..Default::default()
-    })
-    .expect("emulator starts");
+    let emulator = Emulator::start_with(&EmulatorOptions { rds_snapshot_quota: Some(quota), ..Default::default() })
+        .expect("emulator starts");
     let workload = emulator.account(WORKLOAD).await.expect("workload");
     let vault = emulator.account(VAULT).await.expect("vault");
     let (topic_arn, _queue) = announcement_channel(&workload, &vault, VAULT).await;
@@ -58,19 +52,14 @@ async fn main() {
     // Seed: `copies` of the pipeline's copies, all announced a day ago except `due` new ones.
     let started = Instant::now();
     let rds = Client::new(&workload);
-    let yesterday = DateTime::from_secs(DateTime::from(SystemTime::now()).secs() - 86_400)
-        .fmt(Format::DateTime)
-        .expect("time");
+    let yesterday =
+        DateTime::from_secs(DateTime::from(SystemTime::now()).secs() - 86_400).fmt(Format::DateTime).expect("time");
     let source_arn = format!("arn:aws:rds:{REGION}:{WORKLOAD}:snapshot:orders-source");
     let mut pending = Vec::new();
     for i in 0..copies {
         let rds = rds.clone();
         let key = export_key.clone();
-        let stage = if i < due {
-            tags::STAGE_EXPORTED
-        } else {
-            tags::STAGE_ANNOUNCED
-        };
+        let stage = if i < due { tags::STAGE_EXPORTED } else { tags::STAGE_ANNOUNCED };
         let mut copy_tags = vec![
             tag(tags::MARKER, tags::MARKER_EXPORT),
             tag(tags::SOURCE_ARN, &format!("{source_arn}#{i}")),
@@ -98,10 +87,7 @@ async fn main() {
     for task in pending {
         task.await.expect("task").expect("seed copy");
     }
-    eprintln!(
-        "bench: seeded {copies} copies in {:.1}s",
-        started.elapsed().as_secs_f64()
-    );
+    eprintln!("bench: seeded {copies} copies in {:.1}s", started.elapsed().as_secs_f64());
 
     let env: BTreeMap<String, String> = [
         ("OFFSITE_AWS_ENDPOINT_URL", emulator.endpoint()),
@@ -116,20 +102,13 @@ async fn main() {
     .collect();
     let settings = ScannerSettings::from_env(&env).expect("settings");
     let claim_settle = settings.claim_settle;
-    let scanner = Scanner::new(
-        RdsSnapshots::new(rds.clone()),
-        aws_sdk_sns::Client::new(&workload),
-        settings,
-    );
+    let scanner = Scanner::new(RdsSnapshots::new(rds.clone()), aws_sdk_sns::Client::new(&workload), settings);
 
     emulator.set_latency(latency).expect("latency");
     emulator.reset_request_counts().expect("reset counts");
     reset_peak_rss();
     let scan_started = Instant::now();
-    let report = scanner
-        .scan(DateTime::from(SystemTime::now()), "bench-scan")
-        .await
-        .expect("scan");
+    let report = scanner.scan(DateTime::from(SystemTime::now()), "bench-scan").await.expect("scan");
     let wall = scan_started.elapsed();
     let peak_kib = peak_rss_kib();
     let counts = emulator.request_counts().expect("counts");
@@ -141,10 +120,7 @@ async fn main() {
         .map(|c| (format!("{}:{}", c.service, c.action), c.count))
         .collect();
     let listing = calls.get("rds:DescribeDBSnapshots").copied().unwrap_or(0)
-        + calls
-            .get("rds:DescribeDBClusterSnapshots")
-            .copied()
-            .unwrap_or(0);
+        + calls.get("rds:DescribeDBClusterSnapshots").copied().unwrap_or(0);
     let result = serde_json::json!({
         "scenario": "scanner scan",
         "copies": copies,
@@ -159,10 +135,7 @@ async fn main() {
         "listing_calls_per_100_copies": listing as f64 * 100.0 / copies as f64,
         "peak_rss_mib": peak_kib.map(|k| k as f64 / 1024.0),
     });
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&result).unwrap_or_default()
-    );
+    println!("{}", serde_json::to_string_pretty(&result).unwrap_or_default());
     let dir = workspace_root().join("target/bench");
     let _ = std::fs::create_dir_all(&dir);
     let _ = std::fs::write(dir.join("scanner.json"), result.to_string());

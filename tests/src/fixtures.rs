@@ -14,11 +14,7 @@ use crate::SnapshotKind;
 
 /// The error code of a failed SDK call (`DBSnapshotNotFound`, ...), for assertions.
 pub fn error_code<T, E: ProvideErrorMetadata>(result: &Result<T, E>) -> Option<String> {
-    result
-        .as_ref()
-        .err()
-        .and_then(|e| e.code())
-        .map(str::to_owned)
+    result.as_ref().err().and_then(|e| e.code()).map(str::to_owned)
 }
 
 /// Polls `probe` until it returns `Some`, or panics after `timeout` naming `what`.
@@ -32,10 +28,7 @@ where
         if let Some(value) = probe().await {
             return value;
         }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -73,21 +66,11 @@ pub async fn db_instance(config: &SdkConfig, identifier: &str, kms_key: Option<&
         .set_kms_key_id(kms_key.map(str::to_owned))
         .send()
         .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "create DB instance {identifier}: {}",
-                DisplayErrorContext(e)
-            )
-        });
+        .unwrap_or_else(|e| panic!("create DB instance {identifier}: {}", DisplayErrorContext(e)));
 }
 
 /// Creates a manual snapshot of a DB instance.
-pub async fn db_snapshot(
-    config: &SdkConfig,
-    instance: &str,
-    identifier: &str,
-    tags: Vec<Tag>,
-) -> DbSnapshot {
+pub async fn db_snapshot(config: &SdkConfig, instance: &str, identifier: &str, tags: Vec<Tag>) -> DbSnapshot {
     aws_sdk_rds::Client::new(config)
         .create_db_snapshot()
         .db_instance_identifier(instance)
@@ -95,12 +78,7 @@ pub async fn db_snapshot(
         .set_tags(Some(tags))
         .send()
         .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "create DB snapshot {identifier}: {}",
-                DisplayErrorContext(e)
-            )
-        })
+        .unwrap_or_else(|e| panic!("create DB snapshot {identifier}: {}", DisplayErrorContext(e)))
         .db_snapshot
         .unwrap_or_else(|| panic!("no DB snapshot in the answer for {identifier}"))
 }
@@ -134,23 +112,13 @@ pub async fn db_cluster_snapshot(
         .set_tags(Some(tags))
         .send()
         .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "create DB cluster snapshot {identifier}: {}",
-                DisplayErrorContext(e)
-            )
-        })
+        .unwrap_or_else(|e| panic!("create DB cluster snapshot {identifier}: {}", DisplayErrorContext(e)))
         .db_cluster_snapshot
         .unwrap_or_else(|| panic!("no DB cluster snapshot in the answer for {identifier}"))
 }
 
 /// Shares a snapshot with `account` (its `restore` attribute), as the scanner does.
-pub async fn share_snapshot(
-    config: &SdkConfig,
-    kind: SnapshotKind,
-    identifier: &str,
-    account: &str,
-) {
+pub async fn share_snapshot(config: &SdkConfig, kind: SnapshotKind, identifier: &str, account: &str) {
     let rds = aws_sdk_rds::Client::new(config);
     let result = match kind {
         SnapshotKind::Instance => rds
@@ -187,32 +155,20 @@ pub async fn describe_db_snapshot(config: &SdkConfig, identifier: &str) -> Optio
 }
 
 /// Describes one cluster snapshot of the caller's account, if it exists.
-pub async fn describe_db_cluster_snapshot(
-    config: &SdkConfig,
-    identifier: &str,
-) -> Option<DbClusterSnapshot> {
+pub async fn describe_db_cluster_snapshot(config: &SdkConfig, identifier: &str) -> Option<DbClusterSnapshot> {
     aws_sdk_rds::Client::new(config)
         .describe_db_cluster_snapshots()
         .db_cluster_snapshot_identifier(identifier)
         .send()
         .await
         .ok()
-        .and_then(|out| {
-            out.db_cluster_snapshots
-                .unwrap_or_default()
-                .into_iter()
-                .next()
-        })
+        .and_then(|out| out.db_cluster_snapshots.unwrap_or_default().into_iter().next())
 }
 
 /// The announcement channel of an account pair, as the templates set it up: the workload's
 /// topic (its policy lets the vault subscribe), the vault's queue (its policy accepts only
 /// that topic) and the vault's subscription. Returns (topic ARN, queue URL).
-pub async fn announcement_channel(
-    workload: &SdkConfig,
-    vault: &SdkConfig,
-    vault_account: &str,
-) -> (String, String) {
+pub async fn announcement_channel(workload: &SdkConfig, vault: &SdkConfig, vault_account: &str) -> (String, String) {
     let sns = aws_sdk_sns::Client::new(workload);
     let topic_arn = sns
         .create_topic()
@@ -261,10 +217,7 @@ pub async fn announcement_channel(
     });
     sqs.set_queue_attributes()
         .queue_url(&queue_url)
-        .attributes(
-            aws_sdk_sqs::types::QueueAttributeName::Policy,
-            queue_policy.to_string(),
-        )
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::Policy, queue_policy.to_string())
         .send()
         .await
         .unwrap_or_else(|e| panic!("queue policy: {}", DisplayErrorContext(e)));
@@ -311,11 +264,7 @@ pub async fn drain_queue(config: &SdkConfig, queue_url: &str) -> Vec<String> {
 }
 
 /// The accounts a snapshot is shared with (its `restore` attribute).
-pub async fn restore_accounts(
-    config: &SdkConfig,
-    kind: SnapshotKind,
-    identifier: &str,
-) -> Vec<String> {
+pub async fn restore_accounts(config: &SdkConfig, kind: SnapshotKind, identifier: &str) -> Vec<String> {
     let rds = aws_sdk_rds::Client::new(config);
     let attributes: Vec<(Option<String>, Option<Vec<String>>)> = match kind {
         SnapshotKind::Instance => rds

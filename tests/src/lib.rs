@@ -122,9 +122,7 @@ impl Emulator {
     /// Starts an emulator and waits until it listens.
     pub fn start_with(options: &EmulatorOptions) -> Result<Self, HarnessError> {
         let root = workspace_root();
-        let python = std::env::var_os(PYTHON_VAR)
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root.join(".venv/bin/python"));
+        let python = std::env::var_os(PYTHON_VAR).map(PathBuf::from).unwrap_or_else(|| root.join(".venv/bin/python"));
         if !python.exists() {
             return Err(HarnessError::PythonMissing(python));
         }
@@ -154,10 +152,7 @@ impl Emulator {
                 return Err(error);
             }
         };
-        Ok(Self {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        })
+        Ok(Self { child, endpoint: format!("http://127.0.0.1:{port}") })
     }
 
     /// The endpoint to give the SDK, `http://127.0.0.1:<port>`.
@@ -176,11 +171,9 @@ impl Emulator {
         let bootstrap = load_sdk_config(&self.settings())
             .await
             .into_builder()
-            .credentials_provider(
-                aws_credential_types::provider::SharedCredentialsProvider::new(
-                    Credentials::for_tests(),
-                ),
-            )
+            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+                Credentials::for_tests(),
+            ))
             .build();
         let assumed = aws_sdk_sts::Client::new(&bootstrap)
             .assume_role()
@@ -192,12 +185,10 @@ impl Emulator {
                 account: account.to_owned(),
                 message: aws_sdk_sts::error::DisplayErrorContext(e).to_string(),
             })?;
-        let credentials = assumed
-            .credentials()
-            .ok_or_else(|| HarnessError::AssumeRole {
-                account: account.to_owned(),
-                message: "no credentials in the response".to_owned(),
-            })?;
+        let credentials = assumed.credentials().ok_or_else(|| HarnessError::AssumeRole {
+            account: account.to_owned(),
+            message: "no credentials in the response".to_owned(),
+        })?;
         let credentials = Credentials::new(
             credentials.access_key_id(),
             credentials.secret_access_key(),
@@ -207,41 +198,22 @@ impl Emulator {
         );
         Ok(bootstrap
             .into_builder()
-            .credentials_provider(
-                aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
-            )
+            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(credentials))
             .build())
     }
 
     /// The environment a process (the `offsite` CLI, a Lambda binary) needs to act as the
     /// account of `config` against this emulator: endpoint, region and credentials.
-    pub async fn process_env(
-        &self,
-        config: &SdkConfig,
-    ) -> Result<Vec<(String, String)>, HarnessError> {
+    pub async fn process_env(&self, config: &SdkConfig) -> Result<Vec<(String, String)>, HarnessError> {
         use aws_credential_types::provider::ProvideCredentials;
-        let failed = |message: String| HarnessError::AssumeRole {
-            account: "?".to_owned(),
-            message,
-        };
-        let provider = config
-            .credentials_provider()
-            .ok_or_else(|| failed("no credentials provider".to_owned()))?;
-        let credentials = provider
-            .provide_credentials()
-            .await
-            .map_err(|e| failed(e.to_string()))?;
+        let failed = |message: String| HarnessError::AssumeRole { account: "?".to_owned(), message };
+        let provider = config.credentials_provider().ok_or_else(|| failed("no credentials provider".to_owned()))?;
+        let credentials = provider.provide_credentials().await.map_err(|e| failed(e.to_string()))?;
         let mut env = vec![
             ("OFFSITE_AWS_ENDPOINT_URL".to_owned(), self.endpoint.clone()),
             ("AWS_REGION".to_owned(), REGION.to_owned()),
-            (
-                "AWS_ACCESS_KEY_ID".to_owned(),
-                credentials.access_key_id().to_owned(),
-            ),
-            (
-                "AWS_SECRET_ACCESS_KEY".to_owned(),
-                credentials.secret_access_key().to_owned(),
-            ),
+            ("AWS_ACCESS_KEY_ID".to_owned(), credentials.access_key_id().to_owned()),
+            ("AWS_SECRET_ACCESS_KEY".to_owned(), credentials.secret_access_key().to_owned()),
         ];
         if let Some(token) = credentials.session_token() {
             env.push(("AWS_SESSION_TOKEN".to_owned(), token.to_owned()));
@@ -256,8 +228,7 @@ impl Emulator {
 
     /// Zeroes the request counts.
     pub fn reset_request_counts(&self) -> Result<(), HarnessError> {
-        self.control_post("/_offsite/requests/reset", &serde_json::json!({}))
-            .map(drop)
+        self.control_post("/_offsite/requests/reset", &serde_json::json!({})).map(drop)
     }
 
     /// Changes how long snapshots created from now on stay `creating`.
@@ -269,25 +240,15 @@ impl Emulator {
     /// Changes the latency added to every AWS request.
     pub fn set_latency(&self, latency: Duration) -> Result<(), HarnessError> {
         let millis = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
-        self.control_post(
-            "/_offsite/config",
-            &serde_json::json!({ "latency_ms": millis }),
-        )
-        .map(drop)
+        self.control_post("/_offsite/config", &serde_json::json!({ "latency_ms": millis })).map(drop)
     }
 
     /// Makes a snapshot end `failed` instead of `available` when its copy delay is over.
-    pub fn fail_snapshot(
-        &self,
-        account: &str,
-        kind: SnapshotKind,
-        identifier: &str,
-    ) -> Result<(), HarnessError> {
+    pub fn fail_snapshot(&self, account: &str, kind: SnapshotKind, identifier: &str) -> Result<(), HarnessError> {
         let body = serde_json::json!({
             "account": account, "region": REGION, "kind": kind, "identifier": identifier,
         });
-        self.control_post("/_offsite/rds/fail-snapshot", &body)
-            .map(drop)
+        self.control_post("/_offsite/rds/fail-snapshot", &body).map(drop)
     }
 
     /// Creates the `awsbackup:job-…` snapshot a completed AWS Backup job of `resource` (a DB
@@ -299,10 +260,8 @@ impl Emulator {
         resource: &str,
         tags: &[(&str, &str)],
     ) -> Result<RecoveryPoint, HarnessError> {
-        let tags: serde_json::Map<String, serde_json::Value> = tags
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v)))
-            .collect();
+        let tags: serde_json::Map<String, serde_json::Value> =
+            tags.iter().map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v))).collect();
         let body = serde_json::json!({
             "account": account, "region": REGION, "kind": kind, "resource": resource, "tags": tags,
         });
@@ -315,15 +274,11 @@ impl Emulator {
 
     /// Forgets every resource in every account (moto's reset) and the patches' state.
     pub fn reset(&self) -> Result<(), HarnessError> {
-        self.control_post("/moto-api/reset", &serde_json::json!({}))
-            .map(drop)
+        self.control_post("/moto-api/reset", &serde_json::json!({})).map(drop)
     }
 
     fn control_get<T: for<'de> Deserialize<'de>>(&self, path: &str) -> Result<T, HarnessError> {
-        let failed = |message: String| HarnessError::Control {
-            path: path.to_owned(),
-            message,
-        };
+        let failed = |message: String| HarnessError::Control { path: path.to_owned(), message };
         ureq::get(format!("{}{path}", self.endpoint))
             .call()
             .map_err(|e| failed(e.to_string()))?
@@ -332,22 +287,11 @@ impl Emulator {
             .map_err(|e| failed(e.to_string()))
     }
 
-    fn control_post(
-        &self,
-        path: &str,
-        body: &serde_json::Value,
-    ) -> Result<serde_json::Value, HarnessError> {
-        let failed = |message: String| HarnessError::Control {
-            path: path.to_owned(),
-            message,
-        };
-        let mut response = ureq::post(format!("{}{path}", self.endpoint))
-            .send_json(body)
-            .map_err(|e| failed(e.to_string()))?;
-        let text = response
-            .body_mut()
-            .read_to_string()
-            .map_err(|e| failed(e.to_string()))?;
+    fn control_post(&self, path: &str, body: &serde_json::Value) -> Result<serde_json::Value, HarnessError> {
+        let failed = |message: String| HarnessError::Control { path: path.to_owned(), message };
+        let mut response =
+            ureq::post(format!("{}{path}", self.endpoint)).send_json(body).map_err(|e| failed(e.to_string()))?;
+        let text = response.body_mut().read_to_string().map_err(|e| failed(e.to_string()))?;
         Ok(serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
     }
 }
@@ -369,10 +313,7 @@ pub fn workspace_root() -> PathBuf {
 
 /// Reads the launcher's `OFFSITE_EMULATOR_READY port=<n>` line.
 fn wait_for_ready(child: &mut Child) -> Result<u16, HarnessError> {
-    let stdout = child
-        .stdout
-        .take()
-        .ok_or_else(|| HarnessError::NotReady("no stdout pipe".to_owned()))?;
+    let stdout = child.stdout.take().ok_or_else(|| HarnessError::NotReady("no stdout pipe".to_owned()))?;
     let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
         let mut line = String::new();
@@ -383,18 +324,11 @@ fn wait_for_ready(child: &mut Child) -> Result<u16, HarnessError> {
         Ok(Ok(line)) => line,
         Ok(Err(e)) => return Err(HarnessError::NotReady(format!("reading its output: {e}"))),
         Err(_) => {
-            return Err(HarnessError::NotReady(format!(
-                "no ready line within {START_TIMEOUT:?}"
-            )));
+            return Err(HarnessError::NotReady(format!("no ready line within {START_TIMEOUT:?}")));
         }
     };
-    line.trim()
-        .strip_prefix("OFFSITE_EMULATOR_READY port=")
-        .and_then(|port| port.parse().ok())
-        .ok_or_else(|| {
-            let status = child.try_wait().ok().flatten();
-            HarnessError::NotReady(format!(
-                "unexpected first line {line:?} (exit status: {status:?}); its log is above"
-            ))
-        })
+    line.trim().strip_prefix("OFFSITE_EMULATOR_READY port=").and_then(|port| port.parse().ok()).ok_or_else(|| {
+        let status = child.try_wait().ok().flatten();
+        HarnessError::NotReady(format!("unexpected first line {line:?} (exit status: {status:?}); its log is above"))
+    })
 }

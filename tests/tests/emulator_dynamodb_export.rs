@@ -28,13 +28,7 @@ async fn table(workload: &SdkConfig, name: &str, pitr: bool, items: usize) -> St
                 .build()
                 .expect("attr"),
         )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .expect("key"),
-        )
+        .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().expect("key"))
         .send()
         .await
         .expect("create table")
@@ -45,10 +39,7 @@ async fn table(workload: &SdkConfig, name: &str, pitr: bool, items: usize) -> St
         ddb.update_continuous_backups()
             .table_name(name)
             .point_in_time_recovery_specification(
-                PointInTimeRecoverySpecification::builder()
-                    .point_in_time_recovery_enabled(true)
-                    .build()
-                    .expect("spec"),
+                PointInTimeRecoverySpecification::builder().point_in_time_recovery_enabled(true).build().expect("spec"),
             )
             .send()
             .await
@@ -67,25 +58,14 @@ async fn table(workload: &SdkConfig, name: &str, pitr: bool, items: usize) -> St
 }
 
 async fn auditor_bucket(auditor: &SdkConfig) {
-    aws_sdk_s3::Client::new(auditor)
-        .create_bucket()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .expect("bucket");
+    aws_sdk_s3::Client::new(auditor).create_bucket().bucket(BUCKET).send().await.expect("bucket");
 }
 
 #[tokio::test]
 async fn repeated_client_token_starts_one_export_that_writes_manifests_and_data() {
     let emulator = Emulator::start().expect("emulator starts");
-    let workload = emulator
-        .account(WORKLOAD)
-        .await
-        .expect("workload credentials");
-    let auditor = emulator
-        .account(AUDITOR)
-        .await
-        .expect("auditor credentials");
+    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
+    let auditor = emulator.account(AUDITOR).await.expect("auditor credentials");
     let table_arn = table(&workload, "orders", true, 3).await;
     auditor_bucket(&auditor).await;
     let ddb = Client::new(&workload);
@@ -101,46 +81,19 @@ async fn repeated_client_token_starts_one_export_that_writes_manifests_and_data(
     };
 
     let first = export("offsite/table=orders").await.expect("export starts");
-    let again = export("offsite/table=orders")
-        .await
-        .expect("same token, same parameters");
-    let first_arn = first
-        .export_description
-        .and_then(|d| d.export_arn)
-        .expect("export ARN");
-    assert_eq!(
-        again.export_description.and_then(|d| d.export_arn),
-        Some(first_arn.clone())
-    );
+    let again = export("offsite/table=orders").await.expect("same token, same parameters");
+    let first_arn = first.export_description.and_then(|d| d.export_arn).expect("export ARN");
+    assert_eq!(again.export_description.and_then(|d| d.export_arn), Some(first_arn.clone()));
     let conflict = export("offsite/another-prefix").await;
-    assert_eq!(
-        error_code(&conflict).as_deref(),
-        Some("ExportConflictException")
-    );
-    let listed = ddb
-        .list_exports()
-        .table_arn(&table_arn)
-        .send()
-        .await
-        .expect("list")
-        .export_summaries
-        .unwrap_or_default();
+    assert_eq!(error_code(&conflict).as_deref(), Some("ExportConflictException"));
+    let listed =
+        ddb.list_exports().table_arn(&table_arn).send().await.expect("list").export_summaries.unwrap_or_default();
     assert_eq!(listed.len(), 1, "one export, not three: {listed:?}");
 
-    let done = wait_for(
-        "the export to complete",
-        Duration::from_secs(30),
-        || async {
-            let description = ddb
-                .describe_export()
-                .export_arn(&first_arn)
-                .send()
-                .await
-                .ok()?
-                .export_description?;
-            (description.export_status() == Some(&ExportStatus::Completed)).then_some(description)
-        },
-    )
+    let done = wait_for("the export to complete", Duration::from_secs(30), || async {
+        let description = ddb.describe_export().export_arn(&first_arn).send().await.ok()?.export_description?;
+        (description.export_status() == Some(&ExportStatus::Completed)).then_some(description)
+    })
     .await;
     assert_eq!(done.item_count(), Some(3));
 
@@ -158,41 +111,18 @@ async fn repeated_client_token_starts_one_export_that_writes_manifests_and_data(
         .filter_map(|o| o.key)
         .collect();
     for file in ["_started", "manifest-summary.json", "manifest-files.json"] {
-        assert!(
-            keys.iter().any(|k| k.ends_with(&format!("/{file}"))),
-            "{file} missing from {keys:?}"
-        );
+        assert!(keys.iter().any(|k| k.ends_with(&format!("/{file}"))), "{file} missing from {keys:?}");
     }
-    let data_key = keys
-        .iter()
-        .find(|k| k.contains("/data/") && k.ends_with(".json.gz"))
-        .expect("a data file");
-    let object = s3
-        .get_object()
-        .bucket(BUCKET)
-        .key(data_key)
-        .send()
-        .await
-        .expect("get data file");
-    let bytes = object
-        .body
-        .collect()
-        .await
-        .expect("read data file")
-        .into_bytes();
+    let data_key = keys.iter().find(|k| k.contains("/data/") && k.ends_with(".json.gz")).expect("a data file");
+    let object = s3.get_object().bucket(BUCKET).key(data_key).send().await.expect("get data file");
+    let bytes = object.body.collect().await.expect("read data file").into_bytes();
     let mut lines = String::new();
-    flate2::read::GzDecoder::new(&bytes[..])
-        .read_to_string(&mut lines)
-        .expect("gzip");
+    flate2::read::GzDecoder::new(&bytes[..]).read_to_string(&mut lines).expect("gzip");
     let mut keys_in_data: Vec<String> = lines
         .lines()
         .map(|line| {
-            let item: serde_json::Value =
-                serde_json::from_str(line).expect("one JSON object per line");
-            item["Item"]["pk"]["S"]
-                .as_str()
-                .expect("DynamoDB JSON")
-                .to_owned()
+            let item: serde_json::Value = serde_json::from_str(line).expect("one JSON object per line");
+            item["Item"]["pk"]["S"].as_str().expect("DynamoDB JSON").to_owned()
         })
         .collect();
     keys_in_data.sort();
@@ -202,14 +132,8 @@ async fn repeated_client_token_starts_one_export_that_writes_manifests_and_data(
 #[tokio::test]
 async fn wrong_bucket_owner_fails_the_export_and_writes_nothing() {
     let emulator = Emulator::start().expect("emulator starts");
-    let workload = emulator
-        .account(WORKLOAD)
-        .await
-        .expect("workload credentials");
-    let auditor = emulator
-        .account(AUDITOR)
-        .await
-        .expect("auditor credentials");
+    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
+    let auditor = emulator.account(AUDITOR).await.expect("auditor credentials");
     let table_arn = table(&workload, "orders", true, 1).await;
     auditor_bucket(&auditor).await;
     let ddb = Client::new(&workload);
@@ -224,25 +148,13 @@ async fn wrong_bucket_owner_fails_the_export_and_writes_nothing() {
         .send()
         .await
         .expect("the request is accepted");
-    let arn = started
-        .export_description
-        .and_then(|d| d.export_arn)
-        .expect("export ARN");
+    let arn = started.export_description.and_then(|d| d.export_arn).expect("export ARN");
     let failed = wait_for("the export to fail", Duration::from_secs(30), || async {
-        let description = ddb
-            .describe_export()
-            .export_arn(&arn)
-            .send()
-            .await
-            .ok()?
-            .export_description?;
+        let description = ddb.describe_export().export_arn(&arn).send().await.ok()?.export_description?;
         (description.export_status() == Some(&ExportStatus::Failed)).then_some(description)
     })
     .await;
-    assert!(
-        failed.failure_code().is_some(),
-        "a failed export says why: {failed:?}"
-    );
+    assert!(failed.failure_code().is_some(), "a failed export says why: {failed:?}");
     let objects = aws_sdk_s3::Client::new(&auditor)
         .list_objects_v2()
         .bucket(BUCKET)
@@ -257,14 +169,8 @@ async fn wrong_bucket_owner_fails_the_export_and_writes_nothing() {
 #[tokio::test]
 async fn table_without_point_in_time_recovery_is_refused() {
     let emulator = Emulator::start().expect("emulator starts");
-    let workload = emulator
-        .account(WORKLOAD)
-        .await
-        .expect("workload credentials");
-    let auditor = emulator
-        .account(AUDITOR)
-        .await
-        .expect("auditor credentials");
+    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
+    let auditor = emulator.account(AUDITOR).await.expect("auditor credentials");
     let table_arn = table(&workload, "no-pitr", false, 1).await;
     auditor_bucket(&auditor).await;
 
@@ -275,8 +181,5 @@ async fn table_without_point_in_time_recovery_is_refused() {
         .s3_bucket_owner(AUDITOR)
         .send()
         .await;
-    assert_eq!(
-        error_code(&refused).as_deref(),
-        Some("PointInTimeRecoveryUnavailableException")
-    );
+    assert_eq!(error_code(&refused).as_deref(), Some("PointInTimeRecoveryUnavailableException"));
 }

@@ -3,18 +3,15 @@
 
 use aws_sdk_rds::Client;
 use offsite_tests::fixtures::{
-    db_cluster, db_cluster_snapshot, db_instance, db_snapshot, describe_db_cluster_snapshot,
-    describe_db_snapshot, error_code, kms_key, share_snapshot,
+    db_cluster, db_cluster_snapshot, db_instance, db_snapshot, describe_db_cluster_snapshot, describe_db_snapshot,
+    error_code, kms_key, share_snapshot,
 };
 use offsite_tests::{Emulator, SnapshotKind, VAULT, WORKLOAD};
 
 #[tokio::test]
 async fn shared_instance_snapshot_is_copied_into_the_vault_key_with_lineage() {
     let emulator = Emulator::start().expect("emulator starts");
-    let workload = emulator
-        .account(WORKLOAD)
-        .await
-        .expect("workload credentials");
+    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
     let vault = emulator.account(VAULT).await.expect("vault credentials");
     let export_key = kms_key(&workload, "export").await;
     let import_key = kms_key(&vault, "import").await;
@@ -33,36 +30,20 @@ async fn shared_instance_snapshot_is_copied_into_the_vault_key_with_lineage() {
         .await
         .expect("a shared snapshot can be copied by its ARN");
 
-    let copy = describe_db_snapshot(&vault, "orders-vault")
-        .await
-        .expect("the copy exists in the vault");
+    let copy = describe_db_snapshot(&vault, "orders-vault").await.expect("the copy exists in the vault");
     assert_eq!(copy.status(), Some("available"));
     assert_eq!(copy.encrypted(), Some(true));
     assert_eq!(copy.kms_key_id(), Some(import_key.as_str()));
-    assert_eq!(
-        copy.source_db_snapshot_identifier(),
-        Some(source_arn.as_str())
-    );
+    assert_eq!(copy.source_db_snapshot_identifier(), Some(source_arn.as_str()));
     assert_eq!(copy.snapshot_type(), Some("manual"));
-    assert!(
-        copy.db_snapshot_arn()
-            .is_some_and(|arn| arn.contains(&format!(":{VAULT}:")))
-    );
-    assert!(
-        describe_db_snapshot(&workload, "orders-export")
-            .await
-            .is_some(),
-        "the source is untouched"
-    );
+    assert!(copy.db_snapshot_arn().is_some_and(|arn| arn.contains(&format!(":{VAULT}:"))));
+    assert!(describe_db_snapshot(&workload, "orders-export").await.is_some(), "the source is untouched");
 }
 
 #[tokio::test]
 async fn instance_snapshot_not_shared_with_the_caller_is_refused() {
     let emulator = Emulator::start().expect("emulator starts");
-    let workload = emulator
-        .account(WORKLOAD)
-        .await
-        .expect("workload credentials");
+    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
     let vault = emulator.account(VAULT).await.expect("vault credentials");
     let export_key = kms_key(&workload, "export").await;
     let import_key = kms_key(&vault, "import").await;
@@ -79,18 +60,12 @@ async fn instance_snapshot_not_shared_with_the_caller_is_refused() {
     };
 
     let not_shared = copy("never-shared", Some(import_key.clone())).await;
-    assert_eq!(
-        error_code(&not_shared).as_deref(),
-        Some("DBSnapshotNotFound")
-    );
+    assert_eq!(error_code(&not_shared).as_deref(), Some("DBSnapshotNotFound"));
 
     // Shared, but an encrypted snapshot from another account needs the destination key.
     share_snapshot(&workload, SnapshotKind::Instance, "orders-export", VAULT).await;
     let without_key = copy("without-key", None).await;
-    assert_eq!(
-        error_code(&without_key).as_deref(),
-        Some("InvalidParameterValue")
-    );
+    assert_eq!(error_code(&without_key).as_deref(), Some("InvalidParameterValue"));
 
     // Unshared again: refused again.
     Client::new(&workload)
@@ -105,20 +80,14 @@ async fn instance_snapshot_not_shared_with_the_caller_is_refused() {
     assert_eq!(error_code(&unshared).as_deref(), Some("DBSnapshotNotFound"));
 
     for target in ["never-shared", "without-key", "unshared"] {
-        assert!(
-            describe_db_snapshot(&vault, target).await.is_none(),
-            "{target} must not exist"
-        );
+        assert!(describe_db_snapshot(&vault, target).await.is_none(), "{target} must not exist");
     }
 }
 
 #[tokio::test]
 async fn shared_cluster_snapshot_is_copied_and_unshared_one_refused() {
     let emulator = Emulator::start().expect("emulator starts");
-    let workload = emulator
-        .account(WORKLOAD)
-        .await
-        .expect("workload credentials");
+    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
     let vault = emulator.account(VAULT).await.expect("vault credentials");
     let export_key = kms_key(&workload, "export").await;
     let import_key = kms_key(&vault, "import").await;
@@ -137,38 +106,21 @@ async fn shared_cluster_snapshot_is_copied_and_unshared_one_refused() {
             .send()
     };
 
-    copy(shared_arn.clone(), "ledger-vault")
-        .await
-        .expect("a shared cluster snapshot can be copied");
+    copy(shared_arn.clone(), "ledger-vault").await.expect("a shared cluster snapshot can be copied");
     let refused = copy(kept_arn, "ledger-refused").await;
-    assert_eq!(
-        error_code(&refused).as_deref(),
-        Some("DBClusterSnapshotNotFoundFault")
-    );
+    assert_eq!(error_code(&refused).as_deref(), Some("DBClusterSnapshotNotFoundFault"));
 
-    let copy = describe_db_cluster_snapshot(&vault, "ledger-vault")
-        .await
-        .expect("the copy exists");
+    let copy = describe_db_cluster_snapshot(&vault, "ledger-vault").await.expect("the copy exists");
     assert_eq!(copy.status(), Some("available"));
     assert_eq!(copy.kms_key_id(), Some(import_key.as_str()));
-    assert_eq!(
-        copy.source_db_cluster_snapshot_arn(),
-        Some(shared_arn.as_str())
-    );
-    assert!(
-        describe_db_cluster_snapshot(&vault, "ledger-refused")
-            .await
-            .is_none()
-    );
+    assert_eq!(copy.source_db_cluster_snapshot_arn(), Some(shared_arn.as_str()));
+    assert!(describe_db_cluster_snapshot(&vault, "ledger-refused").await.is_none());
 }
 
 #[tokio::test]
 async fn snapshots_shared_with_the_caller_are_listed_as_shared() {
     let emulator = Emulator::start().expect("emulator starts");
-    let workload = emulator
-        .account(WORKLOAD)
-        .await
-        .expect("workload credentials");
+    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
     let vault = emulator.account(VAULT).await.expect("vault credentials");
     let export_key = kms_key(&workload, "export").await;
     db_instance(&workload, "orders", Some(&export_key)).await;
@@ -190,10 +142,7 @@ async fn snapshots_shared_with_the_caller_are_listed_as_shared() {
         .expect("list shared instance snapshots")
         .db_snapshots
         .unwrap_or_default();
-    let arns: Vec<_> = instances
-        .iter()
-        .filter_map(|s| s.db_snapshot_arn())
-        .collect();
+    let arns: Vec<_> = instances.iter().filter_map(|s| s.db_snapshot_arn()).collect();
     assert_eq!(arns, [shared.db_snapshot_arn().expect("ARN")]);
     assert_eq!(instances[0].snapshot_type(), Some("shared"));
 
@@ -206,91 +155,46 @@ async fn snapshots_shared_with_the_caller_are_listed_as_shared() {
         .expect("list shared cluster snapshots")
         .db_cluster_snapshots
         .unwrap_or_default();
-    let arns: Vec<_> = clusters
-        .iter()
-        .filter_map(|s| s.db_cluster_snapshot_arn())
-        .collect();
-    assert_eq!(
-        arns,
-        [shared_cluster.db_cluster_snapshot_arn().expect("ARN")]
-    );
+    let arns: Vec<_> = clusters.iter().filter_map(|s| s.db_cluster_snapshot_arn()).collect();
+    assert_eq!(arns, [shared_cluster.db_cluster_snapshot_arn().expect("ARN")]);
 
     // The vault's own listing (no shared) does not include the workload's snapshots.
-    let own = rds
-        .describe_db_snapshots()
-        .send()
-        .await
-        .expect("list own")
-        .db_snapshots
-        .unwrap_or_default();
+    let own = rds.describe_db_snapshots().send().await.expect("list own").db_snapshots.unwrap_or_default();
     assert!(own.is_empty(), "{own:?}");
 }
 
 #[tokio::test]
 async fn sharing_twice_lists_the_account_once() {
     let emulator = Emulator::start().expect("emulator starts");
-    let workload = emulator
-        .account(WORKLOAD)
-        .await
-        .expect("workload credentials");
+    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
     db_instance(&workload, "orders", None).await;
     db_snapshot(&workload, "orders", "orders-1", vec![]).await;
     for _ in 0..2 {
         share_snapshot(&workload, SnapshotKind::Instance, "orders-1", VAULT).await;
     }
-    let shared =
-        offsite_tests::fixtures::restore_accounts(&workload, SnapshotKind::Instance, "orders-1")
-            .await;
+    let shared = offsite_tests::fixtures::restore_accounts(&workload, SnapshotKind::Instance, "orders-1").await;
     assert_eq!(shared, [VAULT]);
 }
 
 #[tokio::test]
 async fn aws_backup_recovery_points_are_listed_only_as_awsbackup() {
     let emulator = Emulator::start().expect("emulator starts");
-    let workload = emulator
-        .account(WORKLOAD)
-        .await
-        .expect("workload credentials");
+    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
     db_instance(&workload, "orders", None).await;
     let point = emulator
-        .backup_recovery_point(
-            WORKLOAD,
-            SnapshotKind::Instance,
-            "orders",
-            &[("offsite-export", "true")],
-        )
+        .backup_recovery_point(WORKLOAD, SnapshotKind::Instance, "orders", &[("offsite-export", "true")])
         .expect("recovery point");
     assert!(point.identifier.starts_with("awsbackup:job-"));
     let rds = Client::new(&workload);
-    let listed = |kind: Option<&'static str>| {
-        rds.describe_db_snapshots()
-            .set_snapshot_type(kind.map(str::to_owned))
-            .send()
-    };
-    let default = listed(None)
-        .await
-        .expect("default listing")
-        .db_snapshots
-        .unwrap_or_default();
-    assert!(
-        default
-            .iter()
-            .all(|s| s.db_snapshot_arn() != Some(point.arn.as_str())),
-        "not in the default listing"
-    );
-    let backups = listed(Some("awsbackup"))
-        .await
-        .expect("awsbackup listing")
-        .db_snapshots
-        .unwrap_or_default();
+    let listed =
+        |kind: Option<&'static str>| rds.describe_db_snapshots().set_snapshot_type(kind.map(str::to_owned)).send();
+    let default = listed(None).await.expect("default listing").db_snapshots.unwrap_or_default();
+    assert!(default.iter().all(|s| s.db_snapshot_arn() != Some(point.arn.as_str())), "not in the default listing");
+    let backups = listed(Some("awsbackup")).await.expect("awsbackup listing").db_snapshots.unwrap_or_default();
     assert_eq!(backups.len(), 1);
     assert_eq!(backups[0].db_snapshot_arn(), Some(point.arn.as_str()));
     assert_eq!(backups[0].snapshot_type(), Some("awsbackup"));
     assert_eq!(backups[0].status(), Some("available"));
     let tags = backups[0].tag_list();
-    assert!(
-        tags.iter()
-            .any(|t| t.key() == Some("offsite-export") && t.value() == Some("true")),
-        "{tags:?}"
-    );
+    assert!(tags.iter().any(|t| t.key() == Some("offsite-export") && t.value() == Some("true")), "{tags:?}");
 }

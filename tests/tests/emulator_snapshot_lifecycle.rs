@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use aws_sdk_rds::Client;
 use offsite_tests::fixtures::{
-    db_cluster, db_cluster_snapshot, db_instance, db_snapshot, describe_db_cluster_snapshot,
-    describe_db_snapshot, error_code, kms_key, wait_for,
+    db_cluster, db_cluster_snapshot, db_instance, db_snapshot, describe_db_cluster_snapshot, describe_db_snapshot,
+    error_code, kms_key, wait_for,
 };
 use offsite_tests::{Emulator, EmulatorOptions, SnapshotKind, VAULT, WORKLOAD};
 
@@ -14,34 +14,21 @@ const DELAY: Duration = Duration::from_secs(2);
 const PATIENCE: Duration = Duration::from_secs(30);
 
 fn slow_copies() -> EmulatorOptions {
-    EmulatorOptions {
-        copy_delay: DELAY,
-        ..EmulatorOptions::default()
-    }
+    EmulatorOptions { copy_delay: DELAY, ..EmulatorOptions::default() }
 }
 
 #[tokio::test]
 async fn instance_snapshot_is_creating_with_progress_then_available() {
     let emulator = Emulator::start_with(&slow_copies()).expect("emulator starts");
-    let workload = emulator
-        .account(WORKLOAD)
-        .await
-        .expect("workload credentials");
+    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
     let key = kms_key(&workload, "export").await;
     db_instance(&workload, "orders", Some(&key)).await;
 
     let created = db_snapshot(&workload, "orders", "orders-1", vec![]).await;
     assert_eq!(created.status(), Some("creating"));
-    let seen = describe_db_snapshot(&workload, "orders-1")
-        .await
-        .expect("exists");
+    let seen = describe_db_snapshot(&workload, "orders-1").await.expect("exists");
     assert_eq!(seen.status(), Some("creating"));
-    assert!(
-        seen.percent_progress()
-            .is_some_and(|p| (0..100).contains(&p)),
-        "{:?}",
-        seen.percent_progress()
-    );
+    assert!(seen.percent_progress().is_some_and(|p| (0..100).contains(&p)), "{:?}", seen.percent_progress());
 
     // Sharing needs an available snapshot.
     let early_share = Client::new(&workload)
@@ -51,15 +38,10 @@ async fn instance_snapshot_is_creating_with_progress_then_available() {
         .values_to_add(VAULT)
         .send()
         .await;
-    assert_eq!(
-        error_code(&early_share).as_deref(),
-        Some("InvalidDBSnapshotState")
-    );
+    assert_eq!(error_code(&early_share).as_deref(), Some("InvalidDBSnapshotState"));
 
     let done = wait_for("orders-1 available", PATIENCE, || async {
-        describe_db_snapshot(&workload, "orders-1")
-            .await
-            .filter(|s| s.status() == Some("available"))
+        describe_db_snapshot(&workload, "orders-1").await.filter(|s| s.status() == Some("available"))
     })
     .await;
     assert_eq!(done.percent_progress(), Some(100));
@@ -68,16 +50,11 @@ async fn instance_snapshot_is_creating_with_progress_then_available() {
 #[tokio::test]
 async fn copy_marked_as_failing_ends_failed_and_others_still_succeed() {
     let emulator = Emulator::start().expect("emulator starts");
-    let workload = emulator
-        .account(WORKLOAD)
-        .await
-        .expect("workload credentials");
+    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
     let key = kms_key(&workload, "export").await;
     db_instance(&workload, "orders", Some(&key)).await;
     db_snapshot(&workload, "orders", "orders-1", vec![]).await;
-    emulator
-        .set_copy_delay(DELAY)
-        .expect("slow copies from now on");
+    emulator.set_copy_delay(DELAY).expect("slow copies from now on");
     let rds = Client::new(&workload);
     for target in ["orders-1-copy-bad", "orders-1-copy-good"] {
         rds.copy_db_snapshot()
@@ -88,26 +65,18 @@ async fn copy_marked_as_failing_ends_failed_and_others_still_succeed() {
             .await
             .expect("copy starts");
     }
-    emulator
-        .fail_snapshot(WORKLOAD, SnapshotKind::Instance, "orders-1-copy-bad")
-        .expect("mark");
+    emulator.fail_snapshot(WORKLOAD, SnapshotKind::Instance, "orders-1-copy-bad").expect("mark");
     assert_eq!(
-        describe_db_snapshot(&workload, "orders-1-copy-bad")
-            .await
-            .and_then(|s| s.status),
+        describe_db_snapshot(&workload, "orders-1-copy-bad").await.and_then(|s| s.status),
         Some("creating".into())
     );
 
     wait_for("the marked copy to fail", PATIENCE, || async {
-        describe_db_snapshot(&workload, "orders-1-copy-bad")
-            .await
-            .filter(|s| s.status() == Some("failed"))
+        describe_db_snapshot(&workload, "orders-1-copy-bad").await.filter(|s| s.status() == Some("failed"))
     })
     .await;
     wait_for("the other copy to finish", PATIENCE, || async {
-        describe_db_snapshot(&workload, "orders-1-copy-good")
-            .await
-            .filter(|s| s.status() == Some("available"))
+        describe_db_snapshot(&workload, "orders-1-copy-good").await.filter(|s| s.status() == Some("available"))
     })
     .await;
     let unknown = emulator.fail_snapshot(WORKLOAD, SnapshotKind::Instance, "no-such-snapshot");
@@ -117,17 +86,12 @@ async fn copy_marked_as_failing_ends_failed_and_others_still_succeed() {
 #[tokio::test]
 async fn cluster_snapshot_is_creating_then_available() {
     let emulator = Emulator::start_with(&slow_copies()).expect("emulator starts");
-    let workload = emulator
-        .account(WORKLOAD)
-        .await
-        .expect("workload credentials");
+    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
     let key = kms_key(&workload, "export").await;
     db_cluster(&workload, "ledger", Some(&key)).await;
 
     db_cluster_snapshot(&workload, "ledger", "ledger-1", vec![]).await;
-    let seen = describe_db_cluster_snapshot(&workload, "ledger-1")
-        .await
-        .expect("exists");
+    let seen = describe_db_cluster_snapshot(&workload, "ledger-1").await.expect("exists");
     assert_eq!(seen.status(), Some("creating"));
     let early_copy = Client::new(&workload)
         .copy_db_cluster_snapshot()
@@ -136,15 +100,10 @@ async fn cluster_snapshot_is_creating_then_available() {
         .kms_key_id(&key)
         .send()
         .await;
-    assert_eq!(
-        error_code(&early_copy).as_deref(),
-        Some("InvalidDBClusterSnapshotStateFault")
-    );
+    assert_eq!(error_code(&early_copy).as_deref(), Some("InvalidDBClusterSnapshotStateFault"));
 
     let done = wait_for("ledger-1 available", PATIENCE, || async {
-        describe_db_cluster_snapshot(&workload, "ledger-1")
-            .await
-            .filter(|s| s.status() == Some("available"))
+        describe_db_cluster_snapshot(&workload, "ledger-1").await.filter(|s| s.status() == Some("available"))
     })
     .await;
     assert_eq!(done.percent_progress(), Some(100));

@@ -11,19 +11,14 @@ use offsite_common::tags;
 use offsite_exporter::export::{Exporter, Outcome, Report};
 use offsite_exporter::settings::{EXPORT_KEY_VAR, ExporterSettings};
 use offsite_exporter::trigger::{Trigger, classify};
-use offsite_tests::fixtures::{
-    db_cluster, db_cluster_snapshot, db_instance, db_snapshot, kms_key, tag,
-};
+use offsite_tests::fixtures::{db_cluster, db_cluster_snapshot, db_instance, db_snapshot, kms_key, tag};
 use offsite_tests::{Emulator, EmulatorOptions, REGION, SnapshotKind, WORKLOAD};
 
 const SELECTED: (&str, &str) = ("offsite-export", "true");
 
 fn exporter(emulator: &Emulator, config: &SdkConfig, export_key: &str) -> Exporter {
     let mut env = BTreeMap::from([(EXPORT_KEY_VAR.to_owned(), export_key.to_owned())]);
-    env.insert(
-        "OFFSITE_AWS_ENDPOINT_URL".to_owned(),
-        emulator.endpoint().to_owned(),
-    );
+    env.insert("OFFSITE_AWS_ENDPOINT_URL".to_owned(), emulator.endpoint().to_owned());
     env.insert("AWS_REGION".to_owned(), REGION.to_owned());
     let settings = ExporterSettings::from_env(&env).expect("valid settings");
     Exporter::new(RdsSnapshots::new(Client::new(config)), settings)
@@ -33,10 +28,7 @@ fn exporter(emulator: &Emulator, config: &SdkConfig, export_key: &str) -> Export
 async fn pipeline_copies(config: &SdkConfig) -> BTreeMap<String, Snapshot> {
     let rds = RdsSnapshots::new(Client::new(config));
     let mut copies = BTreeMap::new();
-    for kind in [
-        offsite_common::snapshot::SnapshotKind::Instance,
-        offsite_common::snapshot::SnapshotKind::Cluster,
-    ] {
+    for kind in [offsite_common::snapshot::SnapshotKind::Instance, offsite_common::snapshot::SnapshotKind::Cluster] {
         for s in rds.list(kind, Some("manual")).await.expect("list") {
             if s.tag(tags::MARKER).is_some() {
                 copies.insert(s.identifier.clone(), s);
@@ -47,12 +39,7 @@ async fn pipeline_copies(config: &SdkConfig) -> BTreeMap<String, Snapshot> {
 }
 
 fn sources_with(report: &Report, outcome: &Outcome) -> Vec<String> {
-    report
-        .items
-        .iter()
-        .filter(|i| &i.outcome == outcome)
-        .map(|i| i.source_arn.clone())
-        .collect()
+    report.items.iter().filter(|i| &i.outcome == outcome).map(|i| i.source_arn.clone()).collect()
 }
 
 /// The EventBridge event RDS sends when a manual snapshot is created ("Amazon RDS event
@@ -82,10 +69,7 @@ fn manual_snapshot_created(arn: &str, identifier: &str) -> serde_json::Value {
 #[tokio::test]
 async fn sweep_copies_every_selected_kind_and_name_style_once_with_the_export_key() {
     let emulator = Emulator::start().expect("emulator starts");
-    let workload = emulator
-        .account(WORKLOAD)
-        .await
-        .expect("workload credentials");
+    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
     let rds = Client::new(&workload);
     let export_key = kms_key(&workload, "export").await;
     let database_key = kms_key(&workload, "database").await;
@@ -108,11 +92,9 @@ async fn sweep_copies_every_selected_kind_and_name_style_once_with_the_export_ke
         .expect("instance under the default key");
 
     let mut expected = Vec::new();
-    for (instance, name) in [
-        ("orders", "orders-manual"),
-        ("plain", "plain-manual"),
-        ("defaultkey", "defaultkey-manual"),
-    ] {
+    for (instance, name) in
+        [("orders", "orders-manual"), ("plain", "plain-manual"), ("defaultkey", "defaultkey-manual")]
+    {
         expected.push(
             db_snapshot(&workload, instance, name, vec![tag(SELECTED.0, SELECTED.1)])
                 .await
@@ -120,39 +102,22 @@ async fn sweep_copies_every_selected_kind_and_name_style_once_with_the_export_ke
                 .expect("ARN"),
         );
     }
-    let unselected = db_snapshot(&workload, "orders", "orders-unselected", vec![])
+    let unselected = db_snapshot(&workload, "orders", "orders-unselected", vec![]).await.db_snapshot_arn.expect("ARN");
+    let other_value = db_snapshot(&workload, "orders", "orders-other", vec![tag(SELECTED.0, "false")])
         .await
         .db_snapshot_arn
         .expect("ARN");
-    let other_value = db_snapshot(
-        &workload,
-        "orders",
-        "orders-other",
-        vec![tag(SELECTED.0, "false")],
-    )
-    .await
-    .db_snapshot_arn
-    .expect("ARN");
     expected.push(
-        db_cluster_snapshot(
-            &workload,
-            "ledger",
-            "ledger-manual",
-            vec![tag(SELECTED.0, SELECTED.1)],
-        )
-        .await
-        .db_cluster_snapshot_arn
-        .expect("ARN"),
+        db_cluster_snapshot(&workload, "ledger", "ledger-manual", vec![tag(SELECTED.0, SELECTED.1)])
+            .await
+            .db_cluster_snapshot_arn
+            .expect("ARN"),
     );
-    let unencrypted_cluster = db_cluster_snapshot(
-        &workload,
-        "plainledger",
-        "plainledger-manual",
-        vec![tag(SELECTED.0, SELECTED.1)],
-    )
-    .await
-    .db_cluster_snapshot_arn
-    .expect("ARN");
+    let unencrypted_cluster =
+        db_cluster_snapshot(&workload, "plainledger", "plainledger-manual", vec![tag(SELECTED.0, SELECTED.1)])
+            .await
+            .db_cluster_snapshot_arn
+            .expect("ARN");
     // The automated snapshot RDS took when "orders" was created, tagged for export.
     let automated = rds
         .describe_db_snapshots()
@@ -166,11 +131,7 @@ async fn sweep_copies_every_selected_kind_and_name_style_once_with_the_export_ke
         .into_iter()
         .next()
         .expect("an automated snapshot of orders");
-    assert!(
-        automated
-            .db_snapshot_identifier()
-            .is_some_and(|id| id.starts_with("rds:orders-"))
-    );
+    assert!(automated.db_snapshot_identifier().is_some_and(|id| id.starts_with("rds:orders-")));
     let automated_arn = automated.db_snapshot_arn.expect("ARN");
     rds.add_tags_to_resource()
         .resource_name(&automated_arn)
@@ -180,82 +141,40 @@ async fn sweep_copies_every_selected_kind_and_name_style_once_with_the_export_ke
         .expect("tag");
     expected.push(automated_arn);
     // AWS Backup recovery points, tagged through the plan's recovery_point_tags.
-    for (kind, resource) in [
-        (SnapshotKind::Instance, "orders"),
-        (SnapshotKind::Cluster, "ledger"),
-    ] {
-        let point = emulator
-            .backup_recovery_point(WORKLOAD, kind, resource, &[SELECTED])
-            .expect("recovery point");
+    for (kind, resource) in [(SnapshotKind::Instance, "orders"), (SnapshotKind::Cluster, "ledger")] {
+        let point = emulator.backup_recovery_point(WORKLOAD, kind, resource, &[SELECTED]).expect("recovery point");
         assert!(point.identifier.starts_with("awsbackup:job-"));
         expected.push(point.arn);
     }
     expected.sort();
 
     let exporter = exporter(&emulator, &workload, &export_key);
-    let report = exporter
-        .sweep(DateTime::from(std::time::SystemTime::now()), false)
-        .await
-        .expect("sweep");
+    let report = exporter.sweep(DateTime::from(std::time::SystemTime::now()), false).await.expect("sweep");
 
     let mut copied = sources_with(&report, &Outcome::Copied);
     copied.sort();
     assert_eq!(copied, expected, "{report:#?}");
-    let finding = report
-        .items
-        .iter()
-        .find(|i| i.source_arn == unencrypted_cluster)
-        .expect("reported");
-    assert!(
-        finding.finding && finding.reason.contains("unencrypted Aurora cluster"),
-        "{finding:?}"
-    );
+    let finding = report.items.iter().find(|i| i.source_arn == unencrypted_cluster).expect("reported");
+    assert!(finding.finding && finding.reason.contains("unencrypted Aurora cluster"), "{finding:?}");
     for arn in [&unselected, &other_value] {
-        let item = report
-            .items
-            .iter()
-            .find(|i| &i.source_arn == arn)
-            .expect("reported");
-        assert_eq!(
-            (item.outcome.clone(), item.reason.as_str()),
-            (Outcome::Skipped, "no selection tag")
-        );
+        let item = report.items.iter().find(|i| &i.source_arn == arn).expect("reported");
+        assert_eq!((item.outcome.clone(), item.reason.as_str()), (Outcome::Skipped, "no selection tag"));
     }
     assert!(report.failure_summary().is_none(), "{report:#?}");
 
     let copies = pipeline_copies(&workload).await;
     assert_eq!(copies.len(), expected.len());
-    let mut lineage: Vec<String> = copies
-        .values()
-        .filter_map(|c| c.tag(tags::SOURCE_ARN).map(str::to_owned))
-        .collect();
+    let mut lineage: Vec<String> = copies.values().filter_map(|c| c.tag(tags::SOURCE_ARN).map(str::to_owned)).collect();
     lineage.sort();
     assert_eq!(lineage, expected);
     for copy in copies.values() {
-        assert!(
-            copy.identifier.starts_with("offsite-"),
-            "{}",
-            copy.identifier
-        );
-        assert!(
-            copy.encrypted,
-            "{} must be encrypted (also from an unencrypted source)",
-            copy.identifier
-        );
-        assert_eq!(
-            copy.kms_key_id.as_deref(),
-            Some(export_key.as_str()),
-            "{}",
-            copy.identifier
-        );
+        assert!(copy.identifier.starts_with("offsite-"), "{}", copy.identifier);
+        assert!(copy.encrypted, "{} must be encrypted (also from an unencrypted source)", copy.identifier);
+        assert_eq!(copy.kms_key_id.as_deref(), Some(export_key.as_str()), "{}", copy.identifier);
         assert_eq!(copy.tag(tags::MARKER), Some(tags::MARKER_EXPORT));
         assert_eq!(copy.tag(tags::STAGE), Some(tags::STAGE_EXPORTED));
         assert!(copy.tag(tags::SOURCE_CREATED).is_some());
-        assert_eq!(
-            copy.tag(SELECTED.0),
-            None,
-            "the selection tag is never copied"
-        );
+        assert_eq!(copy.tag(SELECTED.0), None, "the selection tag is never copied");
     }
 
     // A copy that somebody tags for export is still never a source: no copy of a copy.
@@ -267,14 +186,8 @@ async fn sweep_copies_every_selected_kind_and_name_style_once_with_the_export_ke
         .await
         .expect("tag");
 
-    let again = exporter
-        .sweep(DateTime::from(std::time::SystemTime::now()), false)
-        .await
-        .expect("second sweep");
-    assert!(
-        sources_with(&again, &Outcome::Copied).is_empty(),
-        "{again:#?}"
-    );
+    let again = exporter.sweep(DateTime::from(std::time::SystemTime::now()), false).await.expect("second sweep");
+    assert!(sources_with(&again, &Outcome::Copied).is_empty(), "{again:#?}");
     let mut already = sources_with(&again, &Outcome::AlreadyExported);
     already.sort();
     assert_eq!(already, expected);
@@ -287,11 +200,7 @@ async fn sweep_copies_every_selected_kind_and_name_style_once_with_the_export_ke
             .iter()
             .zip(["automated", "awsbackup"])
             .find_map(|(prefix, kind)| arn.name.starts_with(prefix).then_some(kind));
-        let source = sources
-            .describe(arn.kind, &arn.name, snapshot_type)
-            .await
-            .expect("describe")
-            .expect("exists");
+        let source = sources.describe(arn.kind, &arn.name, snapshot_type).await.expect("describe").expect("exists");
         assert_eq!(source.tag(SELECTED.0), Some(SELECTED.1), "{arn}");
         assert_eq!(source.tag(tags::MARKER), None, "{arn}");
     }
@@ -300,30 +209,17 @@ async fn sweep_copies_every_selected_kind_and_name_style_once_with_the_export_ke
 #[tokio::test]
 async fn the_same_event_twice_and_two_exporters_at_once_make_one_copy() {
     let emulator = Emulator::start().expect("emulator starts");
-    let workload = emulator
-        .account(WORKLOAD)
-        .await
-        .expect("workload credentials");
+    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
     let export_key = kms_key(&workload, "export").await;
     db_instance(&workload, "orders", None).await;
-    let first = db_snapshot(
-        &workload,
-        "orders",
-        "first",
-        vec![tag(SELECTED.0, SELECTED.1)],
-    )
-    .await
-    .db_snapshot_arn
-    .expect("ARN");
-    let second = db_snapshot(
-        &workload,
-        "orders",
-        "second",
-        vec![tag(SELECTED.0, SELECTED.1)],
-    )
-    .await
-    .db_snapshot_arn
-    .expect("ARN");
+    let first = db_snapshot(&workload, "orders", "first", vec![tag(SELECTED.0, SELECTED.1)])
+        .await
+        .db_snapshot_arn
+        .expect("ARN");
+    let second = db_snapshot(&workload, "orders", "second", vec![tag(SELECTED.0, SELECTED.1)])
+        .await
+        .db_snapshot_arn
+        .expect("ARN");
     let exporter_a = exporter(&emulator, &workload, &export_key);
     let exporter_b = exporter(&emulator, &workload, &export_key);
     let arn_of = |event: serde_json::Value| match classify(&event).expect("well-formed") {
@@ -333,41 +229,21 @@ async fn the_same_event_twice_and_two_exporters_at_once_make_one_copy() {
 
     // The same event delivered twice.
     let first_arn = arn_of(manual_snapshot_created(&first, "first"));
-    let once = exporter_a
-        .export_one(&first_arn, false)
-        .await
-        .expect("export");
-    let twice = exporter_a
-        .export_one(&first_arn, false)
-        .await
-        .expect("export again");
-    assert_eq!(
-        sources_with(&once, &Outcome::Copied),
-        std::slice::from_ref(&first)
-    );
-    assert_eq!(
-        sources_with(&twice, &Outcome::AlreadyExported),
-        std::slice::from_ref(&first)
-    );
+    let once = exporter_a.export_one(&first_arn, false).await.expect("export");
+    let twice = exporter_a.export_one(&first_arn, false).await.expect("export again");
+    assert_eq!(sources_with(&once, &Outcome::Copied), std::slice::from_ref(&first));
+    assert_eq!(sources_with(&twice, &Outcome::AlreadyExported), std::slice::from_ref(&first));
 
     // Two exporters handling one event at the same moment.
     let second_arn = arn_of(manual_snapshot_created(&second, "second"));
-    let (a, b) = tokio::join!(
-        exporter_a.export_one(&second_arn, false),
-        exporter_b.export_one(&second_arn, false)
-    );
+    let (a, b) = tokio::join!(exporter_a.export_one(&second_arn, false), exporter_b.export_one(&second_arn, false));
     let (a, b) = (a.expect("exporter a"), b.expect("exporter b"));
-    let copied =
-        sources_with(&a, &Outcome::Copied).len() + sources_with(&b, &Outcome::Copied).len();
-    let already = sources_with(&a, &Outcome::AlreadyExported).len()
-        + sources_with(&b, &Outcome::AlreadyExported).len();
+    let copied = sources_with(&a, &Outcome::Copied).len() + sources_with(&b, &Outcome::Copied).len();
+    let already = sources_with(&a, &Outcome::AlreadyExported).len() + sources_with(&b, &Outcome::AlreadyExported).len();
     assert_eq!((copied, already), (1, 1), "{a:#?}\n{b:#?}");
 
     let copies = pipeline_copies(&workload).await;
-    let of_second = copies
-        .values()
-        .filter(|c| c.tag(tags::SOURCE_ARN) == Some(second.as_str()))
-        .count();
+    let of_second = copies.values().filter(|c| c.tag(tags::SOURCE_ARN) == Some(second.as_str())).count();
     assert_eq!((copies.len(), of_second), (2, 1));
 }
 
@@ -375,15 +251,9 @@ async fn the_same_event_twice_and_two_exporters_at_once_make_one_copy() {
 async fn quota_exceeded_stops_copying_and_fails_the_run_loudly() {
     // moto counts every instance snapshot against its quota: 1 automated + 3 manual = 4,
     // so exactly one copy fits under 5.
-    let emulator = Emulator::start_with(&EmulatorOptions {
-        rds_snapshot_quota: Some(5),
-        ..Default::default()
-    })
-    .expect("emulator starts");
-    let workload = emulator
-        .account(WORKLOAD)
-        .await
-        .expect("workload credentials");
+    let emulator = Emulator::start_with(&EmulatorOptions { rds_snapshot_quota: Some(5), ..Default::default() })
+        .expect("emulator starts");
+    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
     let export_key = kms_key(&workload, "export").await;
     db_instance(&workload, "orders", None).await;
     for name in ["a", "b", "c"] {
@@ -397,34 +267,18 @@ async fn quota_exceeded_stops_copying_and_fails_the_run_loudly() {
 
     assert!(report.quota_exceeded, "{report:#?}");
     assert_eq!(report.count(&Outcome::Copied), 1);
-    assert_eq!(
-        report.count(&Outcome::Deferred),
-        2,
-        "the rest waits for space: {report:#?}"
-    );
-    assert!(
-        report
-            .failure_summary()
-            .is_some_and(|s| s.contains("quota"))
-    );
+    assert_eq!(report.count(&Outcome::Deferred), 2, "the rest waits for space: {report:#?}");
+    assert!(report.failure_summary().is_some_and(|s| s.contains("quota")));
     assert_eq!(pipeline_copies(&workload).await.len(), 1);
 }
 
 #[tokio::test]
 async fn a_disabled_export_key_fails_with_a_clear_reason_and_copies_nothing() {
     let emulator = Emulator::start().expect("emulator starts");
-    let workload = emulator
-        .account(WORKLOAD)
-        .await
-        .expect("workload credentials");
+    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
     let export_key = kms_key(&workload, "export").await;
     let key_id = export_key.rsplit('/').next().expect("key id");
-    aws_sdk_kms::Client::new(&workload)
-        .disable_key()
-        .key_id(key_id)
-        .send()
-        .await
-        .expect("disable");
+    aws_sdk_kms::Client::new(&workload).disable_key().key_id(key_id).send().await.expect("disable");
     db_instance(&workload, "orders", None).await;
     for name in ["a", "b"] {
         db_snapshot(&workload, "orders", name, vec![tag(SELECTED.0, SELECTED.1)]).await;
@@ -435,21 +289,9 @@ async fn a_disabled_export_key_fails_with_a_clear_reason_and_copies_nothing() {
         .await
         .expect("sweep");
 
-    let failed: Vec<_> = report
-        .items
-        .iter()
-        .filter(|i| i.outcome == Outcome::Failed)
-        .collect();
-    assert_eq!(
-        failed.len(),
-        1,
-        "the first failure stops the run: {report:#?}"
-    );
-    assert!(
-        failed[0].reason.contains(&export_key) && failed[0].reason.contains("not usable"),
-        "{}",
-        failed[0].reason
-    );
+    let failed: Vec<_> = report.items.iter().filter(|i| i.outcome == Outcome::Failed).collect();
+    assert_eq!(failed.len(), 1, "the first failure stops the run: {report:#?}");
+    assert!(failed[0].reason.contains(&export_key) && failed[0].reason.contains("not usable"), "{}", failed[0].reason);
     assert_eq!(report.count(&Outcome::Deferred), 1);
     assert!(pipeline_copies(&workload).await.is_empty());
 }

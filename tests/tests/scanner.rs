@@ -17,8 +17,7 @@ use offsite_scanner::decide::Action;
 use offsite_scanner::scan::Scanner;
 use offsite_scanner::settings::ScannerSettings;
 use offsite_tests::fixtures::{
-    announcement_channel, db_instance, db_snapshot, drain_queue, kms_key, restore_accounts, tag,
-    wait_for,
+    announcement_channel, db_instance, db_snapshot, drain_queue, kms_key, restore_accounts, tag, wait_for,
 };
 use offsite_tests::{AUDITOR, Emulator, EmulatorOptions, REGION, SnapshotKind, VAULT, WORKLOAD};
 
@@ -35,15 +34,9 @@ impl Pipeline {
     /// An account pair with the announcement channel, an export key, one DB instance and
     /// the exporter; copies stay `creating` for `copy_delay`.
     async fn start(copy_delay: Duration) -> Self {
-        let emulator = Emulator::start_with(&EmulatorOptions {
-            copy_delay,
-            ..Default::default()
-        })
-        .expect("emulator starts");
-        let workload = emulator
-            .account(WORKLOAD)
-            .await
-            .expect("workload credentials");
+        let emulator =
+            Emulator::start_with(&EmulatorOptions { copy_delay, ..Default::default() }).expect("emulator starts");
+        let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
         let vault = emulator.account(VAULT).await.expect("vault credentials");
         let (topic_arn, queue_url) = announcement_channel(&workload, &vault, VAULT).await;
         let export_key = kms_key(&workload, "export").await;
@@ -61,53 +54,25 @@ impl Pipeline {
         .collect();
         let settings = ExporterSettings::from_env(&env).expect("exporter settings");
         let exporter = Exporter::new(RdsSnapshots::new(Client::new(&workload)), settings);
-        Self {
-            emulator,
-            workload,
-            vault,
-            queue_url,
-            exporter,
-            env,
-        }
+        Self { emulator, workload, vault, queue_url, exporter, env }
     }
 
     fn scanner(&self) -> Scanner {
         let settings = ScannerSettings::from_env(&self.env).expect("scanner settings");
-        Scanner::new(
-            RdsSnapshots::new(Client::new(&self.workload)),
-            aws_sdk_sns::Client::new(&self.workload),
-            settings,
-        )
+        Scanner::new(RdsSnapshots::new(Client::new(&self.workload)), aws_sdk_sns::Client::new(&self.workload), settings)
     }
 
     async fn snapshot_and_export(&self, name: &str) -> Snapshot {
-        let source = db_snapshot(
-            &self.workload,
-            "orders",
-            name,
-            vec![tag("offsite-export", "true")],
-        )
-        .await;
+        let source = db_snapshot(&self.workload, "orders", name, vec![tag("offsite-export", "true")]).await;
         let source_arn = source.db_snapshot_arn.expect("ARN");
         // Sources pass through `creating` too; the exporter only copies available ones.
-        wait_for(
-            "the source to be available",
-            Duration::from_secs(30),
-            || async {
-                let rds = RdsSnapshots::new(Client::new(&self.workload));
-                let s = rds
-                    .describe(offsite_common::snapshot::SnapshotKind::Instance, name, None)
-                    .await
-                    .ok()??;
-                (s.status == SnapshotStatus::Available).then_some(())
-            },
-        )
+        wait_for("the source to be available", Duration::from_secs(30), || async {
+            let rds = RdsSnapshots::new(Client::new(&self.workload));
+            let s = rds.describe(offsite_common::snapshot::SnapshotKind::Instance, name, None).await.ok()??;
+            (s.status == SnapshotStatus::Available).then_some(())
+        })
         .await;
-        let report = self
-            .exporter
-            .export_one(&source_arn.parse().expect("ARN"), false)
-            .await
-            .expect("export");
+        let report = self.exporter.export_one(&source_arn.parse().expect("ARN"), false).await.expect("export");
         assert_eq!(report.count(&Outcome::Copied), 1, "{report:#?}");
         self.copy_of(&source_arn).await.expect("the copy exists")
     }
@@ -129,8 +94,7 @@ impl Pipeline {
             .map(|body| {
                 let envelope: serde_json::Value = serde_json::from_str(body).expect("SNS envelope");
                 assert_eq!(envelope["Type"], "Notification");
-                Notice::parse(envelope["Message"].as_str().expect("message"))
-                    .expect("a valid notice")
+                Notice::parse(envelope["Message"].as_str().expect("message")).expect("a valid notice")
             })
             .collect()
     }
@@ -141,16 +105,9 @@ fn now() -> DateTime {
 }
 
 async fn wait_available(pipeline: &Pipeline, source_arn: &str) -> Snapshot {
-    wait_for(
-        "the copy to be available",
-        Duration::from_secs(30),
-        || async {
-            pipeline
-                .copy_of(source_arn)
-                .await
-                .filter(|c| c.status == SnapshotStatus::Available)
-        },
-    )
+    wait_for("the copy to be available", Duration::from_secs(30), || async {
+        pipeline.copy_of(source_arn).await.filter(|c| c.status == SnapshotStatus::Available)
+    })
     .await
 }
 
@@ -162,37 +119,15 @@ async fn a_finished_copy_is_shared_and_announced_exactly_once() {
     assert_eq!(copy.status, SnapshotStatus::InProgress("creating".into()));
 
     // Still creating: not shared, not announced.
-    let report = pipeline
-        .scanner()
-        .scan(now(), "scan-1")
-        .await
-        .expect("scan");
-    assert!(
-        matches!(report.items[0].action, Action::InFlight { .. }),
-        "{report:#?}"
-    );
-    assert!(
-        restore_accounts(&pipeline.workload, SnapshotKind::Instance, &copy.identifier)
-            .await
-            .is_empty()
-    );
+    let report = pipeline.scanner().scan(now(), "scan-1").await.expect("scan");
+    assert!(matches!(report.items[0].action, Action::InFlight { .. }), "{report:#?}");
+    assert!(restore_accounts(&pipeline.workload, SnapshotKind::Instance, &copy.identifier).await.is_empty());
     assert!(pipeline.notices().await.is_empty());
 
     wait_available(&pipeline, &source_arn).await;
-    let report = pipeline
-        .scanner()
-        .scan(now(), "scan-2")
-        .await
-        .expect("scan");
-    assert_eq!(
-        report.announced,
-        std::slice::from_ref(&copy.identifier),
-        "{report:#?}"
-    );
-    assert_eq!(
-        restore_accounts(&pipeline.workload, SnapshotKind::Instance, &copy.identifier).await,
-        [VAULT]
-    );
+    let report = pipeline.scanner().scan(now(), "scan-2").await.expect("scan");
+    assert_eq!(report.announced, std::slice::from_ref(&copy.identifier), "{report:#?}");
+    assert_eq!(restore_accounts(&pipeline.workload, SnapshotKind::Instance, &copy.identifier).await, [VAULT]);
     let marked = pipeline.copy_of(&source_arn).await.expect("copy");
     assert_eq!(marked.tag(tags::STAGE), Some(tags::STAGE_ANNOUNCED));
 
@@ -200,17 +135,11 @@ async fn a_finished_copy_is_shared_and_announced_exactly_once() {
     let (a, b) = (pipeline.scanner(), pipeline.scanner());
     let (ra, rb) = tokio::join!(a.scan(now(), "scan-3a"), b.scan(now(), "scan-3b"));
     assert!(ra.expect("scan a").announced.is_empty() && rb.expect("scan b").announced.is_empty());
-    pipeline
-        .scanner()
-        .scan(now(), "scan-4")
-        .await
-        .expect("scan");
+    pipeline.scanner().scan(now(), "scan-4").await.expect("scan");
 
-    let notices = wait_for(
-        "the notice in the vault's queue",
-        Duration::from_secs(10),
-        || async { Some(pipeline.notices().await).filter(|n| !n.is_empty()) },
-    )
+    let notices = wait_for("the notice in the vault's queue", Duration::from_secs(10), || async {
+        Some(pipeline.notices().await).filter(|n| !n.is_empty())
+    })
     .await;
     assert_eq!(notices.len(), 1, "{notices:#?}");
     let notice = &notices[0];
@@ -218,15 +147,9 @@ async fn a_finished_copy_is_shared_and_announced_exactly_once() {
     assert_eq!(notice.source_snapshot_arn, source_arn);
     assert_eq!(notice.source_account.as_str(), WORKLOAD);
     assert_eq!(notice.source_database.as_deref(), Some("orders"));
-    assert_eq!(
-        notice.export_key_arn,
-        pipeline.env["OFFSITE_EXPORT_KEY_ARN"]
-    );
+    assert_eq!(notice.export_key_arn, pipeline.env["OFFSITE_EXPORT_KEY_ARN"]);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(
-        pipeline.notices().await.is_empty(),
-        "announced exactly once"
-    );
+    assert!(pipeline.notices().await.is_empty(), "announced exactly once");
 }
 
 #[tokio::test]
@@ -236,11 +159,7 @@ async fn two_scans_racing_for_a_new_copy_announce_it_once() {
     let (a, b) = (pipeline.scanner(), pipeline.scanner());
     let (ra, rb) = tokio::join!(a.scan(now(), "race-a"), b.scan(now(), "race-b"));
     let (ra, rb) = (ra.expect("scan a"), rb.expect("scan b"));
-    assert_eq!(
-        ra.announced.len() + rb.announced.len(),
-        1,
-        "{ra:#?}\n{rb:#?}"
-    );
+    assert_eq!(ra.announced.len() + rb.announced.len(), 1, "{ra:#?}\n{rb:#?}");
     let notices = wait_for("the notice", Duration::from_secs(10), || async {
         Some(pipeline.notices().await).filter(|n| !n.is_empty())
     })
@@ -254,60 +173,27 @@ async fn a_failed_copy_is_reported_retried_and_then_removed() {
     let pipeline = Pipeline::start(Duration::from_secs(2)).await;
     let first = pipeline.snapshot_and_export("orders-1").await;
     let source_arn = first.tag(tags::SOURCE_ARN).expect("lineage").to_owned();
-    pipeline
-        .emulator
-        .fail_snapshot(WORKLOAD, SnapshotKind::Instance, &first.identifier)
-        .expect("mark failing");
+    pipeline.emulator.fail_snapshot(WORKLOAD, SnapshotKind::Instance, &first.identifier).expect("mark failing");
     wait_for("the copy to fail", Duration::from_secs(30), || async {
-        pipeline
-            .copy_of(&source_arn)
-            .await
-            .filter(|c| matches!(c.status, SnapshotStatus::Failed(_)))
+        pipeline.copy_of(&source_arn).await.filter(|c| matches!(c.status, SnapshotStatus::Failed(_)))
     })
     .await;
 
-    let report = pipeline
-        .scanner()
-        .scan(now(), "scan-1")
-        .await
-        .expect("scan");
-    let item = report
-        .items
-        .iter()
-        .find(|i| i.copy_identifier == first.identifier)
-        .expect("reported");
-    assert!(
-        matches!(item.action, Action::ReportFailed { .. }) && item.finding,
-        "{item:?}"
-    );
+    let report = pipeline.scanner().scan(now(), "scan-1").await.expect("scan");
+    let item = report.items.iter().find(|i| i.copy_identifier == first.identifier).expect("reported");
+    assert!(matches!(item.action, Action::ReportFailed { .. }) && item.finding, "{item:?}");
 
     // The exporter's next run retries under attempt 2; the scanner then removes attempt 1.
-    let retry = pipeline
-        .exporter
-        .export_one(&source_arn.parse().expect("ARN"), false)
-        .await
-        .expect("retry");
+    let retry = pipeline.exporter.export_one(&source_arn.parse().expect("ARN"), false).await.expect("retry");
     assert_eq!(retry.count(&Outcome::Copied), 1, "{retry:#?}");
     let second = pipeline.copy_of(&source_arn).await.expect("attempt 2");
     assert_eq!(second.tag(tags::ATTEMPT), Some("2"));
     assert_ne!(second.identifier, first.identifier);
-    let report = pipeline
-        .scanner()
-        .scan(now(), "scan-2")
-        .await
-        .expect("scan");
-    assert_eq!(
-        report.deleted,
-        std::slice::from_ref(&first.identifier),
-        "{report:#?}"
-    );
+    let report = pipeline.scanner().scan(now(), "scan-2").await.expect("scan");
+    assert_eq!(report.deleted, std::slice::from_ref(&first.identifier), "{report:#?}");
 
     wait_available(&pipeline, &source_arn).await;
-    let report = pipeline
-        .scanner()
-        .scan(now(), "scan-3")
-        .await
-        .expect("scan");
+    let report = pipeline.scanner().scan(now(), "scan-3").await.expect("scan");
     assert_eq!(report.announced, std::slice::from_ref(&second.identifier));
 }
 
@@ -318,33 +204,16 @@ async fn retention_deletes_only_the_pipelines_expired_copies() {
     let young = pipeline.snapshot_and_export("orders-young").await;
     // An operator's own manual snapshot, never touched.
     db_snapshot(&pipeline.workload, "orders", "operator-kept", vec![]).await;
-    let report = pipeline
-        .scanner()
-        .scan(now(), "scan-1")
-        .await
-        .expect("scan");
+    let report = pipeline.scanner().scan(now(), "scan-1").await.expect("scan");
     assert_eq!(report.announced.len(), 2);
 
     // `old` was announced eight days ago.
-    let eight_days_ago = DateTime::from_secs(now().secs() - 8 * 86_400)
-        .fmt(Format::DateTime)
-        .expect("time");
+    let eight_days_ago = DateTime::from_secs(now().secs() - 8 * 86_400).fmt(Format::DateTime).expect("time");
     let backdate = BTreeMap::from([(tags::ANNOUNCED_AT.to_owned(), eight_days_ago)]);
-    RdsSnapshots::new(Client::new(&pipeline.workload))
-        .add_tags(&old.arn, &backdate)
-        .await
-        .expect("backdate");
+    RdsSnapshots::new(Client::new(&pipeline.workload)).add_tags(&old.arn, &backdate).await.expect("backdate");
 
-    let report = pipeline
-        .scanner()
-        .scan(now(), "scan-2")
-        .await
-        .expect("scan");
-    assert_eq!(
-        report.deleted,
-        std::slice::from_ref(&old.identifier),
-        "{report:#?}"
-    );
+    let report = pipeline.scanner().scan(now(), "scan-2").await.expect("scan");
+    assert_eq!(report.deleted, std::slice::from_ref(&old.identifier), "{report:#?}");
     let remaining: Vec<String> = Client::new(&pipeline.workload)
         .describe_db_snapshots()
         .db_instance_identifier("orders")
@@ -356,16 +225,8 @@ async fn retention_deletes_only_the_pipelines_expired_copies() {
         .into_iter()
         .filter_map(|s| s.db_snapshot_identifier)
         .collect();
-    for kept in [
-        young.identifier.as_str(),
-        "orders-old",
-        "orders-young",
-        "operator-kept",
-    ] {
-        assert!(
-            remaining.iter().any(|r| r == kept),
-            "{kept} must stay: {remaining:?}"
-        );
+    for kept in [young.identifier.as_str(), "orders-old", "orders-young", "operator-kept"] {
+        assert!(remaining.iter().any(|r| r == kept), "{kept} must stay: {remaining:?}");
     }
     assert!(!remaining.contains(&old.identifier));
 }
@@ -376,9 +237,7 @@ async fn a_crash_after_sharing_and_before_marking_is_repaired_by_the_next_scan()
     let copy = pipeline.snapshot_and_export("orders-1").await;
     // The state a scan leaves when it dies after claiming and sharing: claimed an hour ago,
     // shared, never published, never marked.
-    let an_hour_ago = DateTime::from_secs(now().secs() - 3600)
-        .fmt(Format::DateTime)
-        .expect("time");
+    let an_hour_ago = DateTime::from_secs(now().secs() - 3600).fmt(Format::DateTime).expect("time");
     let claim = BTreeMap::from([
         (tags::STAGE.to_owned(), tags::STAGE_ANNOUNCING.to_owned()),
         (tags::CLAIM.to_owned(), "dead-scan".to_owned()),
@@ -386,24 +245,11 @@ async fn a_crash_after_sharing_and_before_marking_is_repaired_by_the_next_scan()
     ]);
     let rds = RdsSnapshots::new(Client::new(&pipeline.workload));
     rds.add_tags(&copy.arn, &claim).await.expect("claim");
-    rds.share(copy.kind, &copy.identifier, VAULT)
-        .await
-        .expect("share");
+    rds.share(copy.kind, &copy.identifier, VAULT).await.expect("share");
 
-    let report = pipeline
-        .scanner()
-        .scan(now(), "scan-after-crash")
-        .await
-        .expect("scan");
-    assert_eq!(
-        report.announced,
-        std::slice::from_ref(&copy.identifier),
-        "{report:#?}"
-    );
-    assert_eq!(
-        restore_accounts(&pipeline.workload, SnapshotKind::Instance, &copy.identifier).await,
-        [VAULT]
-    );
+    let report = pipeline.scanner().scan(now(), "scan-after-crash").await.expect("scan");
+    assert_eq!(report.announced, std::slice::from_ref(&copy.identifier), "{report:#?}");
+    assert_eq!(restore_accounts(&pipeline.workload, SnapshotKind::Instance, &copy.identifier).await, [VAULT]);
     let notices = wait_for("the notice", Duration::from_secs(10), || async {
         Some(pipeline.notices().await).filter(|n| !n.is_empty())
     })
@@ -421,10 +267,6 @@ async fn a_share_with_a_foreign_account_is_a_security_finding() {
         .expect("share");
 
     let report = pipeline.scanner().scan(now(), "scan").await.expect("scan");
-    let finding = report
-        .items
-        .iter()
-        .find(|i| i.result.starts_with("SECURITY"))
-        .expect("a finding");
+    let finding = report.items.iter().find(|i| i.result.starts_with("SECURITY")).expect("a finding");
     assert!(finding.result.contains(AUDITOR), "{finding:?}");
 }

@@ -1,0 +1,29 @@
+//! The reconciler's Lambda function, on a schedule: imports whatever allowed accounts
+//! shared but the importer did not import (a lost notice), and reports freshness.
+
+use std::time::SystemTime;
+
+use aws_smithy_types::DateTime;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use offsite_common::aws::load_sdk_config;
+use offsite_common::config::ProcessEnv;
+use offsite_common::rds::RdsSnapshots;
+use offsite_importer::run::Vault;
+use offsite_importer::settings::VaultSettings;
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    offsite_common::logging::init_json();
+    let settings = VaultSettings::from_env(&ProcessEnv).inspect_err(|error| {
+        tracing::error!(error = %error, "the reconciler cannot start");
+    })?;
+    let sdk_config = load_sdk_config(&settings.aws).await;
+    let vault = Vault::new(RdsSnapshots::new(aws_sdk_rds::Client::new(&sdk_config)), settings);
+    let vault = &vault;
+    lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| async move {
+        let report = vault.reconcile(DateTime::from(SystemTime::now())).await?;
+        Ok::<Value, Error>(serde_json::to_value(&report)?)
+    }))
+    .await
+}

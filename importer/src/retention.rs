@@ -1,0 +1,304 @@
+//! The vault's retention: its own policy, its own schedule and role, never a message.
+//!
+//! Per source database (source account + DB identifier), among the available vault copies,
+//! it keeps the newest `keep_last`, the newest copy of each of the last `daily` days,
+//! `weekly` ISO weeks and `monthly` calendar months that have copies (grandfather-father-
+//! son), and everything younger than `min_age`. Only the importer's copies (marker tag) are
+//! ever candidates; copies still being made are never touched.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+use offsite_common::ConfigError;
+use offsite_common::config::{self, Env};
+use offsite_common::metrics::Metrics;
+use offsite_common::rds::{RdsError, RdsSnapshots};
+use offsite_common::snapshot::{Snapshot, SnapshotKind, SnapshotStatus};
+use offsite_common::tags;
+use serde::Serialize;
+
+pub const KEEP_LAST_VAR: &str = "OFFSITE_RETENTION_KEEP_LAST";
+pub const DAILY_VAR: &str = "OFFSITE_RETENTION_DAILY";
+pub const WEEKLY_VAR: &str = "OFFSITE_RETENTION_WEEKLY";
+pub const MONTHLY_VAR: &str = "OFFSITE_RETENTION_MONTHLY";
+pub const MIN_AGE_VAR: &str = "OFFSITE_RETENTION_MIN_AGE";
+pub const DRY_RUN_VAR: &str = "OFFSITE_RETENTION_DRY_RUN";
+
+/// The vault's retention policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub keep_last: u32,
+    pub daily: u32,
+    pub weekly: u32,
+    pub monthly: u32,
+    pub min_age: Duration,
+    pub dry_run: bool,
+}
+
+impl Policy {
+    /// Defaults: the last 7, 7 dailies, 5 weeklies, 12 monthlies, nothing under 7 days.
+    pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
+        let keep_last = config::or_default(env, KEEP_LAST_VAR, 7u32)?;
+        let min_age = config::or_default(env, MIN_AGE_VAR, Duration::from_secs(7 * 86_400))?;
+        if min_age < Duration::from_secs(86_400) {
+            return Err(config::invalid(MIN_AGE_VAR, &format!("{}s", min_age.as_secs()), "too short", "at least 1d"));
+        }
+        Ok(Self {
+            // Never zero: the newest copy of a database is never deleted.
+            keep_last: config::in_range(KEEP_LAST_VAR, keep_last, 1..=1000)?,
+            daily: config::or_default(env, DAILY_VAR, 7)?,
+            weekly: config::or_default(env, WEEKLY_VAR, 5)?,
+            monthly: config::or_default(env, MONTHLY_VAR, 12)?,
+            min_age,
+            dry_run: config::or_default(env, DRY_RUN_VAR, false)?,
+        })
+    }
+}
+
+/// A reason to keep, how many buckets it keeps, and the bucket of a day number.
+type Bucketing = (&'static str, u32, fn(i64) -> i64);
+
+/// The decision for one vault copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    pub copy_identifier: String,
+    pub source_database: String,
+    pub taken: String,
+    pub delete: bool,
+    pub reason: String,
+}
+
+/// The days since the epoch of a copy's data (source time, else the copy's own).
+fn taken_secs(copy: &Snapshot) -> Option<i64> {
+    copy.tag(tags::SOURCE_CREATED)
+        .and_then(|t| DateTime::from_str(t, Format::DateTime).ok())
+        .or(copy.original_created)
+        .or(copy.created)
+        .map(|t| t.secs())
+}
+
+/// (year, month) of a day count since 1970-01-01 (H. Hinnant's civil-from-days).
+fn year_month(days: i64) -> (i64, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, u32::try_from(month).unwrap_or(1))
+}
+
+/// Decides, for every vault copy, whether the policy keeps it.
+pub fn plan(copies: &[Snapshot], policy: &Policy, now: DateTime) -> Vec<Verdict> {
+    let mut groups: BTreeMap<(String, String), Vec<(&Snapshot, i64)>> = BTreeMap::new();
+    let mut verdicts = Vec::new();
+    for copy in copies {
+        let database = copy.tag(tags::SOURCE_DATABASE).unwrap_or("?").to_owned();
+        let verdict = |delete, reason: &str, taken: Option<i64>| Verdict {
+            copy_identifier: copy.identifier.clone(),
+            source_database: database.clone(),
+            taken: taken.and_then(|t| DateTime::from_secs(t).fmt(Format::DateTime).ok()).unwrap_or_default(),
+            delete,
+            reason: reason.to_owned(),
+        };
+        if copy.tag(tags::MARKER) != Some(tags::MARKER_IMPORT) {
+            verdicts.push(verdict(false, "not an Offsite import: never touched", None));
+            continue;
+        }
+        if copy.status != SnapshotStatus::Available {
+            verdicts.push(verdict(false, "not available: never deleted in flight", taken_secs(copy)));
+            continue;
+        }
+        let Some(taken) = taken_secs(copy) else {
+            verdicts.push(verdict(false, "no known time: kept", None));
+            continue;
+        };
+        let account = copy.tag(tags::SOURCE_ACCOUNT).unwrap_or("?").to_owned();
+        groups.entry((account, database)).or_default().push((copy, taken));
+    }
+    let min_age = i64::try_from(policy.min_age.as_secs()).unwrap_or(i64::MAX);
+    for ((_, database), mut group) in groups {
+        group.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.identifier.cmp(&b.0.identifier)));
+        let mut keep: BTreeMap<usize, &'static str> = BTreeMap::new();
+        for index in 0..group.len().min(policy.keep_last as usize) {
+            keep.entry(index).or_insert("among the newest");
+        }
+        let buckets: [Bucketing; 3] = [
+            ("newest of its day", policy.daily, |days| days),
+            ("newest of its week", policy.weekly, |days| (days + 3).div_euclid(7)),
+            ("newest of its month", policy.monthly, |days| {
+                let (year, month) = year_month(days);
+                year * 12 + i64::from(month)
+            }),
+        ];
+        for (reason, count, bucket_of) in buckets {
+            let mut seen = BTreeSet::new();
+            for (index, (_, taken)) in group.iter().enumerate() {
+                if seen.len() as u32 >= count {
+                    break;
+                }
+                if seen.insert(bucket_of(taken.div_euclid(86_400))) {
+                    keep.entry(index).or_insert(reason);
+                }
+            }
+        }
+        for (index, (copy, taken)) in group.iter().enumerate() {
+            let taken_text = DateTime::from_secs(*taken).fmt(Format::DateTime).unwrap_or_default();
+            let age = now.secs() - copy.created.map_or(*taken, |c| c.secs()).max(*taken);
+            let (delete, reason) = match keep.get(&index) {
+                Some(reason) => (false, (*reason).to_owned()),
+                None if age < min_age => (false, "younger than the minimum age".to_owned()),
+                None => (true, "outside the policy".to_owned()),
+            };
+            verdicts.push(Verdict {
+                copy_identifier: copy.identifier.clone(),
+                source_database: database.clone(),
+                taken: taken_text,
+                delete,
+                reason,
+            });
+        }
+    }
+    verdicts
+}
+
+/// The retention run's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RetentionReport {
+    pub dry_run: bool,
+    pub verdicts: Vec<Verdict>,
+    /// Copies actually deleted (empty in a dry run).
+    pub deleted: Vec<String>,
+    pub errors: Vec<String>,
+}
+
+/// Lists the vault's copies, applies the policy and, unless it is a dry run, deletes what
+/// the policy does not keep. Only copies with the importer's marker are ever deleted.
+pub async fn apply(rds: &RdsSnapshots, policy: &Policy, now: DateTime) -> Result<RetentionReport, RdsError> {
+    let kinds = [SnapshotKind::Instance, SnapshotKind::Cluster];
+    let copies = rds.list_marked(&kinds, tags::MARKER_IMPORT).await?;
+    let verdicts = plan(&copies, policy, now);
+    let mut report =
+        RetentionReport { dry_run: policy.dry_run, verdicts: Vec::new(), deleted: Vec::new(), errors: Vec::new() };
+    for verdict in verdicts {
+        let copy = copies.iter().find(|c| c.identifier == verdict.copy_identifier);
+        if verdict.delete && !policy.dry_run {
+            match copy.filter(|c| c.tag(tags::MARKER) == Some(tags::MARKER_IMPORT)) {
+                Some(copy) => match rds.delete(copy.kind, &copy.identifier).await {
+                    Ok(()) => report.deleted.push(copy.identifier.clone()),
+                    Err(e) => report.errors.push(e.to_string()),
+                },
+                None => report.errors.push(format!("{}: refused, not an Offsite import", verdict.copy_identifier)),
+            }
+        }
+        tracing::info!(copy = %verdict.copy_identifier, database = %verdict.source_database, delete = verdict.delete, dry_run = policy.dry_run, reason = %verdict.reason, "retention");
+        report.verdicts.push(verdict);
+    }
+    let mut metrics = Metrics::new("Function", "retention");
+    metrics.add("Deleted", report.deleted.len() as f64);
+    metrics.add("WouldDelete", report.verdicts.iter().filter(|v| v.delete).count() as f64);
+    metrics.add("Kept", report.verdicts.iter().filter(|v| !v.delete).count() as f64);
+    metrics.add("RetentionErrors", report.errors.len() as f64);
+    metrics.flush();
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+
+    use super::*;
+
+    const DAY: i64 = 86_400;
+    const NOW: i64 = 1_800_000_000;
+
+    fn policy() -> Policy {
+        Policy {
+            keep_last: 2,
+            daily: 3,
+            weekly: 2,
+            monthly: 2,
+            min_age: Duration::from_secs(7 * 86_400),
+            dry_run: false,
+        }
+    }
+
+    fn copy(id: &str, days_ago: i64, database: &str) -> Snapshot {
+        let taken = DateTime::from_secs(NOW - days_ago * DAY).fmt(Format::DateTime).expect("time");
+        Snapshot {
+            tags: [
+                (tags::MARKER, tags::MARKER_IMPORT),
+                (tags::SOURCE_ACCOUNT, "111111111111"),
+                (tags::SOURCE_DATABASE, database),
+                (tags::SOURCE_CREATED, taken.as_str()),
+            ]
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+            created: Some(DateTime::from_secs(NOW - days_ago * DAY)),
+            ..Snapshot::bare(
+                SnapshotKind::Instance,
+                format!("arn:aws:rds:us-east-1:222222222222:snapshot:{id}"),
+                id,
+                SnapshotStatus::Available,
+            )
+        }
+    }
+
+    fn deleted(verdicts: &[Verdict]) -> Vec<&str> {
+        let mut ids: Vec<&str> = verdicts.iter().filter(|v| v.delete).map(|v| v.copy_identifier.as_str()).collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    #[test]
+    fn grandfather_father_son_per_database() {
+        // One copy a day for 90 days.
+        let copies: Vec<Snapshot> = (0..90).map(|d| copy(&format!("c{d:02}"), d, "orders")).collect();
+        let verdicts = plan(&copies, &policy(), DateTime::from_secs(NOW));
+        let kept: Vec<&str> = verdicts.iter().filter(|v| !v.delete).map(|v| v.copy_identifier.as_str()).collect();
+        // Newest 2, 3 dailies (0,1,2), younger than 7 days (0..=6), 2 weeklies, 2 monthlies.
+        for id in ["c00", "c01", "c02", "c03", "c04", "c05", "c06"] {
+            assert!(kept.contains(&id), "{id} kept: {kept:?}");
+        }
+        assert!(kept.len() <= 7 + 2 + 2, "{kept:?}");
+        assert!(deleted(&verdicts).contains(&"c89"));
+    }
+
+    #[test]
+    fn the_newest_copy_survives_whatever_its_age() {
+        let copies = vec![copy("only", 400, "ledger")];
+        let strict = Policy { keep_last: 1, daily: 0, weekly: 0, monthly: 0, ..policy() };
+        assert!(deleted(&plan(&copies, &strict, DateTime::from_secs(NOW))).is_empty());
+    }
+
+    #[test]
+    fn databases_are_counted_separately_and_foreign_snapshots_never_touched() {
+        let mut copies: Vec<Snapshot> = (0..20).map(|d| copy(&format!("o{d:02}"), d * 10, "orders")).collect();
+        copies.extend((0..3).map(|d| copy(&format!("l{d}"), d * 100, "ledger")));
+        let mut foreign = copy("not-ours", 500, "orders");
+        foreign.tags.remove(tags::MARKER);
+        copies.push(foreign);
+        let mut in_flight = copy("in-flight", 300, "orders");
+        in_flight.status = SnapshotStatus::InProgress("creating".into());
+        copies.push(in_flight);
+        let strict = Policy { keep_last: 1, daily: 0, weekly: 0, monthly: 0, ..policy() };
+        let verdicts = plan(&copies, &strict, DateTime::from_secs(NOW));
+        let gone = deleted(&verdicts);
+        assert!(!gone.contains(&"o00") && !gone.contains(&"l0"), "the newest of each database stays");
+        assert!(gone.contains(&"l1") && gone.contains(&"o19"));
+        assert!(!gone.contains(&"not-ours") && !gone.contains(&"in-flight"));
+    }
+
+    #[test]
+    fn months_are_calendar_months() {
+        assert_eq!(year_month(0), (1970, 1));
+        assert_eq!(year_month(31), (1970, 2));
+        assert_eq!(year_month(20_819), (2027, 1)); // 2027-01-01
+        assert_eq!(year_month(20_818), (2026, 12));
+        assert_eq!(year_month(19_782), (2024, 2)); // 2024-02-29
+    }
+}

@@ -1,0 +1,338 @@
+//! The importer's run over one SQS batch, and the reconciler's run over what is shared.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+use offsite_common::AccountId;
+use offsite_common::metrics::Metrics;
+use offsite_common::rds::{RdsError, RdsSnapshots};
+use offsite_common::snapshot::{Snapshot, SnapshotArn, SnapshotKind, SnapshotStatus};
+use offsite_common::tags;
+use serde::Serialize;
+
+use crate::envelope::{self, BatchResponse, ItemFailure, SqsEvent};
+use crate::import::{ImportError, Imported, ImportedBy, import, provenance};
+use crate::settings::VaultSettings;
+use crate::verify::{Expectations, Rejection, check_notice, check_shared};
+
+const KINDS: [SnapshotKind; 2] = [SnapshotKind::Instance, SnapshotKind::Cluster];
+
+/// What happened to one message or one share.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    /// The SQS message id (importer) or the shared snapshot's ARN (reconciler).
+    pub item: String,
+    pub copy_arn: Option<String>,
+    /// `imported`, `already-imported`, `rejected`, `deferred`, `error`.
+    pub result: &'static str,
+    pub vault_copy: Option<String>,
+    pub reason: String,
+}
+
+impl Outcome {
+    fn failed(&self) -> bool {
+        matches!(self.result, "rejected" | "deferred" | "error")
+    }
+}
+
+/// The vault side: RDS access plus settings.
+#[derive(Debug, Clone)]
+pub struct Vault {
+    rds: RdsSnapshots,
+    settings: VaultSettings,
+}
+
+/// The vault's own copies, indexed the ways a run needs them.
+struct Existing {
+    by_copy_arn: BTreeSet<String>,
+    today_by_account: BTreeMap<String, u32>,
+    today: String,
+}
+
+impl Existing {
+    fn new(copies: &[Snapshot], now: DateTime) -> Self {
+        let today = now.fmt(Format::DateTime).unwrap_or_default().chars().take(10).collect::<String>();
+        let mut today_by_account: BTreeMap<String, u32> = BTreeMap::new();
+        for copy in copies {
+            if copy.tag(tags::IMPORTED_AT).is_some_and(|at| at.starts_with(&today))
+                && let Some(account) = copy.tag(tags::SOURCE_ACCOUNT)
+            {
+                *today_by_account.entry(account.to_owned()).or_default() += 1;
+            }
+        }
+        let by_copy_arn = copies.iter().filter_map(|c| c.tag(tags::COPY_ARN).map(str::to_owned)).collect();
+        Self { by_copy_arn, today_by_account, today }
+    }
+
+    fn record(&mut self, account: &AccountId, copy_arn: &str) {
+        self.by_copy_arn.insert(copy_arn.to_owned());
+        *self.today_by_account.entry(account.to_string()).or_default() += 1;
+    }
+}
+
+/// The result of a batch: the partial batch response and what happened to each message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchReport {
+    pub response: BatchResponse,
+    pub outcomes: Vec<Outcome>,
+    pub day: String,
+}
+
+impl Vault {
+    pub fn new(rds: RdsSnapshots, settings: VaultSettings) -> Self {
+        Self { rds, settings }
+    }
+
+    pub fn settings(&self) -> &VaultSettings {
+        &self.settings
+    }
+
+    /// The vault's own copies (both kinds), with tags.
+    pub async fn vault_copies(&self) -> Result<Vec<Snapshot>, RdsError> {
+        self.rds.list_marked(&KINDS, tags::MARKER_IMPORT).await
+    }
+
+    /// Handles one SQS batch: every record is verified and imported on its own; only the
+    /// failed ones are returned to the queue. Fails as a whole only when the vault's own
+    /// copies cannot be listed (then the whole batch comes back).
+    pub async fn handle_batch(&self, event: &SqsEvent, now: DateTime) -> Result<BatchReport, RdsError> {
+        let mut existing = Existing::new(&self.vault_copies().await?, now);
+        let expect = Expectations {
+            allow: &self.settings.allow,
+            region: &self.settings.region,
+            now,
+            max_notice_age: self.settings.max_notice_age,
+        };
+        let mut started = 0u32;
+        let mut outcomes = Vec::with_capacity(event.records.len());
+        for record in &event.records {
+            let outcome =
+                self.handle_record(&record.message_id, &record.body, &expect, &mut existing, &mut started, now).await;
+            log_outcome(&outcome);
+            outcomes.push(outcome);
+        }
+        let response = BatchResponse {
+            batch_item_failures: outcomes
+                .iter()
+                .filter(|o| o.failed())
+                .map(|o| ItemFailure { item_identifier: o.item.clone() })
+                .collect(),
+        };
+        let report = BatchReport { response, outcomes, day: existing.today };
+        metrics(&report.outcomes, "importer").flush();
+        Ok(report)
+    }
+
+    async fn handle_record(
+        &self,
+        message_id: &str,
+        body: &str,
+        expect: &Expectations<'_>,
+        existing: &mut Existing,
+        started: &mut u32,
+        now: DateTime,
+    ) -> Outcome {
+        let checked = envelope::open(body).map_err(Rejection::from).and_then(|e| check_notice(&e, expect));
+        let (notice, source) = match checked {
+            Ok(checked) => checked,
+            Err(rejection) => return rejected(message_id, None, rejection),
+        };
+        let copy_arn = Some(notice.copy_arn.clone());
+        if existing.by_copy_arn.contains(&notice.copy_arn) {
+            return Outcome {
+                item: message_id.to_owned(),
+                copy_arn,
+                result: "already-imported",
+                vault_copy: None,
+                reason: "a redelivery or replay: this copy is in the vault already".to_owned(),
+            };
+        }
+        if *started >= self.settings.max_per_invocation {
+            let why = format!("{} imports per invocation", self.settings.max_per_invocation);
+            return rejected(message_id, copy_arn, Rejection::Deferred(why));
+        }
+        let today = existing.today_by_account.get(source.account.as_str()).copied().unwrap_or(0);
+        if today >= self.settings.max_per_source_per_day {
+            let why = format!(
+                "{} imports from {} on {}",
+                self.settings.max_per_source_per_day, source.account, existing.today
+            );
+            return rejected(message_id, copy_arn, Rejection::Deferred(why));
+        }
+        let found = match self.rds.describe(notice.kind, &notice.copy_arn, Some("shared")).await {
+            Ok(found) => found,
+            Err(error) => return errored(message_id, copy_arn, &ImportError::Rds(error)),
+        };
+        if let Err(rejection) = check_shared(found.as_ref(), &notice.copy_arn, notice.kind, source) {
+            return rejected(message_id, copy_arn, rejection);
+        }
+        let Some(shared) = found else {
+            return rejected(message_id, copy_arn, Rejection::NotShared(notice.copy_arn.clone()));
+        };
+        let tags = provenance(&shared, source, Some(&notice), ImportedBy::Importer, now);
+        match import(&self.rds, &self.settings.import_key, &shared, tags).await {
+            Ok(imported) => {
+                *started += 1;
+                existing.record(&source.account, &shared.arn);
+                done(message_id, copy_arn, imported)
+            }
+            Err(error) => errored(message_id, copy_arn, &error),
+        }
+    }
+
+    /// The reconciler: imports what is shared with the vault by allowed accounts and not
+    /// imported yet; reports shares from unknown accounts (never imported); emits the
+    /// freshness of each source database.
+    pub async fn reconcile(&self, now: DateTime) -> Result<ReconcileReport, RdsError> {
+        let copies = self.vault_copies().await?;
+        let mut existing = Existing::new(&copies, now);
+        let mut outcomes = Vec::new();
+        let mut started = 0u32;
+        for kind in KINDS {
+            for shared in self.rds.list(kind, Some("shared")).await? {
+                if existing.by_copy_arn.contains(&shared.arn) {
+                    continue;
+                }
+                let outcome = self.reconcile_one(&shared, &mut existing, &mut started, now).await;
+                log_outcome(&outcome);
+                outcomes.push(outcome);
+            }
+        }
+        let freshness = freshness(&copies, now);
+        for database in &freshness {
+            let mut metrics = Metrics::with_dimensions(&[
+                ("SourceAccount", &database.source_account),
+                ("SourceDatabase", &database.source_database),
+            ]);
+            metrics.add("NewestVaultCopyAgeSeconds", database.newest_age_seconds as f64);
+            metrics.flush();
+        }
+        metrics(&outcomes, "reconciler").flush();
+        Ok(ReconcileReport { outcomes, freshness })
+    }
+
+    async fn reconcile_one(
+        &self,
+        shared: &Snapshot,
+        existing: &mut Existing,
+        started: &mut u32,
+        now: DateTime,
+    ) -> Outcome {
+        let item = shared.arn.clone();
+        let copy_arn = Some(shared.arn.clone());
+        let account = match shared.arn.parse::<SnapshotArn>() {
+            Ok(arn) => arn.account,
+            Err(e) => return rejected(&item, copy_arn, Rejection::NotShareFromSource(e.to_string())),
+        };
+        let Some(source) = self.settings.allow.get(&account) else {
+            return rejected(&item, copy_arn, Rejection::AccountNotAllowed(account.to_string()));
+        };
+        if let Err(rejection) = check_shared(Some(shared), &shared.arn, shared.kind, source) {
+            return rejected(&item, copy_arn, rejection);
+        }
+        if *started >= self.settings.max_per_invocation
+            || existing.today_by_account.get(account.as_str()).copied().unwrap_or(0)
+                >= self.settings.max_per_source_per_day
+        {
+            return rejected(&item, copy_arn, Rejection::Deferred("import quota for this run or day".to_owned()));
+        }
+        let tags = provenance(shared, source, None, ImportedBy::Reconciler, now);
+        match import(&self.rds, &self.settings.import_key, shared, tags).await {
+            Ok(imported) => {
+                *started += 1;
+                existing.record(&account, &shared.arn);
+                done(&item, copy_arn, imported)
+            }
+            Err(error) => errored(&item, copy_arn, &error),
+        }
+    }
+}
+
+/// The reconciler's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReconcileReport {
+    pub outcomes: Vec<Outcome>,
+    pub freshness: Vec<Freshness>,
+}
+
+/// How old the newest vault copy of one source database is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Freshness {
+    pub source_account: String,
+    pub source_database: String,
+    /// Age of the data in the newest available vault copy (from the original snapshot time).
+    pub newest_age_seconds: u64,
+    pub copies: usize,
+}
+
+/// Freshness per (source account, source database) over the available vault copies.
+pub fn freshness(copies: &[Snapshot], now: DateTime) -> Vec<Freshness> {
+    let mut by_database: BTreeMap<(String, String), (i64, usize)> = BTreeMap::new();
+    for copy in copies.iter().filter(|c| c.status == SnapshotStatus::Available) {
+        let account = copy.tag(tags::SOURCE_ACCOUNT).unwrap_or("?").to_owned();
+        let database = copy.tag(tags::SOURCE_DATABASE).unwrap_or("?").to_owned();
+        let taken = copy
+            .tag(tags::SOURCE_CREATED)
+            .and_then(|t| DateTime::from_str(t, Format::DateTime).ok())
+            .or(copy.created)
+            .map_or(0, |t| t.secs());
+        let entry = by_database.entry((account, database)).or_insert((i64::MIN, 0));
+        entry.0 = entry.0.max(taken);
+        entry.1 += 1;
+    }
+    by_database
+        .into_iter()
+        .map(|((source_account, source_database), (newest, count))| Freshness {
+            source_account,
+            source_database,
+            newest_age_seconds: u64::try_from(now.secs().saturating_sub(newest)).unwrap_or(0),
+            copies: count,
+        })
+        .collect()
+}
+
+fn rejected(item: &str, copy_arn: Option<String>, rejection: Rejection) -> Outcome {
+    let result = if rejection.is_retryable() { "deferred" } else { "rejected" };
+    Outcome { item: item.to_owned(), copy_arn, result, vault_copy: None, reason: rejection.to_string() }
+}
+
+fn errored(item: &str, copy_arn: Option<String>, error: &ImportError) -> Outcome {
+    match error {
+        ImportError::Rejected(rejection) => rejected(item, copy_arn, rejection.clone()),
+        ImportError::Rds(rds) => {
+            Outcome { item: item.to_owned(), copy_arn, result: "error", vault_copy: None, reason: rds.to_string() }
+        }
+    }
+}
+
+fn done(item: &str, copy_arn: Option<String>, imported: Imported) -> Outcome {
+    let (result, target, reason) = match imported {
+        Imported::Started { target } => ("imported", target, "copy started with the vault key"),
+        Imported::AlreadyImported { target } => ("already-imported", target, "the vault copy exists with this lineage"),
+    };
+    Outcome { item: item.to_owned(), copy_arn, result, vault_copy: Some(target), reason: reason.to_owned() }
+}
+
+fn log_outcome(outcome: &Outcome) {
+    if outcome.failed() {
+        tracing::warn!(item = %outcome.item, copy_arn = ?outcome.copy_arn, result = outcome.result, reason = %outcome.reason, "not imported");
+    } else {
+        tracing::info!(item = %outcome.item, copy_arn = ?outcome.copy_arn, result = outcome.result, vault_copy = ?outcome.vault_copy, reason = %outcome.reason, "import");
+    }
+}
+
+fn metrics(outcomes: &[Outcome], function: &str) -> Metrics {
+    let mut metrics = Metrics::new("Function", function);
+    for (name, result) in [
+        ("Imported", "imported"),
+        ("AlreadyImported", "already-imported"),
+        ("Rejected", "rejected"),
+        ("Deferred", "deferred"),
+        ("ImportErrors", "error"),
+    ] {
+        metrics.add(name, outcomes.iter().filter(|o| o.result == result).count() as f64);
+    }
+    metrics.add("SecurityFindings", outcomes.iter().filter(|o| o.reason.starts_with("SECURITY")).count() as f64);
+    metrics
+}
