@@ -21,6 +21,7 @@ use offsite_common::aws::{AwsSettings, load_sdk_config};
 use serde::{Deserialize, Serialize};
 
 pub mod fixtures;
+pub mod pipeline;
 
 /// The workload account: databases, exporter, scanner, SNS topic.
 pub const WORKLOAD: &str = "111111111111";

@@ -3,112 +3,20 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use aws_config::SdkConfig;
 use aws_sdk_rds::Client;
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
-use offsite_common::notice::Notice;
 use offsite_common::rds::RdsSnapshots;
-use offsite_common::snapshot::{Snapshot, SnapshotStatus};
+use offsite_common::snapshot::SnapshotStatus;
 use offsite_common::tags;
-use offsite_exporter::export::{Exporter, Outcome};
-use offsite_exporter::settings::ExporterSettings;
+use offsite_exporter::export::Outcome;
 use offsite_scanner::decide::Action;
-use offsite_scanner::scan::Scanner;
-use offsite_scanner::settings::ScannerSettings;
-use offsite_tests::fixtures::{
-    announcement_channel, db_instance, db_snapshot, drain_queue, kms_key, restore_accounts, tag, wait_for,
-};
-use offsite_tests::{AUDITOR, Emulator, EmulatorOptions, REGION, SnapshotKind, VAULT, WORKLOAD};
-
-struct Pipeline {
-    emulator: Emulator,
-    workload: SdkConfig,
-    vault: SdkConfig,
-    queue_url: String,
-    exporter: Exporter,
-    env: BTreeMap<String, String>,
-}
-
-impl Pipeline {
-    /// An account pair with the announcement channel, an export key, one DB instance and
-    /// the exporter; copies stay `creating` for `copy_delay`.
-    async fn start(copy_delay: Duration) -> Self {
-        let emulator =
-            Emulator::start_with(&EmulatorOptions { copy_delay, ..Default::default() }).expect("emulator starts");
-        let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
-        let vault = emulator.account(VAULT).await.expect("vault credentials");
-        let (topic_arn, queue_url) = announcement_channel(&workload, &vault, VAULT).await;
-        let export_key = kms_key(&workload, "export").await;
-        db_instance(&workload, "orders", None).await;
-        let env: BTreeMap<String, String> = [
-            ("OFFSITE_AWS_ENDPOINT_URL", emulator.endpoint()),
-            ("AWS_REGION", REGION),
-            ("OFFSITE_EXPORT_KEY_ARN", &export_key),
-            ("OFFSITE_VAULT_ACCOUNT_ID", VAULT),
-            ("OFFSITE_TOPIC_ARN", &topic_arn),
-            ("OFFSITE_CLAIM_SETTLE", "1s"),
-        ]
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-        let settings = ExporterSettings::from_env(&env).expect("exporter settings");
-        let exporter = Exporter::new(RdsSnapshots::new(Client::new(&workload)), settings);
-        Self { emulator, workload, vault, queue_url, exporter, env }
-    }
-
-    fn scanner(&self) -> Scanner {
-        let settings = ScannerSettings::from_env(&self.env).expect("scanner settings");
-        Scanner::new(RdsSnapshots::new(Client::new(&self.workload)), aws_sdk_sns::Client::new(&self.workload), settings)
-    }
-
-    async fn snapshot_and_export(&self, name: &str) -> Snapshot {
-        let source = db_snapshot(&self.workload, "orders", name, vec![tag("offsite-export", "true")]).await;
-        let source_arn = source.db_snapshot_arn.expect("ARN");
-        // Sources pass through `creating` too; the exporter only copies available ones.
-        wait_for("the source to be available", Duration::from_secs(30), || async {
-            let rds = RdsSnapshots::new(Client::new(&self.workload));
-            let s = rds.describe(offsite_common::snapshot::SnapshotKind::Instance, name, None).await.ok()??;
-            (s.status == SnapshotStatus::Available).then_some(())
-        })
-        .await;
-        let report = self.exporter.export_one(&source_arn.parse().expect("ARN"), false).await.expect("export");
-        assert_eq!(report.count(&Outcome::Copied), 1, "{report:#?}");
-        self.copy_of(&source_arn).await.expect("the copy exists")
-    }
-
-    async fn copy_of(&self, source_arn: &str) -> Option<Snapshot> {
-        self.scanner()
-            .copies()
-            .await
-            .expect("list copies")
-            .into_iter()
-            .filter(|c| c.tag(tags::SOURCE_ARN) == Some(source_arn))
-            .max_by_key(offsite_exporter::plan::attempt_of)
-    }
-
-    async fn notices(&self) -> Vec<Notice> {
-        drain_queue(&self.vault, &self.queue_url)
-            .await
-            .iter()
-            .map(|body| {
-                let envelope: serde_json::Value = serde_json::from_str(body).expect("SNS envelope");
-                assert_eq!(envelope["Type"], "Notification");
-                Notice::parse(envelope["Message"].as_str().expect("message")).expect("a valid notice")
-            })
-            .collect()
-    }
-}
+use offsite_tests::fixtures::{db_snapshot, restore_accounts, wait_for};
+use offsite_tests::pipeline::Pipeline;
+use offsite_tests::{AUDITOR, SnapshotKind, VAULT, WORKLOAD};
 
 fn now() -> DateTime {
     DateTime::from(SystemTime::now())
-}
-
-async fn wait_available(pipeline: &Pipeline, source_arn: &str) -> Snapshot {
-    wait_for("the copy to be available", Duration::from_secs(30), || async {
-        pipeline.copy_of(source_arn).await.filter(|c| c.status == SnapshotStatus::Available)
-    })
-    .await
 }
 
 #[tokio::test]
@@ -124,7 +32,7 @@ async fn a_finished_copy_is_shared_and_announced_exactly_once() {
     assert!(restore_accounts(&pipeline.workload, SnapshotKind::Instance, &copy.identifier).await.is_empty());
     assert!(pipeline.notices().await.is_empty());
 
-    wait_available(&pipeline, &source_arn).await;
+    pipeline.wait_available(&source_arn).await;
     let report = pipeline.scanner().scan(now(), "scan-2").await.expect("scan");
     assert_eq!(report.announced, std::slice::from_ref(&copy.identifier), "{report:#?}");
     assert_eq!(restore_accounts(&pipeline.workload, SnapshotKind::Instance, &copy.identifier).await, [VAULT]);
@@ -147,7 +55,7 @@ async fn a_finished_copy_is_shared_and_announced_exactly_once() {
     assert_eq!(notice.source_snapshot_arn, source_arn);
     assert_eq!(notice.source_account.as_str(), WORKLOAD);
     assert_eq!(notice.source_database.as_deref(), Some("orders"));
-    assert_eq!(notice.export_key_arn, pipeline.env["OFFSITE_EXPORT_KEY_ARN"]);
+    assert_eq!(notice.export_key_arn, pipeline.export_key);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(pipeline.notices().await.is_empty(), "announced exactly once");
 }
@@ -184,7 +92,7 @@ async fn a_failed_copy_is_reported_retried_and_then_removed() {
     assert!(matches!(item.action, Action::ReportFailed { .. }) && item.finding, "{item:?}");
 
     // The exporter's next run retries under attempt 2; the scanner then removes attempt 1.
-    let retry = pipeline.exporter.export_one(&source_arn.parse().expect("ARN"), false).await.expect("retry");
+    let retry = pipeline.exporter().export_one(&source_arn.parse().expect("ARN"), false).await.expect("retry");
     assert_eq!(retry.count(&Outcome::Copied), 1, "{retry:#?}");
     let second = pipeline.copy_of(&source_arn).await.expect("attempt 2");
     assert_eq!(second.tag(tags::ATTEMPT), Some("2"));
@@ -192,7 +100,7 @@ async fn a_failed_copy_is_reported_retried_and_then_removed() {
     let report = pipeline.scanner().scan(now(), "scan-2").await.expect("scan");
     assert_eq!(report.deleted, std::slice::from_ref(&first.identifier), "{report:#?}");
 
-    wait_available(&pipeline, &source_arn).await;
+    pipeline.wait_available(&source_arn).await;
     let report = pipeline.scanner().scan(now(), "scan-3").await.expect("scan");
     assert_eq!(report.announced, std::slice::from_ref(&second.identifier));
 }
