@@ -1,0 +1,359 @@
+//! The vault side against the emulator: importer, reconciler, retention, and the hostile
+//! suite (every bad message is rejected with its own reason; nothing copied, nothing deleted).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_rds::Client;
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+use offsite_common::notice::{NOTICE_VERSION, Notice};
+use offsite_common::rds::RdsSnapshots;
+use offsite_common::snapshot::{Snapshot, SnapshotKind as Kind};
+use offsite_common::tags;
+use offsite_importer::import::vault_identifier;
+use offsite_importer::retention::{Policy, apply};
+use offsite_importer::run::Outcome;
+use offsite_tests::fixtures::{db_cluster, db_cluster_snapshot, db_instance, db_snapshot, kms_key, share_snapshot};
+use offsite_tests::pipeline::{Pipeline, sns_envelope, sqs_event};
+use offsite_tests::{AUDITOR, REGION, SnapshotKind, VAULT, WORKLOAD};
+
+fn now() -> DateTime {
+    DateTime::from(SystemTime::now())
+}
+
+fn rfc3339(t: DateTime) -> String {
+    t.fmt(Format::DateTime).expect("time")
+}
+
+/// Exports, waits, and announces one snapshot; returns the workload's copy and the SNS
+/// envelopes now in the vault's queue.
+async fn announced(pipeline: &Pipeline, name: &str) -> (Snapshot, Vec<String>) {
+    let copy = pipeline.snapshot_and_export(name).await;
+    let source_arn = copy.tag(tags::SOURCE_ARN).expect("lineage").to_owned();
+    pipeline.wait_available(&source_arn).await;
+    let report = pipeline.scanner().scan(now(), "scan").await.expect("scan");
+    assert_eq!(report.announced.len(), 1, "{report:#?}");
+    let bodies = offsite_tests::fixtures::wait_for("the notice", Duration::from_secs(10), || async {
+        Some(pipeline.queue_bodies().await).filter(|b| !b.is_empty())
+    })
+    .await;
+    (copy, bodies)
+}
+
+fn results(outcomes: &[Outcome]) -> Vec<&str> {
+    outcomes.iter().map(|o| o.result).collect()
+}
+
+#[tokio::test]
+async fn a_notice_becomes_a_vault_copy_under_the_vault_key_with_provenance() {
+    let pipeline = Pipeline::start(Duration::ZERO).await;
+    let (copy, bodies) = announced(&pipeline, "orders-1").await;
+
+    let report = pipeline.vault_side().handle_batch(&sqs_event(&bodies), now()).await.expect("batch");
+    assert_eq!(results(&report.outcomes), ["imported"], "{report:#?}");
+    assert!(report.response.batch_item_failures.is_empty());
+
+    let vault = pipeline.vault_copies().await;
+    assert_eq!(vault.len(), 1);
+    let imported = &vault[0];
+    assert_eq!(imported.identifier, report.outcomes[0].vault_copy.clone().expect("target"));
+    assert!(imported.identifier.starts_with("vault-"), "{}", imported.identifier);
+    assert_eq!(imported.kms_key_id.as_deref(), Some(pipeline.import_key.as_str()));
+    assert_eq!(imported.copied_from.as_deref(), Some(copy.arn.as_str()), "RDS records the lineage");
+    assert_eq!(imported.tag(tags::COPY_ARN), Some(copy.arn.as_str()));
+    assert_eq!(imported.tag(tags::SOURCE_ACCOUNT), Some(WORKLOAD));
+    assert_eq!(imported.tag(tags::SOURCE_DATABASE), Some("orders"));
+    assert_eq!(imported.tag(tags::SOURCE_ARN), copy.tag(tags::SOURCE_ARN));
+    assert_eq!(imported.tag(tags::NOTICE_ID), Some(Notice::id_for(&copy.arn).as_str()));
+    assert_eq!(imported.tag(tags::IMPORTED_BY), Some("importer"));
+    assert!(imported.tag(tags::IMPORTED_AT).is_some() && imported.tag(tags::SOURCE_CREATED).is_some());
+}
+
+#[tokio::test]
+async fn duplicates_and_redeliveries_give_one_copy() {
+    let pipeline = Pipeline::start(Duration::ZERO).await;
+    let (_copy, bodies) = announced(&pipeline, "orders-1").await;
+    let twice = vec![bodies[0].clone(), bodies[0].clone()];
+    let vault = pipeline.vault_side();
+
+    let first = vault.handle_batch(&sqs_event(&twice), now()).await.expect("batch");
+    assert_eq!(results(&first.outcomes), ["imported", "already-imported"]);
+    let again = vault.handle_batch(&sqs_event(&bodies), now()).await.expect("redelivery");
+    assert_eq!(results(&again.outcomes), ["already-imported"]);
+    // Two importers at once on the same notice.
+    let (a, b) = (pipeline.vault_side(), pipeline.vault_side());
+    let event = sqs_event(&bodies);
+    let (ra, rb) = tokio::join!(a.handle_batch(&event, now()), b.handle_batch(&event, now()));
+    assert!(
+        ra.expect("a").response.batch_item_failures.is_empty()
+            && rb.expect("b").response.batch_item_failures.is_empty()
+    );
+    assert_eq!(pipeline.vault_copies().await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_reconciler_imports_what_was_shared_but_never_announced() {
+    let pipeline = Pipeline::start(Duration::ZERO).await;
+    let copy = pipeline.snapshot_and_export("orders-lost").await;
+    // Shared by the scanner, whose notice was lost.
+    share_snapshot(&pipeline.workload, SnapshotKind::Instance, &copy.identifier, VAULT).await;
+    // An account that is not on the allow-list shares something too.
+    let auditor = pipeline.emulator.account(AUDITOR).await.expect("auditor");
+    let stranger_key = kms_key(&auditor, "stranger").await;
+    db_instance(&auditor, "stranger", Some(&stranger_key)).await;
+    db_snapshot(&auditor, "stranger", "stranger-1", vec![]).await;
+    share_snapshot(&auditor, SnapshotKind::Instance, "stranger-1", VAULT).await;
+
+    let report = pipeline.vault_side().reconcile(now()).await.expect("reconcile");
+    let by_arn: BTreeMap<&str, &Outcome> = report.outcomes.iter().map(|o| (o.item.as_str(), o)).collect();
+    assert_eq!(by_arn[copy.arn.as_str()].result, "imported", "{report:#?}");
+    let stranger = report.outcomes.iter().find(|o| o.item.contains(AUDITOR)).expect("the stranger's share is reported");
+    assert_eq!(stranger.result, "rejected");
+    assert!(stranger.reason.contains("not on the allow-list"), "{}", stranger.reason);
+
+    let vault = pipeline.vault_copies().await;
+    assert_eq!(vault.len(), 1, "only the allowed share is imported");
+    assert_eq!(vault[0].tag(tags::IMPORTED_BY), Some("reconciler"));
+    assert!(report.freshness.is_empty(), "freshness covers the copies present when the run started");
+
+    let again = pipeline.vault_side().reconcile(now()).await.expect("reconcile again");
+    assert!(again.outcomes.iter().all(|o| o.result != "imported"), "{again:#?}");
+    let orders = again.freshness.iter().find(|f| f.source_database == "orders").expect("freshness of orders");
+    assert_eq!((orders.source_account.as_str(), orders.copies), (WORKLOAD, 1));
+    assert!(orders.newest_age_seconds < 3600, "{orders:?}");
+}
+
+#[tokio::test]
+async fn retention_keeps_what_the_policy_keeps_and_nothing_else_is_touched() {
+    let pipeline = Pipeline::start(Duration::ZERO).await;
+    for name in ["orders-a", "orders-b", "orders-c"] {
+        let (_copy, bodies) = announced(&pipeline, name).await;
+        let report = pipeline.vault_side().handle_batch(&sqs_event(&bodies), now()).await.expect("batch");
+        assert_eq!(results(&report.outcomes), ["imported"]);
+    }
+    // Backdate the data: 40, 20 and 2 days old.
+    let rds = RdsSnapshots::new(Client::new(&pipeline.vault));
+    let mut vault = pipeline.vault_copies().await;
+    vault.sort_by(|a, b| a.identifier.cmp(&b.identifier));
+    for (copy, days) in vault.iter().zip([40, 20, 2]) {
+        let taken = rfc3339(DateTime::from_secs(now().secs() - days * 86_400));
+        rds.add_tags(&copy.arn, &BTreeMap::from([(tags::SOURCE_CREATED.to_owned(), taken)])).await.expect("backdate");
+    }
+    // A snapshot the vault's operators made themselves.
+    let own_key = kms_key(&pipeline.vault, "own").await;
+    db_instance(&pipeline.vault, "scratch", Some(&own_key)).await;
+    db_snapshot(&pipeline.vault, "scratch", "operator-manual", vec![]).await;
+    // The data is old; the copies are young: the minimum age counts the copy's own age too,
+    // so pretend a month has passed.
+    let later = DateTime::from_secs(now().secs() + 30 * 86_400);
+    let policy =
+        Policy { keep_last: 1, daily: 0, weekly: 0, monthly: 0, min_age: Duration::from_secs(86_400), dry_run: true };
+
+    let dry = apply(&rds, &policy, later).await.expect("dry run");
+    assert!(dry.deleted.is_empty());
+    assert_eq!(dry.verdicts.iter().filter(|v| v.delete).count(), 2, "{dry:#?}");
+    assert_eq!(pipeline.vault_copies().await.len(), 3, "a dry run deletes nothing");
+
+    let real = apply(&rds, &Policy { dry_run: false, ..policy }, later).await.expect("retention");
+    assert_eq!(real.deleted.len(), 2, "{real:#?}");
+    let left = pipeline.vault_copies().await;
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].identifier, vault[2].identifier, "the newest data stays");
+    let all = Client::new(&pipeline.vault).describe_db_snapshots().snapshot_type("manual").send().await.expect("list");
+    assert!(all.db_snapshots().iter().any(|s| s.db_snapshot_identifier() == Some("operator-manual")));
+}
+
+/// The hostile suite: each message must be rejected with its own reason, and nothing may be
+/// copied into the vault or deleted anywhere.
+#[tokio::test]
+async fn hostile_messages_are_rejected_each_with_its_reason_and_change_nothing() {
+    let pipeline = Pipeline::start(Duration::from_secs(1)).await;
+    let (copy, bodies) = announced(&pipeline, "orders-1").await;
+    let good: Notice = {
+        let envelope: serde_json::Value = serde_json::from_str(&bodies[0]).expect("envelope");
+        Notice::parse(envelope["Message"].as_str().expect("message")).expect("notice")
+    };
+    let topic = pipeline.topic_arn.clone();
+    let wrap = |n: &Notice| sns_envelope(&topic, &n.to_json());
+    let other_account = "444444444444";
+    let reissue = |mutate: &dyn Fn(&mut Notice)| {
+        let mut n = good.clone();
+        mutate(&mut n);
+        n.notice_id = Notice::id_for(&n.copy_arn);
+        n
+    };
+
+    // A copy under another key of the workload account, shared and announced as if it
+    // were under the export key.
+    let other_key = kms_key(&pipeline.workload, "other").await;
+    Client::new(&pipeline.workload)
+        .copy_db_snapshot()
+        .source_db_snapshot_identifier("orders-1")
+        .target_db_snapshot_identifier("offsite-other-key")
+        .kms_key_id(&other_key)
+        .send()
+        .await
+        .expect("copy under another key");
+    let other_key_arn = format!("arn:aws:rds:{REGION}:{WORKLOAD}:snapshot:offsite-other-key");
+    // An unencrypted cluster snapshot, shared.
+    db_cluster(&pipeline.workload, "plainledger", None).await;
+    let plain = db_cluster_snapshot(&pipeline.workload, "plainledger", "plain-1", vec![]).await;
+    let plain_arn = plain.db_cluster_snapshot_arn.clone().expect("ARN");
+    // A snapshot deleted after its notice, and (below) one still being made.
+    db_snapshot(&pipeline.workload, "orders", "orders-gone", vec![]).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    for id in ["offsite-other-key", "orders-gone"] {
+        share_snapshot(&pipeline.workload, SnapshotKind::Instance, id, VAULT).await;
+    }
+    share_snapshot(&pipeline.workload, SnapshotKind::Cluster, "plain-1", VAULT).await;
+    let gone_arn = format!("arn:aws:rds:{REGION}:{WORKLOAD}:snapshot:orders-gone");
+    Client::new(&pipeline.workload)
+        .delete_db_snapshot()
+        .db_snapshot_identifier("orders-gone")
+        .send()
+        .await
+        .expect("delete");
+    db_snapshot(&pipeline.workload, "orders", "orders-creating-now", vec![]).await;
+    let creating_now_arn = format!("arn:aws:rds:{REGION}:{WORKLOAD}:snapshot:orders-creating-now");
+    // A vault snapshot squatting on the identifier the vault would give this copy.
+    let mut shared_view = copy.clone();
+    shared_view.kind = Kind::Instance;
+    let squatted = vault_identifier(&shared_view);
+    let own_key = kms_key(&pipeline.vault, "own").await;
+    db_instance(&pipeline.vault, "squatter", Some(&own_key)).await;
+    db_snapshot(&pipeline.vault, "squatter", &squatted, vec![]).await;
+
+    let long_ago = rfc3339(DateTime::from_secs(now().secs() - 30 * 86_400));
+    let tomorrow = rfc3339(DateTime::from_secs(now().secs() + 86_400));
+    let oversized = format!("{{\"version\":1,\"padding\":\"{}\"}}", "x".repeat(8000));
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "wrong topic",
+            sns_envelope(&format!("arn:aws:sns:{REGION}:{WORKLOAD}:other-topic"), &good.to_json()),
+            "is not an allowed source topic",
+        ),
+        ("raw delivery", good.to_json(), "not an SNS envelope"),
+        (
+            "wrong source account",
+            wrap(&reissue(&|n| {
+                n.source_account = other_account.parse().expect("id");
+                n.copy_arn = n.copy_arn.replace(WORKLOAD, other_account);
+                n.source_snapshot_arn = n.source_snapshot_arn.replace(WORKLOAD, other_account);
+                n.export_key_arn = n.export_key_arn.replace(WORKLOAD, other_account);
+            })),
+            "is not on the allow-list",
+        ),
+        (
+            "wrong region",
+            wrap(&reissue(&|n| {
+                n.source_region = "eu-west-1".into();
+                n.copy_arn = n.copy_arn.replace(REGION, "eu-west-1");
+                n.source_snapshot_arn = n.source_snapshot_arn.replace(REGION, "eu-west-1");
+            })),
+            "imports from us-east-1 only",
+        ),
+        ("wrong key claimed", wrap(&reissue(&|n| n.export_key_arn = other_key.clone())), "the allow-list expects"),
+        (
+            "copy under another key",
+            wrap(&reissue(&|n| n.copy_arn = other_key_arn.clone())),
+            "not with the expected export key",
+        ),
+        (
+            "unencrypted",
+            wrap(&reissue(&|n| {
+                n.kind = Kind::Cluster;
+                n.copy_arn = plain_arn.clone();
+                n.source_snapshot_arn = plain_arn.clone();
+            })),
+            "is not encrypted",
+        ),
+        ("not shared", wrap(&reissue(&|n| n.copy_arn = creating_now_arn.clone())), "is not shared with the vault"),
+        ("deleted meanwhile", wrap(&reissue(&|n| n.copy_arn = gone_arn.clone())), "is not shared with the vault"),
+        (
+            "wrong kind",
+            wrap(&{
+                let mut n = good.clone();
+                n.kind = Kind::Cluster;
+                n
+            }),
+            "does not match the ARNs",
+        ),
+        (
+            "unknown schema version",
+            sns_envelope(&topic, &good.to_json().replace(&format!("\"version\":{NOTICE_VERSION}"), "\"version\":9")),
+            "version 9 is not supported",
+        ),
+        ("malformed JSON", sns_envelope(&topic, "{\"version\":1,"), "not a JSON object"),
+        ("oversized body", sns_envelope(&topic, &oversized), "at most 4096 are accepted"),
+        ("replayed old notice", wrap(&reissue(&|n| n.announce_time = long_ago.clone())), "older than the accepted age"),
+        ("notice from the future", wrap(&reissue(&|n| n.announce_time = tomorrow.clone())), "in the future"),
+        (
+            "forged notice id",
+            wrap(&{
+                let mut n = good.clone();
+                n.notice_id = "n-0000".into();
+                n
+            }),
+            "not derived from copy_arn",
+        ),
+        ("identifier crafted to collide", wrap(&good), "SECURITY"),
+    ];
+    let workload_before = Client::new(&pipeline.workload)
+        .describe_db_snapshots()
+        .send()
+        .await
+        .expect("list")
+        .db_snapshots
+        .unwrap_or_default()
+        .len();
+    let vault_before = Client::new(&pipeline.vault)
+        .describe_db_snapshots()
+        .send()
+        .await
+        .expect("list")
+        .db_snapshots
+        .unwrap_or_default()
+        .len();
+
+    let bodies: Vec<String> = cases.iter().map(|(_, body, _)| body.clone()).collect();
+    let report = pipeline.vault_side().handle_batch(&sqs_event(&bodies), now()).await.expect("batch");
+
+    let mut rejected_with_reason = 0;
+    for ((case, _, expected), outcome) in cases.iter().zip(&report.outcomes) {
+        assert_eq!(outcome.result, "rejected", "{case}: {outcome:?}");
+        assert!(outcome.reason.contains(expected), "{case}: expected {expected:?} in {:?}", outcome.reason);
+        rejected_with_reason += 1;
+    }
+    assert_eq!(
+        report.response.batch_item_failures.len(),
+        cases.len(),
+        "every one goes back to the queue, then the DLQ"
+    );
+    assert!(pipeline.vault_copies().await.is_empty(), "nothing imported");
+    let workload_after = Client::new(&pipeline.workload)
+        .describe_db_snapshots()
+        .send()
+        .await
+        .expect("list")
+        .db_snapshots
+        .unwrap_or_default()
+        .len();
+    let vault_after = Client::new(&pipeline.vault)
+        .describe_db_snapshots()
+        .send()
+        .await
+        .expect("list")
+        .db_snapshots
+        .unwrap_or_default()
+        .len();
+    assert_eq!((workload_after, vault_after), (workload_before, vault_before), "nothing created or deleted");
+    let squatter = Client::new(&pipeline.vault)
+        .describe_db_snapshots()
+        .db_snapshot_identifier(&squatted)
+        .send()
+        .await
+        .expect("still there");
+    assert_eq!(squatter.db_snapshots().len(), 1);
+    println!("hostile: {} cases, {rejected_with_reason} rejected with a reason, 0 caused a change", cases.len());
+}
