@@ -19,6 +19,9 @@ use offsite_exporter::export::{Exporter, Outcome, Report};
 use offsite_exporter::settings::{
     EXPORT_KEY_VAR, ExporterSettings, SELECTION_TAG_KEY_VAR, SELECTION_TAG_VALUE_VAR, SWEEP_WINDOW_VAR,
 };
+use offsite_importer::allow::AllowList;
+use offsite_importer::health::{health, health_table};
+use offsite_importer::settings::ALLOWED_SOURCES_VAR;
 use offsite_scanner::status::{status_rows, status_table};
 
 use clap::{Parser, Subcommand};
@@ -61,6 +64,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Checks the vault (run with vault credentials): exits 1 when a source database's newest
+    /// vault copy is older than the RPO, or a snapshot shared with the vault is not imported.
+    ///
+    /// With OFFSITE_ALLOWED_SOURCES set, only shares from allowed accounts count.
+    Verify {
+        /// The recovery point objective, e.g. 26h.
+        #[arg(long, value_name = "DURATION")]
+        rpo: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Dry run of the exporter's sweep against the current account: what would be copied,
     /// and why each other snapshot is skipped. Changes nothing.
     ///
@@ -87,6 +102,8 @@ enum Command {
 enum Side {
     /// The workload account: the exporter's copies.
     Workload,
+    /// The vault account: imported copies per source database, with the newest's age.
+    Vault,
 }
 
 /// The CLI's errors; each is printed as one line on standard error.
@@ -131,6 +148,12 @@ async fn main() -> ExitCode {
         Command::ExplainEvent { file } => return explain_event(&file),
         Command::Whoami => whoami().await,
         Command::Status { side: Side::Workload, json } => status_workload(json).await,
+        Command::Status { side: Side::Vault, json } => vault_health(None, json).await.map(drop),
+        Command::Verify { rpo, json } => match vault_health(Some(rpo), json).await {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::FAILURE,
+            Err(error) => Err(error),
+        },
         Command::Plan { export_key_arn, selection_tag, window, json } => {
             plan(export_key_arn, selection_tag, window, json).await
         }
@@ -273,4 +296,37 @@ async fn status_workload(json: bool) -> Result<(), CliError> {
         print!("{}", status_table(&rows));
     }
     Ok(())
+}
+
+/// `offsite status --side vault` (no RPO) and `offsite verify --rpo` (returns whether the
+/// vault is healthy).
+async fn vault_health(rpo: Option<String>, json: bool) -> Result<bool, CliError> {
+    let mut env: BTreeMap<String, String> = std::env::vars().collect();
+    let rpo = match rpo {
+        Some(rpo) => {
+            env.insert("OFFSITE_RPO".to_owned(), rpo);
+            Some(offsite_common::config::required::<std::time::Duration>(&env, "OFFSITE_RPO").map_err(|mut e| {
+                e.variable = "--rpo".to_owned();
+                e
+            })?)
+        }
+        None => None,
+    };
+    let allow: Option<AllowList> = offsite_common::config::optional(&env, ALLOWED_SOURCES_VAR)?;
+    let settings = AwsSettings::from_env(&env)?;
+    let sdk_config = load_sdk_config(&settings).await;
+    let rds = RdsSnapshots::new(aws_sdk_rds::Client::new(&sdk_config));
+    let kinds = [SnapshotKind::Instance, SnapshotKind::Cluster];
+    let copies = rds.list_marked(&kinds, tags::MARKER_IMPORT).await?;
+    let mut shared = Vec::new();
+    for kind in kinds {
+        shared.extend(rds.list(kind, Some("shared")).await?);
+    }
+    let health = health(&copies, &shared, allow.as_ref(), rpo, DateTime::from(SystemTime::now()));
+    if json {
+        println!("{}", serde_json::to_string_pretty(&health).unwrap_or_default());
+    } else {
+        print!("{}", health_table(&health));
+    }
+    Ok(health.ok || rpo.is_none())
 }

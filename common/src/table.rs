@@ -18,6 +18,16 @@ pub fn render<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String
     out
 }
 
+/// A duration as the largest whole unit: `45s`, `12m`, `5h`, `3d`.
+pub fn short_age(seconds: u64) -> String {
+    match seconds {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -26,6 +36,8 @@ mod tests {
             ["a".to_owned(), "long value".to_owned(), "x".to_owned()],
             ["bbb".to_owned(), "v".to_owned(), String::new()],
         ];
+        let ages = [5, 120, 7200, 200_000].map(super::short_age);
+        assert_eq!(ages, ["5s", "2m", "2h", "2d"]);
         assert_eq!(super::render(["H1", "H2", "H3"], &rows), "H1   H2          H3\na    long value  x\nbbb  v\n");
     }
 }

@@ -14,6 +14,7 @@
 
 pub mod allow;
 pub mod envelope;
+pub mod health;
 pub mod import;
 pub mod retention;
 pub mod run;

@@ -50,16 +50,6 @@ pub fn status_rows(copies: &[Snapshot], now: DateTime) -> Vec<StatusRow> {
     rows
 }
 
-/// A duration as the largest whole unit: `45s`, `12m`, `5h`, `3d`.
-pub fn short_age(seconds: u64) -> String {
-    match seconds {
-        s if s < 60 => format!("{s}s"),
-        s if s < 3600 => format!("{}m", s / 60),
-        s if s < 86_400 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86_400),
-    }
-}
-
 /// The rows as an aligned table with a header.
 pub fn status_table(rows: &[StatusRow]) -> String {
     let cells: Vec<[String; 8]> = rows
@@ -71,7 +61,7 @@ pub fn status_table(rows: &[StatusRow]) -> String {
                 r.stage.clone(),
                 r.status.clone(),
                 r.progress.map_or_else(|| "-".to_owned(), |p| format!("{p}%")),
-                r.age_seconds.map_or_else(|| "-".to_owned(), short_age),
+                r.age_seconds.map_or_else(|| "-".to_owned(), offsite_common::table::short_age),
                 r.attempt.to_string(),
                 r.source.clone(),
             ]
@@ -131,10 +121,5 @@ mod tests {
         assert!(lines[0].starts_with("COPY") && lines[0].contains("PROGRESS"), "{table}");
         assert!(lines[2].contains("creating") && lines[2].contains("60%") && lines[2].contains("16m"), "{table}");
         assert_eq!(lines[3], "status: 2 copies");
-    }
-
-    #[test]
-    fn ages_are_short() {
-        assert_eq!([short_age(5), short_age(120), short_age(7200), short_age(200_000)], ["5s", "2m", "2h", "2d"]);
     }
 }

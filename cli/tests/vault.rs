@@ -1,0 +1,64 @@
+//! `offsite status --side vault` and `offsite verify` against the emulator.
+
+use std::process::{Command, Output};
+use std::time::{Duration, SystemTime};
+
+use aws_smithy_types::DateTime;
+use offsite_tests::SnapshotKind;
+use offsite_tests::VAULT;
+use offsite_tests::fixtures::{share_snapshot, wait_for};
+use offsite_tests::pipeline::{Pipeline, sqs_event};
+
+#[tokio::test]
+async fn verify_passes_when_fresh_and_fails_on_an_unimported_share_or_an_old_copy() {
+    let pipeline = Pipeline::start(Duration::ZERO).await;
+    let copy = pipeline.snapshot_and_export("orders-1").await;
+    pipeline.wait_available(copy.tag("offsite:source-arn").expect("lineage")).await;
+    pipeline.scanner().scan(DateTime::from(SystemTime::now()), "scan").await.expect("scan");
+    let bodies = wait_for("the notice", Duration::from_secs(10), || async {
+        Some(pipeline.queue_bodies().await).filter(|b| !b.is_empty())
+    })
+    .await;
+    pipeline.vault_side().handle_batch(&sqs_event(&bodies), DateTime::from(SystemTime::now())).await.expect("import");
+    let env = pipeline.emulator.process_env(&pipeline.vault).await.expect("vault environment");
+    let run = |args: &[&str]| -> Output {
+        Command::new(env!("CARGO_BIN_EXE_offsite"))
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .args(args)
+            .output()
+            .expect("offsite runs")
+    };
+
+    let status = run(&["status", "--side", "vault", "--json"]);
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let health: serde_json::Value = serde_json::from_slice(&status.stdout).expect("JSON");
+    assert_eq!(health["databases"][0]["source_database"], "orders");
+    assert_eq!(health["databases"][0]["copies"], 1);
+
+    let fresh = run(&["verify", "--rpo", "1h"]);
+    let text = String::from_utf8_lossy(&fresh.stdout);
+    assert!(fresh.status.success(), "{text}");
+    assert!(
+        text.trim_end().ends_with("vault: 1 databases, 0 older than the RPO, 0 shared snapshots not imported"),
+        "{text}"
+    );
+
+    // A second copy shared but never imported.
+    let second = pipeline.snapshot_and_export("orders-2").await;
+    share_snapshot(&pipeline.workload, SnapshotKind::Instance, &second.identifier, VAULT).await;
+    let missing = run(&["verify", "--rpo", "1h"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stdout).contains(&format!("not imported: {}", second.arn)));
+
+    // An RPO the newest copy cannot meet.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let stale = run(&["verify", "--rpo", "1s", "--json"]);
+    assert_eq!(stale.status.code(), Some(1));
+    let health: serde_json::Value = serde_json::from_slice(&stale.stdout).expect("JSON");
+    assert_eq!(health["databases"][0]["stale"], true);
+
+    let bad = run(&["verify", "--rpo", "soon"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--rpo=\"soon\" is invalid"));
+}
