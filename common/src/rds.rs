@@ -225,7 +225,10 @@ impl RdsSnapshots {
                 .map(Snapshot::from),
         }
         .ok_or_else(|| RdsError {
-            operation: "CopyDBSnapshot",
+            operation: match request.kind {
+                SnapshotKind::Instance => "CopyDBSnapshot",
+                SnapshotKind::Cluster => "CopyDBClusterSnapshot",
+            },
             target,
             kind: RdsErrorKind::Other("EmptyResponse".to_owned()),
             message: "RDS answered without the new snapshot".to_owned(),

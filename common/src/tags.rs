@@ -17,6 +17,10 @@ pub const SOURCE_CREATED: &str = "offsite:source-created";
 /// stuck copy get the next number and their own identifier.
 pub const ATTEMPT: &str = "offsite:attempt";
 
+/// When the exporter started the copy (RFC 3339): RDS reports no creation time while a
+/// copy is in progress, and the scanner must still tell a stuck copy.
+pub const COPY_STARTED_AT: &str = "offsite:copy-started-at";
+
 /// Where the copy is in the pipeline.
 pub const STAGE: &str = "offsite:stage";
 /// Copy started by the exporter.

@@ -1,8 +1,10 @@
 //! One exporter run: gather sources, plan, start copies, report.
 
 use std::collections::BTreeMap;
+use std::time::SystemTime;
 
 use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
 use offsite_common::metrics::Metrics;
 use offsite_common::rds::{RdsError, RdsSnapshots};
 use offsite_common::rds_error::RdsErrorKind;
@@ -106,14 +108,14 @@ impl Exporter {
 
     /// Handles an event about one snapshot.
     pub async fn export_one(&self, arn: &SnapshotArn, dry_run: bool) -> Result<Report, ExportError> {
-        let snapshot_type = snapshot_type_of(&arn.name);
+        let snapshot_type = snapshot_type_of(arn.kind, &arn.name);
         let found = self.rds.describe(arn.kind, &arn.name, snapshot_type).await.map_err(ExportError::Listing)?;
         let source = match found {
             Some(snapshot) if snapshot.arn == arn.as_str() => snapshot,
             other => {
                 let reason = match other {
                     Some(s) => format!("{} is not this account's snapshot (found {})", arn, s.arn),
-                    None => format!("{arn} no longer exists"),
+                    None => format!("{arn} was not found: deleted, or not of the type its name suggests"),
                 };
                 tracing::warn!(snapshot_arn = %arn, %reason, "event for a snapshot that cannot be exported");
                 let item = Item {
@@ -122,7 +124,8 @@ impl Exporter {
                     outcome: Outcome::Skipped,
                     copy_identifier: None,
                     reason,
-                    finding: false,
+                    // An event said it exists: an operator should know it was not exported.
+                    finding: true,
                 };
                 return Ok(Report { items: vec![item], quota_exceeded: false });
             }
@@ -134,13 +137,20 @@ impl Exporter {
     pub async fn sweep(&self, now: DateTime, dry_run: bool) -> Result<Report, ExportError> {
         let since = now.secs().saturating_sub(i64::try_from(self.settings.sweep_window.as_secs()).unwrap_or(i64::MAX));
         let mut sources = Vec::new();
-        for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
-            // The API's default lists automated and manual snapshots; AWS Backup's need
-            // their own type (DescribeDBSnapshots API reference, SnapshotType).
-            for snapshot_type in [None, Some("awsbackup")] {
-                let listed = self.rds.list(kind, snapshot_type).await.map_err(ExportError::Listing)?;
-                sources.extend(listed.into_iter().filter(|s| s.taken_at().is_none_or(|t| t.secs() >= since)));
-            }
+        // The API's default lists automated and manual snapshots. AWS Backup's DB instance
+        // snapshots need SnapshotType=awsbackup; "the awsbackup type does not apply to
+        // Aurora" (DescribeDBSnapshots / DescribeDBClusterSnapshots API references): AWS
+        // Backup's cluster snapshots are listed as manual ones.
+        let listings = [
+            (SnapshotKind::Instance, None),
+            (SnapshotKind::Instance, Some("awsbackup")),
+            (SnapshotKind::Cluster, None),
+        ];
+        for (kind, snapshot_type) in listings {
+            let listed = self.rds.list(kind, snapshot_type).await.map_err(ExportError::Listing)?;
+            // This snapshot's own creation time, not the data's: a fresh copy of old data
+            // is new to the pipeline.
+            sources.extend(listed.into_iter().filter(|s| s.created.is_none_or(|t| t.secs() >= since)));
         }
         self.export(sources, &[SnapshotKind::Instance, SnapshotKind::Cluster], dry_run).await
     }
@@ -152,15 +162,26 @@ impl Exporter {
         dry_run: bool,
     ) -> Result<Report, ExportError> {
         let copies = self.rds.list_marked(kinds, tags::MARKER_EXPORT).await.map_err(ExportError::Listing)?;
-        let options = self.persistent_options(&sources).await?;
+        let (options, unreadable) = self.persistent_options(&sources).await;
+        // A source whose option group cannot be read is not planned: it is reported.
+        let (sources, blocked): (Vec<Snapshot>, Vec<Snapshot>) =
+            sources.into_iter().partition(|s| s.option_group.as_ref().is_none_or(|g| !unreadable.contains_key(g)));
+        let started_at = DateTime::from(SystemTime::now()).fmt(Format::DateTime).unwrap_or_default();
         let settings = PlanSettings {
             selection: &self.settings.selection,
             export_key: self.settings.export_key.as_str(),
             max_copies_in_flight: self.settings.max_copies_in_flight,
             max_attempts: self.settings.max_copy_attempts,
+            started_at: &started_at,
         };
         let planned = plan(&sources, &copies, &options, &settings);
-        let report = if dry_run { Self::dry_run_report(planned) } else { self.execute(planned).await };
+        let mut report = if dry_run { Self::dry_run_report(planned) } else { self.execute(planned).await };
+        for source in blocked {
+            let group = source.option_group.clone().unwrap_or_default();
+            let why = unreadable.get(&group).cloned().unwrap_or_default();
+            let reason = format!("cannot check option group {group} for persistent options: {why}");
+            report.items.push(item(&source, Outcome::Failed, None, reason, true));
+        }
         if !dry_run {
             report.metrics().flush();
         }
@@ -168,22 +189,33 @@ impl Exporter {
     }
 
     /// Option groups are looked up once per run, only for non-default groups of selected
-    /// sources.
-    async fn persistent_options(&self, sources: &[Snapshot]) -> Result<BTreeMap<String, Vec<String>>, ExportError> {
+    /// sources. Returns the options found and, apart, the groups that could not be read.
+    async fn persistent_options(
+        &self,
+        sources: &[Snapshot],
+    ) -> (BTreeMap<String, Vec<String>>, BTreeMap<String, String>) {
         let mut options = BTreeMap::new();
+        let mut unreadable = BTreeMap::new();
         for source in sources {
             let Some(group) = &source.option_group else {
                 continue;
             };
             if options.contains_key(group)
+                || unreadable.contains_key(group)
                 || source.tag(&self.settings.selection.key) != Some(&self.settings.selection.value)
             {
                 continue;
             }
-            let found = self.rds.persistent_options(group).await.map_err(ExportError::Listing)?;
-            options.insert(group.clone(), found);
+            match self.rds.persistent_options(group).await {
+                Ok(found) => {
+                    options.insert(group.clone(), found);
+                }
+                Err(error) => {
+                    unreadable.insert(group.clone(), error.to_string());
+                }
+            }
         }
-        Ok(options)
+        (options, unreadable)
     }
 
     fn dry_run_report(planned: Vec<Planned>) -> Report {
@@ -291,10 +323,11 @@ impl Exporter {
 }
 
 /// The `SnapshotType` RDS needs to describe a snapshot by name.
-fn snapshot_type_of(name: &str) -> Option<&'static str> {
+fn snapshot_type_of(kind: SnapshotKind, name: &str) -> Option<&'static str> {
     if name.starts_with("rds:") {
         Some("automated")
-    } else if name.starts_with("awsbackup:") {
+    } else if name.starts_with("awsbackup:") && kind == SnapshotKind::Instance {
+        // Aurora has no awsbackup type: AWS Backup's cluster snapshots are manual ones.
         Some("awsbackup")
     } else {
         None

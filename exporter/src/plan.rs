@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_smithy_types::date_time::Format;
 use offsite_common::identifier::copy_identifier;
 use offsite_common::rds::CopyRequest;
-use offsite_common::snapshot::{Snapshot, SnapshotKind, SnapshotStatus};
+use offsite_common::snapshot::{Snapshot, SnapshotArn, SnapshotKind, SnapshotStatus};
 use offsite_common::tags;
 
 use crate::selection::{SelectionTag, Skip, select};
@@ -24,6 +24,10 @@ pub struct PlanSettings<'a> {
     pub max_copies_in_flight: u32,
     /// Copies of one source tried before giving up (failed or stuck ones count).
     pub max_attempts: u32,
+    /// When this run starts its copies (RFC 3339), recorded on each copy: RDS leaves out
+    /// `SnapshotCreateTime` while a copy is in progress, so the scanner needs this to see
+    /// that a copy is stuck.
+    pub started_at: &'a str,
 }
 
 /// The decision for one source.
@@ -57,7 +61,7 @@ pub fn plan(
 ) -> Vec<Planned> {
     let existing: BTreeMap<&str, &Snapshot> = copies.iter().map(|c| (c.identifier.as_str(), c)).collect();
     let mut by_source: BTreeMap<&str, Vec<&Snapshot>> = BTreeMap::new();
-    for copy in copies {
+    for copy in copies.iter().filter(|c| is_genuine_copy(c)) {
         if let Some(source) = copy.tag(tags::SOURCE_ARN) {
             by_source.entry(source).or_default().push(copy);
         }
@@ -104,7 +108,7 @@ fn decide(
             ),
         });
     }
-    if let Some(live) = earlier_copies.iter().find(|c| !is_given_up(c)) {
+    if let Some(live) = earlier_copies.iter().find(|c| !is_given_up(c, settings.export_key)) {
         return Decision::Skip(Skip::AlreadyExported { copy_identifier: live.identifier.clone() });
     }
     let attempt = earlier_copies.iter().map(|c| attempt_of(c)).max().map_or(1, |n| n.saturating_add(1));
@@ -124,13 +128,27 @@ fn decide(
         return Decision::Defer { copy_identifier: target };
     }
     *left -= 1;
-    Decision::Copy(copy_request(source, target, settings.export_key, attempt))
+    Decision::Copy(copy_request(source, target, settings.export_key, attempt, settings.started_at))
 }
 
-/// A copy that will never become available: RDS says failed, or the scanner gave up on it
-/// (stuck too long).
-pub fn is_given_up(copy: &Snapshot) -> bool {
-    matches!(copy.status, SnapshotStatus::Failed(_)) || copy.tag(tags::STAGE) == Some(tags::STAGE_FAILED)
+/// A copy that will never reach the vault: RDS says failed, the scanner gave up on it
+/// (stuck too long), or it is under another key than the export key (a rotated key, a
+/// misconfiguration), which the scanner never shares.
+pub fn is_given_up(copy: &Snapshot, export_key: &str) -> bool {
+    matches!(copy.status, SnapshotStatus::Failed(_))
+        || copy.tag(tags::STAGE) == Some(tags::STAGE_FAILED)
+        || copy.kms_key_id.as_deref().is_some_and(|key| key != export_key)
+}
+
+/// Whether a snapshot with the pipeline's marker really is one of the exporter's copies: its
+/// identifier must be the one the exporter gives that source and attempt. A snapshot that
+/// merely carries the tags (an operator's copy made with "copy tags", a restored database's
+/// snapshot) is never shared, announced or deleted.
+pub fn is_genuine_copy(copy: &Snapshot) -> bool {
+    let Some(source_arn) = copy.tag(tags::SOURCE_ARN) else { return false };
+    let Ok(arn) = source_arn.parse::<SnapshotArn>() else { return false };
+    let source = Snapshot::bare(copy.kind, source_arn, arn.name, SnapshotStatus::Available);
+    attempt_identifier(&source, attempt_of(copy)) == copy.identifier
 }
 
 /// The attempt number a copy records (1 when the tag is absent or unreadable).
@@ -151,12 +169,19 @@ pub fn attempt_identifier(source: &Snapshot, attempt: u32) -> String {
 
 /// The copy of `source`: the export key, and the pipeline's tags (never the selection tag,
 /// so a copy can never be selected again).
-pub fn copy_request(source: &Snapshot, target_identifier: String, export_key: &str, attempt: u32) -> CopyRequest {
+pub fn copy_request(
+    source: &Snapshot,
+    target_identifier: String,
+    export_key: &str,
+    attempt: u32,
+    started_at: &str,
+) -> CopyRequest {
     let mut copy_tags = BTreeMap::from([
         (tags::MARKER.to_owned(), tags::MARKER_EXPORT.to_owned()),
         (tags::SOURCE_ARN.to_owned(), source.arn.clone()),
         (tags::STAGE.to_owned(), tags::STAGE_EXPORTED.to_owned()),
         (tags::ATTEMPT.to_owned(), attempt.to_string()),
+        (tags::COPY_STARTED_AT.to_owned(), started_at.to_owned()),
     ]);
     if let Some(taken) = source.taken_at().and_then(|t| t.fmt(Format::DateTime).ok()) {
         copy_tags.insert(tags::SOURCE_CREATED.to_owned(), taken);
@@ -202,20 +227,26 @@ mod tests {
     }
 
     fn copy_of(s: &Snapshot, status: SnapshotStatus) -> Snapshot {
-        let request = copy_request(s, attempt_identifier(s, 1), KEY, 1);
+        let request = copy_request(s, attempt_identifier(s, 1), KEY, 1, "2026-11-22T03:00:00Z");
         Snapshot {
             identifier: request.target_identifier.clone(),
             arn: format!("arn:aws:rds:us-east-1:111111111111:snapshot:{}", request.target_identifier),
             tags: request.tags,
             status,
+            kms_key_id: Some(KEY.into()),
             ..s.clone()
         }
     }
 
     fn run(sources: &[Snapshot], copies: &[Snapshot], limit: u32) -> Vec<Planned> {
         let selection = selection();
-        let settings =
-            PlanSettings { selection: &selection, export_key: KEY, max_copies_in_flight: limit, max_attempts: 3 };
+        let settings = PlanSettings {
+            selection: &selection,
+            export_key: KEY,
+            max_copies_in_flight: limit,
+            max_attempts: 3,
+            started_at: "2026-11-22T03:00:00Z",
+        };
         plan(sources, copies, &BTreeMap::new(), &settings)
     }
 
@@ -265,6 +296,25 @@ mod tests {
         last.tags.insert(tags::ATTEMPT.into(), "3".into());
         let planned = run(std::slice::from_ref(&s), &[first, stuck, last], 5);
         assert_eq!(planned[0].decision, Decision::Skip(Skip::GaveUp { attempts: 3 }));
+    }
+
+    #[test]
+    fn copies_under_another_key_or_merely_tagged_do_not_count_as_exported() {
+        let s = source(SnapshotKind::Instance, "weekly", 1);
+        let mut rotated = copy_of(&s, SnapshotStatus::Available);
+        rotated.kms_key_id = Some("arn:aws:kms:us-east-1:111111111111:key/old".into());
+        let planned = run(std::slice::from_ref(&s), &[rotated], 5);
+        assert!(
+            matches!(&planned[0].decision, Decision::Copy(r) if r.tags.get(tags::ATTEMPT).map(String::as_str) == Some("2")),
+            "{planned:?}"
+        );
+
+        let mut impostor = copy_of(&s, SnapshotStatus::Available);
+        impostor.identifier = "someone-elses-copy".into();
+        assert!(!is_genuine_copy(&impostor));
+        assert!(is_genuine_copy(&copy_of(&s, SnapshotStatus::Available)));
+        let planned = run(std::slice::from_ref(&s), &[impostor], 5);
+        assert!(matches!(&planned[0].decision, Decision::Copy(_)), "{planned:?}");
     }
 
     #[test]

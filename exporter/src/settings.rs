@@ -14,6 +14,12 @@ pub const SELECTION_TAG_VALUE_VAR: &str = "OFFSITE_SELECTION_TAG_VALUE";
 pub const SWEEP_WINDOW_VAR: &str = "OFFSITE_SWEEP_WINDOW";
 pub const MAX_COPIES_IN_FLIGHT_VAR: &str = "OFFSITE_MAX_COPIES_IN_FLIGHT";
 pub const MAX_COPY_ATTEMPTS_VAR: &str = "OFFSITE_MAX_COPY_ATTEMPTS";
+/// The scanner's export retention: read here too, because a copy deleted while its source
+/// is still inside the sweep window would be copied again.
+pub const EXPORT_RETENTION_VAR: &str = "OFFSITE_EXPORT_RETENTION";
+/// A week of shared copies in the workload account: long enough for the vault to pull them
+/// even after a lost notice and a few missed reconciles.
+pub const DEFAULT_EXPORT_RETENTION: Duration = Duration::from_secs(7 * 86_400);
 
 /// Default selection tag: `offsite-export=true`.
 pub const DEFAULT_SELECTION_TAG_KEY: &str = "offsite-export";
@@ -70,6 +76,15 @@ impl ExporterSettings {
                 "a duration from 1h to 35d",
             ));
         }
+        let retention = config::or_default(env, EXPORT_RETENTION_VAR, DEFAULT_EXPORT_RETENTION)?;
+        if sweep_window >= retention {
+            return Err(config::invalid(
+                SWEEP_WINDOW_VAR,
+                &format!("{}s", sweep_window.as_secs()),
+                &format!("not shorter than {EXPORT_RETENTION_VAR} ({}s)", retention.as_secs()),
+                "a sweep window shorter than the export retention, or expired copies would be made again",
+            ));
+        }
         let max_copies_in_flight = config::or_default(env, MAX_COPIES_IN_FLIGHT_VAR, DEFAULT_MAX_COPIES_IN_FLIGHT)?;
         let max_copy_attempts = config::or_default(env, MAX_COPY_ATTEMPTS_VAR, DEFAULT_MAX_COPY_ATTEMPTS)?;
         Ok(Self {
@@ -114,6 +129,7 @@ mod tests {
             (SELECTION_TAG_KEY_VAR, "offsite:managed-by"),
             (SWEEP_WINDOW_VAR, "10m"),
             (SWEEP_WINDOW_VAR, "90d"),
+            (SWEEP_WINDOW_VAR, "8d"),
             (SWEEP_WINDOW_VAR, "two days"),
             (MAX_COPIES_IN_FLIGHT_VAR, "0"),
             (MAX_COPIES_IN_FLIGHT_VAR, "50"),

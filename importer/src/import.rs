@@ -25,6 +25,16 @@ pub fn vault_identifier(shared: &Snapshot) -> String {
     copy_identifier(VAULT_PREFIX, shared.kind, &shared.arn, &name)
 }
 
+/// Whether a snapshot with the importer's marker really is one of its copies: its
+/// identifier must be the one the vault gives the shared copy it names. A snapshot that
+/// merely carries the tags (an operator's copy with copied tags) is never counted as an
+/// import nor deleted by retention.
+pub fn is_genuine_import(copy: &Snapshot) -> bool {
+    let Some(copy_arn) = copy.tag(tags::COPY_ARN) else { return false };
+    let shared = Snapshot::bare(copy.kind, copy_arn, "", offsite_common::snapshot::SnapshotStatus::Available);
+    vault_identifier(&shared) == copy.identifier
+}
+
 /// Who asked for the import.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImportedBy {

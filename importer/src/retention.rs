@@ -105,7 +105,7 @@ pub fn plan(copies: &[Snapshot], policy: &Policy, now: DateTime) -> Vec<Verdict>
             delete,
             reason: reason.to_owned(),
         };
-        if copy.tag(tags::MARKER) != Some(tags::MARKER_IMPORT) {
+        if copy.tag(tags::MARKER) != Some(tags::MARKER_IMPORT) || !crate::import::is_genuine_import(copy) {
             verdicts.push(verdict(false, "not an Offsite import: never touched", None));
             continue;
         }
@@ -228,30 +228,43 @@ mod tests {
 
     fn copy(id: &str, days_ago: i64, database: &str) -> Snapshot {
         let taken = DateTime::from_secs(NOW - days_ago * DAY).fmt(Format::DateTime).expect("time");
-        Snapshot {
+        let mut copy = Snapshot {
             tags: [
                 (tags::MARKER, tags::MARKER_IMPORT),
                 (tags::SOURCE_ACCOUNT, "111111111111"),
                 (tags::SOURCE_DATABASE, database),
                 (tags::SOURCE_CREATED, taken.as_str()),
+                (tags::COPY_ARN, &format!("arn:aws:rds:us-east-1:111111111111:snapshot:{id}")),
             ]
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect(),
             created: Some(DateTime::from_secs(NOW - days_ago * DAY)),
-            ..Snapshot::bare(
-                SnapshotKind::Instance,
-                format!("arn:aws:rds:us-east-1:222222222222:snapshot:{id}"),
-                id,
-                SnapshotStatus::Available,
-            )
-        }
+            ..Snapshot::bare(SnapshotKind::Instance, "", "", SnapshotStatus::Available)
+        };
+        // The identifier the importer gives it, so that it counts as a genuine import.
+        let shared = Snapshot::bare(
+            SnapshotKind::Instance,
+            copy.tag(tags::COPY_ARN).unwrap_or_default(),
+            id,
+            SnapshotStatus::Available,
+        );
+        copy.identifier = crate::import::vault_identifier(&shared);
+        copy.arn = format!("arn:aws:rds:us-east-1:222222222222:snapshot:{}", copy.identifier);
+        copy
     }
 
-    fn deleted(verdicts: &[Verdict]) -> Vec<&str> {
-        let mut ids: Vec<&str> = verdicts.iter().filter(|v| v.delete).map(|v| v.copy_identifier.as_str()).collect();
-        ids.sort_unstable();
-        ids
+    /// The names (`c00`, ...) of the copies the policy deletes.
+    fn deleted(verdicts: &[Verdict]) -> Vec<String> {
+        let mut names: Vec<String> = verdicts.iter().filter(|v| v.delete).map(|v| name(&v.copy_identifier)).collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// `vault-<name>-<16 hex>` back to `<name>`.
+    fn name(identifier: &str) -> String {
+        let inner = identifier.strip_prefix("vault-").unwrap_or(identifier);
+        inner.get(..inner.len().saturating_sub(17)).unwrap_or(inner).to_owned()
     }
 
     #[test]
@@ -259,13 +272,13 @@ mod tests {
         // One copy a day for 90 days.
         let copies: Vec<Snapshot> = (0..90).map(|d| copy(&format!("c{d:02}"), d, "orders")).collect();
         let verdicts = plan(&copies, &policy(), DateTime::from_secs(NOW));
-        let kept: Vec<&str> = verdicts.iter().filter(|v| !v.delete).map(|v| v.copy_identifier.as_str()).collect();
+        let kept: Vec<String> = verdicts.iter().filter(|v| !v.delete).map(|v| name(&v.copy_identifier)).collect();
         // Newest 2, 3 dailies (0,1,2), younger than 7 days (0..=6), 2 weeklies, 2 monthlies.
         for id in ["c00", "c01", "c02", "c03", "c04", "c05", "c06"] {
-            assert!(kept.contains(&id), "{id} kept: {kept:?}");
+            assert!(kept.iter().any(|k| k == id), "{id} kept: {kept:?}");
         }
         assert!(kept.len() <= 7 + 2 + 2, "{kept:?}");
-        assert!(deleted(&verdicts).contains(&"c89"));
+        assert!(deleted(&verdicts).iter().any(|d| d == "c89"));
     }
 
     #[test]
@@ -288,9 +301,10 @@ mod tests {
         let strict = Policy { keep_last: 1, daily: 0, weekly: 0, monthly: 0, ..policy() };
         let verdicts = plan(&copies, &strict, DateTime::from_secs(NOW));
         let gone = deleted(&verdicts);
-        assert!(!gone.contains(&"o00") && !gone.contains(&"l0"), "the newest of each database stays");
-        assert!(gone.contains(&"l1") && gone.contains(&"o19"));
-        assert!(!gone.contains(&"not-ours") && !gone.contains(&"in-flight"));
+        let gone_has = |n: &str| gone.iter().any(|g| g == n);
+        assert!(!gone_has("o00") && !gone_has("l0"), "the newest of each database stays");
+        assert!(gone_has("l1") && gone_has("o19"));
+        assert!(!gone_has("not-ours") && !gone_has("in-flight"));
     }
 
     #[test]

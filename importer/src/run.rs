@@ -12,7 +12,7 @@ use offsite_common::tags;
 use serde::Serialize;
 
 use crate::envelope::{self, BatchResponse, ItemFailure, SqsEvent};
-use crate::import::{ImportError, Imported, ImportedBy, import, provenance};
+use crate::import::{ImportError, Imported, ImportedBy, import, is_genuine_import, provenance};
 use crate::settings::VaultSettings;
 use crate::verify::{Expectations, Rejection, check_notice, check_shared};
 
@@ -88,9 +88,11 @@ impl Vault {
         &self.settings
     }
 
-    /// The vault's own copies (both kinds), with tags.
+    /// The vault's own copies (both kinds), with tags; snapshots that only carry the
+    /// marker are left out.
     pub async fn vault_copies(&self) -> Result<Vec<Snapshot>, RdsError> {
-        self.rds.list_marked(&KINDS, tags::MARKER_IMPORT).await
+        let marked = self.rds.list_marked(&KINDS, tags::MARKER_IMPORT).await?;
+        Ok(marked.into_iter().filter(is_genuine_import).collect())
     }
 
     /// Handles one SQS batch: every record is verified and imported on its own; only the

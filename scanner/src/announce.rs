@@ -38,9 +38,11 @@ pub async fn publish(client: &Client, topic_arn: &str, notices: &[Notice]) -> Ve
                 for i in 0..chunk.len() {
                     let id = format!("n{i}");
                     let failure = output.failed().iter().find(|f| f.id() == id);
-                    results.push(match failure {
-                        None => Ok(()),
-                        Some(f) => Err(format!("{}: {}", f.code(), f.message().unwrap_or_default())),
+                    let published = output.successful().iter().any(|s| s.id() == Some(id.as_str()));
+                    results.push(match (failure, published) {
+                        (Some(f), _) => Err(format!("{}: {}", f.code(), f.message().unwrap_or_default())),
+                        (None, true) => Ok(()),
+                        (None, false) => Err("SNS reported neither success nor failure".to_owned()),
                     });
                 }
             }

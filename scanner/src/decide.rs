@@ -7,7 +7,7 @@ use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use offsite_common::snapshot::{Snapshot, SnapshotStatus};
 use offsite_common::tags;
-use offsite_exporter::plan::{attempt_of, is_given_up};
+use offsite_exporter::plan::{attempt_of, is_genuine_copy, is_given_up};
 use serde::Serialize;
 
 /// A claim older than this belongs to a scan that died (Lambda runs 15 minutes at most).
@@ -33,14 +33,21 @@ pub enum Action {
     DeleteSuperseded,
     /// Failed or given up, and no newer attempt yet: report (the exporter retries it).
     ReportFailed { status: String },
-    /// Available but not under the export key: never shared (a security finding).
+    /// Not under the export key: never shared (a security finding); the exporter retries
+    /// its source, and this copy is deleted once the retry is available.
     WrongKey { key: Option<String> },
+    /// Marked stuck, but it finished after all and no newer attempt is under way: back to
+    /// `exported`, so the next scan announces it.
+    Revive,
+    /// Carries the marker but is not one of the exporter's copies (its identifier does not
+    /// match its tags): left alone, reported.
+    NotOurs,
 }
 
 impl Action {
     /// Whether an operator should hear about it.
     pub fn is_finding(&self) -> bool {
-        matches!(self, Self::MarkStuck { .. } | Self::ReportFailed { .. } | Self::WrongKey { .. })
+        matches!(self, Self::MarkStuck { .. } | Self::ReportFailed { .. } | Self::WrongKey { .. } | Self::NotOurs)
     }
 }
 
@@ -62,26 +69,39 @@ fn tag_time(copy: &Snapshot, key: &str) -> Option<DateTime> {
     copy.tag(key).and_then(|v| DateTime::from_str(v, Format::DateTime).ok())
 }
 
+/// When the copy started: RDS's creation time, else the exporter's tag (RDS reports no
+/// `SnapshotCreateTime` while a copy is in progress).
+pub fn started(copy: &Snapshot) -> Option<DateTime> {
+    copy.created.or_else(|| tag_time(copy, tags::COPY_STARTED_AT))
+}
+
 /// Decides for `copy`; `siblings` are all the pipeline's copies of the same source
 /// (`copy` included).
 pub fn decide(copy: &Snapshot, siblings: &[&Snapshot], clock: &Clock<'_>) -> Action {
-    if is_given_up(copy) {
-        let newer = siblings.iter().any(|s| attempt_of(s) > attempt_of(copy));
-        return if newer {
+    if !is_genuine_copy(copy) {
+        return Action::NotOurs;
+    }
+    let attempt = attempt_of(copy);
+    let newer = |available: bool| {
+        siblings.iter().any(|s| {
+            attempt_of(s) > attempt
+                && !is_given_up(s, clock.export_key)
+                && (!available || s.status == SnapshotStatus::Available)
+        })
+    };
+    if is_given_up(copy, clock.export_key) {
+        let wrong_key = copy.kms_key_id.as_deref().is_some_and(|k| k != clock.export_key);
+        return if newer(true) {
             Action::DeleteSuperseded
+        } else if wrong_key {
+            Action::WrongKey { key: copy.kms_key_id.clone() }
+        } else if copy.status == SnapshotStatus::Available && !newer(false) {
+            Action::Revive
         } else {
             Action::ReportFailed { status: copy.status.as_str().to_owned() }
         };
     }
     match &copy.status {
-        SnapshotStatus::InProgress(_) => {
-            let age_seconds = age(clock.now, copy.created).unwrap_or(0);
-            if age_seconds > clock.stuck_after.as_secs() {
-                Action::MarkStuck { age_seconds }
-            } else {
-                Action::InFlight { progress: copy.percent_progress, age_seconds }
-            }
-        }
         SnapshotStatus::Available => match copy.tag(tags::STAGE) {
             Some(tags::STAGE_ANNOUNCED) => {
                 let announced = tag_time(copy, tags::ANNOUNCED_AT).or(copy.created);
@@ -89,9 +109,6 @@ pub fn decide(copy: &Snapshot, siblings: &[&Snapshot], clock: &Clock<'_>) -> Act
                     Some(seconds) if seconds > clock.export_retention.as_secs() => Action::Expire,
                     _ => Action::Announced,
                 }
-            }
-            _ if copy.kms_key_id.as_deref() != Some(clock.export_key) => {
-                Action::WrongKey { key: copy.kms_key_id.clone() }
             }
             Some(tags::STAGE_ANNOUNCING) => {
                 let claimed = age(clock.now, tag_time(copy, tags::CLAIMED_AT));
@@ -102,9 +119,14 @@ pub fn decide(copy: &Snapshot, siblings: &[&Snapshot], clock: &Clock<'_>) -> Act
             }
             _ => Action::Announce,
         },
-        // Unknown statuses: wait and see, reported with their age.
-        SnapshotStatus::Unknown(_) | SnapshotStatus::Failed(_) => {
-            Action::InFlight { progress: copy.percent_progress, age_seconds: age(clock.now, copy.created).unwrap_or(0) }
+        // In progress, or a status this version does not know: wait, up to the stuck limit.
+        _ => {
+            let age_seconds = age(clock.now, started(copy)).unwrap_or(0);
+            if age_seconds > clock.stuck_after.as_secs() {
+                Action::MarkStuck { age_seconds }
+            } else {
+                Action::InFlight { progress: copy.percent_progress, age_seconds }
+            }
         }
     }
 }
@@ -134,10 +156,16 @@ mod tests {
         DateTime::from_secs(secs).fmt(Format::DateTime).expect("formats")
     }
 
+    const SOURCE: &str = "arn:aws:rds:us-east-1:111111111111:snapshot:orders-1";
+
+    /// A genuine copy of SOURCE: its identifier is the one the exporter gives its attempt.
     fn copy(status: SnapshotStatus, created_hours_ago: i64, tags: &[(&str, &str)]) -> Snapshot {
-        let mut all = BTreeMap::from([(tags::MARKER.to_owned(), tags::MARKER_EXPORT.to_owned())]);
+        let mut all = BTreeMap::from([
+            (tags::MARKER.to_owned(), tags::MARKER_EXPORT.to_owned()),
+            (tags::SOURCE_ARN.to_owned(), SOURCE.to_owned()),
+        ]);
         all.extend(tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-        Snapshot {
+        let mut copy = Snapshot {
             percent_progress: Some(40),
             encrypted: true,
             kms_key_id: Some(KEY.into()),
@@ -152,11 +180,43 @@ mod tests {
                 "offsite-x",
                 status,
             )
-        }
+        };
+        let source = Snapshot::bare(SnapshotKind::Instance, SOURCE, "orders-1", SnapshotStatus::Available);
+        copy.identifier = offsite_exporter::plan::attempt_identifier(&source, attempt_of(&copy));
+        copy
     }
 
     fn alone(c: &Snapshot) -> Action {
         decide(c, &[c], &clock())
+    }
+
+    #[test]
+    fn a_marked_snapshot_that_is_not_a_copy_is_left_alone() {
+        let mut impostor = copy(SnapshotStatus::Available, 1, &[(tags::STAGE, tags::STAGE_ANNOUNCED)]);
+        impostor.identifier = "operators-copy-of-a-copy".into();
+        assert_eq!(alone(&impostor), Action::NotOurs);
+        assert!(alone(&impostor).is_finding());
+    }
+
+    #[test]
+    fn a_copy_without_a_creation_time_is_timed_from_the_exporters_tag() {
+        let started = rfc3339(NOW - 30 * HOUR);
+        let mut running = copy(SnapshotStatus::InProgress("copying".into()), 0, &[(tags::COPY_STARTED_AT, &started)]);
+        running.created = None;
+        assert_eq!(alone(&running), Action::MarkStuck { age_seconds: 30 * 3600 });
+        let mut odd = copy(SnapshotStatus::Unknown("frozen".into()), 30, &[]);
+        odd.created = Some(DateTime::from_secs(NOW - 30 * HOUR));
+        assert!(matches!(alone(&odd), Action::MarkStuck { .. }), "unknown statuses time out too");
+    }
+
+    #[test]
+    fn a_stuck_copy_that_finished_is_revived_unless_a_retry_is_under_way() {
+        let late = copy(SnapshotStatus::Available, 30, &[(tags::STAGE, tags::STAGE_FAILED)]);
+        assert_eq!(alone(&late), Action::Revive);
+        let retry = copy(SnapshotStatus::InProgress("creating".into()), 1, &[(tags::ATTEMPT, "2")]);
+        assert!(matches!(decide(&late, &[&late, &retry], &clock()), Action::ReportFailed { .. }));
+        let done = copy(SnapshotStatus::Available, 1, &[(tags::ATTEMPT, "2")]);
+        assert_eq!(decide(&late, &[&late, &done], &clock()), Action::DeleteSuperseded);
     }
 
     #[test]
@@ -211,11 +271,13 @@ mod tests {
     }
 
     #[test]
-    fn failed_copies_are_reported_until_a_retry_exists_then_deleted() {
+    fn failed_copies_are_reported_until_a_retry_is_available_then_deleted() {
         let failed = copy(SnapshotStatus::Failed("failed".into()), 3, &[(tags::ATTEMPT, "1")]);
         assert_eq!(alone(&failed), Action::ReportFailed { status: "failed".into() });
         let retry = copy(SnapshotStatus::InProgress("creating".into()), 1, &[(tags::ATTEMPT, "2")]);
-        assert_eq!(decide(&failed, &[&failed, &retry], &clock()), Action::DeleteSuperseded);
+        assert!(matches!(decide(&failed, &[&failed, &retry], &clock()), Action::ReportFailed { .. }));
+        let retried = copy(SnapshotStatus::Available, 1, &[(tags::ATTEMPT, "2")]);
+        assert_eq!(decide(&failed, &[&failed, &retried], &clock()), Action::DeleteSuperseded);
         let given_up = copy(SnapshotStatus::InProgress("creating".into()), 30, &[(tags::STAGE, tags::STAGE_FAILED)]);
         assert!(matches!(alone(&given_up), Action::ReportFailed { .. }));
     }

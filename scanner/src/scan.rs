@@ -12,7 +12,7 @@ use offsite_common::tags;
 use serde::Serialize;
 
 use crate::announce;
-use crate::decide::{Action, Clock, decide};
+use crate::decide::{Action, Clock, decide, started};
 use crate::settings::ScannerSettings;
 
 /// What happened to one copy.
@@ -107,17 +107,69 @@ impl Scanner {
             export_key: self.settings.export_key.as_str(),
         };
         let mut report = Report::default();
-        let mut due = Vec::new();
+        let family_of = |copy: &Snapshot| -> Vec<&Snapshot> {
+            siblings.get(copy.tag(tags::SOURCE_ARN).unwrap_or(&copy.arn)).cloned().unwrap_or_default()
+        };
+        // Tag writes (claim, stuck, revive) wait for a re-read of their copies, so that a
+        // decision taken on a listing seconds old never overwrites another scan's work.
+        let mut to_recheck: Vec<(&Snapshot, Action)> = Vec::new();
         for copy in &copies {
-            let family =
-                siblings.get(copy.tag(tags::SOURCE_ARN).unwrap_or(&copy.arn)).map(Vec::as_slice).unwrap_or_default();
-            let action = decide(copy, family, &clock);
+            let action = decide(copy, &family_of(copy), &clock);
             if matches!(
                 action,
                 Action::InFlight { .. } | Action::Announce | Action::ClaimedElsewhere | Action::MarkStuck { .. }
             ) {
-                let age = copy.created.map(|c| u64::try_from(now.secs().saturating_sub(c.secs())).unwrap_or(0));
+                let age = started(copy).map(|c| u64::try_from(now.secs().saturating_sub(c.secs())).unwrap_or(0));
                 report.oldest_pending_seconds = report.oldest_pending_seconds.max(age);
+            }
+            let result = match &action {
+                Action::Announce | Action::MarkStuck { .. } | Action::Revive => {
+                    to_recheck.push((copy, action));
+                    continue;
+                }
+                Action::Expire | Action::DeleteSuperseded => self.delete_copy(copy).await.map(|()| {
+                    report.deleted.push(copy.identifier.clone());
+                    "deleted".to_owned()
+                }),
+                Action::WrongKey { key } => Ok(format!(
+                    "SECURITY: encrypted with {} instead of the export key; never shared, the exporter retries its source",
+                    key.as_deref().unwrap_or("no key")
+                )),
+                Action::NotOurs => Ok(
+                    "SECURITY: carries Offsite's marker but its identifier does not match its tags (a copy made with copied tags?); left alone"
+                        .to_owned(),
+                ),
+                _ => Ok("done".to_owned()),
+            };
+            report.items.push(item(copy, action, result, &mut report.errors));
+        }
+        let fresh = match self.reread(to_recheck.iter().map(|(c, _)| *c)).await {
+            Ok(fresh) => fresh,
+            Err(e) => {
+                report.errors.push(format!("re-reading copies before tagging: {e}"));
+                BTreeMap::new()
+            }
+        };
+        let mut due = Vec::new();
+        for (listed, action) in to_recheck {
+            let Some(copy) = fresh.get(&listed.identifier) else {
+                report.items.push(item(
+                    listed,
+                    action,
+                    Ok("gone or unreadable meanwhile; next scan".to_owned()),
+                    &mut report.errors,
+                ));
+                continue;
+            };
+            let again = decide(copy, &family_of(copy), &clock);
+            if again != action {
+                report.items.push(item(
+                    copy,
+                    again,
+                    Ok("changed meanwhile; next scan decides".to_owned()),
+                    &mut report.errors,
+                ));
+                continue;
             }
             let result = match &action {
                 Action::Announce => {
@@ -131,15 +183,13 @@ impl Scanner {
                     ]);
                     self.rds.add_tags(&copy.arn, &mark).await.map(|()| "marked failed; the exporter retries".to_owned())
                 }
-                Action::Expire | Action::DeleteSuperseded => self.delete_copy(copy).await.map(|()| {
-                    report.deleted.push(copy.identifier.clone());
-                    "deleted".to_owned()
-                }),
-                Action::WrongKey { key } => Ok(format!(
-                    "SECURITY: encrypted with {} instead of the export key; not shared",
-                    key.as_deref().unwrap_or("no key")
-                )),
-                _ => Ok("done".to_owned()),
+                _ => {
+                    let revive = BTreeMap::from([(tags::STAGE.to_owned(), tags::STAGE_EXPORTED.to_owned())]);
+                    self.rds
+                        .add_tags(&copy.arn, &revive)
+                        .await
+                        .map(|()| "finished after all: back to exported".to_owned())
+                }
             };
             report.items.push(item(copy, action, result, &mut report.errors));
         }
@@ -153,6 +203,22 @@ impl Scanner {
         }
         report.metrics().flush();
         Ok(report)
+    }
+
+    /// The current state of `copies`, read with filtered describes (20 identifiers a call).
+    async fn reread<'a>(
+        &self,
+        copies: impl Iterator<Item = &'a Snapshot>,
+    ) -> Result<BTreeMap<String, Snapshot>, RdsError> {
+        let mut ids: BTreeMap<SnapshotKind, Vec<String>> = BTreeMap::new();
+        for copy in copies {
+            ids.entry(copy.kind).or_default().push(copy.identifier.clone());
+        }
+        let mut fresh = BTreeMap::new();
+        for (kind, ids) in ids {
+            fresh.extend(self.rds.describe_many(kind, &ids).await?.into_iter().map(|c| (c.identifier.clone(), c)));
+        }
+        Ok(fresh)
     }
 
     /// Deletes one of the pipeline's copies; anything without the marker is refused here
@@ -207,7 +273,9 @@ impl Scanner {
         }
         let mut to_publish: Vec<(&Snapshot, Notice)> = Vec::new();
         for copy in claimed {
-            let ours = current.get(&copy.identifier).and_then(|c| c.tag(tags::CLAIM)) == Some(scan_id);
+            let ours = current.get(&copy.identifier).is_some_and(|c| {
+                c.tag(tags::CLAIM) == Some(scan_id) && c.tag(tags::STAGE) == Some(tags::STAGE_ANNOUNCING)
+            });
             if !ours {
                 report.items.push(item(
                     copy,
@@ -255,7 +323,10 @@ impl Scanner {
                     report.errors.push(format!("publishing {}: {message}", copy.identifier));
                     // Release the claim so the next scan retries at once.
                     let release = BTreeMap::from([(tags::STAGE.to_owned(), tags::STAGE_EXPORTED.to_owned())]);
-                    let _ = self.rds.add_tags(&copy.arn, &release).await;
+                    if let Err(e) = self.rds.add_tags(&copy.arn, &release).await {
+                        // The claim then expires after CLAIM_TTL instead.
+                        report.errors.push(format!("releasing the claim on {}: {e}", copy.identifier));
+                    }
                     Ok(format!("not announced: {message}"))
                 }
             };

@@ -5,24 +5,20 @@ use std::time::Duration;
 use offsite_common::aws::AwsSettings;
 use offsite_common::config::{self, Env, KmsKeyArn, Setting};
 use offsite_common::{AccountId, ConfigError};
+pub use offsite_exporter::settings::{
+    DEFAULT_EXPORT_RETENTION, DEFAULT_SWEEP_WINDOW, EXPORT_RETENTION_VAR, SWEEP_WINDOW_VAR,
+};
 
 pub const VAULT_ACCOUNT_VAR: &str = "OFFSITE_VAULT_ACCOUNT_ID";
 pub const TOPIC_ARN_VAR: &str = "OFFSITE_TOPIC_ARN";
 pub const EXPORT_KEY_VAR: &str = "OFFSITE_EXPORT_KEY_ARN";
 pub const STUCK_AFTER_VAR: &str = "OFFSITE_STUCK_AFTER";
-pub const EXPORT_RETENTION_VAR: &str = "OFFSITE_EXPORT_RETENTION";
 pub const VAULT_RECONCILE_INTERVAL_VAR: &str = "OFFSITE_VAULT_RECONCILE_INTERVAL";
-pub const SWEEP_WINDOW_VAR: &str = "OFFSITE_SWEEP_WINDOW";
 pub const CLAIM_SETTLE_VAR: &str = "OFFSITE_CLAIM_SETTLE";
 
 /// Copies of large databases take hours; a day without progress is stuck.
 pub const DEFAULT_STUCK_AFTER: Duration = Duration::from_secs(24 * 3600);
-/// A week of shared copies in the workload account: long enough for the vault to pull them
-/// even after a lost notice and a few missed reconciles.
-pub const DEFAULT_EXPORT_RETENTION: Duration = Duration::from_secs(7 * 86_400);
 pub const DEFAULT_VAULT_RECONCILE_INTERVAL: Duration = Duration::from_secs(24 * 3600);
-/// Must match the exporter's `OFFSITE_SWEEP_WINDOW` (the templates give both the same).
-pub const DEFAULT_SWEEP_WINDOW: Duration = Duration::from_secs(48 * 3600);
 /// How long a scan waits between claiming copies and checking its claims held.
 pub const DEFAULT_CLAIM_SETTLE: Duration = Duration::from_secs(2);
 

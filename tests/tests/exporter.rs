@@ -196,10 +196,12 @@ async fn sweep_copies_every_selected_kind_and_name_style_once_with_the_export_ke
     let sources = RdsSnapshots::new(Client::new(&workload));
     for arn in &expected {
         let arn: SnapshotArn = arn.parse().expect("ARN");
-        let snapshot_type = ["rds:", "awsbackup:"]
-            .iter()
-            .zip(["automated", "awsbackup"])
-            .find_map(|(prefix, kind)| arn.name.starts_with(prefix).then_some(kind));
+        // Aurora has no awsbackup type: AWS Backup's cluster snapshots are manual ones.
+        let snapshot_type = match (arn.kind, arn.name.split(':').next()) {
+            (_, Some("rds")) => Some("automated"),
+            (offsite_common::snapshot::SnapshotKind::Instance, Some("awsbackup")) => Some("awsbackup"),
+            _ => None,
+        };
         let source = sources.describe(arn.kind, &arn.name, snapshot_type).await.expect("describe").expect("exists");
         assert_eq!(source.tag(SELECTED.0), Some(SELECTED.1), "{arn}");
         assert_eq!(source.tag(tags::MARKER), None, "{arn}");

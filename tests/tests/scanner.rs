@@ -91,18 +91,20 @@ async fn a_failed_copy_is_reported_retried_and_then_removed() {
     let item = report.items.iter().find(|i| i.copy_identifier == first.identifier).expect("reported");
     assert!(matches!(item.action, Action::ReportFailed { .. }) && item.finding, "{item:?}");
 
-    // The exporter's next run retries under attempt 2; the scanner then removes attempt 1.
+    // The exporter's next run retries under attempt 2; once that one is available, the
+    // scanner announces it and removes attempt 1 (kept until then as the record).
     let retry = pipeline.exporter().export_one(&source_arn.parse().expect("ARN"), false).await.expect("retry");
     assert_eq!(retry.count(&Outcome::Copied), 1, "{retry:#?}");
     let second = pipeline.copy_of(&source_arn).await.expect("attempt 2");
     assert_eq!(second.tag(tags::ATTEMPT), Some("2"));
     assert_ne!(second.identifier, first.identifier);
     let report = pipeline.scanner().scan(now(), "scan-2").await.expect("scan");
-    assert_eq!(report.deleted, std::slice::from_ref(&first.identifier), "{report:#?}");
+    assert!(report.deleted.is_empty(), "attempt 2 is still copying: {report:#?}");
 
     pipeline.wait_available(&source_arn).await;
     let report = pipeline.scanner().scan(now(), "scan-3").await.expect("scan");
     assert_eq!(report.announced, std::slice::from_ref(&second.identifier));
+    assert_eq!(report.deleted, std::slice::from_ref(&first.identifier), "{report:#?}");
 }
 
 #[tokio::test]
@@ -177,4 +179,32 @@ async fn a_share_with_a_foreign_account_is_a_security_finding() {
     let report = pipeline.scanner().scan(now(), "scan").await.expect("scan");
     let finding = report.items.iter().find(|i| i.result.starts_with("SECURITY")).expect("a finding");
     assert!(finding.result.contains(AUDITOR), "{finding:?}");
+}
+
+#[tokio::test]
+async fn an_operators_copy_with_copied_tags_is_never_shared_or_deleted() {
+    let pipeline = Pipeline::start(Duration::ZERO).await;
+    let copy = pipeline.snapshot_and_export("orders-1").await;
+    pipeline.scanner().scan(now(), "scan-1").await.expect("scan");
+    // An operator copies the pipeline's copy and keeps its tags, announced-at included.
+    Client::new(&pipeline.workload)
+        .copy_db_snapshot()
+        .source_db_snapshot_identifier(&copy.identifier)
+        .target_db_snapshot_identifier("operators-copy")
+        .kms_key_id(&pipeline.export_key)
+        .copy_tags(true)
+        .send()
+        .await
+        .expect("operator's copy");
+    let a_month_ago = DateTime::from_secs(now().secs() - 30 * 86_400).fmt(Format::DateTime).expect("time");
+    let arn = format!("arn:aws:rds:us-east-1:{WORKLOAD}:snapshot:operators-copy");
+    let backdate = BTreeMap::from([(tags::ANNOUNCED_AT.to_owned(), a_month_ago)]);
+    RdsSnapshots::new(Client::new(&pipeline.workload)).add_tags(&arn, &backdate).await.expect("tags");
+
+    let report = pipeline.scanner().scan(now(), "scan-2").await.expect("scan");
+    let item = report.items.iter().find(|i| i.copy_identifier == "operators-copy").expect("reported");
+    assert_eq!(item.action, Action::NotOurs);
+    assert!(item.result.starts_with("SECURITY"), "{item:?}");
+    assert!(report.deleted.is_empty(), "{report:#?}");
+    assert!(restore_accounts(&pipeline.workload, SnapshotKind::Instance, "operators-copy").await.is_empty());
 }

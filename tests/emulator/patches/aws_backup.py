@@ -2,11 +2,12 @@
 integration with RDS).
 
 AWS behaviour reproduced ("Amazon RDS" and "Amazon Aurora" pages of the AWS Backup Developer
-Guide; DescribeDBSnapshots API reference, ``SnapshotType``): a backup job of a DB instance or
-cluster produces a snapshot named ``awsbackup:job-<job id>`` with ``SnapshotType``
-``awsbackup``, carrying the plan's ``recovery_point_tags`` (plus the resource's tags when
-the plan copies them). Such snapshots are listed only when ``SnapshotType=awsbackup`` is
-asked for, and AWS Backup reports the job ``COMPLETED`` once the snapshot is available.
+Guide; DescribeDBSnapshots and DescribeDBClusterSnapshots API references, ``SnapshotType``):
+a backup job of a DB instance or cluster produces a snapshot named ``awsbackup:job-<job id>``
+carrying the plan's ``recovery_point_tags``. A DB instance's has ``SnapshotType``
+``awsbackup`` and is listed only when that type is asked for; "the awsbackup type does not
+apply to Aurora", so a cluster's is a ``manual`` cluster snapshot. AWS Backup reports the
+job ``COMPLETED`` once the snapshot is available.
 
 The control call ``POST /_offsite/backup/recovery-point`` stands in for a finished backup
 job: it creates that snapshot, already ``available`` (AWS Backup only reports COMPLETED
@@ -40,7 +41,7 @@ def create_recovery_point(
         if resource not in backend.clusters:
             raise KeyError(resource)
         snapshot = backend.create_db_cluster_snapshot(
-            resource, identifier, snapshot_type="awsbackup", tags=tag_list
+            resource, identifier, snapshot_type="manual", tags=tag_list
         )
     else:
         if resource not in backend.databases:
