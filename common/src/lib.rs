@@ -17,6 +17,7 @@ pub mod identifier;
 pub mod logging;
 pub mod metrics;
 pub mod notice;
+pub mod presign;
 pub mod rds;
 pub mod rds_error;
 pub mod snapshot;

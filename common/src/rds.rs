@@ -48,6 +48,8 @@ pub struct CopyRequest {
     pub target_identifier: String,
     pub kms_key_id: String,
     pub tags: BTreeMap<String, String>,
+    /// For an encrypted source in another region: see `crate::presign`.
+    pub pre_signed_url: Option<String>,
 }
 
 /// RDS snapshots of both kinds.
@@ -205,6 +207,7 @@ impl RdsSnapshots {
                 .kms_key_id(&request.kms_key_id)
                 .copy_tags(false)
                 .set_tags(Some(tags))
+                .set_pre_signed_url(request.pre_signed_url.clone())
                 .send()
                 .await
                 .map_err(|e| RdsError::from_sdk("CopyDBSnapshot", &target, e))?
@@ -218,6 +221,7 @@ impl RdsSnapshots {
                 .kms_key_id(&request.kms_key_id)
                 .copy_tags(false)
                 .set_tags(Some(tags))
+                .set_pre_signed_url(request.pre_signed_url.clone())
                 .send()
                 .await
                 .map_err(|e| RdsError::from_sdk("CopyDBClusterSnapshot", &target, e))?
@@ -394,6 +398,7 @@ mod tests {
             target_identifier: "offsite-ledger-1-0123456789abcdef".into(),
             kms_key_id: "arn:aws:kms:us-east-1:111111111111:key/k".into(),
             tags: BTreeMap::new(),
+            pre_signed_url: None,
         };
         let error = rds.copy(&request).await.expect_err("quota");
         assert_eq!(error.kind, RdsErrorKind::QuotaExceeded);

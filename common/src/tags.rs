@@ -56,3 +56,8 @@ pub const NOTICE_ID: &str = "offsite:notice-id";
 pub const IMPORTED_AT: &str = "offsite:imported-at";
 /// `importer` or `reconciler`.
 pub const IMPORTED_BY: &str = "offsite:imported-by";
+
+/// The value of [`MARKER`] on the vault's second-region copies.
+pub const MARKER_IMPORT_DR: &str = "offsite-import-dr";
+/// On a second-region copy: the vault copy (ARN) it was made from.
+pub const DR_OF: &str = "offsite:dr-of";

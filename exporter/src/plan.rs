@@ -192,6 +192,7 @@ pub fn copy_request(
         target_identifier,
         kms_key_id: export_key.to_owned(),
         tags: copy_tags,
+        pre_signed_url: None,
     }
 }
 

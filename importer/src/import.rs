@@ -119,6 +119,7 @@ pub async fn import(
         target_identifier: target.clone(),
         kms_key_id: import_key.to_string(),
         tags: provenance,
+        pre_signed_url: None,
     };
     match rds.copy(&request).await {
         Ok(_) => Ok(Imported::Started { target }),

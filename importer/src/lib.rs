@@ -10,9 +10,11 @@
 //! - [`verify`]: the checks, pure, each rejection with its own reason.
 //! - [`import`]: the vault's copy, deterministic and idempotent, with provenance tags.
 //! - [`run`]: a batch (importer) and a reconcile run.
+//! - [`dr`]: the optional second-region copy.
 //! - [`retention`]: the vault's retention policy (pure) and its settings.
 
 pub mod allow;
+pub mod dr;
 pub mod envelope;
 pub mod health;
 pub mod import;

@@ -92,8 +92,9 @@ fn year_month(days: i64) -> (i64, u32) {
     (year, u32::try_from(month).unwrap_or(1))
 }
 
-/// Decides, for every vault copy, whether the policy keeps it.
-pub fn plan(copies: &[Snapshot], policy: &Policy, now: DateTime) -> Vec<Verdict> {
+/// Decides, for every vault copy, whether the policy keeps it. `marker` is the marker value
+/// of the copies concerned (the imports, or their second-region copies).
+pub fn plan(copies: &[Snapshot], policy: &Policy, now: DateTime, marker: &str) -> Vec<Verdict> {
     let mut groups: BTreeMap<(String, String), Vec<(&Snapshot, i64)>> = BTreeMap::new();
     let mut verdicts = Vec::new();
     for copy in copies {
@@ -105,7 +106,7 @@ pub fn plan(copies: &[Snapshot], policy: &Policy, now: DateTime) -> Vec<Verdict>
             delete,
             reason: reason.to_owned(),
         };
-        if copy.tag(tags::MARKER) != Some(tags::MARKER_IMPORT) || !crate::import::is_genuine_import(copy) {
+        if copy.tag(tags::MARKER) != Some(marker) || !crate::import::is_genuine_import(copy) {
             verdicts.push(verdict(false, "not an Offsite import: never touched", None));
             continue;
         }
@@ -178,16 +179,24 @@ pub struct RetentionReport {
 
 /// Lists the vault's copies, applies the policy and, unless it is a dry run, deletes what
 /// the policy does not keep. Only copies with the importer's marker are ever deleted.
-pub async fn apply(rds: &RdsSnapshots, policy: &Policy, now: DateTime) -> Result<RetentionReport, RdsError> {
+///
+/// `marker` selects the copies: `tags::MARKER_IMPORT` in the vault's region,
+/// `tags::MARKER_IMPORT_DR` in its second region.
+pub async fn apply(
+    rds: &RdsSnapshots,
+    policy: &Policy,
+    now: DateTime,
+    marker: &str,
+) -> Result<RetentionReport, RdsError> {
     let kinds = [SnapshotKind::Instance, SnapshotKind::Cluster];
-    let copies = rds.list_marked(&kinds, tags::MARKER_IMPORT).await?;
-    let verdicts = plan(&copies, policy, now);
+    let copies = rds.list_marked(&kinds, marker).await?;
+    let verdicts = plan(&copies, policy, now, marker);
     let mut report =
         RetentionReport { dry_run: policy.dry_run, verdicts: Vec::new(), deleted: Vec::new(), errors: Vec::new() };
     for verdict in verdicts {
         let copy = copies.iter().find(|c| c.identifier == verdict.copy_identifier);
         if verdict.delete && !policy.dry_run {
-            match copy.filter(|c| c.tag(tags::MARKER) == Some(tags::MARKER_IMPORT)) {
+            match copy.filter(|c| c.tag(tags::MARKER) == Some(marker)) {
                 Some(copy) => match rds.delete(copy.kind, &copy.identifier).await {
                     Ok(()) => report.deleted.push(copy.identifier.clone()),
                     Err(e) => report.errors.push(e.to_string()),
@@ -271,7 +280,7 @@ mod tests {
     fn grandfather_father_son_per_database() {
         // One copy a day for 90 days.
         let copies: Vec<Snapshot> = (0..90).map(|d| copy(&format!("c{d:02}"), d, "orders")).collect();
-        let verdicts = plan(&copies, &policy(), DateTime::from_secs(NOW));
+        let verdicts = plan(&copies, &policy(), DateTime::from_secs(NOW), tags::MARKER_IMPORT);
         let kept: Vec<String> = verdicts.iter().filter(|v| !v.delete).map(|v| name(&v.copy_identifier)).collect();
         // Newest 2, 3 dailies (0,1,2), younger than 7 days (0..=6), 2 weeklies, 2 monthlies.
         for id in ["c00", "c01", "c02", "c03", "c04", "c05", "c06"] {
@@ -285,7 +294,7 @@ mod tests {
     fn the_newest_copy_survives_whatever_its_age() {
         let copies = vec![copy("only", 400, "ledger")];
         let strict = Policy { keep_last: 1, daily: 0, weekly: 0, monthly: 0, ..policy() };
-        assert!(deleted(&plan(&copies, &strict, DateTime::from_secs(NOW))).is_empty());
+        assert!(deleted(&plan(&copies, &strict, DateTime::from_secs(NOW), tags::MARKER_IMPORT)).is_empty());
     }
 
     #[test]
@@ -299,7 +308,7 @@ mod tests {
         in_flight.status = SnapshotStatus::InProgress("creating".into());
         copies.push(in_flight);
         let strict = Policy { keep_last: 1, daily: 0, weekly: 0, monthly: 0, ..policy() };
-        let verdicts = plan(&copies, &strict, DateTime::from_secs(NOW));
+        let verdicts = plan(&copies, &strict, DateTime::from_secs(NOW), tags::MARKER_IMPORT);
         let gone = deleted(&verdicts);
         let gone_has = |n: &str| gone.iter().any(|g| g == n);
         assert!(!gone_has("o00") && !gone_has("l0"), "the newest of each database stays");

@@ -11,6 +11,7 @@ use offsite_common::snapshot::{Snapshot, SnapshotArn, SnapshotKind, SnapshotStat
 use offsite_common::tags;
 use serde::Serialize;
 
+use crate::dr::SecondRegion;
 use crate::envelope::{self, BatchResponse, ItemFailure, SqsEvent};
 use crate::import::{ImportError, Imported, ImportedBy, import, is_genuine_import, provenance};
 use crate::settings::VaultSettings;
@@ -24,23 +25,25 @@ pub struct Outcome {
     /// The SQS message id (importer) or the shared snapshot's ARN (reconciler).
     pub item: String,
     pub copy_arn: Option<String>,
-    /// `imported`, `already-imported`, `rejected`, `deferred`, `error`.
+    /// `imported`, `already-imported`, `replicated`, `already-replicated`, `rejected`,
+    /// `deferred`, `error`.
     pub result: &'static str,
     pub vault_copy: Option<String>,
     pub reason: String,
 }
 
 impl Outcome {
-    fn failed(&self) -> bool {
+    pub fn failed(&self) -> bool {
         matches!(self.result, "rejected" | "deferred" | "error")
     }
 }
 
-/// The vault side: RDS access plus settings.
+/// The vault side: RDS access plus settings, and the optional second region.
 #[derive(Debug, Clone)]
 pub struct Vault {
     rds: RdsSnapshots,
     settings: VaultSettings,
+    second_region: Option<SecondRegion>,
 }
 
 /// The vault's own copies, indexed the ways a run needs them.
@@ -81,7 +84,13 @@ pub struct BatchReport {
 
 impl Vault {
     pub fn new(rds: RdsSnapshots, settings: VaultSettings) -> Self {
-        Self { rds, settings }
+        Self { rds, settings, second_region: None }
+    }
+
+    /// The reconciler also copies every available import into this second region.
+    pub fn with_second_region(mut self, second_region: SecondRegion) -> Self {
+        self.second_region = Some(second_region);
+        self
     }
 
     pub fn settings(&self) -> &VaultSettings {
@@ -197,6 +206,12 @@ impl Vault {
                     continue;
                 }
                 let outcome = self.reconcile_one(&shared, &mut existing, &mut started, now).await;
+                log_outcome(&outcome);
+                outcomes.push(outcome);
+            }
+        }
+        if let Some(second) = &self.second_region {
+            for outcome in second.replicate(&copies).await {
                 log_outcome(&outcome);
                 outcomes.push(outcome);
             }
@@ -332,6 +347,7 @@ fn metrics(outcomes: &[Outcome], function: &str) -> Metrics {
         ("Rejected", "rejected"),
         ("Deferred", "deferred"),
         ("ImportErrors", "error"),
+        ("Replicated", "replicated"),
     ] {
         metrics.add(name, outcomes.iter().filter(|o| o.result == result).count() as f64);
     }

@@ -198,3 +198,41 @@ async fn aws_backup_recovery_points_are_listed_only_as_awsbackup() {
     let tags = backups[0].tag_list();
     assert!(tags.iter().any(|t| t.key() == Some("offsite-export") && t.value() == Some("true")), "{tags:?}");
 }
+
+#[tokio::test]
+async fn an_encrypted_copy_from_another_region_needs_a_presigned_url() {
+    let emulator = Emulator::start().expect("emulator starts");
+    let vault = emulator.account(VAULT).await.expect("vault credentials");
+    let east_key = kms_key(&vault, "east").await;
+    db_instance(&vault, "orders", Some(&east_key)).await;
+    let source = db_snapshot(&vault, "orders", "orders-1", vec![]).await;
+    let source_arn = source.db_snapshot_arn().expect("ARN").to_owned();
+    let west = vault.clone().into_builder().region(aws_config::Region::new("us-west-2")).build();
+    let west_key = kms_key(&west, "west").await;
+    let copy = |url: Option<String>| {
+        Client::new(&west)
+            .copy_db_snapshot()
+            .source_db_snapshot_identifier(&source_arn)
+            .target_db_snapshot_identifier("orders-1-west")
+            .kms_key_id(&west_key)
+            .set_pre_signed_url(url)
+            .send()
+    };
+
+    let unsigned = copy(None).await;
+    assert_eq!(error_code(&unsigned).as_deref(), Some("InvalidParameterValue"));
+    let url = offsite_common::presign::presign_copy(
+        &vault,
+        offsite_common::snapshot::SnapshotKind::Instance,
+        &source_arn,
+        "orders-1-west",
+        "us-west-2",
+        &west_key,
+    )
+    .await
+    .expect("presigned");
+    copy(Some(url)).await.expect("a presigned cross-region copy");
+    let west_copy = describe_db_snapshot(&west, "orders-1-west").await.expect("the copy in us-west-2");
+    assert_eq!(west_copy.kms_key_id(), Some(west_key.as_str()));
+    assert_eq!(west_copy.source_db_snapshot_identifier(), Some(source_arn.as_str()));
+}

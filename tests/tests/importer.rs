@@ -150,12 +150,12 @@ async fn retention_keeps_what_the_policy_keeps_and_nothing_else_is_touched() {
     let policy =
         Policy { keep_last: 1, daily: 0, weekly: 0, monthly: 0, min_age: Duration::from_secs(86_400), dry_run: true };
 
-    let dry = apply(&rds, &policy, later).await.expect("dry run");
+    let dry = apply(&rds, &policy, later, tags::MARKER_IMPORT).await.expect("dry run");
     assert!(dry.deleted.is_empty());
     assert_eq!(dry.verdicts.iter().filter(|v| v.delete).count(), 2, "{dry:#?}");
     assert_eq!(pipeline.vault_copies().await.len(), 3, "a dry run deletes nothing");
 
-    let real = apply(&rds, &Policy { dry_run: false, ..policy }, later).await.expect("retention");
+    let real = apply(&rds, &Policy { dry_run: false, ..policy }, later, tags::MARKER_IMPORT).await.expect("retention");
     assert_eq!(real.deleted.len(), 2, "{real:#?}");
     let left = pipeline.vault_copies().await;
     assert_eq!(left.len(), 1);
@@ -356,4 +356,46 @@ async fn hostile_messages_are_rejected_each_with_its_reason_and_change_nothing()
         .expect("still there");
     assert_eq!(squatter.db_snapshots().len(), 1);
     println!("hostile: {} cases, {rejected_with_reason} rejected with a reason, 0 caused a change", cases.len());
+}
+
+#[tokio::test]
+async fn with_a_second_region_every_import_is_copied_there_once() {
+    use offsite_importer::dr::SecondRegion;
+    use offsite_importer::run::Vault;
+    use offsite_importer::settings::{DR_KEY_VAR, DR_REGION_VAR, VaultSettings};
+
+    let pipeline = Pipeline::start(Duration::ZERO).await;
+    let (_copy, bodies) = announced(&pipeline, "orders-1").await;
+    let imported = pipeline.vault_side().handle_batch(&sqs_event(&bodies), now()).await.expect("batch");
+    assert_eq!(results(&imported.outcomes), ["imported"]);
+    let west = pipeline.vault.clone().into_builder().region(aws_config::Region::new("us-west-2")).build();
+    let dr_key = kms_key(&west, "second region").await;
+    let mut env = pipeline.env.clone();
+    env.insert(DR_REGION_VAR.to_owned(), "us-west-2".to_owned());
+    env.insert(DR_KEY_VAR.to_owned(), dr_key.clone());
+    let settings = VaultSettings::from_env(&env).expect("settings with a second region");
+    let second = SecondRegion::new(settings.dr.clone().expect("second region"), pipeline.vault.clone(), &west);
+    let vault =
+        Vault::new(RdsSnapshots::new(Client::new(&pipeline.vault)), settings).with_second_region(second.clone());
+
+    let report = vault.reconcile(now()).await.expect("reconcile");
+    let primary = pipeline.vault_copies().await;
+    assert_eq!(primary.len(), 1);
+    let replicated: Vec<&Outcome> = report.outcomes.iter().filter(|o| o.result == "replicated").collect();
+    assert_eq!(replicated.len(), 1, "{report:#?}");
+    assert_eq!(replicated[0].copy_arn.as_deref(), Some(primary[0].arn.as_str()));
+
+    let copies = second.copies().await.expect("second-region copies");
+    assert_eq!(copies.len(), 1);
+    let dr = &copies[0];
+    assert_eq!(dr.identifier, primary[0].identifier);
+    assert!(dr.arn.contains(":us-west-2:"), "{}", dr.arn);
+    assert_eq!(dr.kms_key_id.as_deref(), Some(dr_key.as_str()));
+    assert_eq!(dr.tag(tags::DR_OF), Some(primary[0].arn.as_str()));
+    assert_eq!(dr.tag(tags::MARKER), Some(tags::MARKER_IMPORT_DR));
+    assert_eq!(dr.tag(tags::SOURCE_DATABASE), Some("orders"));
+
+    let again = vault.reconcile(now()).await.expect("reconcile again");
+    assert!(again.outcomes.iter().all(|o| o.result != "replicated"), "{again:#?}");
+    assert_eq!(second.copies().await.expect("list").len(), 1);
 }

@@ -5,9 +5,10 @@ use std::time::SystemTime;
 
 use aws_smithy_types::DateTime;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use offsite_common::aws::load_sdk_config;
+use offsite_common::aws::{AwsSettings, load_sdk_config};
 use offsite_common::config::ProcessEnv;
 use offsite_common::rds::RdsSnapshots;
+use offsite_importer::dr::SecondRegion;
 use offsite_importer::run::Vault;
 use offsite_importer::settings::VaultSettings;
 use serde_json::Value;
@@ -19,7 +20,18 @@ async fn main() -> Result<(), Error> {
         tracing::error!(error = %error, "the reconciler cannot start");
     })?;
     let sdk_config = load_sdk_config(&settings.aws).await;
-    let vault = Vault::new(RdsSnapshots::new(aws_sdk_rds::Client::new(&sdk_config)), settings);
+    let second_region = match settings.dr.clone() {
+        Some(dr) => {
+            let dr_config =
+                load_sdk_config(&AwsSettings { region: Some(dr.region.clone()), ..settings.aws.clone() }).await;
+            Some(SecondRegion::new(dr, sdk_config.clone(), &dr_config))
+        }
+        None => None,
+    };
+    let mut vault = Vault::new(RdsSnapshots::new(aws_sdk_rds::Client::new(&sdk_config)), settings);
+    if let Some(second_region) = second_region {
+        vault = vault.with_second_region(second_region);
+    }
     let vault = &vault;
     lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| async move {
         let report = vault.reconcile(DateTime::from(SystemTime::now())).await?;

@@ -14,7 +14,10 @@ AWS behaviour reproduced
 * KmsKeyId (API_CopyDBSnapshot / API_CopyDBClusterSnapshot, KmsKeyId):
   - copying an encrypted snapshot shared from another account requires ``KmsKeyId``
     -> ``InvalidParameterValue``;
-  - an encrypted snapshot copied to another region requires ``KmsKeyId`` -> same error;
+  - an encrypted snapshot copied to another region requires ``KmsKeyId`` -> same error,
+    and a ``PreSignedUrl`` (the SDKs that support ``SourceRegion`` generate it; the Rust SDK
+    does not) -> same error; the URL's signature is not checked;
+  - a snapshot of the caller's own account in another region is found by its ARN;
     an encrypted *shared* snapshot can only be copied within its region -> same error;
   - without ``KmsKeyId`` the copy keeps the source's key (moto used the key of the
     snapshot's original instance, wrong for a copy of a re-encrypted copy);
@@ -106,10 +109,13 @@ def _get_snapshot(original: Any) -> Any:
     ) -> Snapshot:
         if identifier.startswith("arn:"):
             region, account, _, name = split_arn(identifier)
-            if account != self.account_id:
+            if account != self.account_id or region != self.region_name:
                 owner = rds_backends[account][region]
                 snapshot = owner.resource_map[resource_type].get(name)
-                if snapshot is None or not _is_shared_with(snapshot, self.account_id):
+                shared = account == self.account_id or (
+                    snapshot is not None and _is_shared_with(snapshot, self.account_id)
+                )
+                if snapshot is None or not shared:
                     raise not_found_exception(identifier)
                 return snapshot
         return original(self, identifier, resource_type, not_found_exception)
@@ -139,7 +145,11 @@ def _require_usable_key(key_id: str, account: str, region: str) -> None:
 
 
 def _check_copy(
-    backend: RDSBackend, source: Snapshot, kms_key_id: str | None, cluster: bool
+    backend: RDSBackend,
+    source: Snapshot,
+    kms_key_id: str | None,
+    cluster: bool,
+    pre_signed_url: str | None = None,
 ) -> None:
     """AWS's preconditions on a copy's source and keys (see the module docstring)."""
     require_available(source, "copy")
@@ -159,6 +169,11 @@ def _check_copy(
     if encrypted and cross_region and not kms_key_id:
         raise InvalidParameterValue(
             "KmsKeyId is required when copying an encrypted snapshot to another AWS Region."
+        )
+    if encrypted and cross_region and not pre_signed_url:
+        raise InvalidParameterValue(
+            "PreSignedUrl is required when copying an encrypted snapshot from another "
+            "AWS Region (SDKs without SourceRegion support must sign it themselves)."
         )
     if cluster and not encrypted and kms_key_id:
         raise InvalidParameterValue(
@@ -188,7 +203,7 @@ def _copy_db_snapshot(original: Any) -> Any:
         if target_db_snapshot_identifier in self.database_snapshots:
             raise DBSnapshotAlreadyExistsError(target_db_snapshot_identifier)
         source = self.get_db_snapshot(source_db_snapshot_identifier)
-        _check_copy(self, source, kms_key_id, cluster=False)
+        _check_copy(self, source, kms_key_id, cluster=False, pre_signed_url=kwargs.get("pre_signed_url"))
         target = original(
             self,
             source_db_snapshot_identifier,
@@ -221,7 +236,7 @@ def _copy_db_cluster_snapshot(original: Any) -> Any:
         if target_db_cluster_snapshot_identifier in self.cluster_snapshots:
             raise DBClusterSnapshotAlreadyExistsError(target_db_cluster_snapshot_identifier)
         source = self.get_db_cluster_snapshot(source_db_cluster_snapshot_identifier)
-        _check_copy(self, source, kms_key_id, cluster=True)
+        _check_copy(self, source, kms_key_id, cluster=True, pre_signed_url=kwargs.get("pre_signed_url"))
         target = original(
             self,
             source_db_cluster_snapshot_identifier,

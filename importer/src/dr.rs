@@ -1,0 +1,108 @@
+//! The vault's optional second-region copy: every available import is copied once more,
+//! under the vault account's key in the second region, with the same identifier.
+//!
+//! A cross-region copy of an encrypted snapshot needs a presigned request for the source
+//! region (`offsite_common::presign`). The reconciler runs it, after its imports: a copy
+//! must be `available` before it can be copied again, so new imports follow on the next run.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_config::SdkConfig;
+use offsite_common::presign::presign_copy;
+use offsite_common::rds::{CopyRequest, RdsSnapshots};
+use offsite_common::rds_error::RdsErrorKind;
+use offsite_common::snapshot::{Snapshot, SnapshotKind, SnapshotStatus};
+use offsite_common::tags;
+
+use crate::run::Outcome;
+use crate::settings::DrSettings;
+
+/// The second region: its RDS client and settings, and the primary region's configuration
+/// (whose credentials sign the presigned request).
+#[derive(Debug, Clone)]
+pub struct SecondRegion {
+    settings: DrSettings,
+    primary: SdkConfig,
+    rds: RdsSnapshots,
+}
+
+impl SecondRegion {
+    /// `dr_config` must be configured for `settings.region`.
+    pub fn new(settings: DrSettings, primary: SdkConfig, dr_config: &SdkConfig) -> Self {
+        Self { settings, primary, rds: RdsSnapshots::new(aws_sdk_rds::Client::new(dr_config)) }
+    }
+
+    /// The second-region copies (both kinds).
+    pub async fn copies(&self) -> Result<Vec<Snapshot>, offsite_common::rds::RdsError> {
+        self.rds.list_marked(&[SnapshotKind::Instance, SnapshotKind::Cluster], tags::MARKER_IMPORT_DR).await
+    }
+
+    /// Copies every available vault copy that has no second-region copy yet.
+    pub async fn replicate(&self, vault_copies: &[Snapshot]) -> Vec<Outcome> {
+        let existing: BTreeSet<String> = match self.copies().await {
+            Ok(copies) => copies.iter().filter_map(|c| c.tag(tags::DR_OF).map(str::to_owned)).collect(),
+            Err(e) => return vec![outcome("second region", None, "error", None, e.to_string())],
+        };
+        let mut outcomes = Vec::new();
+        for copy in vault_copies.iter().filter(|c| c.status == SnapshotStatus::Available) {
+            if existing.contains(&copy.arn) {
+                continue;
+            }
+            outcomes.push(self.replicate_one(copy).await);
+        }
+        outcomes
+    }
+
+    async fn replicate_one(&self, copy: &Snapshot) -> Outcome {
+        let arn = Some(copy.arn.clone());
+        let key = self.settings.key.as_str();
+        let url = match presign_copy(&self.primary, copy.kind, &copy.arn, &copy.identifier, &self.settings.region, key)
+            .await
+        {
+            Ok(url) => url,
+            Err(e) => return outcome(&copy.arn, arn, "error", None, format!("presigning the copy: {e}")),
+        };
+        let mut copy_tags: BTreeMap<String, String> =
+            copy.tags.iter().filter(|(k, _)| k.starts_with("offsite:")).map(|(k, v)| (k.clone(), v.clone())).collect();
+        copy_tags.insert(tags::MARKER.to_owned(), tags::MARKER_IMPORT_DR.to_owned());
+        copy_tags.insert(tags::DR_OF.to_owned(), copy.arn.clone());
+        let request = CopyRequest {
+            kind: copy.kind,
+            source: copy.arn.clone(),
+            target_identifier: copy.identifier.clone(),
+            kms_key_id: key.to_owned(),
+            tags: copy_tags,
+            pre_signed_url: Some(url),
+        };
+        let target = Some(format!("{}:{}", self.settings.region, copy.identifier));
+        match self.rds.copy(&request).await {
+            Ok(_) => outcome(&copy.arn, arn, "replicated", target, "second-region copy started".to_owned()),
+            Err(e) if e.kind == RdsErrorKind::AlreadyExists => {
+                match self.rds.describe(copy.kind, &copy.identifier, Some("manual")).await {
+                    Ok(Some(existing)) if existing.tag(tags::DR_OF) == Some(copy.arn.as_str()) => {
+                        outcome(&copy.arn, arn, "already-replicated", target, "made by another run".to_owned())
+                    }
+                    _ => outcome(
+                        &copy.arn,
+                        arn,
+                        "rejected",
+                        target,
+                        "SECURITY: the second region holds another snapshot under this identifier; nothing overwritten"
+                            .to_owned(),
+                    ),
+                }
+            }
+            Err(e) => outcome(&copy.arn, arn, "error", target, e.to_string()),
+        }
+    }
+}
+
+fn outcome(
+    item: &str,
+    copy_arn: Option<String>,
+    result: &'static str,
+    vault_copy: Option<String>,
+    reason: String,
+) -> Outcome {
+    Outcome { item: item.to_owned(), copy_arn, result, vault_copy, reason }
+}
