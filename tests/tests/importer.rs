@@ -399,3 +399,35 @@ async fn with_a_second_region_every_import_is_copied_there_once() {
     assert!(again.outcomes.iter().all(|o| o.result != "replicated"), "{again:#?}");
     assert_eq!(second.copies().await.expect("list").len(), 1);
 }
+
+#[tokio::test]
+async fn a_flood_is_deferred_not_dropped() {
+    use offsite_importer::run::Vault;
+    use offsite_importer::settings::{MAX_PER_INVOCATION_VAR, MAX_PER_SOURCE_PER_DAY_VAR, VaultSettings};
+
+    let pipeline = Pipeline::start(Duration::ZERO).await;
+    let mut bodies = Vec::new();
+    for name in ["orders-1", "orders-2", "orders-3"] {
+        bodies.extend(announced(&pipeline, name).await.1);
+    }
+    let vault_with = |name: &str, value: &str| {
+        let mut env = pipeline.env.clone();
+        env.insert(name.to_owned(), value.to_owned());
+        Vault::new(RdsSnapshots::new(Client::new(&pipeline.vault)), VaultSettings::from_env(&env).expect("settings"))
+    };
+
+    let capped = vault_with(MAX_PER_INVOCATION_VAR, "1").handle_batch(&sqs_event(&bodies), now()).await.expect("batch");
+    assert_eq!(results(&capped.outcomes), ["imported", "deferred", "deferred"]);
+    let returned: Vec<&str> = capped.response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    assert_eq!(returned, ["m-1", "m-2"], "deferred records go back to the queue");
+
+    let daily =
+        vault_with(MAX_PER_SOURCE_PER_DAY_VAR, "2").handle_batch(&sqs_event(&bodies), now()).await.expect("batch");
+    assert_eq!(results(&daily.outcomes), ["already-imported", "imported", "deferred"]);
+    assert!(daily.outcomes[2].reason.contains("2 imports from 111111111111"), "{:?}", daily.outcomes[2]);
+
+    // The next day's run (or a raised limit) takes the rest.
+    let rest = pipeline.vault_side().handle_batch(&sqs_event(&bodies), now()).await.expect("batch");
+    assert_eq!(results(&rest.outcomes), ["already-imported", "already-imported", "imported"]);
+    assert_eq!(pipeline.vault_copies().await.len(), 3);
+}
