@@ -12,7 +12,9 @@ use aws_sdk_rds::Client;
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use offsite_common::rds::RdsSnapshots;
+use offsite_common::snapshot::{Snapshot, SnapshotKind, SnapshotStatus};
 use offsite_common::tags;
+use offsite_exporter::plan::attempt_identifier;
 use offsite_scanner::scan::Scanner;
 use offsite_scanner::settings::ScannerSettings;
 use offsite_tests::fixtures::{announcement_channel, db_instance, db_snapshot, kms_key, tag};
@@ -54,24 +56,26 @@ async fn main() {
     let rds = Client::new(&workload);
     let yesterday =
         DateTime::from_secs(DateTime::from(SystemTime::now()).secs() - 86_400).fmt(Format::DateTime).expect("time");
-    let source_arn = format!("arn:aws:rds:{REGION}:{WORKLOAD}:snapshot:orders-source");
     let mut pending = Vec::new();
     for i in 0..copies {
         let rds = rds.clone();
         let key = export_key.clone();
         let stage = if i < due { tags::STAGE_EXPORTED } else { tags::STAGE_ANNOUNCED };
-        let mut copy_tags = vec![
-            tag(tags::MARKER, tags::MARKER_EXPORT),
-            tag(tags::SOURCE_ARN, &format!("{source_arn}#{i}")),
-            tag(tags::STAGE, stage),
-        ];
+        // Each copy stands for another source, with the identifier the exporter gives it
+        // (the scanner leaves anything else alone).
+        let source_name = format!("orders-{i:05}");
+        let source_arn = format!("arn:aws:rds:{REGION}:{WORKLOAD}:snapshot:{source_name}");
+        let source = Snapshot::bare(SnapshotKind::Instance, source_arn.clone(), source_name, SnapshotStatus::Available);
+        let target = attempt_identifier(&source, 1);
+        let mut copy_tags =
+            vec![tag(tags::MARKER, tags::MARKER_EXPORT), tag(tags::SOURCE_ARN, &source_arn), tag(tags::STAGE, stage)];
         if i >= due {
             copy_tags.push(tag(tags::ANNOUNCED_AT, &yesterday));
         }
         pending.push(tokio::spawn(async move {
             rds.copy_db_snapshot()
                 .source_db_snapshot_identifier("orders-source")
-                .target_db_snapshot_identifier(format!("offsite-bench-{i:05}"))
+                .target_db_snapshot_identifier(target)
                 .kms_key_id(key)
                 .set_tags(Some(copy_tags))
                 .send()
@@ -110,6 +114,13 @@ async fn main() {
     let scan_started = Instant::now();
     let report = scanner.scan(DateTime::from(SystemTime::now()), "bench-scan").await.expect("scan");
     let wall = scan_started.elapsed();
+    // Figures of a scan that did not do its job would mean nothing.
+    assert_eq!(
+        report.announced.len() as u64,
+        due,
+        "the scan must announce every newly available copy: {:?}",
+        report.errors
+    );
     let peak_kib = peak_rss_kib();
     let counts = emulator.request_counts().expect("counts");
 
