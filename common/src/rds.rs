@@ -39,6 +39,15 @@ impl RdsError {
     }
 }
 
+/// The values of the `restore` attribute among (name, values) pairs of either family.
+fn restore_accounts(attributes: Vec<(Option<String>, Option<Vec<String>>)>) -> Vec<String> {
+    attributes
+        .into_iter()
+        .filter(|(name, _)| name.as_deref() == Some("restore"))
+        .flat_map(|(_, values)| values.unwrap_or_default())
+        .collect()
+}
+
 /// A copy to start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CopyRequest {
@@ -287,11 +296,40 @@ impl RdsSnapshots {
                 .map(|a| (a.attribute_name, a.attribute_values))
                 .collect::<Vec<_>>(),
         };
-        Ok(attributes
-            .into_iter()
-            .filter(|(name, _)| name.as_deref() == Some("restore"))
-            .flat_map(|(_, values)| values.unwrap_or_default())
-            .collect())
+        Ok(restore_accounts(attributes))
+    }
+
+    /// The accounts a snapshot is shared with (its `restore` attribute).
+    pub async fn shared_with(&self, kind: SnapshotKind, identifier: &str) -> Result<Vec<String>, RdsError> {
+        let attributes = match kind {
+            SnapshotKind::Instance => self
+                .client
+                .describe_db_snapshot_attributes()
+                .db_snapshot_identifier(identifier)
+                .send()
+                .await
+                .map_err(|e| RdsError::from_sdk("DescribeDBSnapshotAttributes", identifier, e))?
+                .db_snapshot_attributes_result
+                .and_then(|r| r.db_snapshot_attributes)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|a| (a.attribute_name, a.attribute_values))
+                .collect(),
+            SnapshotKind::Cluster => self
+                .client
+                .describe_db_cluster_snapshot_attributes()
+                .db_cluster_snapshot_identifier(identifier)
+                .send()
+                .await
+                .map_err(|e| RdsError::from_sdk("DescribeDBClusterSnapshotAttributes", identifier, e))?
+                .db_cluster_snapshot_attributes_result
+                .and_then(|r| r.db_cluster_snapshot_attributes)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|a| (a.attribute_name, a.attribute_values))
+                .collect(),
+        };
+        Ok(restore_accounts(attributes))
     }
 
     /// Deletes a snapshot; one that is already gone counts as deleted.

@@ -265,36 +265,8 @@ pub async fn drain_queue(config: &SdkConfig, queue_url: &str) -> Vec<String> {
 
 /// The accounts a snapshot is shared with (its `restore` attribute).
 pub async fn restore_accounts(config: &SdkConfig, kind: SnapshotKind, identifier: &str) -> Vec<String> {
-    let rds = aws_sdk_rds::Client::new(config);
-    let attributes: Vec<(Option<String>, Option<Vec<String>>)> = match kind {
-        SnapshotKind::Instance => rds
-            .describe_db_snapshot_attributes()
-            .db_snapshot_identifier(identifier)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("attributes of {identifier}: {}", DisplayErrorContext(e)))
-            .db_snapshot_attributes_result
-            .and_then(|r| r.db_snapshot_attributes)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|a| (a.attribute_name, a.attribute_values))
-            .collect(),
-        SnapshotKind::Cluster => rds
-            .describe_db_cluster_snapshot_attributes()
-            .db_cluster_snapshot_identifier(identifier)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("attributes of {identifier}: {}", DisplayErrorContext(e)))
-            .db_cluster_snapshot_attributes_result
-            .and_then(|r| r.db_cluster_snapshot_attributes)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|a| (a.attribute_name, a.attribute_values))
-            .collect(),
-    };
-    attributes
-        .into_iter()
-        .filter(|(name, _)| name.as_deref() == Some("restore"))
-        .flat_map(|(_, values)| values.unwrap_or_default())
-        .collect()
+    offsite_common::rds::RdsSnapshots::new(aws_sdk_rds::Client::new(config))
+        .shared_with(kind, identifier)
+        .await
+        .unwrap_or_else(|e| panic!("attributes of {identifier}: {e}"))
 }

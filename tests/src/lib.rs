@@ -18,7 +18,7 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use aws_credential_types::Credentials;
 use offsite_common::aws::{AwsSettings, load_sdk_config};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 pub mod fixtures;
 pub mod pipeline;
@@ -106,12 +106,14 @@ impl RequestCounts {
     }
 }
 
-/// Which snapshot API family a snapshot belongs to.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum SnapshotKind {
-    Instance,
-    Cluster,
+pub use offsite_common::snapshot::SnapshotKind;
+
+/// The control API's name for a snapshot family.
+fn control_kind(kind: SnapshotKind) -> &'static str {
+    match kind {
+        SnapshotKind::Instance => "instance",
+        SnapshotKind::Cluster => "cluster",
+    }
 }
 
 impl Emulator {
@@ -247,7 +249,7 @@ impl Emulator {
     /// Makes a snapshot end `failed` instead of `available` when its copy delay is over.
     pub fn fail_snapshot(&self, account: &str, kind: SnapshotKind, identifier: &str) -> Result<(), HarnessError> {
         let body = serde_json::json!({
-            "account": account, "region": REGION, "kind": kind, "identifier": identifier,
+            "account": account, "region": REGION, "kind": control_kind(kind), "identifier": identifier,
         });
         self.control_post("/_offsite/rds/fail-snapshot", &body).map(drop)
     }
@@ -264,7 +266,7 @@ impl Emulator {
         let tags: serde_json::Map<String, serde_json::Value> =
             tags.iter().map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v))).collect();
         let body = serde_json::json!({
-            "account": account, "region": REGION, "kind": kind, "resource": resource, "tags": tags,
+            "account": account, "region": REGION, "kind": control_kind(kind), "resource": resource, "tags": tags,
         });
         let answer = self.control_post("/_offsite/backup/recovery-point", &body)?;
         serde_json::from_value(answer).map_err(|e| HarnessError::Control {

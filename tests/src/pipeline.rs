@@ -8,7 +8,7 @@ use aws_config::SdkConfig;
 use aws_sdk_rds::Client;
 use offsite_common::notice::Notice;
 use offsite_common::rds::RdsSnapshots;
-use offsite_common::snapshot::{Snapshot, SnapshotKind as Kind, SnapshotStatus};
+use offsite_common::snapshot::{Snapshot, SnapshotStatus};
 use offsite_common::tags;
 use offsite_exporter::export::{Exporter, Outcome};
 use offsite_exporter::settings::ExporterSettings;
@@ -92,7 +92,7 @@ impl Pipeline {
         // Sources pass through `creating` too; the exporter only copies available ones.
         wait_for("the source to be available", Duration::from_secs(30), || async {
             let rds = RdsSnapshots::new(Client::new(&self.workload));
-            let s = rds.describe(Kind::Instance, name, None).await.ok()??;
+            let s = rds.describe(crate::SnapshotKind::Instance, name, None).await.ok()??;
             (s.status == SnapshotStatus::Available).then_some(())
         })
         .await;

@@ -223,7 +223,7 @@ async fn an_encrypted_copy_from_another_region_needs_a_presigned_url() {
     assert_eq!(error_code(&unsigned).as_deref(), Some("InvalidParameterValue"));
     let url = offsite_common::presign::presign_copy(
         &vault,
-        offsite_common::snapshot::SnapshotKind::Instance,
+        SnapshotKind::Instance,
         &source_arn,
         "orders-1-west",
         "us-west-2",

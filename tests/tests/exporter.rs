@@ -28,7 +28,7 @@ fn exporter(emulator: &Emulator, config: &SdkConfig, export_key: &str) -> Export
 async fn pipeline_copies(config: &SdkConfig) -> BTreeMap<String, Snapshot> {
     let rds = RdsSnapshots::new(Client::new(config));
     let mut copies = BTreeMap::new();
-    for kind in [offsite_common::snapshot::SnapshotKind::Instance, offsite_common::snapshot::SnapshotKind::Cluster] {
+    for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
         for s in rds.list(kind, Some("manual")).await.expect("list") {
             if s.tag(tags::MARKER).is_some() {
                 copies.insert(s.identifier.clone(), s);
@@ -199,7 +199,7 @@ async fn sweep_copies_every_selected_kind_and_name_style_once_with_the_export_ke
         // Aurora has no awsbackup type: AWS Backup's cluster snapshots are manual ones.
         let snapshot_type = match (arn.kind, arn.name.split(':').next()) {
             (_, Some("rds")) => Some("automated"),
-            (offsite_common::snapshot::SnapshotKind::Instance, Some("awsbackup")) => Some("awsbackup"),
+            (SnapshotKind::Instance, Some("awsbackup")) => Some("awsbackup"),
             _ => None,
         };
         let source = sources.describe(arn.kind, &arn.name, snapshot_type).await.expect("describe").expect("exists");

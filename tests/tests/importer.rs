@@ -9,7 +9,7 @@ use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use offsite_common::notice::{NOTICE_VERSION, Notice};
 use offsite_common::rds::RdsSnapshots;
-use offsite_common::snapshot::{Snapshot, SnapshotKind as Kind};
+use offsite_common::snapshot::Snapshot;
 use offsite_common::tags;
 use offsite_importer::import::vault_identifier;
 use offsite_importer::retention::{Policy, apply};
@@ -218,7 +218,7 @@ async fn hostile_messages_are_rejected_each_with_its_reason_and_change_nothing()
     let creating_now_arn = format!("arn:aws:rds:{REGION}:{WORKLOAD}:snapshot:orders-creating-now");
     // A vault snapshot squatting on the identifier the vault would give this copy.
     let mut shared_view = copy.clone();
-    shared_view.kind = Kind::Instance;
+    shared_view.kind = SnapshotKind::Instance;
     let squatted = vault_identifier(&shared_view);
     let own_key = kms_key(&pipeline.vault, "own").await;
     db_instance(&pipeline.vault, "squatter", Some(&own_key)).await;
@@ -262,7 +262,7 @@ async fn hostile_messages_are_rejected_each_with_its_reason_and_change_nothing()
         (
             "unencrypted",
             wrap(&reissue(&|n| {
-                n.kind = Kind::Cluster;
+                n.kind = SnapshotKind::Cluster;
                 n.copy_arn = plain_arn.clone();
                 n.source_snapshot_arn = plain_arn.clone();
             })),
@@ -274,7 +274,7 @@ async fn hostile_messages_are_rejected_each_with_its_reason_and_change_nothing()
             "wrong kind",
             wrap(&{
                 let mut n = good.clone();
-                n.kind = Kind::Cluster;
+                n.kind = SnapshotKind::Cluster;
                 n
             }),
             "does not match the ARNs",
