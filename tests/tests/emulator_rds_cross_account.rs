@@ -236,3 +236,32 @@ async fn an_encrypted_copy_from_another_region_needs_a_presigned_url() {
     assert_eq!(west_copy.kms_key_id(), Some(west_key.as_str()));
     assert_eq!(west_copy.source_db_snapshot_identifier(), Some(source_arn.as_str()));
 }
+
+#[tokio::test]
+async fn a_snapshot_of_an_unencrypted_instance_is_unencrypted_until_copied_with_a_key() {
+    let emulator = Emulator::start().expect("emulator starts");
+    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
+    let key = kms_key(&workload, "export").await;
+    db_instance(&workload, "plain", None).await;
+    let snapshot = db_snapshot(&workload, "plain", "plain-1", vec![]).await;
+    assert_eq!(snapshot.encrypted(), Some(false));
+    assert_eq!(snapshot.kms_key_id(), None);
+    Client::new(&workload)
+        .copy_db_snapshot()
+        .source_db_snapshot_identifier("plain-1")
+        .target_db_snapshot_identifier("plain-1-encrypted")
+        .kms_key_id(&key)
+        .send()
+        .await
+        .expect("copy with a key");
+    let copy = describe_db_snapshot(&workload, "plain-1-encrypted").await.expect("copy");
+    assert_eq!((copy.encrypted(), copy.kms_key_id()), (Some(true), Some(key.as_str())));
+    let plain_copy = Client::new(&workload)
+        .copy_db_snapshot()
+        .source_db_snapshot_identifier("plain-1")
+        .target_db_snapshot_identifier("plain-1-copy")
+        .send()
+        .await
+        .expect("copy without a key");
+    assert_eq!(plain_copy.db_snapshot().and_then(|s| s.encrypted()), Some(false));
+}

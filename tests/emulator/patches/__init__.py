@@ -17,6 +17,7 @@ from . import (
     rds_snapshot_attributes,
     rds_snapshot_lifecycle,
     rds_snapshot_paging,
+    rds_unencrypted,
     sns_cross_account,
 )
 from .state import run_reset_hooks
@@ -43,6 +44,7 @@ def apply_all() -> None:
     rds_cross_account.apply()
     rds_snapshot_attributes.apply()
     rds_snapshot_paging.apply()
+    rds_unencrypted.apply()
     sns_cross_account.apply()
     dynamodb_export.apply()
     MotoAPIBackend.reset = _reset_with_hooks(MotoAPIBackend.reset)  # type: ignore[method-assign]
