@@ -10,7 +10,8 @@ table export output format" (S3DataExport.Output).)
 
 * PITR must be enabled -> ``PointInTimeRecoveryUnavailableException`` (moto had this).
 * ``ExportTime`` must lie in the PITR window (EarliestRestorableDateTime .. now) ->
-  ``InvalidExportTimeException``.
+  ``InvalidExportTimeException``; DescribeContinuousBackups reports that window with
+  ``LatestRestorableDateTime`` = now (AWS keeps it about 5 minutes behind; moto froze it).
 * ``ClientToken``: the same token with the same parameters returns the first export's
   ExportDescription and starts nothing; the same token with other parameters ->
   ``ExportConflictException``. A token is forgotten 8 hours after its export ended.
@@ -434,7 +435,27 @@ def list_exports(self: DynamoHandler) -> ActionResult:
     return ActionResult(result)
 
 
+def _describe_continuous_backups(original: Any) -> Any:
+    """DescribeContinuousBackups reports the PITR window as it is now: AWS moves
+    ``LatestRestorableDateTime`` forward continuously (API_PointInTimeRecoveryDescription:
+    "LatestRestorableDateTime: typically 5 minutes before the current time"); moto froze it
+    at the moment PITR was enabled. Reported here as the current time, the same bound the
+    export validation above uses."""
+
+    def describe(self: DynamoDBBackend, table_name: str) -> dict[str, Any]:
+        backups = original(self, table_name)
+        description = backups.get("PointInTimeRecoveryDescription", {})
+        if description.get("PointInTimeRecoveryStatus") == "ENABLED":
+            description["LatestRestorableDateTime"] = time.time()
+        return backups
+
+    return describe
+
+
 def apply() -> None:
+    DynamoDBBackend.describe_continuous_backups = _describe_continuous_backups(  # type: ignore[method-assign]
+        DynamoDBBackend.describe_continuous_backups
+    )
     DynamoHandler.export_table_to_point_in_time = export_table_to_point_in_time  # type: ignore[method-assign]
     DynamoHandler.describe_export = describe_export  # type: ignore[method-assign]
     DynamoHandler.list_exports = list_exports  # type: ignore[method-assign]

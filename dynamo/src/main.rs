@@ -1,0 +1,29 @@
+//! The DynamoDB export job's Lambda function, on its schedule.
+
+use std::time::SystemTime;
+
+use aws_smithy_types::DateTime;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use offsite_common::aws::load_sdk_config;
+use offsite_common::config::ProcessEnv;
+use offsite_dynamo::run::DynamoExporter;
+use offsite_dynamo::settings::DynamoSettings;
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    offsite_common::logging::init_json();
+    let settings = DynamoSettings::from_env(&ProcessEnv).inspect_err(|error| {
+        tracing::error!(error = %error, "the DynamoDB export job cannot start");
+    })?;
+    let sdk_config = load_sdk_config(&settings.aws).await;
+    let identity = aws_sdk_sts::Client::new(&sdk_config).get_caller_identity().send().await?;
+    let account = identity.account().unwrap_or_default().to_owned();
+    let job = DynamoExporter::new(aws_sdk_dynamodb::Client::new(&sdk_config), settings, account);
+    let job = &job;
+    lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| async move {
+        let report = job.run(DateTime::from(SystemTime::now())).await?;
+        Ok::<Value, Error>(serde_json::to_value(&report)?)
+    }))
+    .await
+}

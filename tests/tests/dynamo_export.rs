@@ -1,0 +1,185 @@
+//! The DynamoDB export job against the emulator, into the auditor's bucket.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::time::{Duration, SystemTime};
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, PointInTimeRecoverySpecification,
+    ScalarAttributeType, Tag,
+};
+use aws_smithy_types::DateTime;
+use offsite_dynamo::run::DynamoExporter;
+use offsite_dynamo::settings::DynamoSettings;
+use offsite_tests::fixtures::kms_key;
+use offsite_tests::{AUDITOR, Emulator, REGION, WORKLOAD};
+
+const BUCKET: &str = "auditor-exports";
+
+async fn table(workload: &SdkConfig, name: &str, pitr: bool, selected: bool, items: usize) {
+    let ddb = Client::new(workload);
+    let mut create = ddb
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attr"),
+        )
+        .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().expect("key"));
+    if selected {
+        create = create.tags(Tag::builder().key("offsite-export").value("true").build().expect("tag"));
+    }
+    create.send().await.expect("create table");
+    if pitr {
+        ddb.update_continuous_backups()
+            .table_name(name)
+            .point_in_time_recovery_specification(
+                PointInTimeRecoverySpecification::builder().point_in_time_recovery_enabled(true).build().expect("spec"),
+            )
+            .send()
+            .await
+            .expect("enable PITR");
+    }
+    for i in 0..items {
+        ddb.put_item()
+            .table_name(name)
+            .item("pk", AttributeValue::S(format!("{name}-{i}")))
+            .send()
+            .await
+            .expect("item");
+    }
+}
+
+/// PITR has just been enabled: let its window open past the export time the job picks.
+async fn let_pitr_window_open() {
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+}
+
+struct Setup {
+    emulator: Emulator,
+    workload: SdkConfig,
+    auditor: SdkConfig,
+    env: BTreeMap<String, String>,
+}
+
+async fn setup() -> Setup {
+    let emulator = Emulator::start().expect("emulator starts");
+    let workload = emulator.account(WORKLOAD).await.expect("workload");
+    let auditor = emulator.account(AUDITOR).await.expect("auditor");
+    aws_sdk_s3::Client::new(&auditor).create_bucket().bucket(BUCKET).send().await.expect("bucket");
+    let audit_key = kms_key(&auditor, "audit").await;
+    let env = [
+        ("OFFSITE_AWS_ENDPOINT_URL", emulator.endpoint()),
+        ("AWS_REGION", REGION),
+        ("OFFSITE_EXPORT_BUCKET", BUCKET),
+        ("OFFSITE_EXPORT_BUCKET_OWNER", AUDITOR),
+        ("OFFSITE_EXPORT_SSE_KMS_KEY_ARN", audit_key.as_str()),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    Setup { emulator, workload, auditor, env }
+}
+
+fn job(setup: &Setup, extra: &[(&str, &str)]) -> DynamoExporter {
+    let mut env = setup.env.clone();
+    env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    let settings = DynamoSettings::from_env(&env).expect("settings");
+    DynamoExporter::new(Client::new(&setup.workload), settings, WORKLOAD.to_owned())
+}
+
+fn now() -> DateTime {
+    DateTime::from(SystemTime::now())
+}
+
+#[tokio::test]
+async fn selected_tables_are_exported_once_per_slot_into_the_auditors_bucket() {
+    let setup = setup().await;
+    table(&setup.workload, "orders", true, true, 3).await;
+    table(&setup.workload, "nopitr", false, true, 1).await;
+    table(&setup.workload, "unselected", true, false, 1).await;
+    let_pitr_window_open().await;
+    let job = job(&setup, &[]);
+    let earlier_slot = DateTime::from_secs(now().secs() - 86_400);
+
+    let first = job.run(earlier_slot).await.expect("run");
+    let by_table: BTreeMap<&str, &str> = first.tables.iter().map(|t| (t.table.as_str(), t.result)).collect();
+    assert_eq!(by_table, BTreeMap::from([("nopitr", "no-pitr"), ("orders", "started")]), "{first:#?}");
+    let prefix = first.tables.iter().find(|t| t.table == "orders").and_then(|t| t.s3_prefix.clone()).expect("prefix");
+    assert!(prefix.starts_with(&format!("offsite/account={WORKLOAD}/region={REGION}/table=orders/date=")), "{prefix}");
+
+    // A rerun in the same slot starts nothing new.
+    let rerun = job.run(earlier_slot).await.expect("rerun");
+    assert_eq!(rerun.count("already-started"), 1, "{rerun:#?}");
+    assert_eq!(rerun.count("started"), 0);
+    // The next slot starts a new export.
+    let next = job.run(now()).await.expect("next slot");
+    assert_eq!(next.count("started"), 1, "{next:#?}");
+    let ddb = Client::new(&setup.workload);
+    let exports = ddb.list_exports().send().await.expect("list").export_summaries.unwrap_or_default();
+    assert_eq!(exports.len(), 2);
+
+    // The data is in the auditor's bucket, readable there.
+    let s3 = aws_sdk_s3::Client::new(&setup.auditor);
+    let keys = offsite_tests::fixtures::wait_for("the export's files", Duration::from_secs(20), || async {
+        // DescribeExport lets the emulator finish the export.
+        for e in ddb.list_exports().send().await.ok()?.export_summaries() {
+            let _ = ddb.describe_export().export_arn(e.export_arn().unwrap_or_default()).send().await;
+        }
+        let listed = s3.list_objects_v2().bucket(BUCKET).prefix(&prefix).send().await.ok()?;
+        let keys: Vec<String> = listed.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect();
+        keys.iter().any(|k| k.ends_with(".json.gz")).then_some(keys)
+    })
+    .await;
+    let data = keys.iter().find(|k| k.contains("/data/")).expect("a data file");
+    let body = s3.get_object().bucket(BUCKET).key(data).send().await.expect("get").body.collect().await.expect("read");
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&body.into_bytes()[..]).read_to_string(&mut text).expect("gzip");
+    let mut items: Vec<String> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).expect("json")["Item"]["pk"]["S"]
+                .as_str()
+                .expect("pk")
+                .to_owned()
+        })
+        .collect();
+    items.sort();
+    assert_eq!(items, ["orders-0", "orders-1", "orders-2"]);
+    let _ = &setup.emulator;
+}
+
+#[tokio::test]
+async fn a_failed_export_is_reported_with_its_reason() {
+    let setup = setup().await;
+    table(&setup.workload, "orders", true, true, 1).await;
+    let_pitr_window_open().await;
+    // The wrong owner: DynamoDB cannot write, the export fails.
+    let wrong = job(&setup, &[("OFFSITE_EXPORT_BUCKET_OWNER", "444444444444")]);
+    let started = wrong.run(now()).await.expect("run");
+    assert_eq!(started.count("started"), 1, "{started:#?}");
+    let ddb = Client::new(&setup.workload);
+    for e in ddb.list_exports().send().await.expect("list").export_summaries() {
+        ddb.describe_export().export_arn(e.export_arn().unwrap_or_default()).send().await.expect("describe");
+    }
+    let later = wrong.run(now()).await.expect("run");
+    assert_eq!(later.failed.len(), 1, "{later:#?}");
+    assert!(!later.failed[0].failure_code.is_empty(), "{:?}", later.failed[0]);
+}
+
+#[tokio::test]
+async fn more_than_a_hundred_tables_are_all_seen() {
+    let setup = setup().await;
+    for i in 0..105 {
+        table(&setup.workload, &format!("t{i:03}"), false, true, 0).await;
+    }
+    let report = job(&setup, &[]).run(now()).await.expect("run");
+    assert_eq!(report.tables_listed, 105);
+    assert_eq!(report.count("no-pitr"), 105, "every selected table is checked and reported");
+}
