@@ -17,7 +17,15 @@ async fn main() -> Result<(), Error> {
         tracing::error!(error = %error, "the DynamoDB export job cannot start");
     })?;
     let sdk_config = load_sdk_config(&settings.aws).await;
-    let identity = aws_sdk_sts::Client::new(&sdk_config).get_caller_identity().send().await?;
+    // The account goes into every export prefix; without it nothing can be named.
+    let identity = aws_sdk_sts::Client::new(&sdk_config).get_caller_identity().send().await.map_err(|e| {
+        let error = format!(
+            "cannot identify the account (sts:GetCallerIdentity): {}",
+            aws_sdk_sts::error::DisplayErrorContext(e)
+        );
+        tracing::error!(error = %error, "the DynamoDB export job cannot start");
+        Error::from(error)
+    })?;
     let account = identity.account().unwrap_or_default().to_owned();
     let job = DynamoExporter::new(aws_sdk_dynamodb::Client::new(&sdk_config), settings, account);
     let job = &job;

@@ -270,3 +270,67 @@ pub async fn restore_accounts(config: &SdkConfig, kind: SnapshotKind, identifier
         .await
         .unwrap_or_else(|e| panic!("attributes of {identifier}: {e}"))
 }
+
+/// Creates a DynamoDB table with a string hash key `pk`, optionally tagged
+/// `offsite-export=true` and with point-in-time recovery, holding items `pk = <name>-<i>`.
+/// Returns its ARN.
+pub async fn dynamo_table(config: &SdkConfig, name: &str, pitr: bool, selected: bool, items: usize) -> String {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, PointInTimeRecoverySpecification,
+        ScalarAttributeType,
+    };
+    let ddb = aws_sdk_dynamodb::Client::new(config);
+    fn built<T>(what: &str, e: aws_sdk_dynamodb::error::BuildError) -> T {
+        panic!("{what}: {e}")
+    }
+    let mut create = ddb
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap_or_else(|e| built("attribute", e)),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap_or_else(|e| built("key", e)),
+        );
+    if selected {
+        let tag = aws_sdk_dynamodb::types::Tag::builder().key("offsite-export").value("true").build();
+        create = create.tags(tag.unwrap_or_else(|e| built("tag", e)));
+    }
+    let arn = create
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create table {name}: {}", DisplayErrorContext(e)))
+        .table_description
+        .and_then(|t| t.table_arn)
+        .unwrap_or_else(|| panic!("table {name} has no ARN"));
+    if pitr {
+        let spec = PointInTimeRecoverySpecification::builder()
+            .point_in_time_recovery_enabled(true)
+            .build()
+            .unwrap_or_else(|e| built("PITR", e));
+        ddb.update_continuous_backups()
+            .table_name(name)
+            .point_in_time_recovery_specification(spec)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("enable PITR on {name}: {}", DisplayErrorContext(e)));
+    }
+    for i in 0..items {
+        ddb.put_item()
+            .table_name(name)
+            .item("pk", AttributeValue::S(format!("{name}-{i}")))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("put item in {name}: {}", DisplayErrorContext(e)));
+    }
+    arn
+}

@@ -6,55 +6,13 @@ use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, PointInTimeRecoverySpecification,
-    ScalarAttributeType, Tag,
-};
 use aws_smithy_types::DateTime;
 use offsite_dynamo::run::DynamoExporter;
 use offsite_dynamo::settings::DynamoSettings;
-use offsite_tests::fixtures::kms_key;
+use offsite_tests::fixtures::{dynamo_table, kms_key};
 use offsite_tests::{AUDITOR, Emulator, REGION, WORKLOAD};
 
 const BUCKET: &str = "auditor-exports";
-
-async fn table(workload: &SdkConfig, name: &str, pitr: bool, selected: bool, items: usize) {
-    let ddb = Client::new(workload);
-    let mut create = ddb
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("attr"),
-        )
-        .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().expect("key"));
-    if selected {
-        create = create.tags(Tag::builder().key("offsite-export").value("true").build().expect("tag"));
-    }
-    create.send().await.expect("create table");
-    if pitr {
-        ddb.update_continuous_backups()
-            .table_name(name)
-            .point_in_time_recovery_specification(
-                PointInTimeRecoverySpecification::builder().point_in_time_recovery_enabled(true).build().expect("spec"),
-            )
-            .send()
-            .await
-            .expect("enable PITR");
-    }
-    for i in 0..items {
-        ddb.put_item()
-            .table_name(name)
-            .item("pk", AttributeValue::S(format!("{name}-{i}")))
-            .send()
-            .await
-            .expect("item");
-    }
-}
 
 /// PITR has just been enabled: let its window open past the export time the job picks.
 async fn let_pitr_window_open() {
@@ -101,9 +59,9 @@ fn now() -> DateTime {
 #[tokio::test]
 async fn selected_tables_are_exported_once_per_slot_into_the_auditors_bucket() {
     let setup = setup().await;
-    table(&setup.workload, "orders", true, true, 3).await;
-    table(&setup.workload, "nopitr", false, true, 1).await;
-    table(&setup.workload, "unselected", true, false, 1).await;
+    dynamo_table(&setup.workload, "orders", true, true, 3).await;
+    dynamo_table(&setup.workload, "nopitr", false, true, 1).await;
+    dynamo_table(&setup.workload, "unselected", true, false, 1).await;
     let_pitr_window_open().await;
     let job = job(&setup, &[]);
     let earlier_slot = DateTime::from_secs(now().secs() - 86_400);
@@ -152,13 +110,12 @@ async fn selected_tables_are_exported_once_per_slot_into_the_auditors_bucket() {
         .collect();
     items.sort();
     assert_eq!(items, ["orders-0", "orders-1", "orders-2"]);
-    let _ = &setup.emulator;
 }
 
 #[tokio::test]
 async fn a_failed_export_is_reported_with_its_reason() {
     let setup = setup().await;
-    table(&setup.workload, "orders", true, true, 1).await;
+    dynamo_table(&setup.workload, "orders", true, true, 1).await;
     let_pitr_window_open().await;
     // The wrong owner: DynamoDB cannot write, the export fails.
     let wrong = job(&setup, &[("OFFSITE_EXPORT_BUCKET_OWNER", "444444444444")]);
@@ -177,9 +134,12 @@ async fn a_failed_export_is_reported_with_its_reason() {
 async fn more_than_a_hundred_tables_are_all_seen() {
     let setup = setup().await;
     for i in 0..105 {
-        table(&setup.workload, &format!("t{i:03}"), false, true, 0).await;
+        dynamo_table(&setup.workload, &format!("t{i:03}"), false, true, 0).await;
     }
+    setup.emulator.reset_request_counts().expect("reset");
     let report = job(&setup, &[]).run(now()).await.expect("run");
     assert_eq!(report.tables_listed, 105);
+    let listing = setup.emulator.request_counts().expect("counts").of(WORKLOAD, "dynamodb", "ListTables");
+    assert_eq!(listing, 2, "100 tables a page: the second page must be asked for");
     assert_eq!(report.count("no-pitr"), 105, "every selected table is checked and reported");
 }

@@ -6,56 +6,11 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ExportStatus, KeySchemaElement, KeyType,
-    PointInTimeRecoverySpecification, S3SseAlgorithm, ScalarAttributeType,
-};
-use offsite_tests::fixtures::{error_code, wait_for};
+use aws_sdk_dynamodb::types::{ExportStatus, S3SseAlgorithm};
+use offsite_tests::fixtures::{dynamo_table, error_code, wait_for};
 use offsite_tests::{AUDITOR, Emulator, WORKLOAD};
 
 const BUCKET: &str = "auditor-exports";
-
-async fn table(workload: &SdkConfig, name: &str, pitr: bool, items: usize) -> String {
-    let ddb = Client::new(workload);
-    let arn = ddb
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("attr"),
-        )
-        .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().expect("key"))
-        .send()
-        .await
-        .expect("create table")
-        .table_description
-        .and_then(|t| t.table_arn)
-        .expect("table ARN");
-    if pitr {
-        ddb.update_continuous_backups()
-            .table_name(name)
-            .point_in_time_recovery_specification(
-                PointInTimeRecoverySpecification::builder().point_in_time_recovery_enabled(true).build().expect("spec"),
-            )
-            .send()
-            .await
-            .expect("enable PITR");
-    }
-    for i in 0..items {
-        ddb.put_item()
-            .table_name(name)
-            .item("pk", AttributeValue::S(format!("order-{i}")))
-            .item("total", AttributeValue::N(format!("{i}")))
-            .send()
-            .await
-            .expect("put item");
-    }
-    arn
-}
 
 async fn auditor_bucket(auditor: &SdkConfig) {
     aws_sdk_s3::Client::new(auditor).create_bucket().bucket(BUCKET).send().await.expect("bucket");
@@ -66,7 +21,7 @@ async fn repeated_client_token_starts_one_export_that_writes_manifests_and_data(
     let emulator = Emulator::start().expect("emulator starts");
     let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
     let auditor = emulator.account(AUDITOR).await.expect("auditor credentials");
-    let table_arn = table(&workload, "orders", true, 3).await;
+    let table_arn = dynamo_table(&workload, "orders", true, false, 3).await;
     auditor_bucket(&auditor).await;
     let ddb = Client::new(&workload);
     let export = |prefix: &'static str| {
@@ -126,7 +81,7 @@ async fn repeated_client_token_starts_one_export_that_writes_manifests_and_data(
         })
         .collect();
     keys_in_data.sort();
-    assert_eq!(keys_in_data, ["order-0", "order-1", "order-2"]);
+    assert_eq!(keys_in_data, ["orders-0", "orders-1", "orders-2"]);
 }
 
 #[tokio::test]
@@ -134,7 +89,7 @@ async fn wrong_bucket_owner_fails_the_export_and_writes_nothing() {
     let emulator = Emulator::start().expect("emulator starts");
     let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
     let auditor = emulator.account(AUDITOR).await.expect("auditor credentials");
-    let table_arn = table(&workload, "orders", true, 1).await;
+    let table_arn = dynamo_table(&workload, "orders", true, false, 1).await;
     auditor_bucket(&auditor).await;
     let ddb = Client::new(&workload);
 
@@ -171,7 +126,7 @@ async fn table_without_point_in_time_recovery_is_refused() {
     let emulator = Emulator::start().expect("emulator starts");
     let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
     let auditor = emulator.account(AUDITOR).await.expect("auditor credentials");
-    let table_arn = table(&workload, "no-pitr", false, 1).await;
+    let table_arn = dynamo_table(&workload, "no-pitr", false, false, 1).await;
     auditor_bucket(&auditor).await;
 
     let refused = Client::new(&workload)

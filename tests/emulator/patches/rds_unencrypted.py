@@ -7,8 +7,8 @@ moto 5.2.5 gives every DB instance the key id ``default_kms_key_id`` and so repo
 instance snapshot as encrypted.
 
 Not changed: snapshots taken or copied with a ``KmsKeyId`` (encrypted with that key), and
-instances created with ``StorageEncrypted`` but no key (moto's placeholder key id stays,
-where AWS would use the ``aws/rds`` key).
+instances created with ``StorageEncrypted`` but no key (moto's stand-in key id
+``default_kms_key_id`` stays, where AWS would use the ``aws/rds`` key).
 """
 
 from __future__ import annotations
