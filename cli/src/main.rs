@@ -95,6 +95,35 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Prints the Athena `CREATE EXTERNAL TABLE` statement over the DynamoDB export job's
+    /// layout, one per table, for the auditor to run in their account.
+    ///
+    /// Run with workload credentials: the columns come from each table's key schema and a
+    /// sample of its items. Bucket and prefix are the job's (OFFSITE_EXPORT_BUCKET,
+    /// OFFSITE_EXPORT_PREFIX) unless given.
+    AthenaDdl {
+        /// A DynamoDB table to describe (repeat for several).
+        #[arg(long = "table", value_name = "NAME", required = true)]
+        tables: Vec<String>,
+        /// How many items to read for the columns beyond the key (0: keys only).
+        #[arg(long, value_name = "N", default_value_t = 100)]
+        sample: i32,
+        /// The Athena (Glue) database.
+        #[arg(long, value_name = "NAME", default_value = "offsite_dynamodb")]
+        database: String,
+        /// The auditor's bucket (else OFFSITE_EXPORT_BUCKET).
+        #[arg(long, value_name = "NAME")]
+        bucket: Option<String>,
+        /// The job's key prefix (else OFFSITE_EXPORT_PREFIX, else `offsite`).
+        #[arg(long, value_name = "PREFIX")]
+        prefix: Option<String>,
+        /// More workload accounts exporting the same table into the bucket.
+        #[arg(long = "account", value_name = "ID")]
+        accounts: Vec<String>,
+        /// The first day the date projection covers.
+        #[arg(long, value_name = "YYYY-MM-DD", default_value = "2020-01-01")]
+        since: String,
+    },
 }
 
 /// A side of an account pair.
@@ -119,6 +148,10 @@ enum CliError {
     Export(#[from] offsite_exporter::export::ExportError),
     #[error("cannot list the pipeline's copies: {0}")]
     Listing(#[from] offsite_common::rds::RdsError),
+    #[error(transparent)]
+    TableShape(#[from] offsite_dynamo::athena::ShapeError),
+    #[error("{0}")]
+    Athena(String),
 }
 
 /// Why `explain-event` could not explain; printed as one line, exit status 2.
@@ -156,6 +189,9 @@ async fn main() -> ExitCode {
         },
         Command::Plan { export_key_arn, selection_tag, window, json } => {
             plan(export_key_arn, selection_tag, window, json).await
+        }
+        Command::AthenaDdl { tables, sample, database, bucket, prefix, accounts, since } => {
+            athena_ddl(AthenaRequest { tables, sample, database, bucket, prefix, accounts, since }).await
         }
     };
     match result {
@@ -329,4 +365,84 @@ async fn vault_health(rpo: Option<String>, json: bool) -> Result<bool, CliError>
         print!("{}", health_table(&health));
     }
     Ok(health.ok || rpo.is_none())
+}
+
+/// What `offsite athena-ddl` was asked for.
+struct AthenaRequest {
+    tables: Vec<String>,
+    sample: i32,
+    database: String,
+    bucket: Option<String>,
+    prefix: Option<String>,
+    accounts: Vec<String>,
+    since: String,
+}
+
+/// `offsite athena-ddl`: the Athena statements for the export job's layout.
+async fn athena_ddl(request: AthenaRequest) -> Result<(), CliError> {
+    use offsite_dynamo::athena::{AthenaLayout, check_unique_names, table_shape};
+    use offsite_dynamo::settings::{BUCKET_VAR, PREFIX_VAR};
+
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let bucket = match request.bucket {
+        Some(bucket) => bucket,
+        None => offsite_common::config::required::<String>(&env, BUCKET_VAR).map_err(|mut e| {
+            e.expected = format!("{} (or --bucket)", e.expected);
+            e
+        })?,
+    };
+    let prefix = match request.prefix {
+        Some(prefix) => prefix,
+        None => offsite_common::config::or_default(&env, PREFIX_VAR, "offsite".to_owned())?,
+    };
+    let valid_date = request.since.len() == 10
+        && request
+            .since
+            .bytes()
+            .enumerate()
+            .all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+    if !valid_date {
+        return Err(CliError::Athena(format!("--since {:?} is not a date such as 2024-01-01", request.since)));
+    }
+    let settings = AwsSettings::from_env(&env)?;
+    let sdk_config = load_sdk_config(&settings).await;
+    let region = sdk_config.region().map(ToString::to_string).ok_or_else(|| {
+        CliError::Athena("no AWS region: set AWS_REGION (the export prefix names the region)".to_owned())
+    })?;
+    let identity = aws_sdk_sts::Client::new(&sdk_config)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| CliError::Identity(aws_sdk_sts::error::DisplayErrorContext(e).to_string()))?;
+    let mut accounts = vec![identity.account().unwrap_or_default().to_owned()];
+    for account in request.accounts {
+        if !accounts.contains(&account) {
+            accounts.push(account);
+        }
+    }
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk_config);
+    let mut layouts = Vec::new();
+    for table in request.tables {
+        let (keys, attributes) = table_shape(&ddb, &table, request.sample).await?;
+        layouts.push(AthenaLayout {
+            database: request.database.clone(),
+            table,
+            bucket: bucket.clone(),
+            prefix: prefix.clone(),
+            accounts: accounts.clone(),
+            regions: vec![region.clone()],
+            since: request.since.clone(),
+            keys,
+            attributes,
+        });
+    }
+    check_unique_names(&layouts).map_err(CliError::Athena)?;
+    let today =
+        DateTime::from(SystemTime::now()).fmt(aws_smithy_types::date_time::Format::DateTime).unwrap_or_default();
+    println!("CREATE DATABASE IF NOT EXISTS `{}`;\n", request.database);
+    for layout in &layouts {
+        println!("{}", layout.create_table());
+        println!("-- Example: the items of today's full export.\n-- {}\n", layout.full_export_query(&today[..10]));
+    }
+    Ok(())
 }

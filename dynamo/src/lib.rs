@@ -11,6 +11,7 @@
 //! - [`run`]: one run against DynamoDB, and the tracking of recent exports.
 //! - [`settings`]: the environment variables it reads at start.
 
+pub mod athena;
 pub mod plan;
 pub mod run;
 pub mod settings;

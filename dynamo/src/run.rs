@@ -1,53 +1,87 @@
-//! One run of the export job: list tables, check each, start the due exports with bounded
-//! concurrency, and track the recent ones.
+//! One run of the export job: list the tables, check each one (selection, PITR, its recent
+//! exports), then start the due exports with bounded concurrency under the account's
+//! in-flight limit, oldest data first.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
-use aws_sdk_dynamodb::types::{ExportFormat, ExportStatus, PointInTimeRecoveryStatus, S3SseAlgorithm};
+use aws_sdk_dynamodb::types::{
+    ExportDescription, ExportFormat, ExportStatus, ExportType, ExportViewType, IncrementalExportSpecification,
+    PointInTimeRecoveryStatus, S3SseAlgorithm,
+};
 use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
 use offsite_common::metrics::Metrics;
 use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::plan::{client_token, export_time, prefix, slot_start};
+use crate::plan::{
+    Decision, ExportKind, ExportState, PastExport, PitrWindow, Window, client_token, decide, last_completed, prefix,
+    slot_start, this_slots_export, unresolved_failures, worth_describing,
+};
 use crate::settings::{DynamoSettings, Encryption, MAX_IN_FLIGHT, TableSelection};
 
+/// How many unresolved failures of one table are described (and reported) per run.
+const MAX_FAILURES_DESCRIBED: usize = 3;
+
 /// What happened to one table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TableOutcome {
     pub table: String,
     /// `started`, `already-started`, `no-pitr`, `deferred`, `failed`.
     pub result: &'static str,
+    pub kind: Option<ExportKind>,
     pub export_arn: Option<String>,
     pub s3_prefix: Option<String>,
     pub reason: String,
+    /// The table's newest completed export (its data is in the auditor's bucket).
+    pub last_completed: Option<CompletedExport>,
 }
 
-/// A recent export that failed.
+/// A completed export, for the tracking and the metrics.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CompletedExport {
+    pub export_arn: String,
+    pub kind: ExportKind,
+    /// The moment its data reaches (RFC 3339).
+    pub covers_until: String,
+    /// Seconds between that moment and this run: the auditor's recovery point age.
+    pub age_secs: i64,
+    pub item_count: i64,
+    pub billed_bytes: i64,
+}
+
+/// An export that failed and has not been followed by a completed one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FailedExport {
+    pub table: String,
     pub export_arn: String,
     pub failure_code: String,
     pub failure_message: String,
 }
 
 /// The result of a run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Report {
     pub tables_listed: usize,
     pub tables: Vec<TableOutcome>,
+    /// Exports of the selected tables running when the run began.
     pub in_flight_before: u32,
-    pub completed: u32,
     pub failed: Vec<FailedExport>,
 }
 
 impl Report {
     pub fn count(&self, result: &str) -> usize {
         self.tables.iter().filter(|t| t.result == result).count()
+    }
+
+    /// Selected tables with a completed export.
+    pub fn completed(&self) -> impl Iterator<Item = &CompletedExport> {
+        self.tables.iter().filter_map(|t| t.last_completed.as_ref())
     }
 
     fn metrics(&self) -> Metrics {
@@ -61,8 +95,12 @@ impl Report {
         ] {
             m.add(name, self.count(result) as f64);
         }
-        m.add("ExportsCompleted", f64::from(self.completed));
         m.add("ExportsFailed", self.failed.len() as f64);
+        m.add("TablesWithCompletedExport", self.completed().count() as f64);
+        m.add("ExportedItems", self.completed().map(|c| c.item_count as f64).sum());
+        m.add("ExportedBytes", self.completed().map(|c| c.billed_bytes as f64).sum());
+        // The alarm on the auditor's recovery point: the stalest table's last export.
+        m.add("OldestExportAgeSeconds", self.completed().map(|c| c.age_secs).max().unwrap_or_default() as f64);
         m
     }
 }
@@ -74,10 +112,22 @@ pub enum RunError {
     Aws { operation: &'static str, message: String },
 }
 
-fn aws<E: std::error::Error + 'static, R: std::fmt::Debug>(
-    operation: &'static str,
-) -> impl Fn(aws_sdk_dynamodb::error::SdkError<E, R>) -> RunError {
-    move |e| RunError::Aws { operation, message: DisplayErrorContext(e).to_string() }
+/// A table checked and ready for its export.
+struct Due {
+    outcome: TableOutcome,
+    table_arn: String,
+    window: Window,
+    token: String,
+    /// The moment the table's data in the bucket reaches (`None`: never exported): the
+    /// stalest tables go first when the in-flight limit leaves no room for all.
+    covered_until: Option<f64>,
+}
+
+/// What the check of one table found.
+enum Checked {
+    NotSelected,
+    Done(TableOutcome, Vec<FailedExport>, u32),
+    Due(Box<Due>, Vec<FailedExport>, u32),
 }
 
 /// The export job.
@@ -99,14 +149,10 @@ impl DynamoExporter {
         let mut names = Vec::new();
         let mut start: Option<String> = None;
         loop {
-            let page = self
-                .ddb
-                .list_tables()
-                .limit(100)
-                .set_exclusive_start_table_name(start.take())
-                .send()
-                .await
-                .map_err(aws("ListTables"))?;
+            let page =
+                self.ddb.list_tables().limit(100).set_exclusive_start_table_name(start.take()).send().await.map_err(
+                    |e| RunError::Aws { operation: "ListTables", message: DisplayErrorContext(e).to_string() },
+                )?;
             names.extend(page.table_names().iter().cloned());
             match page.last_evaluated_table_name {
                 Some(last) => start = Some(last),
@@ -115,196 +161,257 @@ impl DynamoExporter {
         }
     }
 
-    /// Exports in progress in the account (they count against the 300 limit), and the
-    /// recent ones' outcome: completed count and the failed ones with their reason.
-    async fn exports(&self) -> Result<(u32, u32, Vec<String>), RunError> {
-        let (mut in_flight, mut completed, mut failed) = (0u32, 0u32, Vec::new());
-        let mut next: Option<String> = None;
-        loop {
-            let page = self
-                .ddb
-                .list_exports()
-                .max_results(25)
-                .set_next_token(next.take())
-                .send()
-                .await
-                .map_err(aws("ListExports"))?;
-            for summary in page.export_summaries() {
-                match summary.export_status() {
-                    Some(ExportStatus::InProgress) => in_flight += 1,
-                    Some(ExportStatus::Completed) => completed += 1,
-                    Some(ExportStatus::Failed) => failed.extend(summary.export_arn().map(str::to_owned)),
-                    _ => {}
-                }
-            }
-            match page.next_token {
-                Some(token) => next = Some(token),
-                None => return Ok((in_flight, completed, failed)),
-            }
-        }
-    }
-
-    /// Runs once for the slot `now` falls in.
+    /// Runs once for the slot `now` falls in: checks every selected table, then starts
+    /// the due exports.
     pub async fn run(&self, now: DateTime) -> Result<Report, RunError> {
-        // Exports that started before this run began were started by an earlier run.
-        let run_started = DateTime::from(std::time::SystemTime::now());
         let names = self.table_names().await?;
-        let (in_flight, completed, failed_arns) = self.exports().await?;
-        let mut report =
-            Report { tables_listed: names.len(), in_flight_before: in_flight, completed, ..Report::default() };
-        for arn in failed_arns {
-            let description =
-                self.ddb.describe_export().export_arn(&arn).send().await.map_err(aws("DescribeExport"))?;
-            let d = description.export_description;
-            report.failed.push(FailedExport {
-                export_arn: arn,
-                failure_code: d.as_ref().and_then(|d| d.failure_code.clone()).unwrap_or_default(),
-                failure_message: d.and_then(|d| d.failure_message).unwrap_or_default(),
-            });
-        }
-        for failure in &report.failed {
-            tracing::warn!(export_arn = %failure.export_arn, code = %failure.failure_code, message = %failure.failure_message, "export failed");
-        }
+        let mut report = Report { tables_listed: names.len(), ..Report::default() };
         let wanted: Option<BTreeSet<&str>> = match &self.settings.tables {
             TableSelection::Named(names) => Some(names.iter().map(String::as_str).collect()),
             TableSelection::Tagged { .. } => None,
         };
         if let Some(wanted) = &wanted {
             for missing in wanted.iter().filter(|w| !names.iter().any(|n| n == *w)) {
-                report.tables.push(outcome(
-                    missing,
-                    "failed",
-                    None,
-                    None,
-                    "named in OFFSITE_TABLES but does not exist".to_owned(),
-                ));
+                report.tables.push(outcome(missing, "failed", "named in OFFSITE_TABLES but does not exist"));
             }
         }
-        let budget = Arc::new(Semaphore::new(
-            usize::try_from(self.settings.max_per_run.min(MAX_IN_FLIGHT.saturating_sub(in_flight))).unwrap_or(0),
-        ));
-        let parallel = Arc::new(Semaphore::new(self.settings.concurrency));
         let slot = slot_start(now.secs(), i64::try_from(self.settings.period.as_secs()).unwrap_or(86_400));
-        let mut tasks = JoinSet::new();
+        let parallel = Arc::new(Semaphore::new(self.settings.concurrency));
+        let mut checks = JoinSet::new();
         for name in names.into_iter().filter(|n| wanted.as_ref().is_none_or(|w| w.contains(n.as_str()))) {
-            let (job, budget, parallel) = (self.clone(), budget.clone(), parallel.clone());
-            tasks.spawn(async move {
+            let (job, parallel) = (self.clone(), parallel.clone());
+            checks.spawn(async move {
                 let _permit = parallel.acquire_owned().await;
-                job.table(&name, slot, run_started, &budget).await
+                job.check(&name, slot, now).await
             });
         }
-        while let Some(done) = tasks.join_next().await {
+        let mut due = Vec::new();
+        while let Some(done) = checks.join_next().await {
             match done {
-                Ok(Some(outcome)) => report.tables.push(outcome),
-                Ok(None) => {}
-                Err(e) => report.tables.push(outcome("?", "failed", None, None, format!("task failed: {e}"))),
+                Ok(Checked::NotSelected) => {}
+                Ok(Checked::Done(outcome, failures, in_flight)) => {
+                    report.tables.push(outcome);
+                    report.failed.extend(failures);
+                    report.in_flight_before += in_flight;
+                }
+                Ok(Checked::Due(ready, failures, in_flight)) => {
+                    due.push(*ready);
+                    report.failed.extend(failures);
+                    report.in_flight_before += in_flight;
+                }
+                Err(e) => report.tables.push(outcome("?", "failed", &format!("table check failed: {e}"))),
             }
         }
+        report.tables.extend(self.start_all(due, report.in_flight_before).await);
         report.tables.sort_by(|a, b| a.table.cmp(&b.table));
-        for t in &report.tables {
-            match t.result {
-                "no-pitr" | "failed" => {
-                    tracing::warn!(table = %t.table, result = t.result, reason = %t.reason, "table not exported")
-                }
-                _ => {
-                    tracing::info!(table = %t.table, result = t.result, export_arn = ?t.export_arn, prefix = ?t.s3_prefix, "table export")
-                }
-            }
-        }
+        report.failed.sort_by(|a, b| (&a.table, &a.export_arn).cmp(&(&b.table, &b.export_arn)));
+        log(&report);
         report.metrics().flush();
         Ok(report)
     }
 
-    /// One table: selected? PITR on? then the export (or `None` when not selected).
-    async fn table(&self, name: &str, slot: i64, run_started: DateTime, budget: &Semaphore) -> Option<TableOutcome> {
+    /// Starts the due exports, stalest first, as many as the in-flight limit and the run's
+    /// maximum allow; the others are deferred to the next run (same slot, same moment).
+    async fn start_all(&self, mut due: Vec<Due>, in_flight: u32) -> Vec<TableOutcome> {
+        due.sort_by(|a, b| {
+            let key = |d: &Due| d.covered_until.unwrap_or(f64::NEG_INFINITY);
+            key(a).total_cmp(&key(b)).then_with(|| a.outcome.table.cmp(&b.outcome.table))
+        });
+        let room = self.settings.max_per_run.min(MAX_IN_FLIGHT.saturating_sub(in_flight));
+        let room = usize::try_from(room).unwrap_or(usize::MAX);
+        let mut outcomes = Vec::new();
+        let parallel = Arc::new(Semaphore::new(self.settings.concurrency));
+        // Exports of tables this job does not select count against the same limit: the
+        // first LimitExceededException stops the starts of this run.
+        let limit_hit = Arc::new(AtomicBool::new(false));
+        let mut starts = JoinSet::new();
+        for (index, ready) in due.into_iter().enumerate() {
+            if index >= room {
+                outcomes.push(TableOutcome {
+                    result: "deferred",
+                    reason: format!(
+                        "{in_flight} exports in flight before this run and at most {} per run: next run",
+                        self.settings.max_per_run
+                    ),
+                    ..ready.outcome
+                });
+                continue;
+            }
+            let (job, parallel, limit_hit) = (self.clone(), parallel.clone(), limit_hit.clone());
+            starts.spawn(async move {
+                let _permit = parallel.acquire_owned().await;
+                if limit_hit.load(Ordering::SeqCst) {
+                    return TableOutcome {
+                        result: "deferred",
+                        reason: "LimitExceededException earlier in this run: next run".to_owned(),
+                        ..ready.outcome
+                    };
+                }
+                job.start(ready, &limit_hit).await
+            });
+        }
+        while let Some(done) = starts.join_next().await {
+            match done {
+                Ok(outcome) => outcomes.push(outcome),
+                Err(e) => outcomes.push(outcome("?", "failed", &format!("export start failed: {e}"))),
+            }
+        }
+        outcomes
+    }
+
+    /// Selection, PITR, the table's recent exports, and the decision for this slot.
+    async fn check(&self, name: &str, slot: i64, now: DateTime) -> Checked {
         let arn = format!("arn:aws:dynamodb:{}:{}:table/{name}", self.settings.region, self.account);
         if let TableSelection::Tagged { key, value } = &self.settings.tables {
             match self.ddb.list_tags_of_resource().resource_arn(&arn).send().await {
                 Ok(tags) if tags.tags().iter().any(|t| t.key() == key && t.value() == value) => {}
-                Ok(_) => return None,
-                Err(e) => {
-                    return Some(outcome(
-                        name,
-                        "failed",
-                        None,
-                        None,
-                        format!("ListTagsOfResource: {}", DisplayErrorContext(e)),
-                    ));
-                }
+                Ok(_) => return Checked::NotSelected,
+                Err(e) => return failed_check(name, "ListTagsOfResource", &e),
             }
+        }
+        let history = match self.history(&arn).await {
+            Ok(history) => history,
+            Err(e) => return Checked::Done(outcome(name, "failed", &e.to_string()), Vec::new(), 0),
+        };
+        let in_flight =
+            u32::try_from(history.iter().filter(|e| e.state == ExportState::InProgress).count()).unwrap_or(u32::MAX);
+        let failures: Vec<FailedExport> = unresolved_failures(&history)
+            .filter(|f| f.failure_code.is_some() || f.failure_message.is_some())
+            .map(|f| FailedExport {
+                table: name.to_owned(),
+                export_arn: f.arn.clone(),
+                failure_code: f.failure_code.clone().unwrap_or_default(),
+                failure_message: f.failure_message.clone().unwrap_or_default(),
+            })
+            .collect();
+        let completed = last_completed(&history).and_then(|c| completed_export(c, now));
+        let base = TableOutcome { last_completed: completed, ..outcome(name, "", "") };
+        let prefix_of = |kind| prefix(&self.settings.prefix, &self.account, &self.settings.region, name, kind, slot);
+        let token_of = |kind| client_token(&arn, slot, &self.settings.bucket, &prefix_of(kind));
+        let tokens = [token_of(ExportKind::Full), token_of(ExportKind::Incremental)];
+        // The slot's export exists: nothing else to ask (reruns in a slot stay cheap).
+        if let Some(ours) = this_slots_export(&history, &tokens) {
+            let reason = "this slot's export exists: nothing new started".to_owned();
+            let done = TableOutcome { result: "already-started", export_arn: Some(ours.arn.clone()), reason, ..base };
+            return Checked::Done(done, failures, in_flight);
         }
         let backups = match self.ddb.describe_continuous_backups().table_name(name).send().await {
             Ok(b) => b,
-            Err(e) => {
-                return Some(outcome(
-                    name,
-                    "failed",
-                    None,
-                    None,
-                    format!("DescribeContinuousBackups: {}", DisplayErrorContext(e)),
-                ));
-            }
+            Err(e) => return failed_check(name, "DescribeContinuousBackups", &e),
         };
         let pitr = backups.continuous_backups_description().and_then(|d| d.point_in_time_recovery_description());
         if pitr.and_then(|p| p.point_in_time_recovery_status()) != Some(&PointInTimeRecoveryStatus::Enabled) {
-            return Some(outcome(
-                name,
-                "no-pitr",
-                None,
-                None,
-                "point-in-time recovery is off: enable it to export this table".to_owned(),
-            ));
+            let reason = "point-in-time recovery is off: enable it to export this table";
+            return Checked::Done(
+                TableOutcome { result: "no-pitr", reason: reason.to_owned(), ..base },
+                failures,
+                in_flight,
+            );
         }
-        let earliest = pitr.and_then(|p| p.earliest_restorable_date_time()).map(DateTime::as_secs_f64);
-        let latest = pitr.and_then(|p| p.latest_restorable_date_time()).map(DateTime::as_secs_f64);
-        let s3_prefix = prefix(&self.settings.prefix, &self.account, &self.settings.region, name, slot);
-        let Some(when) = export_time(slot, earliest, latest) else {
-            return Some(outcome(
-                name,
-                "deferred",
-                None,
-                Some(s3_prefix),
-                "point-in-time recovery was enabled moments ago; next run".to_owned(),
-            ));
+        let window = PitrWindow {
+            earliest: pitr.and_then(|p| p.earliest_restorable_date_time()).map(DateTime::as_secs_f64),
+            latest: pitr.and_then(|p| p.latest_restorable_date_time()).map(DateTime::as_secs_f64),
         };
-        let Ok(permit) = budget.try_acquire() else {
-            return Some(outcome(
-                name,
-                "deferred",
-                None,
-                Some(s3_prefix),
-                "export limit reached (300 in flight, or this run's maximum)".to_owned(),
-            ));
-        };
-        permit.forget();
-        let token = client_token(&arn, slot, &self.settings.bucket, &s3_prefix);
+        match decide(&history, slot, &tokens, window, &self.settings.mode) {
+            Decision::AlreadyStarted { arn } => {
+                let reason = "this slot's export exists: nothing new started".to_owned();
+                let done = TableOutcome { result: "already-started", export_arn: Some(arn), reason, ..base };
+                Checked::Done(done, failures, in_flight)
+            }
+            Decision::Wait(reason) => {
+                Checked::Done(TableOutcome { result: "deferred", reason, ..base }, failures, in_flight)
+            }
+            Decision::Start { window, why } => {
+                let kind = window.kind();
+                let covered_until = last_completed(&history).and_then(|c| c.covers_until);
+                let outcome =
+                    TableOutcome { kind: Some(kind), s3_prefix: Some(prefix_of(kind)), reason: why.to_owned(), ..base };
+                let token = token_of(kind);
+                let due = Due { outcome, table_arn: arn, window, token, covered_until };
+                Checked::Due(Box::new(due), failures, in_flight)
+            }
+        }
+    }
+
+    /// The table's recent exports, newest first: the first `ListExports` page (AWS lists
+    /// them "in reverse alphanumeric order of ExportArn", API_ListExports, and an export id
+    /// starts with its start time), with the few that matter described.
+    async fn history(&self, table_arn: &str) -> Result<Vec<PastExport>, RunError> {
+        let page = self
+            .ddb
+            .list_exports()
+            .table_arn(table_arn)
+            .max_results(25)
+            .send()
+            .await
+            .map_err(|e| RunError::Aws { operation: "ListExports", message: DisplayErrorContext(e).to_string() })?;
+        let mut history: Vec<PastExport> = page
+            .export_summaries()
+            .iter()
+            .filter_map(|s| {
+                let state = state_of(s.export_status()?)?;
+                let kind = ExportKind::from_export_type(s.export_type().map_or("", ExportType::as_str));
+                Some(PastExport::listed(s.export_arn()?, state, kind))
+            })
+            .collect();
+        for index in worth_describing(&history, MAX_FAILURES_DESCRIBED) {
+            let described = self.ddb.describe_export().export_arn(&history[index].arn).send().await.map_err(|e| {
+                RunError::Aws { operation: "DescribeExport", message: DisplayErrorContext(e).to_string() }
+            })?;
+            if let Some(description) = described.export_description {
+                history[index] = past_export(&description, &history[index]);
+            }
+        }
+        Ok(history)
+    }
+
+    /// Starts one export.
+    async fn start(&self, due: Due, limit_hit: &AtomicBool) -> TableOutcome {
+        let settings = &self.settings;
+        let prefix = due.outcome.s3_prefix.clone().unwrap_or_default();
         let mut request = self
             .ddb
             .export_table_to_point_in_time()
-            .table_arn(&arn)
-            .export_time(DateTime::from_secs_f64(when))
-            .s3_bucket(&self.settings.bucket)
-            .s3_bucket_owner(self.settings.bucket_owner.as_str())
-            .s3_prefix(&s3_prefix)
-            .export_format(ExportFormat::from(self.settings.format.as_str()))
-            .client_token(token);
-        request = match &self.settings.encryption {
+            .table_arn(&due.table_arn)
+            .s3_bucket(&settings.bucket)
+            .s3_bucket_owner(settings.bucket_owner.as_str())
+            .s3_prefix(&prefix)
+            .export_format(ExportFormat::from(settings.format.as_str()))
+            .client_token(&due.token);
+        request = match due.window {
+            Window::At(at) => request.export_type(ExportType::FullExport).export_time(DateTime::from_secs_f64(at)),
+            Window::Between { from, to } => {
+                request.export_type(ExportType::IncrementalExport).incremental_export_specification(
+                    IncrementalExportSpecification::builder()
+                        .export_from_time(DateTime::from_secs_f64(from))
+                        .export_to_time(DateTime::from_secs_f64(to))
+                        .export_view_type(ExportViewType::from(settings.view_type.as_str()))
+                        .build(),
+                )
+            }
+        };
+        request = match &settings.encryption {
             Encryption::Kms(key) => request.s3_sse_algorithm(S3SseAlgorithm::Kms).s3_sse_kms_key_id(key.as_str()),
             Encryption::Aes256 => request.s3_sse_algorithm(S3SseAlgorithm::Aes256),
         };
+        let base = due.outcome;
         match request.send().await {
             Ok(out) => {
-                let description = out.export_description;
-                let export_arn = description.as_ref().and_then(|d| d.export_arn.clone());
+                let description = out.export_description.unwrap_or_else(|| ExportDescription::builder().build());
+                let export_arn = description.export_arn.clone();
                 // The same token gives back the export a previous run started.
-                let started_earlier =
-                    description.and_then(|d| d.start_time).is_some_and(|t| t.as_secs_f64() < run_started.as_secs_f64());
-                let (result, reason) = if started_earlier {
-                    ("already-started", "this slot's export exists: nothing new started")
-                } else {
-                    ("started", "export started")
+                let (result, reason) = match description.export_status() {
+                    Some(ExportStatus::Failed) => (
+                        "failed",
+                        format!(
+                            "this slot's export failed: {}: {} (the next slot tries again)",
+                            description.failure_code().unwrap_or("no code"),
+                            description.failure_message().unwrap_or("no message")
+                        ),
+                    ),
+                    _ => ("started", format!("export started: {}", base.reason)),
                 };
-                Some(outcome(name, result, export_arn, Some(s3_prefix), reason.to_owned()))
+                TableOutcome { result, export_arn, reason, ..base }
             }
             Err(e) => {
                 let reason = match e.code() {
@@ -313,22 +420,102 @@ impl DynamoExporter {
                         e.message().unwrap_or_default()
                     ),
                     Some("LimitExceededException") => {
-                        "LimitExceededException: too many exports in flight; next run".to_owned()
+                        limit_hit.store(true, Ordering::SeqCst);
+                        return TableOutcome {
+                            result: "deferred",
+                            reason: "LimitExceededException: too many exports in flight; next run".to_owned(),
+                            ..base
+                        };
                     }
                     _ => DisplayErrorContext(&e).to_string(),
                 };
-                Some(outcome(name, "failed", None, Some(s3_prefix), reason))
+                TableOutcome { result: "failed", reason, ..base }
             }
         }
     }
 }
 
-fn outcome(
-    table: &str,
-    result: &'static str,
-    export_arn: Option<String>,
-    s3_prefix: Option<String>,
-    reason: String,
-) -> TableOutcome {
-    TableOutcome { table: table.to_owned(), result, export_arn, s3_prefix, reason }
+fn state_of(status: &ExportStatus) -> Option<ExportState> {
+    match status {
+        ExportStatus::InProgress => Some(ExportState::InProgress),
+        ExportStatus::Completed => Some(ExportState::Completed),
+        ExportStatus::Failed => Some(ExportState::Failed),
+        _ => None,
+    }
+}
+
+/// A described export, in the planner's terms.
+fn past_export(d: &ExportDescription, listed: &PastExport) -> PastExport {
+    let kind = d.export_type().map_or(listed.kind, |t| ExportKind::from_export_type(t.as_str()));
+    let covers_until = match kind {
+        ExportKind::Full => d.export_time(),
+        ExportKind::Incremental => d.incremental_export_specification().and_then(|s| s.export_to_time()),
+    };
+    PastExport {
+        arn: listed.arn.clone(),
+        state: d.export_status().and_then(state_of).unwrap_or(listed.state),
+        kind,
+        client_token: d.client_token.clone(),
+        covers_until: covers_until.map(DateTime::as_secs_f64),
+        end_time: d.end_time().map(DateTime::as_secs_f64),
+        item_count: d.item_count,
+        billed_bytes: d.billed_size_bytes,
+        failure_code: d.failure_code.clone(),
+        failure_message: d.failure_message.clone(),
+    }
+}
+
+fn completed_export(export: &PastExport, now: DateTime) -> Option<CompletedExport> {
+    let covers_until = export.covers_until?;
+    #[allow(clippy::cast_possible_truncation)]
+    let age_secs = (now.as_secs_f64() - covers_until).max(0.0) as i64;
+    Some(CompletedExport {
+        export_arn: export.arn.clone(),
+        kind: export.kind,
+        covers_until: DateTime::from_secs_f64(covers_until).fmt(Format::DateTime).unwrap_or_default(),
+        age_secs,
+        item_count: export.item_count.unwrap_or_default(),
+        billed_bytes: export.billed_bytes.unwrap_or_default(),
+    })
+}
+
+fn outcome(table: &str, result: &'static str, reason: &str) -> TableOutcome {
+    TableOutcome {
+        table: table.to_owned(),
+        result,
+        kind: None,
+        export_arn: None,
+        s3_prefix: None,
+        reason: reason.to_owned(),
+        last_completed: None,
+    }
+}
+
+fn failed_check<E: std::error::Error + 'static, R: std::fmt::Debug>(
+    name: &str,
+    operation: &str,
+    e: &aws_sdk_dynamodb::error::SdkError<E, R>,
+) -> Checked {
+    Checked::Done(outcome(name, "failed", &format!("{operation}: {}", DisplayErrorContext(e))), Vec::new(), 0)
+}
+
+/// One log line per table, and one per unresolved failure.
+fn log(report: &Report) {
+    for t in &report.tables {
+        match t.result {
+            "no-pitr" | "failed" => {
+                tracing::warn!(table = %t.table, result = t.result, reason = %t.reason, "table not exported");
+            }
+            _ => tracing::info!(
+                table = %t.table, result = t.result, kind = ?t.kind, export_arn = ?t.export_arn, prefix = ?t.s3_prefix,
+                reason = %t.reason, last_completed = ?t.last_completed, "table export"
+            ),
+        }
+    }
+    for failure in &report.failed {
+        tracing::warn!(
+            table = %failure.table, export_arn = %failure.export_arn, code = %failure.failure_code,
+            message = %failure.failure_message, "export failed and no later export of the table completed"
+        );
+    }
 }

@@ -6,6 +6,8 @@ use offsite_common::aws::AwsSettings;
 use offsite_common::config::{self, Env, KmsKeyArn, Setting};
 use offsite_common::{AccountId, ConfigError};
 
+use crate::plan::ExportMode;
+
 pub const BUCKET_VAR: &str = "OFFSITE_EXPORT_BUCKET";
 pub const BUCKET_OWNER_VAR: &str = "OFFSITE_EXPORT_BUCKET_OWNER";
 pub const PREFIX_VAR: &str = "OFFSITE_EXPORT_PREFIX";
@@ -18,6 +20,9 @@ pub const SELECTION_TAG_VALUE_VAR: &str = "OFFSITE_SELECTION_TAG_VALUE";
 pub const PERIOD_VAR: &str = "OFFSITE_EXPORT_PERIOD";
 pub const MAX_PER_RUN_VAR: &str = "OFFSITE_MAX_EXPORTS_PER_RUN";
 pub const CONCURRENCY_VAR: &str = "OFFSITE_EXPORT_CONCURRENCY";
+pub const TYPE_VAR: &str = "OFFSITE_EXPORT_TYPE";
+pub const FULL_EVERY_VAR: &str = "OFFSITE_FULL_EXPORT_EVERY";
+pub const VIEW_TYPE_VAR: &str = "OFFSITE_EXPORT_VIEW_TYPE";
 
 /// DynamoDB's limit on exports in progress per account ("Quotas in DynamoDB": 300 export
 /// tasks); the job counts the ones already running.
@@ -74,6 +79,10 @@ pub struct DynamoSettings {
     pub period: Duration,
     pub max_per_run: u32,
     pub concurrency: usize,
+    /// Full exports only, or incremental exports between periodic full ones.
+    pub mode: ExportMode,
+    /// `NEW_AND_OLD_IMAGES` or `NEW_IMAGE` (incremental exports only).
+    pub view_type: String,
 }
 
 impl DynamoSettings {
@@ -115,6 +124,35 @@ impl DynamoSettings {
                 "a key prefix such as offsite/dynamodb",
             ));
         }
+        let mode = match config::or_default(env, TYPE_VAR, "FULL".to_owned())?.as_str() {
+            "FULL" => ExportMode::Full,
+            "INCREMENTAL" => {
+                // DynamoDB exports at most 24 hours of changes at once.
+                if period > Duration::from_secs(86_400) {
+                    return Err(config::invalid(
+                        PERIOD_VAR,
+                        &format!("{}s", period.as_secs()),
+                        "longer than an incremental export's 24 hour maximum",
+                        "at most 24h with OFFSITE_EXPORT_TYPE=INCREMENTAL",
+                    ));
+                }
+                let every = config::or_default(env, FULL_EVERY_VAR, Duration::from_secs(7 * 86_400))?;
+                if every < period || every.as_secs() % period.as_secs().max(1) != 0 {
+                    return Err(config::invalid(
+                        FULL_EVERY_VAR,
+                        &format!("{}s", every.as_secs()),
+                        "not a whole number of export periods",
+                        format!("a multiple of {PERIOD_VAR} ({}s), such as 7d", period.as_secs()),
+                    ));
+                }
+                ExportMode::Incremental { full_every_secs: i64::try_from(every.as_secs()).unwrap_or(i64::MAX) }
+            }
+            other => return Err(config::invalid(TYPE_VAR, other, "unknown", "FULL or INCREMENTAL")),
+        };
+        let view_type = config::or_default(env, VIEW_TYPE_VAR, "NEW_AND_OLD_IMAGES".to_owned())?;
+        if view_type != "NEW_AND_OLD_IMAGES" && view_type != "NEW_IMAGE" {
+            return Err(config::invalid(VIEW_TYPE_VAR, &view_type, "unknown", "NEW_AND_OLD_IMAGES or NEW_IMAGE"));
+        }
         let max_per_run = config::or_default(env, MAX_PER_RUN_VAR, MAX_IN_FLIGHT)?;
         let concurrency = config::or_default(env, CONCURRENCY_VAR, 8usize)?;
         Ok(Self {
@@ -129,6 +167,8 @@ impl DynamoSettings {
             period,
             max_per_run: config::in_range(MAX_PER_RUN_VAR, max_per_run, 1..=MAX_IN_FLIGHT)?,
             concurrency: config::in_range(CONCURRENCY_VAR, concurrency, 1..=32)?,
+            mode,
+            view_type,
         })
     }
 }
@@ -163,6 +203,21 @@ mod tests {
             DynamoSettings::from_env(&env(&[(TABLES_VAR, "orders,ledger"), (SSE_VAR, "AES256")])).expect("valid");
         assert_eq!(named.tables, TableSelection::Named(vec!["orders".into(), "ledger".into()]));
         assert_eq!(named.encryption, Encryption::Aes256);
+        assert_eq!(named.mode, ExportMode::Full);
+    }
+
+    #[test]
+    fn incremental_exports_need_a_period_dynamodb_can_export_and_fulls_on_slot_boundaries() {
+        let hourly = DynamoSettings::from_env(&env(&[(TYPE_VAR, "INCREMENTAL"), (PERIOD_VAR, "1h")])).expect("valid");
+        assert_eq!(hourly.mode, ExportMode::Incremental { full_every_secs: 7 * 86_400 });
+        assert_eq!(hourly.view_type, "NEW_AND_OLD_IMAGES");
+        for (name, value, period) in
+            [(PERIOD_VAR, "2d", "2d"), (FULL_EVERY_VAR, "90m", "1h"), (FULL_EVERY_VAR, "30m", "1h")]
+        {
+            let err = DynamoSettings::from_env(&env(&[(TYPE_VAR, "INCREMENTAL"), (PERIOD_VAR, period), (name, value)]))
+                .expect_err(value);
+            assert_eq!(err.variable, name, "{value}: {err}");
+        }
     }
 
     #[test]
@@ -177,6 +232,8 @@ mod tests {
             (PERIOD_VAR, "5m"),
             (MAX_PER_RUN_VAR, "301"),
             (CONCURRENCY_VAR, "0"),
+            (TYPE_VAR, "DIFFERENTIAL"),
+            (VIEW_TYPE_VAR, "OLD_IMAGE"),
         ] {
             let err = DynamoSettings::from_env(&env(&[(name, value)])).expect_err(value);
             assert_eq!(err.variable, name, "{value}: {err}");

@@ -312,6 +312,15 @@ pub async fn dynamo_table(config: &SdkConfig, name: &str, pitr: bool, selected: 
         .table_description
         .and_then(|t| t.table_arn)
         .unwrap_or_else(|| panic!("table {name} has no ARN"));
+    for i in 0..items {
+        ddb.put_item()
+            .table_name(name)
+            .item("pk", AttributeValue::S(format!("{name}-{i}")))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("put item in {name}: {}", DisplayErrorContext(e)));
+    }
+    // After the items: the export at the earliest restorable moment contains them.
     if pitr {
         let spec = PointInTimeRecoverySpecification::builder()
             .point_in_time_recovery_enabled(true)
@@ -323,14 +332,6 @@ pub async fn dynamo_table(config: &SdkConfig, name: &str, pitr: bool, selected: 
             .send()
             .await
             .unwrap_or_else(|e| panic!("enable PITR on {name}: {}", DisplayErrorContext(e)));
-    }
-    for i in 0..items {
-        ddb.put_item()
-            .table_name(name)
-            .item("pk", AttributeValue::S(format!("{name}-{i}")))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("put item in {name}: {}", DisplayErrorContext(e)));
     }
     arn
 }

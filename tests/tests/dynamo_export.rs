@@ -70,7 +70,10 @@ async fn selected_tables_are_exported_once_per_slot_into_the_auditors_bucket() {
     let by_table: BTreeMap<&str, &str> = first.tables.iter().map(|t| (t.table.as_str(), t.result)).collect();
     assert_eq!(by_table, BTreeMap::from([("nopitr", "no-pitr"), ("orders", "started")]), "{first:#?}");
     let prefix = first.tables.iter().find(|t| t.table == "orders").and_then(|t| t.s3_prefix.clone()).expect("prefix");
-    assert!(prefix.starts_with(&format!("offsite/account={WORKLOAD}/region={REGION}/table=orders/date=")), "{prefix}");
+    assert!(
+        prefix.starts_with(&format!("offsite/account={WORKLOAD}/region={REGION}/table=orders/kind=full/date=")),
+        "{prefix}"
+    );
 
     // A rerun in the same slot starts nothing new.
     let rerun = job.run(earlier_slot).await.expect("rerun");
@@ -119,15 +122,36 @@ async fn a_failed_export_is_reported_with_its_reason() {
     let_pitr_window_open().await;
     // The wrong owner: DynamoDB cannot write, the export fails.
     let wrong = job(&setup, &[("OFFSITE_EXPORT_BUCKET_OWNER", "444444444444")]);
-    let started = wrong.run(now()).await.expect("run");
-    assert_eq!(started.count("started"), 1, "{started:#?}");
+    let yesterday = DateTime::from_secs(now().secs() - 86_400);
+    let first = wrong.run(yesterday).await.expect("run");
+    // The emulator fails the export as soon as it starts, as AWS would when it cannot write.
+    assert_eq!(first.count("failed"), 1, "{first:#?}");
+    assert!(first.tables[0].reason.contains("S3AccessDenied"), "{first:#?}");
     let ddb = Client::new(&setup.workload);
+    assert_eq!(ddb.list_exports().send().await.expect("list").export_summaries().len(), 1);
+    // A later run reports the failure with its code and message, and starts nothing new in
+    // the same slot (same ClientToken, same failed export).
+    let later = wrong.run(yesterday).await.expect("run");
+    assert_eq!(later.failed.len(), 1, "{later:#?}");
+    assert_eq!(later.failed[0].failure_code, "S3AccessDenied", "{:?}", later.failed[0]);
+    assert!(later.failed[0].failure_message.contains("Access Denied"), "{:?}", later.failed[0]);
+    assert_eq!(ddb.list_exports().send().await.expect("list").export_summaries().len(), 1);
+    // Once an export of the table completes, the old failure is resolved: not reported again.
+    let right = job(&setup, &[]);
+    let fixed = right.run(now()).await.expect("run");
+    assert_eq!(fixed.count("started"), 1, "{fixed:#?}");
+    complete_exports(&ddb).await;
+    let after = right.run(now()).await.expect("run");
+    assert!(after.failed.is_empty(), "{after:#?}");
+    let completed = after.tables[0].last_completed.as_ref().expect("a completed export");
+    assert_eq!(completed.item_count, 1, "{after:#?}");
+}
+
+/// DescribeExport lets the emulator finish the exports whose delay is over.
+async fn complete_exports(ddb: &Client) {
     for e in ddb.list_exports().send().await.expect("list").export_summaries() {
         ddb.describe_export().export_arn(e.export_arn().unwrap_or_default()).send().await.expect("describe");
     }
-    let later = wrong.run(now()).await.expect("run");
-    assert_eq!(later.failed.len(), 1, "{later:#?}");
-    assert!(!later.failed[0].failure_code.is_empty(), "{:?}", later.failed[0]);
 }
 
 #[tokio::test]
