@@ -154,7 +154,7 @@ impl DynamoSettings {
             return Err(config::invalid(VIEW_TYPE_VAR, &view_type, "unknown", "NEW_AND_OLD_IMAGES or NEW_IMAGE"));
         }
         let max_per_run = config::or_default(env, MAX_PER_RUN_VAR, MAX_IN_FLIGHT)?;
-        let concurrency = config::or_default(env, CONCURRENCY_VAR, 8usize)?;
+        let concurrency = config::or_default(env, CONCURRENCY_VAR, 16usize)?;
         Ok(Self {
             aws,
             region,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import signal
 import sys
@@ -34,7 +35,7 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
 )
 from werkzeug.serving import make_server  # noqa: E402
 
-from patches import apply_all, aws_backup, rds_snapshot_lifecycle  # noqa: E402
+from patches import apply_all, aws_backup, dynamodb_export, rds_snapshot_lifecycle  # noqa: E402
 from patches.request_metrics import RequestMetrics  # noqa: E402
 from patches.state import CONFIG, on_reset  # noqa: E402
 
@@ -132,6 +133,30 @@ def _backup_recovery_point(body: dict[str, Any]) -> dict[str, Any]:
         ) from error
 
 
+def _dynamodb_backdate(body: dict[str, Any]) -> dict[str, Any]:
+    missing = [k for k in ("account", "region", "table", "seconds") if body.get(k) in (None, "")]
+    if missing:
+        raise ControlError(400, f"missing field(s): {missing}")
+    seconds = body["seconds"]
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, (int, float))
+        or not math.isfinite(seconds)
+        or seconds <= 0
+    ):
+        raise ControlError(400, "seconds must be a finite number > 0")
+    try:
+        return dynamodb_export.backdate_table(
+            str(body["account"]), str(body["region"]), str(body["table"]), float(seconds)
+        )
+    except KeyError as error:
+        raise ControlError(
+            404,
+            f"no DynamoDB table {body['table']!r} in account {body['account']} "
+            f"region {body['region']}",
+        ) from error
+
+
 class ControlAPI:
     """``/_offsite/...`` in front of the counted, delayed moto application."""
 
@@ -145,6 +170,7 @@ class ControlAPI:
             ("POST", "/_offsite/config"): _update_config,
             ("POST", "/_offsite/rds/fail-snapshot"): _fail_snapshot,
             ("POST", "/_offsite/backup/recovery-point"): _backup_recovery_point,
+            ("POST", "/_offsite/dynamodb/backdate"): _dynamodb_backdate,
         }
 
     def _reset_requests(self, _: dict[str, Any]) -> dict[str, Any]:

@@ -335,3 +335,37 @@ pub async fn dynamo_table(config: &SdkConfig, name: &str, pitr: bool, selected: 
     }
     arn
 }
+
+/// What a completed DynamoDB export wrote into `bucket`, found the documented way: its
+/// summary manifest (`ExportManifest`), the files manifest it names, and the data files
+/// listed there. Returns (summary manifest, data file keys, data lines).
+pub async fn export_output(
+    auditor: &SdkConfig,
+    bucket: &str,
+    description: &aws_sdk_dynamodb::types::ExportDescription,
+) -> (serde_json::Value, Vec<String>, Vec<serde_json::Value>) {
+    use std::io::Read;
+    let s3 = aws_sdk_s3::Client::new(auditor);
+    let object = |key: String| {
+        let s3 = s3.clone();
+        async move {
+            let object =
+                s3.get_object().bucket(bucket).key(&key).send().await.unwrap_or_else(|e| panic!("get {key}: {e:?}"));
+            object.body.collect().await.expect("read object").into_bytes().to_vec()
+        }
+    };
+    let summary_key = description.export_manifest().expect("ExportManifest").to_owned();
+    let summary: serde_json::Value = serde_json::from_slice(&object(summary_key).await).expect("summary JSON");
+    let files_key = summary["manifestFilesS3Key"].as_str().expect("manifestFilesS3Key").to_owned();
+    let files = String::from_utf8(object(files_key).await).expect("files manifest text");
+    let (mut keys, mut lines) = (Vec::new(), Vec::new());
+    for entry in files.lines() {
+        let entry: serde_json::Value = serde_json::from_str(entry).expect("files manifest JSON line");
+        let key = entry["dataFileS3Key"].as_str().expect("dataFileS3Key").to_owned();
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&object(key.clone()).await[..]).read_to_string(&mut text).expect("gzip");
+        lines.extend(text.lines().map(|line| serde_json::from_str(line).expect("one JSON object per line")));
+        keys.push(key);
+    }
+    (summary, keys, lines)
+}

@@ -167,3 +167,93 @@ async fn more_than_a_hundred_tables_are_all_seen() {
     assert_eq!(listing, 2, "100 tables a page: the second page must be asked for");
     assert_eq!(report.count("no-pitr"), 105, "every selected table is checked and reported");
 }
+
+/// A slot start (hourly slots) `hours_ago` hours before the current one.
+fn hourly_slot(hours_ago: i64) -> DateTime {
+    DateTime::from_secs((now().secs() / 3600 - hours_ago) * 3600)
+}
+
+#[tokio::test]
+async fn incremental_exports_continue_the_chain_from_the_last_exports_end() {
+    use aws_sdk_dynamodb::types::{AttributeValue, ExportStatus};
+    let setup = setup().await;
+    let ddb = Client::new(&setup.workload);
+    dynamo_table(&setup.workload, "ledger", true, true, 3).await;
+    // The items and PITR "four hours ago"; the changes below "one hour ago".
+    setup.emulator.backdate_dynamodb_table(WORKLOAD, "ledger", Duration::from_secs(3 * 3600)).expect("backdate");
+    ddb.put_item()
+        .table_name("ledger")
+        .item("pk", AttributeValue::S("ledger-1".into()))
+        .item("v", AttributeValue::N("2".into()))
+        .send()
+        .await
+        .expect("update");
+    ddb.delete_item()
+        .table_name("ledger")
+        .key("pk", AttributeValue::S("ledger-2".into()))
+        .send()
+        .await
+        .expect("delete");
+    ddb.put_item().table_name("ledger").item("pk", AttributeValue::S("ledger-3".into())).send().await.expect("add");
+    setup.emulator.backdate_dynamodb_table(WORKLOAD, "ledger", Duration::from_secs(3600)).expect("backdate");
+    // Hourly slots, full exports once a (366-day) year, so the slots below are not full
+    // slots unless the clock sits on that boundary: then a 365-day period is used.
+    let every = if hourly_slot(0).secs() % (366 * 86_400) == 0 { "365d" } else { "366d" };
+    let job = job(
+        &setup,
+        &[
+            ("OFFSITE_EXPORT_TYPE", "INCREMENTAL"),
+            ("OFFSITE_EXPORT_PERIOD", "1h"),
+            ("OFFSITE_FULL_EXPORT_EVERY", every),
+        ],
+    );
+
+    // No chain yet: a full export as of the slot three hours ago (before the changes).
+    let first = job.run(hourly_slot(3)).await.expect("first run");
+    assert_eq!(first.count("started"), 1, "{first:#?}");
+    assert_eq!(first.tables[0].kind, Some(offsite_dynamo::plan::ExportKind::Full));
+    let prefix = first.tables[0].s3_prefix.clone().expect("prefix");
+    assert!(prefix.contains("/table=ledger/kind=full/"), "{prefix}");
+    let full_arn = first.tables[0].export_arn.clone().expect("arn");
+    let described = |arn: String| {
+        let ddb = ddb.clone();
+        async move {
+            offsite_tests::fixtures::wait_for("the export to complete", Duration::from_secs(20), || async {
+                let d = ddb.describe_export().export_arn(&arn).send().await.ok()?.export_description?;
+                (d.export_status() == Some(&ExportStatus::Completed)).then_some(d)
+            })
+            .await
+        }
+    };
+    let full = described(full_arn).await;
+    let (_, _, lines) = offsite_tests::fixtures::export_output(&setup.auditor, BUCKET, &full).await;
+    let mut keys: Vec<&str> = lines.iter().filter_map(|l| l["Item"]["pk"]["S"].as_str()).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["ledger-0", "ledger-1", "ledger-2"], "the table as it was at the slot's start");
+
+    // The current slot: the changes since the full export's moment, and nothing else.
+    let second = job.run(hourly_slot(0)).await.expect("second run");
+    assert_eq!(second.count("started"), 1, "{second:#?}");
+    let outcome = &second.tables[0];
+    assert_eq!(outcome.kind, Some(offsite_dynamo::plan::ExportKind::Incremental), "{second:#?}");
+    assert!(outcome.s3_prefix.as_deref().is_some_and(|p| p.contains("/kind=incremental/")), "{outcome:?}");
+    let incremental = described(outcome.export_arn.clone().expect("arn")).await;
+    let window = incremental.incremental_export_specification().expect("window");
+    assert_eq!(window.export_from_time().map(DateTime::secs), Some(hourly_slot(3).secs()), "from the full's moment");
+    assert_eq!(window.export_to_time().map(DateTime::secs), Some(hourly_slot(0).secs()), "to this slot's start");
+    let (_, _, changes) = offsite_tests::fixtures::export_output(&setup.auditor, BUCKET, &incremental).await;
+    let by_key: BTreeMap<&str, &serde_json::Value> =
+        changes.iter().filter_map(|c| Some((c["Keys"]["pk"]["S"].as_str()?, c))).collect();
+    assert_eq!(by_key.keys().copied().collect::<Vec<_>>(), ["ledger-1", "ledger-2", "ledger-3"], "{changes:#?}");
+    assert_eq!(by_key["ledger-1"]["NewImage"]["v"]["N"], "2", "the update's new image");
+    assert!(by_key["ledger-2"].get("NewImage").is_none(), "a delete has no new image");
+    assert!(by_key["ledger-3"].get("OldImage").is_none(), "an item created in the window has no old image");
+
+    // A rerun in the slot starts nothing; the completed export is tracked.
+    let rerun = job.run(hourly_slot(0)).await.expect("rerun");
+    assert_eq!(rerun.count("already-started"), 1, "{rerun:#?}");
+    let last = rerun.tables[0].last_completed.as_ref().expect("tracked");
+    assert_eq!(last.kind, offsite_dynamo::plan::ExportKind::Incremental);
+    assert_eq!(last.item_count, 3, "{last:?}");
+    assert_eq!(ddb.list_exports().send().await.expect("list").export_summaries().len(), 2);
+}

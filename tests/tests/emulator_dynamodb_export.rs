@@ -1,19 +1,77 @@
 //! Fidelity patch (d): ExportTableToPointInTime into a bucket of another account, with
-//! ClientToken idempotency, the S3BucketOwner check and the documented output layout.
+//! ClientToken idempotency, the S3BucketOwner check and the documented output layout; full
+//! exports of the table as it was at ExportTime, incremental exports, ListExports order.
 
+use std::collections::BTreeMap;
 use std::io::Read;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{ExportStatus, S3SseAlgorithm};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ExportDescription, ExportStatus, ExportType, ExportViewType, IncrementalExportSpecification,
+    S3SseAlgorithm,
+};
+use aws_smithy_types::DateTime;
 use offsite_tests::fixtures::{dynamo_table, error_code, wait_for};
 use offsite_tests::{AUDITOR, Emulator, WORKLOAD};
+use serde_json::{Value, json};
 
 const BUCKET: &str = "auditor-exports";
+const HOUR: f64 = 3600.0;
 
 async fn auditor_bucket(auditor: &SdkConfig) {
     aws_sdk_s3::Client::new(auditor).create_bucket().bucket(BUCKET).send().await.expect("bucket");
+}
+
+/// Puts `{pk, v}` into `table`.
+async fn put(ddb: &Client, table: &str, pk: &str, v: u32) {
+    ddb.put_item()
+        .table_name(table)
+        .item("pk", AttributeValue::S(pk.to_owned()))
+        .item("v", AttributeValue::N(v.to_string()))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("put {pk}: {e:?}"));
+}
+
+/// Sets `v` of the item `pk` (UpdateItem changes the stored item in place).
+async fn update(ddb: &Client, table: &str, pk: &str, v: u32) {
+    ddb.update_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S(pk.to_owned()))
+        .update_expression("SET v = :v")
+        .expression_attribute_values(":v", AttributeValue::N(v.to_string()))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("update {pk}: {e:?}"));
+}
+
+async fn delete(ddb: &Client, table: &str, pk: &str) {
+    ddb.delete_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S(pk.to_owned()))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("delete {pk}: {e:?}"));
+}
+
+/// Seconds since the epoch, `offset` seconds from now.
+fn now_plus(offset: f64) -> DateTime {
+    DateTime::from_secs_f64(DateTime::from(SystemTime::now()).as_secs_f64() + offset)
+}
+
+async fn completed(ddb: &Client, arn: &str) -> ExportDescription {
+    wait_for("the export to complete", Duration::from_secs(30), || async {
+        let description = ddb.describe_export().export_arn(arn).send().await.ok()?.export_description?;
+        (description.export_status() == Some(&ExportStatus::Completed)).then_some(description)
+    })
+    .await
+}
+
+/// What a completed export wrote (see `fixtures::export_output`).
+async fn export_output(auditor: &SdkConfig, description: &ExportDescription) -> (Value, Vec<String>, Vec<Value>) {
+    offsite_tests::fixtures::export_output(auditor, BUCKET, description).await
 }
 
 #[tokio::test]
@@ -137,4 +195,217 @@ async fn table_without_point_in_time_recovery_is_refused() {
         .send()
         .await;
     assert_eq!(error_code(&refused).as_deref(), Some("PointInTimeRecoveryUnavailableException"));
+}
+
+/// A full export's items by `pk`, with their `v`.
+fn full_items(lines: &[Value]) -> BTreeMap<String, String> {
+    lines
+        .iter()
+        .map(|line| {
+            let item = &line["Item"];
+            let pk = item["pk"]["S"].as_str().expect("pk").to_owned();
+            (pk, item["v"]["N"].as_str().expect("v").to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn full_export_at_a_past_export_time_has_the_items_as_they_were_then() {
+    let emulator = Emulator::start().expect("emulator starts");
+    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
+    let auditor = emulator.account(AUDITOR).await.expect("auditor credentials");
+    let table_arn = dynamo_table(&workload, "orders", true, false, 0).await;
+    auditor_bucket(&auditor).await;
+    let ddb = Client::new(&workload);
+    for pk in ["kept", "updated", "deleted"] {
+        put(&ddb, "orders", pk, 1).await;
+    }
+    // Those writes (and the PITR window's start) happened an hour ago; these happen now.
+    emulator.backdate_dynamodb_table(WORKLOAD, "orders", Duration::from_secs(3600)).expect("backdate");
+    put(&ddb, "orders", "added", 1).await;
+    update(&ddb, "orders", "updated", 2).await;
+    delete(&ddb, "orders", "deleted").await;
+
+    let export = |export_time: Option<DateTime>, prefix: &'static str| {
+        ddb.export_table_to_point_in_time()
+            .table_arn(&table_arn)
+            .s3_bucket(BUCKET)
+            .s3_bucket_owner(AUDITOR)
+            .s3_prefix(prefix)
+            .set_export_time(export_time)
+            .send()
+    };
+    let half_an_hour_ago = now_plus(-0.5 * HOUR);
+    let past = export(Some(half_an_hour_ago), "past").await.expect("export at a past time");
+    let past = completed(&ddb, past.export_description().and_then(|d| d.export_arn()).expect("ARN")).await;
+    assert_eq!(past.export_time().map(DateTime::secs), Some(half_an_hour_ago.secs()));
+    let (summary, _, lines) = export_output(&auditor, &past).await;
+    assert_eq!(summary["exportType"], "FULL_EXPORT");
+    let expected = [("deleted", "1"), ("kept", "1"), ("updated", "1")];
+    assert_eq!(full_items(&lines), expected.map(|(k, v)| (k.to_owned(), v.to_owned())).into(), "{lines:#?}");
+    assert_eq!(past.item_count(), Some(3));
+
+    // Without ExportTime: the table as it is now.
+    let now = export(None, "now").await.expect("export now");
+    let now = completed(&ddb, now.export_description().and_then(|d| d.export_arn()).expect("ARN")).await;
+    let (_, _, lines) = export_output(&auditor, &now).await;
+    let expected = [("added", "1"), ("kept", "1"), ("updated", "2")];
+    assert_eq!(full_items(&lines), expected.map(|(k, v)| (k.to_owned(), v.to_owned())).into(), "{lines:#?}");
+}
+
+/// An incremental export's lines by `pk`; checks each line's `Keys` and write timestamp.
+fn changes_by_key(lines: &[Value], from: DateTime, to: DateTime) -> BTreeMap<String, Value> {
+    lines
+        .iter()
+        .map(|line| {
+            let pk = line["Keys"]["pk"]["S"].as_str().unwrap_or_else(|| panic!("Keys: {line}")).to_owned();
+            assert_eq!(line["Keys"], json!({ "pk": { "S": pk } }), "only the key attributes: {line}");
+            let micros: i64 = line["Metadata"]["WriteTimestampMicros"]["N"]
+                .as_str()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("Metadata.WriteTimestampMicros: {line}"));
+            #[allow(clippy::cast_precision_loss)]
+            let written = micros as f64 / 1e6;
+            assert!(
+                from.as_secs_f64() - 0.001 <= written && written < to.as_secs_f64(),
+                "written in the period: {line}"
+            );
+            (pk, line.clone())
+        })
+        .collect()
+}
+
+fn image(pk: &str, v: u32) -> Value {
+    json!({ "pk": { "S": pk }, "v": { "N": v.to_string() } })
+}
+
+#[tokio::test]
+async fn incremental_export_has_each_item_changed_in_the_period_once_with_its_images() {
+    let emulator = Emulator::start().expect("emulator starts");
+    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
+    let auditor = emulator.account(AUDITOR).await.expect("auditor credentials");
+    let table_arn = dynamo_table(&workload, "events", true, false, 0).await;
+    auditor_bucket(&auditor).await;
+    let ddb = Client::new(&workload);
+    let backdate = |hours: f64| {
+        emulator.backdate_dynamodb_table(WORKLOAD, "events", Duration::from_secs_f64(hours * HOUR)).expect("backdate")
+    };
+    // Before the period (4.5 hours ago).
+    for pk in ["kept", "updated", "deleted", "later"] {
+        put(&ddb, "events", pk, 1).await;
+    }
+    backdate(3.0);
+    // In the period (1.5 hours ago).
+    update(&ddb, "events", "updated", 2).await;
+    delete(&ddb, "events", "deleted").await;
+    put(&ddb, "events", "added", 1).await;
+    put(&ddb, "events", "fleeting", 1).await;
+    delete(&ddb, "events", "fleeting").await;
+    backdate(1.5);
+    // After the period (now).
+    update(&ddb, "events", "later", 2).await;
+    update(&ddb, "events", "updated", 3).await;
+
+    let (from, to) = (now_plus(-2.0 * HOUR), now_plus(-HOUR));
+    let export = |view: Option<ExportViewType>, prefix: &'static str| {
+        let spec = IncrementalExportSpecification::builder()
+            .export_from_time(from)
+            .export_to_time(to)
+            .set_export_view_type(view)
+            .build();
+        ddb.export_table_to_point_in_time()
+            .table_arn(&table_arn)
+            .s3_bucket(BUCKET)
+            .s3_bucket_owner(AUDITOR)
+            .s3_prefix(prefix)
+            .export_type(ExportType::IncrementalExport)
+            .incremental_export_specification(spec)
+            .send()
+    };
+
+    // Default view: NEW_AND_OLD_IMAGES.
+    let started = export(None, "cdc").await.expect("incremental export starts");
+    let done = completed(&ddb, started.export_description().and_then(|d| d.export_arn()).expect("ARN")).await;
+    assert_eq!(done.export_type(), Some(&ExportType::IncrementalExport));
+    let spec = done.incremental_export_specification().expect("IncrementalExportSpecification");
+    assert_eq!(spec.export_from_time().map(DateTime::secs), Some(from.secs()));
+    assert_eq!(spec.export_to_time().map(DateTime::secs), Some(to.secs()));
+    assert_eq!(spec.export_view_type(), Some(&ExportViewType::NewAndOldImages));
+    assert_eq!(done.item_count(), Some(3));
+    let (summary, data_keys, lines) = export_output(&auditor, &done).await;
+    assert_eq!(summary["exportType"], "INCREMENTAL_EXPORT");
+    assert_eq!(summary["outputView"], "NEW_AND_OLD_IMAGES");
+    assert_eq!(summary["version"], "2023-08-01");
+    assert!(summary["exportFromTime"].is_string() && summary["exportToTime"].is_string(), "{summary}");
+    assert!(summary.get("exportTime").is_none(), "{summary}");
+    assert!(data_keys.iter().all(|k| k.starts_with("cdc/AWSDynamoDB/data/")), "shared data folder: {data_keys:?}");
+    let changes = changes_by_key(&lines, from, to);
+    assert_eq!(changes.keys().collect::<Vec<_>>(), ["added", "deleted", "updated"], "{lines:#?}");
+    // Updated: the item before the period and just before its end (not its later value).
+    assert_eq!(changes["updated"]["OldImage"], image("updated", 1));
+    assert_eq!(changes["updated"]["NewImage"], image("updated", 2));
+    // Deleted: no NewImage.
+    assert_eq!(changes["deleted"]["OldImage"], image("deleted", 1));
+    assert!(changes["deleted"].get("NewImage").is_none(), "{}", changes["deleted"]);
+    // Created in the period: no OldImage.
+    assert_eq!(changes["added"]["NewImage"], image("added", 1));
+    assert!(changes["added"].get("OldImage").is_none(), "{}", changes["added"]);
+
+    // NEW_IMAGE: no OldImage at all; a delete is its keys only.
+    let started = export(Some(ExportViewType::NewImage), "cdc").await.expect("NEW_IMAGE export starts");
+    let done = completed(&ddb, started.export_description().and_then(|d| d.export_arn()).expect("ARN")).await;
+    let spec = done.incremental_export_specification().expect("IncrementalExportSpecification");
+    assert_eq!(spec.export_view_type(), Some(&ExportViewType::NewImage));
+    let (summary, _, lines) = export_output(&auditor, &done).await;
+    assert_eq!(summary["outputView"], "NEW_IMAGE");
+    let changes = changes_by_key(&lines, from, to);
+    assert_eq!(changes.keys().collect::<Vec<_>>(), ["added", "deleted", "updated"], "{lines:#?}");
+    assert!(lines.iter().all(|line| line.get("OldImage").is_none()), "{lines:#?}");
+    assert_eq!(changes["updated"]["NewImage"], image("updated", 2));
+    let deleted: Vec<&String> = changes["deleted"].as_object().expect("object").keys().collect();
+    assert_eq!(deleted, ["Keys", "Metadata"], "{}", changes["deleted"]);
+}
+
+#[tokio::test]
+async fn list_exports_lists_newest_first_and_pages() {
+    let emulator = Emulator::start().expect("emulator starts");
+    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
+    let auditor = emulator.account(AUDITOR).await.expect("auditor credentials");
+    let table_arn = dynamo_table(&workload, "ledger", true, false, 1).await;
+    let other_arn = dynamo_table(&workload, "other", true, false, 1).await;
+    auditor_bucket(&auditor).await;
+    let ddb = Client::new(&workload);
+    let export = |arn: &str| {
+        ddb.export_table_to_point_in_time().table_arn(arn).s3_bucket(BUCKET).s3_bucket_owner(AUDITOR).send()
+    };
+    let mut started = Vec::new();
+    for _ in 0..3 {
+        let answer = export(&table_arn).await.expect("export starts");
+        started.push(answer.export_description().and_then(|d| d.export_arn()).expect("ARN").to_owned());
+        // Export ids start with the start time in milliseconds.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    export(&other_arn).await.expect("another table's export");
+    let newest_first: Vec<String> = started.iter().rev().cloned().collect();
+
+    let all = ddb.list_exports().table_arn(&table_arn).send().await.expect("list");
+    let arns: Vec<&str> = all.export_summaries().iter().filter_map(|s| s.export_arn()).collect();
+    assert_eq!(arns, newest_first, "reverse alphanumeric order of ExportArn");
+    assert!(all.next_token().is_none());
+
+    let first = ddb.list_exports().table_arn(&table_arn).max_results(2).send().await.expect("first page");
+    let arns: Vec<&str> = first.export_summaries().iter().filter_map(|s| s.export_arn()).collect();
+    assert_eq!(arns, newest_first[..2]);
+    let token = first.next_token().expect("a second page");
+    let second =
+        ddb.list_exports().table_arn(&table_arn).max_results(2).next_token(token).send().await.expect("second page");
+    let arns: Vec<&str> = second.export_summaries().iter().filter_map(|s| s.export_arn()).collect();
+    assert_eq!(arns, newest_first[2..]);
+    assert!(second.next_token().is_none(), "{second:?}");
+    assert!(second.export_summaries().iter().all(|s| s.export_type() == Some(&ExportType::FullExport)), "{second:?}");
+
+    let everything = ddb.list_exports().send().await.expect("list all");
+    assert_eq!(everything.export_summaries().len(), 4);
+    let too_many = ddb.list_exports().max_results(26).send().await;
+    assert_eq!(error_code(&too_many).as_deref(), Some("ValidationException"));
 }

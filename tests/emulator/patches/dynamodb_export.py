@@ -1,12 +1,15 @@
 """DynamoDB ExportTableToPointInTime with AWS's validation, idempotency, cross-account
-bucket ownership, progress and output layout.
+bucket ownership, progress and output layout; full exports of the table as it was at
+``ExportTime`` and incremental exports of what changed in a period, both from an item
+history the patch keeps.
 
 AWS behaviour reproduced
 ------------------------
 (DynamoDB API Reference: API_ExportTableToPointInTime, API_DescribeExport,
-API_ListExports, API_ExportDescription, API_IncrementalExportSpecification; Developer
-Guide: "Requesting a table export in DynamoDB" (S3DataExport_Requesting) and "DynamoDB
-table export output format" (S3DataExport.Output).)
+API_ListExports, API_ExportDescription, API_ExportSummary,
+API_IncrementalExportSpecification; Developer Guide: "Requesting a table export in
+DynamoDB" (S3DataExport_Requesting) and "DynamoDB table export output format"
+(S3DataExport.Output, full and incremental export output).)
 
 * PITR must be enabled -> ``PointInTimeRecoveryUnavailableException`` (moto had this).
 * ``ExportTime`` must lie in the PITR window (EarliestRestorableDateTime .. now) ->
@@ -23,7 +26,12 @@ table export output format" (S3DataExport.Output).)
   ``S3AccessDenied`` (AWS fails the export when it cannot write to the bucket; the exact
   failure code string is not documented). A missing bucket -> ``FAILED`` with
   ``S3NoSuchBucket`` (moto's code).
-* Output, in the bucket owner's S3, under ``<S3Prefix>/AWSDynamoDB/<ExportId>/``:
+* Full export data: "The table export will be a snapshot of the table's state at this
+  point in time" (API_ExportTableToPointInTime, ``ExportTime``; default: the time of the
+  request). Each item is taken as it was at ``ExportTime`` (inclusive) from the item
+  history below: an item written later is absent, an item deleted later is present, an
+  item updated later has its earlier value.
+* Full export output, in the bucket owner's S3, under ``<S3Prefix>/AWSDynamoDB/<ExportId>/``:
   ``_started`` (empty, written when the export starts), then on completion
   ``data/<random>.json.gz`` (gzip, one ``{"Item": {...}}`` DynamoDB-JSON object per line),
   ``manifest-files.json`` (JSON lines ``itemCount``, ``md5Checksum`` (base64),
@@ -35,25 +43,89 @@ table export output format" (S3DataExport.Output).)
   ``AWSDynamoDB/``. Every object gets the requested SSE (``AES256`` -> ``AES256``,
   ``KMS`` -> ``aws:kms`` with ``S3SseKmsKeyId``); without ``S3SseAlgorithm`` the bucket's
   default encryption applies (moto S3 behaviour).
+* INCREMENTAL_EXPORT: ``IncrementalExportSpecification`` with ``ExportFromTime`` is
+  required; ExportFromTime and ExportToTime must be in the PITR window and the period
+  between 15 minutes and 24 hours -> ``ValidationException``. ``ExportToTime`` defaults
+  to "the latest time with data available" (here: the time of the request, the same
+  bound as ``LatestRestorableDateTime``). ``ExportViewType`` is ``NEW_IMAGE`` or
+  ``NEW_AND_OLD_IMAGES`` (the enum's valid values; the API text's prose says
+  "NEW_IMAGES", which is not a valid value), default ``NEW_AND_OLD_IMAGES``; another
+  value -> ``ValidationException``.
+* Incremental export data: every item written in [ExportFromTime, ExportToTime)
+  ("inclusive start", "exclusive end"), once, compacted to one line (JSON lines, gzip):
+  ``{"Metadata": {"WriteTimestampMicros": {"N": "<micros of its last write in the
+  period>"}}, "Keys": {<key attributes>}, "OldImage": {...}, "NewImage": {...}}``.
+  ``NewImage`` is the item just before ExportToTime, absent if it was deleted;
+  ``OldImage`` (``NEW_AND_OLD_IMAGES`` only) is the item just before ExportFromTime,
+  absent if it did not exist then. So with NEW_AND_OLD_IMAGES an insert has Keys +
+  NewImage, an update Keys + OldImage + NewImage, a delete Keys + OldImage; with
+  NEW_IMAGE a delete has Keys only. An item created and deleted within the period
+  produces no line. Incremental data files go to the shared folder
+  ``<S3Prefix>/AWSDynamoDB/data/`` (``dataFileS3Key`` in the export's manifest-files.json
+  says which are this export's); the manifests stay under ``AWSDynamoDB/<ExportId>/``.
+  Its ``manifest-summary.json`` has version "2023-08-01", exportFromTime and exportToTime
+  instead of exportTime, ``outputView`` (the view type) and ``exportType``
+  "INCREMENTAL_EXPORT".
 * ``ExportStatus`` is ``IN_PROGRESS`` for ``--copy-delay`` seconds (the value in force
   when the export started), then ``COMPLETED`` with ``EndTime``, ``ItemCount``,
   ``BilledSizeBytes`` and ``ExportManifest``. The data files and manifests are written at
-  that moment, lazily, by the first DescribeExport/ListExports that sees the delay over.
-  ExportArn has AWS's form ``<table ARN>/export/<14 digits>-<8 hex>``.
+  that moment, lazily, by the first DescribeExport/ListExports that sees the delay over;
+  their content is fixed when the export is requested (ExportTime and ExportToTime are
+  never later than the request). ExportArn has AWS's form
+  ``<table ARN>/export/<14 digits>-<8 hex>``.
 * ``DescribeExport`` of an unknown ARN -> ``ExportNotFoundException`` (moto: HTTP 500).
-  ``ListExports`` filters by ``TableArn`` when given and returns ``ExportSummaries``
-  (ExportArn, ExportStatus, ExportType); ``MaxResults``/``NextToken`` page them.
-* INCREMENTAL_EXPORT: ``IncrementalExportSpecification`` is required, ExportFromTime and
-  ExportToTime must be in the PITR window, and the period must be between 15 minutes and
-  24 hours -> ``ValidationException``.
+  It returns ``ExportType`` and, for incremental exports, ``IncrementalExportSpecification``
+  (ExportFromTime, ExportToTime, ExportViewType, defaults filled in).
+* ``ListExports`` filters by ``TableArn`` when given and returns ``ExportSummaries``
+  (ExportArn, ExportStatus, ExportType) "in reverse alphanumeric order of ExportArn"
+  (API_ListExports): per table, export ids start with the start time in milliseconds,
+  so newest first. ``MaxResults`` (1-25, default 25, else ``ValidationException``) and
+  ``NextToken`` page them; the token is the last ARN of the page, so exports started
+  between two pages do not shift the next one.
+
+Item history
+------------
+Every write to a moto DynamoDB table is recorded on the table object (so moto's reset,
+DeleteTable and a cancelled transaction's rollback take it along) as, per item key, the
+list of ``(time.time(), image or None)`` after each write:
+
+* ``Table.put_item``: PutItem, BatchWriteItem puts (moto 5.2.5 routes them through
+  ``DynamoDBBackend.put_item``), TransactWriteItems ``Put``, PartiQL INSERT/UPDATE
+  (``execute_statement``, ``execute_transaction``, ``batch_execute_statement``) and
+  ImportTable;
+* ``Table.delete_item`` when it removed an item: DeleteItem, BatchWriteItem deletes,
+  TransactWriteItems ``Delete``, PartiQL DELETE;
+* ``DynamoDBBackend.update_item``, which changes the stored item in place: UpdateItem and
+  TransactWriteItems ``Update``; its inner ``put_item`` of a new item is folded into one
+  write. A failed update that left a new item behind is recorded too.
+
+The first recorded write of an item that already existed records that earlier image as
+valid since forever. A failed TransactWriteItems restores a deep copy of the table, and
+with it the history before the transaction.
+
+Not recorded (such items count as unchanged, with their current image, since forever):
+items of tables made by RestoreTableFromBackup / RestoreTableToPointInTime (moto copies
+the source's current items), and any write moto makes outside the methods above. Deleting
+an item that does not exist records nothing. A put that leaves the item unchanged counts
+as a write (whether AWS lists such an item in an incremental export is not documented).
+
+Control call: ``POST /_offsite/dynamodb/backdate`` (``backdate_table``) moves one table
+back in time by N seconds: its recorded writes, its PITR ``EarliestRestorableDateTime``
+and its ``CreationDateTime``, so a test can make items "2 hours ago" and export a past
+period without waiting. Items without history, stream records and exports already made
+are not moved.
 
 Not enforced / not emulated
 ---------------------------
-* Valid INCREMENTAL_EXPORT requests, ``ExportFormat=ION`` and ``FilterSpecification``
-  are rejected with a ``ValidationException`` saying the emulator does not support them
-  (moto keeps no item history to export changes from, and writes no ION).
-* The data is the table as it was when the export was requested, not at ExportTime.
-  One data file per export (AWS writes at least one per partition).
+* ``ExportFormat=ION`` and ``FilterSpecification`` are rejected with a
+  ``ValidationException`` saying the emulator does not support them (it writes no ION).
+* One data file per export (AWS writes at least one per partition). The history lives as
+  long as the table (no 35-day PITR retention; nothing is forgotten).
+* ``ExportTime`` is not part of an incremental export's description (its manifest has
+  none either; whether DescribeExport reports one is not documented).
+* ``ListExports`` also lists ``IN_PROGRESS`` and ``FAILED`` exports (moto and the AWS
+  console show them; the API text says it lists "completed exports within the past 90
+  days"); there is no 90-day cut-off.
 * Bucket policies, IAM, KMS key policies, requester-pays buckets, the 300-exports quota
   and ``BilledSizeBytes`` accuracy (it is the uncompressed size of the exported JSON).
 """
@@ -61,19 +133,24 @@ Not enforced / not emulated
 from __future__ import annotations
 
 import base64
+import bisect
+import copy
 import gzip
 import hashlib
 import json
+import math
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult
 from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, MockValidationException
-from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.models.utilities import dynamo_json_dump
 from moto.dynamodb.responses import DynamoHandler
@@ -84,6 +161,8 @@ from .state import CONFIG
 TOKEN_TTL_SECONDS = 8 * 3600
 MIN_INCREMENTAL_SECONDS = 15 * 60
 MAX_INCREMENTAL_SECONDS = 24 * 3600
+VIEW_TYPES = ("NEW_AND_OLD_IMAGES", "NEW_IMAGE")
+MAX_LIST_RESULTS = 25
 
 # Request parameters that must match for a repeated ClientToken to be the same export.
 _IDEMPOTENT_PARAMS = (
@@ -101,6 +180,11 @@ _IDEMPOTENT_PARAMS = (
 )
 
 _lock = threading.RLock()
+
+# An item's key: (hash value, range value or None).
+ItemKey = tuple[DynamoType, DynamoType | None]
+# One recorded write: (epoch seconds, the item after it, or None once deleted).
+Write = tuple[float, Item | None]
 
 
 def _error(name: str, message: str) -> JsonRESTError:
@@ -144,6 +228,180 @@ def _table_id(table: Table) -> str:
     return table.__dict__.setdefault("_offsite_table_id", str(uuid.uuid4()))
 
 
+# --- item history (on the table, so that moto's reset clears it) --------------------------
+
+# Set while DynamoDBBackend.update_item runs: its inner put of a new item is not a write of
+# its own.
+_update_depth = threading.local()
+
+
+def _history(table: Table) -> dict[ItemKey, list[Write]]:
+    return table.__dict__.setdefault("_offsite_history", {})
+
+
+def _key_of(table: Table, attrs: dict[str, Any]) -> ItemKey | None:
+    """The key of an item (or of a request's ``Key``), None if it does not name one."""
+    try:
+        hash_value = DynamoType(attrs[table.hash_key_attr])
+        range_value = DynamoType(attrs[table.range_key_attr]) if table.range_key_attr else None
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return None
+    return hash_value, range_value
+
+
+def _stored(table: Table, key: ItemKey) -> Item | None:
+    try:
+        return table.get_item(*key)
+    except Exception:  # a malformed key: the write itself will fail
+        return None
+
+
+def _record(table: Table, key: ItemKey, before: Item | None, after: Item | None) -> None:
+    """Record a write of ``key`` that left ``after`` (None: deleted). ``before`` is the item
+    before it, kept as "since forever" when this is the item's first recorded write."""
+    if getattr(_update_depth, "value", 0):
+        return
+    with _lock:
+        history = _history(table)
+        writes = history.get(key)
+        if writes is None:
+            writes = history[key] = []
+            if before is not None:
+                writes.append((-math.inf, copy.deepcopy(before)))
+        image = copy.deepcopy(after) if after is not None else None
+        bisect.insort(writes, (time.time(), image), key=lambda write: write[0])
+
+
+def _image_at(writes: list[Write], moment: float, inclusive: bool) -> Item | None:
+    """The item as it was at ``moment`` (``inclusive``) or just before it; None if absent."""
+    image: Item | None = None
+    for when, after in writes:
+        if when < moment or (inclusive and when == moment):
+            image = after
+        else:
+            break
+    return image
+
+
+def _recording_put(original: Callable[..., Item]) -> Callable[..., Item]:
+    def put_item(self: Table, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Item:
+        key = _key_of(self, item_attrs)
+        before = _stored(self, key) if key is not None else None
+        item = original(self, item_attrs, *args, **kwargs)
+        _record(self, (item.hash_key, item.range_key), before, item)
+        return item
+
+    return put_item
+
+
+def _recording_delete(original: Callable[..., Item | None]) -> Callable[..., Item | None]:
+    def delete_item(self: Table, hash_key: DynamoType, range_key: DynamoType | None) -> Item | None:
+        item = original(self, hash_key, range_key)
+        if item is not None:
+            _record(self, (item.hash_key, item.range_key), item, None)
+        return item
+
+    return delete_item
+
+
+def _recording_update(original: Callable[..., Item]) -> Callable[..., Item]:
+    """UpdateItem changes the stored item in place: record the item as it is afterwards."""
+
+    def update_item(
+        self: DynamoDBBackend, table_name: str, key: Any, *args: Any, **kwargs: Any
+    ) -> Item:
+        table = self.get_table(table_name)
+        item_key = _key_of(table, key) if isinstance(key, dict) else None
+        if item_key is None:
+            return original(self, table_name, key, *args, **kwargs)
+        current = _stored(table, item_key)
+        known = item_key in _history(table)
+        before = copy.deepcopy(current) if current is not None and not known else None
+        _update_depth.value = getattr(_update_depth, "value", 0) + 1
+        succeeded = False
+        try:
+            item = original(self, table_name, key, *args, **kwargs)
+            succeeded = True
+            return item
+        finally:
+            _update_depth.value -= 1
+            after = _stored(table, item_key)
+            # A failed update may still have left a new (key-only) item behind.
+            if succeeded or (current is None and after is not None):
+                _record(table, item_key, before, after)
+
+    return update_item
+
+
+def _table_at(table: Table, moment: float) -> list[Item]:
+    """The table's items as they were at ``moment``."""
+    history = _history(table)
+    items = [i for i in table.all_items() if (i.hash_key, i.range_key) not in history]
+    for writes in history.values():
+        image = _image_at(writes, moment, inclusive=True)
+        if image is not None:
+            items.append(image)
+    return items
+
+
+def _key_json(table: Table, key: ItemKey) -> dict[str, Any]:
+    keys = {table.hash_key_attr: key[0].to_json()}
+    if table.range_key_attr and key[1] is not None:
+        keys[table.range_key_attr] = key[1].to_json()
+    return keys
+
+
+def _changes(table: Table, start: float, end: float, view_type: str) -> list[str]:
+    """The incremental export lines of the items written in [start, end)."""
+    lines = []
+    for key, writes in _history(table).items():
+        written = [when for when, _ in writes if start <= when < end]
+        if not written:
+            continue
+        old = _image_at(writes, start, inclusive=False)
+        new = _image_at(writes, end, inclusive=False)
+        if old is None and new is None:  # created and deleted within the period
+            continue
+        line: dict[str, Any] = {
+            "Metadata": {"WriteTimestampMicros": {"N": str(int(max(written) * 1_000_000))}},
+            "Keys": _key_json(table, key),
+        }
+        if view_type == "NEW_AND_OLD_IMAGES" and old is not None:
+            line["OldImage"] = old.to_json()["Attributes"]
+        if new is not None:
+            line["NewImage"] = new.to_json()["Attributes"]
+        lines.append(dynamo_json_dump(line))
+    return lines
+
+
+def backdate_table(account: str, region: str, table_name: str, seconds: float) -> dict[str, Any]:
+    """Move a table ``seconds`` back in time: its recorded writes, its PITR
+    EarliestRestorableDateTime and its CreationDateTime (control API
+    ``POST /_offsite/dynamodb/backdate``). Raises KeyError if there is no such table."""
+    table = dynamodb_backends[account][region].tables[table_name]
+    with _lock:
+        history = _history(table)
+        moved = 0
+        for key, writes in history.items():
+            history[key] = [(when - seconds, image) for when, image in writes]
+            moved += sum(1 for when, _ in writes if when != -math.inf)
+        table.created_at = table.created_at - timedelta(seconds=seconds)
+        description = table.continuous_backups["PointInTimeRecoveryDescription"]
+        earliest = None
+        if description.get("EarliestRestorableDateTime") is not None:
+            earliest = _epoch(description["EarliestRestorableDateTime"]) - seconds
+            description["EarliestRestorableDateTime"] = earliest
+    return {
+        "ok": True,
+        "account": account,
+        "region": region,
+        "table": table_name,
+        "seconds": seconds,
+        "writes_moved": moved,
+        "earliest_restorable": _iso(earliest) if earliest is not None else None,
+    }
+
+
 class OffsiteExport:
     """One export task, advanced lazily when it is read."""
 
@@ -156,7 +414,8 @@ class OffsiteExport:
         self.params = params
         self.fingerprint = {k: _canonical(params.get(k)) for k in _IDEMPOTENT_PARAMS}
         self.start = now
-        self.export_time = _epoch(params["ExportTime"]) if params.get("ExportTime") else now
+        self.export_type = params.get("ExportType") or "FULL_EXPORT"
+        self.incremental = self.export_type == "INCREMENTAL_EXPORT"
         self.delay = float(CONFIG.copy_delay_seconds)
         self.end: float | None = None
         self.status = "IN_PROGRESS"
@@ -164,11 +423,26 @@ class OffsiteExport:
         self.item_count = 0
         self.billed_bytes = 0
         prefix = (params.get("S3Prefix") or "").rstrip("/")
-        self.root = f"{prefix}/AWSDynamoDB/{self.export_id}".lstrip("/")
-        # The table as it is now: what the export will contain.
-        self.lines = [
-            dynamo_json_dump(item.to_json(root_attr_name="Item")) for item in table.all_items()
-        ]
+        base = f"{prefix}/AWSDynamoDB".lstrip("/")
+        self.root = f"{base}/{self.export_id}"
+        # Incremental exports share one data folder; full exports have their own.
+        self.data_dir = f"{base}/data" if self.incremental else f"{self.root}/data"
+        # What the export will contain, fixed now: ExportTime / ExportToTime are not later.
+        self.export_time: float | None = None
+        if self.incremental:
+            spec = params["IncrementalExportSpecification"]
+            self.export_from = _epoch(spec["ExportFromTime"])
+            to_time = spec.get("ExportToTime")
+            self.export_to = _epoch(to_time) if to_time is not None else now
+            self.view_type = spec.get("ExportViewType") or "NEW_AND_OLD_IMAGES"
+            self.lines = _changes(table, self.export_from, self.export_to, self.view_type)
+        else:
+            export_time = params.get("ExportTime")
+            self.export_time = _epoch(export_time) if export_time is not None else now
+            self.lines = [
+                dynamo_json_dump(item.to_json(root_attr_name="Item"))
+                for item in _table_at(table, self.export_time)
+            ]
         self._begin()
 
     # -- S3 ---------------------------------------------------------------------------
@@ -205,10 +479,44 @@ class OffsiteExport:
         else:
             self._put(f"{self.root}/_started", b"")
 
+    def _summary_manifest(self) -> dict[str, Any]:
+        """manifest-summary.json, as S3DataExport.Output shows it for each export type."""
+        assert self.end is not None
+        summary: dict[str, Any] = {
+            "version": "2023-08-01" if self.incremental else "2020-06-30",
+            "exportArn": self.arn,
+            "startTime": _iso(self.start),
+            "endTime": _iso(self.end),
+            "tableArn": self.table.table_arn,
+            "tableId": _table_id(self.table),
+        }
+        if self.incremental:
+            summary["exportFromTime"] = _iso(self.export_from)
+            summary["exportToTime"] = _iso(self.export_to)
+        else:
+            assert self.export_time is not None
+            summary["exportTime"] = _iso(self.export_time)
+        summary.update(
+            {
+                "s3Bucket": self.params["S3Bucket"],
+                "s3Prefix": self.params.get("S3Prefix"),
+                "s3SseAlgorithm": self.params.get("S3SseAlgorithm"),
+                "s3SseKmsKeyId": self.params.get("S3SseKmsKeyId"),
+                "manifestFilesS3Key": f"{self.root}/manifest-files.json",
+                "billedSizeBytes": self.billed_bytes,
+                "itemCount": self.item_count,
+                "outputFormat": self.params.get("ExportFormat") or "DYNAMODB_JSON",
+            }
+        )
+        if self.incremental:
+            summary["outputView"] = self.view_type
+        summary["exportType"] = self.export_type
+        return summary
+
     def _complete(self) -> None:
         content = "".join(line + "\n" for line in self.lines).encode("utf-8")
         data = gzip.compress(content)
-        data_key = f"{self.root}/data/{uuid.uuid4().hex[:26]}.json.gz"
+        data_key = f"{self.data_dir}/{uuid.uuid4().hex[:26]}.json.gz"
         self._put(data_key, data)
         self.item_count = len(self.lines)
         self.billed_bytes = len(content)
@@ -221,26 +529,7 @@ class OffsiteExport:
                 "dataFileS3Key": data_key,
             }
         ).encode() + b"\n"
-        summary = json.dumps(
-            {
-                "version": "2020-06-30",
-                "exportArn": self.arn,
-                "startTime": _iso(self.start),
-                "endTime": _iso(self.end),
-                "tableArn": self.table.table_arn,
-                "tableId": _table_id(self.table),
-                "exportTime": _iso(self.export_time),
-                "s3Bucket": self.params["S3Bucket"],
-                "s3Prefix": self.params.get("S3Prefix"),
-                "s3SseAlgorithm": self.params.get("S3SseAlgorithm"),
-                "s3SseKmsKeyId": self.params.get("S3SseKmsKeyId"),
-                "manifestFilesS3Key": f"{self.root}/manifest-files.json",
-                "billedSizeBytes": self.billed_bytes,
-                "itemCount": self.item_count,
-                "outputFormat": self.params.get("ExportFormat") or "DYNAMODB_JSON",
-                "exportType": self.params.get("ExportType") or "FULL_EXPORT",
-            }
-        ).encode()
+        summary = json.dumps(self._summary_manifest()).encode()
         for name, body in (("manifest-files", manifest_files), ("manifest-summary", summary)):
             self._put(f"{self.root}/{name}.json", body)
             digest = hashlib.md5(body).hexdigest().encode()
@@ -271,7 +560,7 @@ class OffsiteExport:
             "StartTime": _utc(self.start),
             "TableArn": self.table.table_arn,
             "TableId": _table_id(self.table),
-            "ExportTime": _utc(self.export_time),
+            "ExportTime": _utc(self.export_time) if self.export_time is not None else None,
             "ClientToken": params.get("ClientToken"),
             "S3Bucket": params["S3Bucket"],
             "S3BucketOwner": params.get("S3BucketOwner"),
@@ -279,8 +568,14 @@ class OffsiteExport:
             "S3SseAlgorithm": params.get("S3SseAlgorithm"),
             "S3SseKmsKeyId": params.get("S3SseKmsKeyId"),
             "ExportFormat": params.get("ExportFormat") or "DYNAMODB_JSON",
-            "ExportType": params.get("ExportType") or "FULL_EXPORT",
+            "ExportType": self.export_type,
         }
+        if self.incremental:
+            result["IncrementalExportSpecification"] = {
+                "ExportFromTime": _utc(self.export_from),
+                "ExportToTime": _utc(self.export_to),
+                "ExportViewType": self.view_type,
+            }
         if self.end is not None:
             result["EndTime"] = _utc(self.end)
         if self.status == "COMPLETED":
@@ -293,11 +588,7 @@ class OffsiteExport:
 
     def summary(self) -> dict[str, Any]:
         self.advance()
-        return {
-            "ExportArn": self.arn,
-            "ExportStatus": self.status,
-            "ExportType": self.params.get("ExportType") or "FULL_EXPORT",
-        }
+        return {"ExportArn": self.arn, "ExportStatus": self.status, "ExportType": self.export_type}
 
 
 # --- validation -------------------------------------------------------------------------
@@ -344,10 +635,13 @@ def _validate(table: Table, params: dict[str, Any]) -> None:
                 "The incremental export period (ExportToTime - ExportFromTime) must be "
                 "at least 15 minutes and at most 24 hours"
             )
-        raise MockValidationException(
-            "INCREMENTAL_EXPORT is not supported by the Offsite emulator (moto keeps no "
-            "item history)"
-        )
+        view_type = spec.get("ExportViewType")
+        if view_type is not None and view_type not in VIEW_TYPES:
+            raise MockValidationException(
+                f"1 validation error detected: Value '{view_type}' at "
+                "'incrementalExportSpecification.exportViewType' failed to satisfy "
+                f"constraint: Member must satisfy enum value set: [{', '.join(VIEW_TYPES)}]"
+            )
     export_format = params.get("ExportFormat") or "DYNAMODB_JSON"
     if export_format != "DYNAMODB_JSON":
         raise MockValidationException(
@@ -421,17 +715,30 @@ def describe_export(self: DynamoHandler) -> ActionResult:
 
 
 def list_exports(self: DynamoHandler) -> ActionResult:
+    """Summaries in reverse alphanumeric order of ExportArn; the NextToken is the last ARN
+    of the page, and the next page starts after it."""
     table_arn = self.body.get("TableArn")
-    exports = [
-        e for e in _exports(self.dynamodb_backend).values()
-        if not table_arn or e.table.table_arn == table_arn
-    ]
-    start = int(self.body.get("NextToken") or 0)
-    size = int(self.body.get("MaxResults") or 25)
-    page = exports[start : start + size]
+    size = self.body.get("MaxResults")
+    size = MAX_LIST_RESULTS if size is None else int(size)
+    if not 1 <= size <= MAX_LIST_RESULTS:
+        bound = "less than or equal to 25" if size > 1 else "greater than or equal to 1"
+        raise MockValidationException(
+            f"1 validation error detected: Value '{size}' at 'maxResults' failed to satisfy "
+            f"constraint: Member must have value {bound}"
+        )
+    after = self.body.get("NextToken")
+    exports = sorted(
+        (
+            e for e in _exports(self.dynamodb_backend).values()
+            if (not table_arn or e.table.table_arn == table_arn) and (not after or e.arn < after)
+        ),
+        key=lambda e: e.arn,
+        reverse=True,
+    )
+    page = exports[:size]
     result: dict[str, Any] = {"ExportSummaries": [e.summary() for e in page]}
-    if start + size < len(exports):
-        result["NextToken"] = str(start + size)
+    if len(exports) > size:
+        result["NextToken"] = page[-1].arn
     return ActionResult(result)
 
 
@@ -453,6 +760,11 @@ def _describe_continuous_backups(original: Any) -> Any:
 
 
 def apply() -> None:
+    Table.put_item = _recording_put(Table.put_item)  # type: ignore[method-assign]
+    Table.delete_item = _recording_delete(Table.delete_item)  # type: ignore[method-assign]
+    DynamoDBBackend.update_item = _recording_update(  # type: ignore[method-assign]
+        DynamoDBBackend.update_item
+    )
     DynamoDBBackend.describe_continuous_backups = _describe_continuous_backups(  # type: ignore[method-assign]
         DynamoDBBackend.describe_continuous_backups
     )

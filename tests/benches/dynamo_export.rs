@@ -1,0 +1,147 @@
+//! Benchmark: the DynamoDB export job over many selected tables, against the emulator with
+//! a fixed latency per API call (the DynamoDB issue's target, measured, never asserted in a
+//! test).
+//!
+//! `make bench` runs it; `OFFSITE_BENCH_TABLES` (default 2500) and
+//! `OFFSITE_BENCH_LATENCY_MS` (default 20) tune it. DynamoDB allows 300 exports in flight
+//! per account, so one run starts at most 300: the bench measures the first run, then runs
+//! again (the emulator's exports complete at once) until every table's export is started,
+//! and a last run in which everything is already started. Writes
+//! `target/bench/dynamodb.json`.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_smithy_types::DateTime;
+use offsite_dynamo::run::{DynamoExporter, Report};
+use offsite_dynamo::settings::DynamoSettings;
+use offsite_tests::fixtures::{dynamo_table, kms_key};
+use offsite_tests::{AUDITOR, Emulator, REGION, WORKLOAD, workspace_root};
+
+const BUCKET: &str = "auditor-exports";
+
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// Peak resident memory of this process since the last reset, in KiB (Linux).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// One measured run: wall time, outcome counts and API calls by action.
+async fn measured(emulator: &Emulator, job: &DynamoExporter, now: DateTime) -> (Report, serde_json::Value) {
+    emulator.reset_request_counts().expect("reset counts");
+    let started = Instant::now();
+    let report = job.run(now).await.expect("run");
+    let wall = started.elapsed().as_secs_f64();
+    let counts = emulator.request_counts().expect("counts");
+    let calls: BTreeMap<String, u64> = counts
+        .counts
+        .iter()
+        .filter(|c| c.account == WORKLOAD)
+        .map(|c| (format!("{}:{}", c.service, c.action), c.count))
+        .collect();
+    let figures = serde_json::json!({
+        "wall_seconds": wall,
+        "started": report.count("started"),
+        "already_started": report.count("already-started"),
+        "deferred": report.count("deferred"),
+        "failed": report.count("failed"),
+        "api_calls": counts.total,
+        "api_calls_by_action": calls,
+    });
+    (report, figures)
+}
+
+#[tokio::main]
+async fn main() {
+    let tables = setting("OFFSITE_BENCH_TABLES", 2_500);
+    let latency = Duration::from_millis(setting("OFFSITE_BENCH_LATENCY_MS", 20));
+    let emulator = Emulator::start().expect("emulator starts");
+    let workload = emulator.account(WORKLOAD).await.expect("workload");
+    let auditor = emulator.account(AUDITOR).await.expect("auditor");
+    aws_sdk_s3::Client::new(&auditor).create_bucket().bucket(BUCKET).send().await.expect("bucket");
+    let audit_key = kms_key(&auditor, "audit").await;
+
+    let seeding = Instant::now();
+    let mut pending = Vec::new();
+    for i in 0..tables {
+        let workload = workload.clone();
+        pending
+            .push(tokio::spawn(async move { dynamo_table(&workload, &format!("table-{i:05}"), true, true, 1).await }));
+        if pending.len() >= 16 {
+            for task in pending.drain(..) {
+                task.await.expect("seed table");
+            }
+        }
+    }
+    for task in pending {
+        task.await.expect("seed table");
+    }
+    eprintln!("bench: seeded {tables} tables in {:.1}s", seeding.elapsed().as_secs_f64());
+    // Let the PITR windows open past the export moment.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+
+    let env: BTreeMap<String, String> = [
+        ("OFFSITE_AWS_ENDPOINT_URL", emulator.endpoint()),
+        ("AWS_REGION", REGION),
+        ("OFFSITE_EXPORT_BUCKET", BUCKET),
+        ("OFFSITE_EXPORT_BUCKET_OWNER", AUDITOR),
+        ("OFFSITE_EXPORT_SSE_KMS_KEY_ARN", audit_key.as_str()),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    let settings = DynamoSettings::from_env(&env).expect("settings");
+    let concurrency = settings.concurrency;
+    let job = DynamoExporter::new(aws_sdk_dynamodb::Client::new(&workload), settings, WORKLOAD.to_owned());
+    emulator.set_latency(latency).expect("latency");
+    let now = DateTime::from(SystemTime::now());
+
+    let (first, first_figures) = measured(&emulator, &job, now).await;
+    let peak_kib = peak_rss_kib();
+    assert_eq!(first.tables.len() as u64, tables, "every table checked");
+    assert_eq!(first.count("started"), 300.min(tables as usize), "the first run fills the in-flight limit");
+    let mut runs = vec![first_figures];
+    let mut started = first.count("started");
+    let all_started = Instant::now();
+    while (started as u64) < tables {
+        let (report, figures) = measured(&emulator, &job, now).await;
+        assert!(report.count("started") > 0, "a run must make progress: {figures}");
+        started += report.count("started");
+        runs.push(figures);
+    }
+    let rest_wall = all_started.elapsed().as_secs_f64();
+    let (rerun, rerun_figures) = measured(&emulator, &job, now).await;
+    assert_eq!(rerun.count("already-started") as u64, tables, "a rerun in the slot starts nothing");
+
+    let first_calls = &runs[0]["api_calls_by_action"];
+    let listing = first_calls["dynamodb:ListTables"].as_u64().unwrap_or(0);
+    let result = serde_json::json!({
+        "scenario": "dynamodb export job",
+        "tables": tables,
+        "latency_ms": latency.as_millis() as u64,
+        "concurrency": concurrency,
+        "first_run": runs[0],
+        "listing_calls_per_100_tables": listing as f64 * 100.0 / tables as f64,
+        "runs_to_start_every_table": runs.len(),
+        "wall_seconds_of_the_later_runs": rest_wall,
+        "rerun_in_the_slot": rerun_figures,
+        "peak_rss_mib": peak_kib.map(|k| k as f64 / 1024.0),
+    });
+    println!("{}", serde_json::to_string_pretty(&result).unwrap_or_default());
+    let dir = workspace_root().join("target/bench");
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::write(dir.join("dynamodb.json"), result.to_string());
+    println!(
+        "bench dynamodb: {tables} tables -> first run {:.1}s ({} started, {} calls, {listing} listing), {} runs to start all, rerun {:.1}s",
+        runs[0]["wall_seconds"].as_f64().unwrap_or_default(),
+        runs[0]["started"],
+        runs[0]["api_calls"],
+        runs.len(),
+        rerun_figures["wall_seconds"].as_f64().unwrap_or_default(),
+    );
+}
