@@ -9,7 +9,7 @@ EMULATOR_ARGS ?=
 
 VENV_STAMP := $(VENV)/.installed
 
-.PHONY: venv emulator test bench lint fmt clean
+.PHONY: venv emulator test bench package lint fmt clean
 
 # The emulator (moto, pinned) in a project virtualenv; reinstalled when the pins change.
 $(VENV_STAMP): tests/emulator/requirements.txt
@@ -28,9 +28,32 @@ test: venv
 	$(CARGO) test --workspace --locked
 
 # Benchmarks against the emulator (debug build, like the tests); results in target/bench/.
-# Tune with OFFSITE_BENCH_COPIES, OFFSITE_BENCH_DUE, OFFSITE_BENCH_LATENCY_MS.
+# Tune with OFFSITE_BENCH_COPIES, OFFSITE_BENCH_DUE, OFFSITE_BENCH_TABLES, OFFSITE_BENCH_LATENCY_MS.
 bench: venv
 	$(CARGO) bench --locked --profile dev -p offsite-tests
+
+# Lambda packages: every function binary built for provided.al2023 with cargo-lambda
+# (pinned, installed into its own virtualenv), zipped as target/lambda/<binary>/bootstrap.zip,
+# then copied to target/package/<binary>.zip: upload those under the stacks' CodePrefix.
+# ARCH=x86_64 (this machine's target) or ARCH=arm64 (needs `rustup target add
+# aarch64-unknown-linux-gnu`; cargo-lambda cross-links with zig, installed alongside).
+ARCH ?= x86_64
+LAMBDA_VENV := .venv-lambda
+LAMBDA_BINARIES := offsite-exporter offsite-scanner offsite-dynamo-export offsite-importer offsite-reconciler offsite-retention
+
+$(LAMBDA_VENV)/.installed:
+	$(PYTHON) -m venv $(LAMBDA_VENV)
+	$(LAMBDA_VENV)/bin/pip install --disable-pip-version-check --quiet --no-input cargo-lambda==1.9.2 ziglang==0.13.0.post1
+	touch $@
+
+package: $(LAMBDA_VENV)/.installed
+	PATH="$(CURDIR)/$(LAMBDA_VENV)/bin:$$PATH" $(LAMBDA_VENV)/bin/cargo-lambda lambda build --release --locked \
+		$(if $(filter arm64,$(ARCH)),--arm64,--x86-64 --compiler cargo) --output-format zip \
+		$(foreach b,$(LAMBDA_BINARIES),--bin $(b))
+	mkdir -p target/package
+	$(foreach b,$(LAMBDA_BINARIES),cp target/lambda/$(b)/bootstrap.zip target/package/$(b).zip &&) true
+	@echo "Upload to s3://<CodeBucket>/<CodePrefix> and deploy with Architecture=$(ARCH):"
+	@ls -l target/package/*.zip
 
 lint:
 	$(CARGO) fmt --all --check
@@ -40,4 +63,4 @@ fmt:
 	$(CARGO) fmt --all
 
 clean:
-	rm -rf $(VENV) target
+	rm -rf $(VENV) $(LAMBDA_VENV) target

@@ -12,8 +12,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_types::DateTime;
 use offsite_dynamo::run::DynamoExporter;
 use offsite_dynamo::settings::DynamoSettings;
-use offsite_tests::fixtures::{dynamo_table, kms_key, wait_for};
-use offsite_tests::{AUDITOR, Emulator, REGION, WORKLOAD, workspace_root};
+use offsite_tests::fixtures::{auditor_export_policy, dynamo_table, kms_key, wait_for};
+use offsite_tests::{AUDITOR, Emulator, REGION, WORKLOAD, role_arn, workspace_root};
 use serde_json::{Value, json};
 
 const BUCKET: &str = "auditor-exports";
@@ -40,6 +40,7 @@ async fn the_ddl_parses_as_hive_and_the_equivalent_query_reads_the_exported_item
     let auditor = emulator.account(AUDITOR).await.expect("auditor");
     let s3 = aws_sdk_s3::Client::new(&auditor);
     s3.create_bucket().bucket(BUCKET).send().await.expect("bucket");
+    auditor_export_policy(&auditor, BUCKET, &role_arn(WORKLOAD), "exports/dynamodb/").await;
     let audit_key = kms_key(&auditor, "audit").await;
     let ddb = aws_sdk_dynamodb::Client::new(&workload);
     // Items of several DynamoDB types, written before PITR is enabled (so in the export).

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant, SystemTime};
 use aws_smithy_types::DateTime;
 use offsite_dynamo::run::{DynamoExporter, Report};
 use offsite_dynamo::settings::DynamoSettings;
-use offsite_tests::fixtures::{dynamo_table, kms_key};
-use offsite_tests::{AUDITOR, Emulator, REGION, WORKLOAD, workspace_root};
+use offsite_tests::fixtures::{auditor_export_policy, dynamo_table, kms_key};
+use offsite_tests::{AUDITOR, Emulator, REGION, WORKLOAD, role_arn, workspace_root};
 
 const BUCKET: &str = "auditor-exports";
 
@@ -64,6 +64,7 @@ async fn main() {
     let workload = emulator.account(WORKLOAD).await.expect("workload");
     let auditor = emulator.account(AUDITOR).await.expect("auditor");
     aws_sdk_s3::Client::new(&auditor).create_bucket().bucket(BUCKET).send().await.expect("bucket");
+    auditor_export_policy(&auditor, BUCKET, &role_arn(WORKLOAD), "offsite/").await;
     let audit_key = kms_key(&auditor, "audit").await;
 
     let seeding = Instant::now();

@@ -369,3 +369,48 @@ pub async fn export_output(
     }
     (summary, keys, lines)
 }
+
+/// Puts `policy` (a JSON document) as the bucket policy of `bucket`, owned by `owner`.
+pub async fn bucket_policy(owner: &SdkConfig, bucket: &str, policy: &serde_json::Value) {
+    aws_sdk_s3::Client::new(owner)
+        .put_bucket_policy()
+        .bucket(bucket)
+        .policy(policy.to_string())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("bucket policy of {bucket}: {}", DisplayErrorContext(e)));
+}
+
+/// The bucket policy an auditor puts on the export bucket so that the workload's export
+/// writer (`writer_role_arn`, e.g. `offsite_tests::role_arn(WORKLOAD)`) may write DynamoDB
+/// exports under `prefix` (empty: the whole bucket): `s3:PutObject`, `s3:PutObjectAcl` and
+/// `s3:AbortMultipartUpload` on `arn:aws:s3:::<bucket>/<prefix>*` for that role only, and
+/// those writes denied to anyone over plain HTTP (`aws:SecureTransport` false).
+///
+/// The Deny names the write actions rather than `s3:*`: moto's own S3 request handling
+/// applies bucket-policy Deny statements without their conditions, so a `s3:*` Deny would
+/// refuse the auditor's reads of the export in the emulator (AWS would not).
+pub async fn auditor_export_policy(auditor: &SdkConfig, bucket: &str, writer_role_arn: &str, prefix: &str) {
+    let writes = ["s3:PutObject", "s3:PutObjectAcl", "s3:AbortMultipartUpload"];
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "OffsiteExportWrites",
+                "Effect": "Allow",
+                "Principal": { "AWS": writer_role_arn },
+                "Action": writes,
+                "Resource": format!("arn:aws:s3:::{bucket}/{prefix}*"),
+            },
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": writes,
+                "Resource": format!("arn:aws:s3:::{bucket}/*"),
+                "Condition": { "Bool": { "aws:SecureTransport": "false" } },
+            },
+        ],
+    });
+    bucket_policy(auditor, bucket, &policy).await;
+}

@@ -31,6 +31,14 @@ pub const VAULT: &str = "222222222222";
 pub const AUDITOR: &str = "333333333333";
 /// The region every test uses.
 pub const REGION: &str = "us-east-1";
+/// The role [`Emulator::account`] assumes in every account.
+pub const TEST_ROLE: &str = "offsite-test";
+
+/// The ARN of the role whose credentials [`Emulator::account`] gives for `account`, as a
+/// resource policy names it (`arn:aws:iam::<account>:role/offsite-test`).
+pub fn role_arn(account: &str) -> String {
+    format!("arn:aws:iam::{account}:role/{TEST_ROLE}")
+}
 
 /// Variable naming the Python interpreter that has the pinned emulator installed.
 pub const PYTHON_VAR: &str = "OFFSITE_EMULATOR_PYTHON";
@@ -180,7 +188,7 @@ impl Emulator {
             .build();
         let assumed = aws_sdk_sts::Client::new(&bootstrap)
             .assume_role()
-            .role_arn(format!("arn:aws:iam::{account}:role/offsite-test"))
+            .role_arn(role_arn(account))
             .role_session_name("offsite-test")
             .send()
             .await

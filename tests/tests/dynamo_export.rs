@@ -9,8 +9,8 @@ use aws_sdk_dynamodb::Client;
 use aws_smithy_types::DateTime;
 use offsite_dynamo::run::DynamoExporter;
 use offsite_dynamo::settings::DynamoSettings;
-use offsite_tests::fixtures::{dynamo_table, kms_key};
-use offsite_tests::{AUDITOR, Emulator, REGION, WORKLOAD};
+use offsite_tests::fixtures::{auditor_export_policy, dynamo_table, kms_key};
+use offsite_tests::{AUDITOR, Emulator, REGION, WORKLOAD, role_arn};
 
 const BUCKET: &str = "auditor-exports";
 
@@ -31,6 +31,8 @@ async fn setup() -> Setup {
     let workload = emulator.account(WORKLOAD).await.expect("workload");
     let auditor = emulator.account(AUDITOR).await.expect("auditor");
     aws_sdk_s3::Client::new(&auditor).create_bucket().bucket(BUCKET).send().await.expect("bucket");
+    // The job's default prefix is `offsite`.
+    auditor_export_policy(&auditor, BUCKET, &role_arn(WORKLOAD), "offsite/").await;
     let audit_key = kms_key(&auditor, "audit").await;
     let env = [
         ("OFFSITE_AWS_ENDPOINT_URL", emulator.endpoint()),

@@ -1,6 +1,7 @@
 //! Fidelity patch (d): ExportTableToPointInTime into a bucket of another account, with
-//! ClientToken idempotency, the S3BucketOwner check and the documented output layout; full
-//! exports of the table as it was at ExportTime, incremental exports, ListExports order.
+//! ClientToken idempotency, the S3BucketOwner check, the bucket policy of the other account
+//! (evaluated for the writer's role) and the documented output layout; full exports of the
+//! table as it was at ExportTime, incremental exports, ListExports order.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -13,15 +14,23 @@ use aws_sdk_dynamodb::types::{
     S3SseAlgorithm,
 };
 use aws_smithy_types::DateTime;
-use offsite_tests::fixtures::{dynamo_table, error_code, wait_for};
-use offsite_tests::{AUDITOR, Emulator, WORKLOAD};
+use offsite_tests::fixtures::{auditor_export_policy, bucket_policy, dynamo_table, error_code, kms_key, wait_for};
+use offsite_tests::{AUDITOR, Emulator, WORKLOAD, role_arn};
 use serde_json::{Value, json};
 
 const BUCKET: &str = "auditor-exports";
 const HOUR: f64 = 3600.0;
 
-async fn auditor_bucket(auditor: &SdkConfig) {
+/// Creates the auditor's bucket, without a bucket policy.
+async fn create_bucket(auditor: &SdkConfig) {
     aws_sdk_s3::Client::new(auditor).create_bucket().bucket(BUCKET).send().await.expect("bucket");
+}
+
+/// Creates the auditor's bucket with the policy that lets the workload's role write
+/// exports under `prefix` (empty: anywhere).
+async fn auditor_bucket(auditor: &SdkConfig, prefix: &str) {
+    create_bucket(auditor).await;
+    auditor_export_policy(auditor, BUCKET, &role_arn(WORKLOAD), prefix).await;
 }
 
 /// Puts `{pk, v}` into `table`.
@@ -74,13 +83,28 @@ async fn export_output(auditor: &SdkConfig, description: &ExportDescription) -> 
     offsite_tests::fixtures::export_output(auditor, BUCKET, description).await
 }
 
-#[tokio::test]
-async fn repeated_client_token_starts_one_export_that_writes_manifests_and_data() {
+/// An emulator, the workload and auditor accounts, and the workload's table `orders` (PITR
+/// on, not tagged) holding `items` items.
+async fn orders_table(items: usize) -> (Emulator, SdkConfig, SdkConfig, String) {
     let emulator = Emulator::start().expect("emulator starts");
     let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
     let auditor = emulator.account(AUDITOR).await.expect("auditor credentials");
-    let table_arn = dynamo_table(&workload, "orders", true, false, 3).await;
-    auditor_bucket(&auditor).await;
+    let table_arn = dynamo_table(&workload, "orders", true, false, items).await;
+    (emulator, workload, auditor, table_arn)
+}
+
+/// An export of `table_arn` under `exports` fails with `reason` and writes nothing at all.
+async fn export_is_refused(ddb: &Client, auditor: &SdkConfig, table_arn: &str, reason: &str) {
+    let arn = start_export(ddb, table_arn, "exports", None).await;
+    let export = finished(ddb, &arn).await;
+    assert_denied(&export, "exports", reason);
+    assert_eq!(keys_under(auditor, "").await, Vec::<String>::new(), "not even _started");
+}
+
+#[tokio::test]
+async fn repeated_client_token_starts_one_export_that_writes_manifests_and_data() {
+    let (_emulator, workload, auditor, table_arn) = orders_table(3).await;
+    auditor_bucket(&auditor, "offsite/").await;
     let ddb = Client::new(&workload);
     let export = |prefix: &'static str| {
         ddb.export_table_to_point_in_time()
@@ -144,11 +168,8 @@ async fn repeated_client_token_starts_one_export_that_writes_manifests_and_data(
 
 #[tokio::test]
 async fn wrong_bucket_owner_fails_the_export_and_writes_nothing() {
-    let emulator = Emulator::start().expect("emulator starts");
-    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
-    let auditor = emulator.account(AUDITOR).await.expect("auditor credentials");
-    let table_arn = dynamo_table(&workload, "orders", true, false, 1).await;
-    auditor_bucket(&auditor).await;
+    let (_emulator, workload, auditor, table_arn) = orders_table(1).await;
+    auditor_bucket(&auditor, "").await;
     let ddb = Client::new(&workload);
 
     // AWS accepts the request and fails the export when it cannot write to the bucket.
@@ -185,7 +206,7 @@ async fn table_without_point_in_time_recovery_is_refused() {
     let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
     let auditor = emulator.account(AUDITOR).await.expect("auditor credentials");
     let table_arn = dynamo_table(&workload, "no-pitr", false, false, 1).await;
-    auditor_bucket(&auditor).await;
+    auditor_bucket(&auditor, "").await;
 
     let refused = Client::new(&workload)
         .export_table_to_point_in_time()
@@ -211,11 +232,8 @@ fn full_items(lines: &[Value]) -> BTreeMap<String, String> {
 
 #[tokio::test]
 async fn full_export_at_a_past_export_time_has_the_items_as_they_were_then() {
-    let emulator = Emulator::start().expect("emulator starts");
-    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
-    let auditor = emulator.account(AUDITOR).await.expect("auditor credentials");
-    let table_arn = dynamo_table(&workload, "orders", true, false, 0).await;
-    auditor_bucket(&auditor).await;
+    let (emulator, workload, auditor, table_arn) = orders_table(0).await;
+    auditor_bucket(&auditor, "").await;
     let ddb = Client::new(&workload);
     for pk in ["kept", "updated", "deleted"] {
         put(&ddb, "orders", pk, 1).await;
@@ -285,7 +303,7 @@ async fn incremental_export_has_each_item_changed_in_the_period_once_with_its_im
     let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
     let auditor = emulator.account(AUDITOR).await.expect("auditor credentials");
     let table_arn = dynamo_table(&workload, "events", true, false, 0).await;
-    auditor_bucket(&auditor).await;
+    auditor_bucket(&auditor, "cdc/").await;
     let ddb = Client::new(&workload);
     let backdate = |hours: f64| {
         emulator.backdate_dynamodb_table(WORKLOAD, "events", Duration::from_secs_f64(hours * HOUR)).expect("backdate")
@@ -362,7 +380,10 @@ async fn incremental_export_has_each_item_changed_in_the_period_once_with_its_im
     assert_eq!(changes.keys().collect::<Vec<_>>(), ["added", "deleted", "updated"], "{lines:#?}");
     assert!(lines.iter().all(|line| line.get("OldImage").is_none()), "{lines:#?}");
     assert_eq!(changes["updated"]["NewImage"], image("updated", 2));
-    let deleted: Vec<&String> = changes["deleted"].as_object().expect("object").keys().collect();
+    // Sorted: with serde_json's `preserve_order` (enabled by some workspace builds) the
+    // keys come in the line's order.
+    let mut deleted: Vec<&String> = changes["deleted"].as_object().expect("object").keys().collect();
+    deleted.sort();
     assert_eq!(deleted, ["Keys", "Metadata"], "{}", changes["deleted"]);
 }
 
@@ -373,7 +394,7 @@ async fn list_exports_lists_newest_first_and_pages() {
     let auditor = emulator.account(AUDITOR).await.expect("auditor credentials");
     let table_arn = dynamo_table(&workload, "ledger", true, false, 1).await;
     let other_arn = dynamo_table(&workload, "other", true, false, 1).await;
-    auditor_bucket(&auditor).await;
+    auditor_bucket(&auditor, "").await;
     let ddb = Client::new(&workload);
     let export = |arn: &str| {
         ddb.export_table_to_point_in_time().table_arn(arn).s3_bucket(BUCKET).s3_bucket_owner(AUDITOR).send()
@@ -408,4 +429,273 @@ async fn list_exports_lists_newest_first_and_pages() {
     assert_eq!(everything.export_summaries().len(), 4);
     let too_many = ddb.list_exports().max_results(26).send().await;
     assert_eq!(error_code(&too_many).as_deref(), Some("ValidationException"));
+}
+
+// --- the auditor's bucket policy decides cross-account writes --------------------------
+
+/// The workload's credentials as AWS names them: the session of the assumed test role.
+fn writer_session() -> String {
+    format!("arn:aws:sts::{WORKLOAD}:assumed-role/offsite-test/offsite-test")
+}
+
+/// Starts a full export of `table_arn` into the auditor's bucket under `prefix`.
+async fn start_export(ddb: &Client, table_arn: &str, prefix: &str, sse: Option<(S3SseAlgorithm, &str)>) -> String {
+    ddb.export_table_to_point_in_time()
+        .table_arn(table_arn)
+        .s3_bucket(BUCKET)
+        .s3_bucket_owner(AUDITOR)
+        .s3_prefix(prefix)
+        .set_s3_sse_algorithm(sse.as_ref().map(|(algorithm, _)| algorithm.clone()))
+        .set_s3_sse_kms_key_id(sse.and_then(|(_, key)| (!key.is_empty()).then(|| key.to_owned())))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("export into {prefix} starts: {e:?}"))
+        .export_description
+        .and_then(|d| d.export_arn)
+        .expect("export ARN")
+}
+
+/// The export once it is no longer IN_PROGRESS.
+async fn finished(ddb: &Client, arn: &str) -> ExportDescription {
+    wait_for("the export to finish", Duration::from_secs(30), || async {
+        let description = ddb.describe_export().export_arn(arn).send().await.ok()?.export_description?;
+        (description.export_status() != Some(&ExportStatus::InProgress)).then_some(description)
+    })
+    .await
+}
+
+/// The keys in the auditor's bucket under `prefix`.
+async fn keys_under(auditor: &SdkConfig, prefix: &str) -> Vec<String> {
+    aws_sdk_s3::Client::new(auditor)
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .prefix(prefix)
+        .send()
+        .await
+        .expect("list auditor bucket")
+        .contents
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|o| o.key)
+        .collect()
+}
+
+/// Asserts that the export failed with `S3AccessDenied`, naming the writer's session, the
+/// action and an object under `prefix`, and that the message contains `reason`.
+fn assert_denied(export: &ExportDescription, prefix: &str, reason: &str) {
+    assert_eq!(export.export_status(), Some(&ExportStatus::Failed), "{export:?}");
+    assert_eq!(export.failure_code(), Some("S3AccessDenied"), "{export:?}");
+    let message = export.failure_message().unwrap_or_default();
+    for part in [
+        writer_session(),
+        "s3:PutObject".to_owned(),
+        format!("arn:aws:s3:::{BUCKET}/{prefix}/AWSDynamoDB/"),
+        reason.to_owned(),
+    ] {
+        assert!(message.contains(&part), "the message names {part:?}: {message}");
+    }
+}
+
+/// A completed export wrote its manifests and data under `prefix`.
+async fn assert_written(auditor: &SdkConfig, export: &ExportDescription, prefix: &str) {
+    assert_eq!(export.export_status(), Some(&ExportStatus::Completed), "{export:?}");
+    let keys = keys_under(auditor, &format!("{prefix}/AWSDynamoDB/")).await;
+    for file in ["_started", "manifest-summary.json", "manifest-files.json"] {
+        assert!(keys.iter().any(|k| k.ends_with(&format!("/{file}"))), "{file} missing from {keys:?}");
+    }
+    assert!(keys.iter().any(|k| k.ends_with(".json.gz")), "a data file: {keys:?}");
+}
+
+#[tokio::test]
+async fn a_bucket_policy_allowing_the_writer_role_under_the_prefix_lets_the_export_write_there_only() {
+    let (_emulator, workload, auditor, table_arn) = orders_table(2).await;
+    // The auditor's policy: the writer role may write under exports/, over TLS only.
+    auditor_bucket(&auditor, "exports/").await;
+    let ddb = Client::new(&workload);
+
+    let allowed = start_export(&ddb, &table_arn, "exports/orders", None).await;
+    let allowed = finished(&ddb, &allowed).await;
+    assert_written(&auditor, &allowed, "exports/orders").await;
+    assert_eq!(allowed.item_count(), Some(2));
+
+    // Outside the policy's prefix: denied, nothing written.
+    let elsewhere = start_export(&ddb, &table_arn, "elsewhere", None).await;
+    let elsewhere = finished(&ddb, &elsewhere).await;
+    assert_denied(&elsewhere, "elsewhere", "no statement of the bucket policy allows it");
+    assert_eq!(keys_under(&auditor, "elsewhere").await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_bucket_policy_allowing_only_another_role_fails_the_export_and_writes_nothing() {
+    let (_emulator, workload, auditor, table_arn) = orders_table(1).await;
+    create_bucket(&auditor).await;
+    // Another role of the same account: the writer's role is not it.
+    auditor_export_policy(&auditor, BUCKET, &format!("arn:aws:iam::{WORKLOAD}:role/someone-else"), "").await;
+    let ddb = Client::new(&workload);
+
+    export_is_refused(&ddb, &auditor, &table_arn, "no statement of the bucket policy allows it").await;
+}
+
+#[tokio::test]
+async fn an_explicit_deny_for_a_prefix_wins_over_the_allow() {
+    let (_emulator, workload, auditor, table_arn) = orders_table(1).await;
+    create_bucket(&auditor).await;
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "WriterEverywhere",
+                "Effect": "Allow",
+                "Principal": { "AWS": role_arn(WORKLOAD) },
+                "Action": "s3:PutObject*",
+                "Resource": format!("arn:aws:s3:::{BUCKET}/*"),
+            },
+            {
+                "Sid": "NobodyInLocked",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": format!("arn:aws:s3:::{BUCKET}/locked/*"),
+            },
+        ],
+    });
+    bucket_policy(&auditor, BUCKET, &policy).await;
+    let ddb = Client::new(&workload);
+
+    let locked = start_export(&ddb, &table_arn, "locked/orders", None).await;
+    let locked = finished(&ddb, &locked).await;
+    assert_denied(&locked, "locked/orders", "explicitly denied by the bucket policy's statement NobodyInLocked");
+    assert_eq!(keys_under(&auditor, "").await, Vec::<String>::new(), "not even _started");
+    let open = start_export(&ddb, &table_arn, "open/orders", None).await;
+    let open = finished(&ddb, &open).await;
+    assert_written(&auditor, &open, "open/orders").await;
+}
+
+#[tokio::test]
+async fn a_bucket_of_another_account_without_a_policy_fails_the_export() {
+    let (_emulator, workload, auditor, table_arn) = orders_table(1).await;
+    create_bucket(&auditor).await;
+    let ddb = Client::new(&workload);
+
+    export_is_refused(&ddb, &auditor, &table_arn, "the bucket has no bucket policy").await;
+}
+
+#[tokio::test]
+async fn a_policy_naming_the_writers_account_lets_any_of_its_roles_write() {
+    let (_emulator, workload, auditor, table_arn) = orders_table(1).await;
+    create_bucket(&auditor).await;
+    let ddb = Client::new(&workload);
+    let account_policy = |principal: String| {
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": { "AWS": [format!("arn:aws:iam::{AUDITOR}:root"), principal] },
+                "Action": "s3:PutObject",
+                "Resource": format!("arn:aws:s3:::{BUCKET}/*"),
+            }],
+        })
+    };
+
+    // The account root delegates to every principal of the account.
+    bucket_policy(&auditor, BUCKET, &account_policy(format!("arn:aws:iam::{WORKLOAD}:root"))).await;
+    let arn = start_export(&ddb, &table_arn, "by-root", None).await;
+    assert_written(&auditor, &finished(&ddb, &arn).await, "by-root").await;
+    // So does the bare account id.
+    bucket_policy(&auditor, BUCKET, &account_policy(WORKLOAD.to_owned())).await;
+    let arn = start_export(&ddb, &table_arn, "by-id", None).await;
+    assert_written(&auditor, &finished(&ddb, &arn).await, "by-id").await;
+    // Another account's root does not.
+    bucket_policy(&auditor, BUCKET, &account_policy("arn:aws:iam::222222222222:root".to_owned())).await;
+    let arn = start_export(&ddb, &table_arn, "by-other", None).await;
+    assert_denied(&finished(&ddb, &arn).await, "by-other", "no statement of the bucket policy allows it");
+}
+
+#[tokio::test]
+async fn encryption_conditions_of_the_bucket_policy_apply_to_the_exports_writes() {
+    let (_emulator, workload, auditor, table_arn) = orders_table(1).await;
+    create_bucket(&auditor).await;
+    let audit_key = kms_key(&auditor, "audit").await;
+    let other_key = kms_key(&workload, "not the auditor's").await;
+    // Writes must be SSE-KMS with one of the auditor's keys.
+    let objects = format!("arn:aws:s3:::{BUCKET}/*");
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            { "Effect": "Allow", "Principal": { "AWS": role_arn(WORKLOAD) }, "Action": "s3:PutObject", "Resource": objects },
+            {
+                "Sid": "OnlyKms",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": objects,
+                "Condition": { "StringNotEquals": { "s3:x-amz-server-side-encryption": "aws:kms" } },
+            },
+            {
+                "Sid": "OnlyAuditorKeys",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": objects,
+                "Condition": {
+                    "StringNotLike": {
+                        "s3:x-amz-server-side-encryption-aws-kms-key-id": format!("arn:aws:kms:*:{AUDITOR}:key/*"),
+                    },
+                },
+            },
+        ],
+    });
+    bucket_policy(&auditor, BUCKET, &policy).await;
+    let ddb = Client::new(&workload);
+
+    let kms = start_export(&ddb, &table_arn, "kms", Some((S3SseAlgorithm::Kms, &audit_key))).await;
+    assert_written(&auditor, &finished(&ddb, &kms).await, "kms").await;
+    let aes = start_export(&ddb, &table_arn, "aes", Some((S3SseAlgorithm::Aes256, ""))).await;
+    assert_denied(&finished(&ddb, &aes).await, "aes", "statement OnlyKms");
+    // No SSE asked for: the header is absent, so StringNotEquals holds and the Deny applies.
+    let none = start_export(&ddb, &table_arn, "none", None).await;
+    assert_denied(&finished(&ddb, &none).await, "none", "statement OnlyKms");
+    let foreign = start_export(&ddb, &table_arn, "foreign", Some((S3SseAlgorithm::Kms, &other_key))).await;
+    assert_denied(&finished(&ddb, &foreign).await, "foreign", "statement OnlyAuditorKeys");
+    for prefix in ["aes", "none", "foreign"] {
+        assert_eq!(keys_under(&auditor, prefix).await, Vec::<String>::new(), "nothing under {prefix}");
+    }
+}
+
+#[tokio::test]
+async fn a_condition_key_the_emulator_does_not_evaluate_fails_the_export_naming_it() {
+    let (_emulator, workload, auditor, table_arn) = orders_table(1).await;
+    create_bucket(&auditor).await;
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "AWS": role_arn(WORKLOAD) },
+            "Action": "s3:PutObject",
+            "Resource": format!("arn:aws:s3:::{BUCKET}/*"),
+            "Condition": { "StringEquals": { "aws:SourceVpce": "vpce-1a2b3c4d" } },
+        }],
+    });
+    bucket_policy(&auditor, BUCKET, &policy).await;
+    let ddb = Client::new(&workload);
+
+    export_is_refused(&ddb, &auditor, &table_arn, "condition key aws:SourceVpce is not evaluated by the emulator")
+        .await;
+}
+
+#[tokio::test]
+async fn a_policy_withdrawn_while_the_export_runs_fails_it_before_the_data_is_written() {
+    let (emulator, workload, auditor, table_arn) = orders_table(1).await;
+    auditor_bucket(&auditor, "").await;
+    emulator.set_copy_delay(Duration::from_secs(1)).expect("copy delay");
+    let ddb = Client::new(&workload);
+
+    let arn = start_export(&ddb, &table_arn, "exports", None).await;
+    let started = keys_under(&auditor, "exports/").await;
+    assert!(started.len() == 1 && started[0].ends_with("/_started"), "{started:?}");
+    aws_sdk_s3::Client::new(&auditor).delete_bucket_policy().bucket(BUCKET).send().await.expect("delete policy");
+
+    let export = finished(&ddb, &arn).await;
+    assert_denied(&export, "exports", "the bucket has no bucket policy");
+    assert_eq!(keys_under(&auditor, "exports/").await, started, "only _started");
 }

@@ -26,6 +26,23 @@ DynamoDB" (S3DataExport_Requesting) and "DynamoDB table export output format"
   ``S3AccessDenied`` (AWS fails the export when it cannot write to the bucket; the exact
   failure code string is not documented). A missing bucket -> ``FAILED`` with
   ``S3NoSuchBucket`` (moto's code).
+* Cross-account writes need the bucket policy (IAM User Guide "Cross-account policy
+  evaluation logic": both the caller's identity policy and the bucket's policy must allow
+  it; Developer Guide S3DataExport_Requesting "Set up S3 permissions": the caller needs
+  ``s3:PutObject`` on the bucket's objects). When the bucket belongs to another account
+  than the caller, its policy is evaluated (``s3_bucket_policy``: explicit Deny wins, an
+  Allow must apply, no policy -> denied) for the principal whose credentials signed the
+  ExportTableToPointInTime request (the STS AssumeRole session or IAM user behind the
+  access key; a role ARN or the account root in the policy matches it), action
+  ``s3:PutObject``, resource ``arn:aws:s3:::<bucket>/<key>`` for every key the export
+  writes, condition keys ``aws:SecureTransport`` (true), ``s3:x-amz-server-side-encryption``
+  (``AES256`` / ``aws:kms`` from ``S3SseAlgorithm``) and
+  ``s3:x-amz-server-side-encryption-aws-kms-key-id`` (``S3SseKmsKeyId``). Denied, or a
+  policy clause the emulator does not evaluate (named in the message) -> nothing is
+  written (not even ``_started``) and the export ends ``FAILED`` with ``S3AccessDenied``
+  and a message naming the principal, the action and the object. The policy is evaluated
+  again when the export completes (each write is authorized when it is made): a policy
+  changed meanwhile to deny fails the export then, after ``_started``.
 * Full export data: "The table export will be a snapshot of the table's state at this
   point in time" (API_ExportTableToPointInTime, ``ExportTime``; default: the time of the
   request). Each item is taken as it was at ``ExportTime`` (inclusive) from the item
@@ -126,8 +143,15 @@ Not enforced / not emulated
 * ``ListExports`` also lists ``IN_PROGRESS`` and ``FAILED`` exports (moto and the AWS
   console show them; the API text says it lists "completed exports within the past 90
   days"); there is no 90-day cut-off.
-* Bucket policies, IAM, KMS key policies, requester-pays buckets, the 300-exports quota
-  and ``BilledSizeBytes`` accuracy (it is the uncompressed size of the exported JSON).
+* IAM identity policies are not evaluated (neither for a bucket of the caller's own
+  account, where no bucket policy is evaluated either, nor for a bucket of another
+  account, where only its bucket policy decides). Only ``s3:PutObject`` is checked: the
+  ``s3:AbortMultipartUpload`` and ``s3:PutObjectAcl`` the documentation also asks for are
+  not (when DynamoDB uses them is not documented). The SSE condition values assume that
+  the export's PutObject requests carry the requested encryption as headers.
+* KMS key policies, S3 Block Public Access / Object Ownership / ACLs, requester-pays
+  buckets, the 300-exports quota and ``BilledSizeBytes`` accuracy (it is the uncompressed
+  size of the exported JSON).
 """
 
 from __future__ import annotations
@@ -155,7 +179,10 @@ from moto.dynamodb.models.table import Table
 from moto.dynamodb.models.utilities import dynamo_json_dump
 from moto.dynamodb.responses import DynamoHandler
 from moto.s3.models import s3_backends
+from moto.utilities.utils import get_partition
 
+from . import s3_bucket_policy
+from .s3_bucket_policy import Principal, UnsupportedPolicy
 from .state import CONFIG
 
 TOKEN_TTL_SECONDS = 8 * 3600
@@ -405,12 +432,15 @@ def backdate_table(account: str, region: str, table_name: str, seconds: float) -
 class OffsiteExport:
     """One export task, advanced lazily when it is read."""
 
-    def __init__(self, backend: DynamoDBBackend, table: Table, params: dict[str, Any]):
+    def __init__(
+        self, backend: DynamoDBBackend, table: Table, params: dict[str, Any], principal: Principal
+    ):
         now = time.time()
         self.export_id = f"{int(now * 1000):014d}-{uuid.uuid4().hex[:8]}"
         self.arn = f"{table.table_arn}/export/{self.export_id}"
         self.table = table
         self.caller = backend.account_id
+        self.principal = principal
         self.params = params
         self.fingerprint = {k: _canonical(params.get(k)) for k in _IDEMPOTENT_PARAMS}
         self.start = now
@@ -427,6 +457,7 @@ class OffsiteExport:
         self.root = f"{base}/{self.export_id}"
         # Incremental exports share one data folder; full exports have their own.
         self.data_dir = f"{base}/data" if self.incremental else f"{self.root}/data"
+        self.data_key = f"{self.data_dir}/{uuid.uuid4().hex[:26]}.json.gz"
         # What the export will contain, fixed now: ExportTime / ExportToTime are not later.
         self.export_time: float | None = None
         if self.incremental:
@@ -464,18 +495,63 @@ class OffsiteExport:
     def _fail(self, code: str, message: str) -> None:
         self.status, self.failure, self.end = "FAILED", (code, message), time.time()
 
-    def _begin(self) -> None:
+    def _keys(self) -> list[str]:
+        """Every object the export writes."""
+        keys = [f"{self.root}/_started", self.data_key]
+        for name in ("manifest-files", "manifest-summary"):
+            keys += [f"{self.root}/{name}.{ext}" for ext in ("json", "md5", "checksum")]
+        return keys
+
+    def _write_context(self) -> dict[str, str]:
+        """Condition keys of the export's PutObject requests (see ``s3_bucket_policy``)."""
+        context = {"aws:securetransport": "true"}
+        algorithm = self.params.get("S3SseAlgorithm")
+        if algorithm:
+            header = "aws:kms" if algorithm == "KMS" else algorithm
+            context["s3:x-amz-server-side-encryption"] = header
+        if algorithm == "KMS" and self.params.get("S3SseKmsKeyId"):
+            context["s3:x-amz-server-side-encryption-aws-kms-key-id"] = self.params["S3SseKmsKeyId"]
+        return context
+
+    def _access_denied(self) -> str | None:
+        """Why the caller may not write the export's objects into the bucket (None if it
+        may): the S3BucketOwner check, then, for a bucket of another account, its bucket
+        policy for ``s3:PutObject`` on every key the export writes."""
         bucket = self.params["S3Bucket"]
         owner = _bucket_owner(bucket)
         expected = self.params.get("S3BucketOwner")
-        if owner is None:
+        denied = f"Failed to write to S3 bucket {bucket}: Access Denied"
+        if (expected and expected != owner) or (not expected and owner != self.caller):
+            return f"{denied} (bucket owner {owner}, S3BucketOwner {expected or 'not given'})"
+        if owner == self.caller:
+            return None  # same account: identity policies decide, and they are not emulated
+        policy = self._s3().get_bucket(bucket).policy
+        context = self._write_context()
+        for key in self._keys():
+            resource = f"arn:aws:s3:::{bucket}/{key}"
+            try:
+                decision = s3_bucket_policy.evaluate(
+                    policy, self.principal, "s3:PutObject", resource, context
+                )
+            except UnsupportedPolicy as error:
+                return (
+                    f"{denied}: the Offsite emulator cannot evaluate the bucket policy of "
+                    f"{bucket} for {self.principal.describe()}, s3:PutObject on {resource}: {error}"
+                )
+            if not decision.allowed:
+                return (
+                    f"{denied}: {self.principal.describe()} is not allowed to perform "
+                    f"s3:PutObject on {resource} ({decision.reason})"
+                )
+        return None
+
+    def _begin(self) -> None:
+        if _bucket_owner(self.params["S3Bucket"]) is None:
             self._fail("S3NoSuchBucket", "The specified bucket does not exist")
-        elif (expected and expected != owner) or (not expected and owner != self.caller):
-            self._fail(
-                "S3AccessDenied",
-                f"Failed to write to S3 bucket {bucket}: Access Denied "
-                f"(bucket owner {owner}, S3BucketOwner {expected or 'not given'})",
-            )
+            return
+        denied = self._access_denied()
+        if denied:
+            self._fail("S3AccessDenied", denied)
         else:
             self._put(f"{self.root}/_started", b"")
 
@@ -514,9 +590,17 @@ class OffsiteExport:
         return summary
 
     def _complete(self) -> None:
+        # Every write is authorized when it is made: a bucket policy changed since the
+        # export started applies (nothing more is written if it now denies).
+        if _bucket_owner(self.params["S3Bucket"]) is not None:
+            denied = self._access_denied()
+            if denied:
+                self._fail("S3AccessDenied", denied)
+                self.lines = []
+                return
         content = "".join(line + "\n" for line in self.lines).encode("utf-8")
         data = gzip.compress(content)
-        data_key = f"{self.data_dir}/{uuid.uuid4().hex[:26]}.json.gz"
+        data_key = self.data_key
         self._put(data_key, data)
         self.item_count = len(self.lines)
         self.billed_bytes = len(content)
@@ -699,7 +783,10 @@ def export_table_to_point_in_time(self: DynamoHandler) -> ActionResult:
                     )
                 return ActionResult({"ExportDescription": previous.description()})
         _validate(table, params)
-        export = OffsiteExport(backend, table, params)
+        principal = s3_bucket_policy.principal_of(
+            self.get_access_key(), backend.account_id, get_partition(self.region)
+        )
+        export = OffsiteExport(backend, table, params, principal)
         _exports(backend)[export.arn] = export
         if token:
             tokens[token] = export
