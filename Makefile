@@ -9,7 +9,7 @@ EMULATOR_ARGS ?=
 
 VENV_STAMP := $(VENV)/.installed
 
-.PHONY: venv emulator test bench package lint fmt clean
+.PHONY: venv emulator test bench package lint lint-infra fmt clean
 
 # The emulator (moto, pinned) in a project virtualenv; reinstalled when the pins change.
 $(VENV_STAMP): tests/emulator/requirements.txt
@@ -35,9 +35,10 @@ bench: venv
 # Lambda packages: every function binary built for provided.al2023 with cargo-lambda
 # (pinned, installed into its own virtualenv), zipped as target/lambda/<binary>/bootstrap.zip,
 # then copied to target/package/<binary>.zip: upload those under the stacks' CodePrefix.
-# ARCH=x86_64 (this machine's target) or ARCH=arm64 (needs `rustup target add
-# aarch64-unknown-linux-gnu`; cargo-lambda cross-links with zig, installed alongside).
-ARCH ?= x86_64
+# ARCH=arm64 (the templates' default; needs `rustup target add aarch64-unknown-linux-gnu`,
+# cargo-lambda cross-links with zig, installed alongside) or ARCH=x86_64 (a native build on an
+# x86_64 Linux machine; deploy with Architecture=x86_64).
+ARCH ?= arm64
 LAMBDA_VENV := .venv-lambda
 LAMBDA_BINARIES := offsite-exporter offsite-scanner offsite-dynamo-export offsite-importer offsite-reconciler offsite-retention
 
@@ -55,6 +56,20 @@ package: $(LAMBDA_VENV)/.installed
 	@echo "Upload to s3://<CodeBucket>/<CodePrefix> and deploy with Architecture=$(ARCH):"
 	@ls -l target/package/*.zip
 
+# The templates: cfn-lint (pinned in .venv) and checkov (pinned with its dependencies in its
+# own virtualenv: its pins would fight moto's). Every checkov skip is justified in the
+# template's Metadata; the invariants are `cargo test -p offsite-infra`.
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/.installed: infra/checkov-requirements.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --disable-pip-version-check --quiet --no-input -r infra/checkov-requirements.txt
+	touch $@
+
+lint-infra: venv $(CHECKOV_VENV)/.installed
+	$(VENV)/bin/cfn-lint infra/workload.yaml infra/vault.yaml infra/auditor.yaml
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation \
+		-f infra/workload.yaml -f infra/vault.yaml -f infra/auditor.yaml
+
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
@@ -63,4 +78,4 @@ fmt:
 	$(CARGO) fmt --all
 
 clean:
-	rm -rf $(VENV) $(LAMBDA_VENV) target
+	rm -rf $(VENV) $(LAMBDA_VENV) $(CHECKOV_VENV) target

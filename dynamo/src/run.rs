@@ -97,6 +97,10 @@ impl Report {
         }
         m.add("ExportsFailed", self.failed.len() as f64);
         m.add("TablesWithCompletedExport", self.completed().count() as f64);
+        // Selected tables with PITR but no completed export yet: the age metric cannot see
+        // them, this one can (alarm when it stays above 0 past the first period).
+        let never = self.tables.iter().filter(|t| t.result != "no-pitr" && t.last_completed.is_none()).count();
+        m.add("TablesWithoutCompletedExport", never as f64);
         m.add("ExportedItems", self.completed().map(|c| c.item_count as f64).sum());
         m.add("ExportedBytes", self.completed().map(|c| c.billed_bytes as f64).sum());
         // The alarm on the auditor's recovery point: the stalest table's last export.
@@ -261,7 +265,8 @@ impl DynamoExporter {
 
     /// Selection, PITR, the table's recent exports, and the decision for this slot.
     async fn check(&self, name: &str, slot: i64, now: DateTime) -> Checked {
-        let arn = format!("arn:aws:dynamodb:{}:{}:table/{name}", self.settings.region, self.account);
+        let region = &self.settings.region;
+        let arn = format!("arn:{}:dynamodb:{region}:{}:table/{name}", partition(region), self.account);
         if let TableSelection::Tagged { key, value } = &self.settings.tables {
             match self.ddb.list_tags_of_resource().resource_arn(&arn).send().await {
                 Ok(tags) if tags.tags().iter().any(|t| t.key() == key && t.value() == value) => {}
@@ -435,6 +440,17 @@ impl DynamoExporter {
     }
 }
 
+/// The ARN partition of a region: China and GovCloud regions have their own.
+fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
 fn state_of(status: &ExportStatus) -> Option<ExportState> {
     match status {
         ExportStatus::InProgress => Some(ExportState::InProgress),
@@ -517,5 +533,17 @@ fn log(report: &Report) {
             table = %failure.table, export_arn = %failure.export_arn, code = %failure.failure_code,
             message = %failure.failure_message, "export failed and no later export of the table completed"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::partition;
+
+    #[test]
+    fn table_arns_use_the_regions_partition() {
+        assert_eq!(partition("eu-west-1"), "aws");
+        assert_eq!(partition("cn-north-1"), "aws-cn");
+        assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
     }
 }

@@ -1,0 +1,276 @@
+//! The security invariants of each stack. Each check returns the violations it finds, one
+//! line each (`<template> <resource>: <rule>`); an empty list means the template keeps it.
+
+use serde_json::Value;
+
+use crate::{Statement, Template};
+
+/// The workload stack's functions (binary names).
+pub const WORKLOAD_FUNCTIONS: [&str; 3] = ["offsite-exporter", "offsite-scanner", "offsite-dynamo-export"];
+/// The vault stack's functions.
+pub const VAULT_FUNCTIONS: [&str; 3] = ["offsite-importer", "offsite-reconciler", "offsite-retention"];
+
+const DELETE: [&str; 2] = ["rds:DeleteDBSnapshot", "rds:DeleteDBClusterSnapshot"];
+const SHARE: [&str; 2] = ["rds:ModifyDBSnapshotAttribute", "rds:ModifyDBClusterSnapshotAttribute"];
+const COPY: [&str; 2] = ["rds:CopyDBSnapshot", "rds:CopyDBClusterSnapshot"];
+const KEY_DESTRUCTION: [&str; 3] = ["kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy"];
+
+/// The role each function runs as, with its statements.
+fn role(t: &Template, binary: &str, out: &mut Vec<String>) -> Option<(String, Vec<Statement>)> {
+    let Some((id, function)) = t.function(binary) else {
+        out.push(format!("{}: no Lambda function for {binary}", t.name));
+        return None;
+    };
+    let Some(role) = t.role_of(function) else {
+        out.push(format!("{} {id}: its Role is not a role of this template", t.name));
+        return None;
+    };
+    let statements = t.role_statements(&role);
+    Some((role, statements))
+}
+
+/// Every function: `provided.al2023`, handler `bootstrap`, a role of its own.
+pub fn functions_are_lambda_ready(t: &Template, binaries: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut roles = Vec::new();
+    for binary in binaries {
+        let Some((id, function)) = t.function(binary) else {
+            out.push(format!("{}: no Lambda function for {binary}", t.name));
+            continue;
+        };
+        let p = &function["Properties"];
+        if p["Runtime"] != "provided.al2023" || p["Handler"] != "bootstrap" {
+            out.push(format!("{} {id}: Runtime provided.al2023 and Handler bootstrap expected", t.name));
+        }
+        match t.role_of(function) {
+            Some(role) if roles.contains(&role) => out.push(format!("{} {id}: shares role {role}", t.name)),
+            Some(role) => roles.push(role),
+            None => out.push(format!("{} {id}: its Role is not a role of this template", t.name)),
+        }
+    }
+    out
+}
+
+/// No identity policy allows every action of a service (`*`, `rds:*`).
+pub fn no_wildcard_actions(t: &Template) -> Vec<String> {
+    let mut out = Vec::new();
+    for (id, _) in t.of_type("AWS::IAM::Role") {
+        for s in t.role_statements(id) {
+            let broad = s.actions.iter().any(|a| a == "*" || a.ends_with(":*"));
+            if s.allow && (broad || !s.not_actions.is_empty()) {
+                out.push(format!("{} {id}: statement {:?} allows {:?}", t.name, s.sid, s.actions));
+            }
+        }
+    }
+    out
+}
+
+/// The role may never do any of `actions`.
+fn never(t: &Template, binary: &str, actions: &[&str], what: &str, out: &mut Vec<String>) {
+    let Some((role, statements)) = role(t, binary, out) else { return };
+    for action in actions {
+        if statements.iter().any(|s| s.allow && s.covers(action)) {
+            out.push(format!("{} {role}: {binary} may {action}, it must never {what}", t.name));
+        }
+    }
+}
+
+/// Every grant of `actions` to the role is limited to snapshots carrying the marker
+/// `offsite:managed-by=<marker>` (a resource-tag condition) and never on `*`.
+fn only_marked(t: &Template, binary: &str, actions: &[&str], marker: &str, out: &mut Vec<String>) {
+    let Some((role, statements)) = role(t, binary, out) else { return };
+    for action in actions {
+        for s in statements.iter().filter(|s| s.allow && s.covers(action)) {
+            let condition = s.condition_text();
+            let tagged = condition.contains("offsite:managed-by") && condition.contains(marker);
+            if !tagged || s.any_resource() {
+                out.push(format!(
+                    "{} {role}: {binary} may {action} without the marker condition offsite:managed-by={marker} \
+                     on named resources (statement {:?})",
+                    t.name, s.sid
+                ));
+            }
+        }
+    }
+}
+
+/// A key policy denies deleting, disabling and re-policying the key to everyone but the
+/// principals its condition names.
+fn key_denies_destruction(t: &Template, key_id: &str, out: &mut Vec<String>) {
+    let Some(key) = t.resource(key_id) else {
+        out.push(format!("{}: no key {key_id}", t.name));
+        return;
+    };
+    let statements = Statement::all(&key["Properties"]["KeyPolicy"]);
+    for action in KEY_DESTRUCTION {
+        let denied = statements.iter().any(|s| {
+            let everyone = s.principal == "*" || s.principal["AWS"] == "*";
+            !s.allow && everyone && s.covers(action) && s.condition_text().contains("aws:PrincipalArn")
+        });
+        if !denied {
+            out.push(format!("{} {key_id}: the key policy must deny {action} to all but the break-glass role", t.name));
+        }
+    }
+}
+
+/// The functions' roles, and the workload stack's rules: the exporter copies (never shares
+/// or deletes), the scanner shares and deletes only its marked copies, the DynamoDB job
+/// touches no snapshot; the scanner runs alone; exporter and scanner agree on windows.
+pub fn workload(t: &Template) -> Vec<String> {
+    let mut out = functions_are_lambda_ready(t, &WORKLOAD_FUNCTIONS);
+    out.extend(no_wildcard_actions(t));
+    never(t, "offsite-exporter", &DELETE, "delete a snapshot", &mut out);
+    never(t, "offsite-exporter", &SHARE, "share a snapshot", &mut out);
+    only_marked(t, "offsite-scanner", &DELETE, "offsite-export", &mut out);
+    only_marked(t, "offsite-scanner", &SHARE, "offsite-export", &mut out);
+    never(t, "offsite-scanner", &COPY, "copy a snapshot", &mut out);
+    never(t, "offsite-dynamo-export", &DELETE, "delete a snapshot", &mut out);
+    never(t, "offsite-dynamo-export", &SHARE, "share a snapshot", &mut out);
+    never(t, "offsite-dynamo-export", &COPY, "copy a snapshot", &mut out);
+    if let Some((role, statements)) = role(t, "offsite-exporter", &mut out) {
+        for s in statements.iter().filter(|s| s.allow && COPY.iter().any(|a| s.covers(a))) {
+            if s.condition.is_null() {
+                out.push(format!("{} {role}: the exporter's copy grant {:?} has no tag condition", t.name, s.sid));
+            }
+        }
+    }
+    if let (Some((_, exporter)), Some((id, scanner))) = (t.function("offsite-exporter"), t.function("offsite-scanner"))
+    {
+        for variable in ["OFFSITE_SWEEP_WINDOW", "OFFSITE_EXPORT_RETENTION"] {
+            let (e, s) = (t.env(exporter, variable), t.env(scanner, variable));
+            if e.is_none() || e != s {
+                out.push(format!("{} {id}: exporter and scanner must get the same {variable}: {e:?} / {s:?}", t.name));
+            }
+        }
+        if scanner["Properties"]["ReservedConcurrentExecutions"] != 1 {
+            out.push(format!(
+                "{} {id}: the scanner needs ReservedConcurrentExecutions 1 (one claim at a time)",
+                t.name
+            ));
+        }
+    }
+    out
+}
+
+/// The vault stack's rules: importer and reconciler never delete or share; retention
+/// deletes only the vault's marked copies and never shares; the queue accepts only the
+/// allowed topics; the import key cannot be deleted, disabled or re-policied.
+pub fn vault(t: &Template) -> Vec<String> {
+    let mut out = functions_are_lambda_ready(t, &VAULT_FUNCTIONS);
+    out.extend(no_wildcard_actions(t));
+    for binary in ["offsite-importer", "offsite-reconciler"] {
+        never(t, binary, &DELETE, "delete a snapshot", &mut out);
+        never(t, binary, &SHARE, "share a snapshot", &mut out);
+        never(t, binary, &KEY_DESTRUCTION, "touch the key's life", &mut out);
+    }
+    only_marked(t, "offsite-retention", &DELETE, "offsite-import", &mut out);
+    never(t, "offsite-retention", &SHARE, "share a snapshot", &mut out);
+    never(t, "offsite-retention", &COPY, "copy a snapshot", &mut out);
+    let keys: Vec<&str> = t.of_type("AWS::KMS::Key").map(|(id, _)| id).collect();
+    if keys.is_empty() {
+        out.push(format!("{}: no import key", t.name));
+    }
+    for key in keys {
+        key_denies_destruction(t, key, &mut out);
+    }
+    out.extend(queue_policies_name_only_topics(t));
+    out
+}
+
+/// Every queue policy: only `sns.amazonaws.com` may send, only `sqs:SendMessage`, and only
+/// from topic ARNs (`aws:SourceArn` naming `arn:aws:sns:` values or parameters constrained
+/// to them).
+pub fn queue_policies_name_only_topics(t: &Template) -> Vec<String> {
+    let mut out = Vec::new();
+    for (id, policy) in t.of_type("AWS::SQS::QueuePolicy") {
+        for s in Statement::all(&policy["Properties"]["PolicyDocument"]).iter().filter(|s| s.allow) {
+            let from_sns = s.principal["Service"] == "sns.amazonaws.com";
+            let send_only = !s.actions.is_empty() && s.actions.iter().all(|a| a == "sqs:sendmessage");
+            if !from_sns || !send_only {
+                out.push(format!("{} {id}: only sns.amazonaws.com may sqs:SendMessage ({:?})", t.name, s.sid));
+            }
+            let sources = source_arns(&s.condition);
+            if sources.is_empty() {
+                out.push(format!("{} {id}: statement {:?} has no aws:SourceArn condition", t.name, s.sid));
+            }
+            for source in sources {
+                if !is_topic_arn(t, &source) {
+                    out.push(format!("{} {id}: aws:SourceArn {source} is not a topic ARN", t.name));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The values an `aws:SourceArn` condition compares with.
+fn source_arns(condition: &Value) -> Vec<Value> {
+    let mut found = Vec::new();
+    for operator in condition.as_object().into_iter().flat_map(|o| o.values()) {
+        if let Some(value) = operator.get("aws:SourceArn") {
+            match value {
+                Value::Array(items) => found.extend(items.iter().cloned()),
+                other => found.push(other.clone()),
+            }
+        }
+    }
+    found
+}
+
+fn is_topic_arn(t: &Template, value: &Value) -> bool {
+    if let Some(text) = value.as_str() {
+        return text.starts_with("arn:aws:sns:") || text.starts_with("arn:${AWS::Partition}:sns:");
+    }
+    if let Some(sub) = value["Fn::Sub"].as_str() {
+        return sub.contains(":sns:");
+    }
+    let parameter = value["Ref"].as_str().map(|p| &t.doc["Parameters"][p]);
+    parameter.is_some_and(|p| p["AllowedPattern"].as_str().is_some_and(|pattern| pattern.contains(":sns:")))
+}
+
+/// The auditor's bucket: owner-enforced, versioned, KMS-encrypted, private, TLS-only, and
+/// only the export role may write.
+pub fn auditor(t: &Template) -> Vec<String> {
+    let mut out = Vec::new();
+    let writes = ["s3:putobject", "s3:abortmultipartupload", "s3:putobjectacl"];
+    let buckets: Vec<(&str, &Value)> = t.of_type("AWS::S3::Bucket").collect();
+    let policies: Vec<(&str, &Value)> = t.of_type("AWS::S3::BucketPolicy").collect();
+    let mut export_bucket_seen = false;
+    for (id, policy) in &policies {
+        let statements = Statement::all(&policy["Properties"]["PolicyDocument"]);
+        if !statements.iter().any(|s| !s.allow && s.condition_text().contains("aws:SecureTransport")) {
+            out.push(format!("{} {id}: no TLS-only deny", t.name));
+        }
+        for s in statements.iter().filter(|s| s.allow) {
+            let principal = s.principal["AWS"].to_string();
+            if !principal.contains("ExportRoleArn") && !principal.contains("AWS::AccountId") {
+                out.push(format!("{} {id}: statement {:?} allows {principal}", t.name, s.sid));
+            }
+            if principal.contains("ExportRoleArn") {
+                export_bucket_seen = true;
+                if !s.actions.iter().all(|a| writes.contains(&a.as_str())) {
+                    out.push(format!("{} {id}: the export role may only write objects: {:?}", t.name, s.actions));
+                }
+            }
+        }
+    }
+    if !export_bucket_seen {
+        out.push(format!("{}: no bucket policy lets the export role (ExportRoleArn) write", t.name));
+    }
+    for (id, bucket) in buckets {
+        let p = &bucket["Properties"];
+        let block = &p["PublicAccessBlockConfiguration"];
+        let private = ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"]
+            .iter()
+            .all(|k| block[*k] == true);
+        let encrypted = p["BucketEncryption"].to_string().contains("aws:kms");
+        let owner_enforced = p["OwnershipControls"].to_string().contains("BucketOwnerEnforced");
+        if !private || !encrypted || !owner_enforced {
+            out.push(format!("{} {id}: private, SSE-KMS and BucketOwnerEnforced expected", t.name));
+        }
+        if !policies.iter().any(|(_, pol)| pol["Properties"]["Bucket"]["Ref"] == *id) {
+            out.push(format!("{} {id}: no bucket policy (TLS-only at least)", t.name));
+        }
+    }
+    out
+}

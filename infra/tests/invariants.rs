@@ -1,0 +1,162 @@
+//! The templates in `infra/` keep their security invariants; and each invariant check
+//! fails on a template that breaks it (so a passing run means something).
+
+use offsite_infra::Template;
+use offsite_infra::checks::{auditor, vault, workload};
+
+fn assert_keeps(name: &str, check: fn(&Template) -> Vec<String>) {
+    let template = Template::load(name).unwrap_or_else(|e| panic!("{e}"));
+    let violations = check(&template);
+    assert!(violations.is_empty(), "{name}.yaml breaks its invariants:\n{}", violations.join("\n"));
+}
+
+#[test]
+fn the_workload_template_keeps_its_invariants() {
+    assert_keeps("workload", workload);
+}
+
+#[test]
+fn the_vault_template_keeps_its_invariants() {
+    assert_keeps("vault", vault);
+}
+
+#[test]
+fn the_auditor_template_keeps_its_invariants() {
+    assert_keeps("auditor", auditor);
+}
+
+/// A template broken on purpose: every rule of the vault check must fire.
+#[test]
+fn a_vault_that_lets_the_importer_delete_and_anyone_send_is_refused() {
+    let broken = Template::parse(
+        "broken-vault",
+        r#"
+Parameters:
+  TopicArn: {Type: String}
+Resources:
+  Importer:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: provided.al2023
+      Handler: bootstrap
+      Role: {"Fn::GetAtt": [ImporterRole, Arn]}
+      Code: {S3Bucket: b, S3Key: offsite-importer.zip}
+  ImporterRole:
+    Type: AWS::IAM::Role
+    Properties:
+      Policies:
+        - PolicyName: p
+          PolicyDocument:
+            Statement:
+              - {Effect: Allow, Action: ["rds:Delete*", "rds:ModifyDBSnapshotAttribute"], Resource: "*"}
+              - {Effect: Allow, Action: "sqs:*", Resource: "*"}
+  Key:
+    Type: AWS::KMS::Key
+    Properties:
+      KeyPolicy:
+        Statement:
+          - {Effect: Allow, Principal: {AWS: "*"}, Action: "kms:*", Resource: "*"}
+  QueuePolicy:
+    Type: AWS::SQS::QueuePolicy
+    Properties:
+      PolicyDocument:
+        Statement:
+          - {Effect: Allow, Principal: "*", Action: "sqs:*", Resource: "*", Condition: {ArnEquals: {"aws:SourceArn": {Ref: TopicArn}}}}
+"#,
+    )
+    .expect("parses");
+    let violations = vault(&broken).join("\n");
+    for expected in [
+        "offsite-importer may rds:DeleteDBSnapshot",
+        "offsite-importer may rds:ModifyDBSnapshotAttribute",
+        "no Lambda function for offsite-retention",
+        "must deny kms:ScheduleKeyDeletion",
+        "only sns.amazonaws.com may sqs:SendMessage",
+        "is not a topic ARN",
+        "allows [\"sqs:*\"]",
+    ] {
+        assert!(violations.contains(expected), "expected {expected:?} in:\n{violations}");
+    }
+}
+
+/// The workload rules fire on a scanner that deletes anything and an exporter that shares.
+#[test]
+fn a_workload_whose_scanner_deletes_anything_is_refused() {
+    let broken = Template::parse(
+        "broken-workload",
+        r#"
+Resources:
+  Exporter:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: provided.al2023
+      Handler: bootstrap
+      Role: {"Fn::GetAtt": [ExporterRole, Arn]}
+      Code: {S3Key: offsite-exporter.zip}
+      Environment: {Variables: {OFFSITE_SWEEP_WINDOW: 48h, OFFSITE_EXPORT_RETENTION: 7d}}
+  ExporterRole:
+    Type: AWS::IAM::Role
+    Properties:
+      Policies:
+        - PolicyName: p
+          PolicyDocument:
+            Statement:
+              - {Effect: Allow, Action: [rds:CopyDBSnapshot, rds:ModifyDBClusterSnapshotAttribute], Resource: "*"}
+  Scanner:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: provided.al2023
+      Handler: bootstrap
+      Role: {"Fn::GetAtt": [ScannerRole, Arn]}
+      Code: {S3Key: offsite-scanner.zip}
+      Environment: {Variables: {OFFSITE_SWEEP_WINDOW: 24h, OFFSITE_EXPORT_RETENTION: 7d}}
+  ScannerRole:
+    Type: AWS::IAM::Role
+    Properties:
+      Policies:
+        - PolicyName: p
+          PolicyDocument:
+            Statement:
+              - {Effect: Allow, Action: rds:DeleteDBSnapshot, Resource: "arn:aws:rds:*:*:snapshot:offsite-*"}
+"#,
+    )
+    .expect("parses");
+    let violations = workload(&broken).join("\n");
+    for expected in [
+        "offsite-exporter may rds:ModifyDBClusterSnapshotAttribute",
+        "the exporter's copy grant",
+        "offsite-scanner may rds:DeleteDBSnapshot without the marker condition",
+        "the same OFFSITE_SWEEP_WINDOW",
+        "ReservedConcurrentExecutions 1",
+        "no Lambda function for offsite-dynamo-export",
+    ] {
+        assert!(violations.contains(expected), "expected {expected:?} in:\n{violations}");
+    }
+}
+
+#[test]
+fn an_auditor_bucket_open_to_others_is_refused() {
+    let broken = Template::parse(
+        "broken-auditor",
+        r#"
+Resources:
+  Bucket:
+    Type: AWS::S3::Bucket
+    Properties: {}
+  Policy:
+    Type: AWS::S3::BucketPolicy
+    Properties:
+      Bucket: {Ref: Bucket}
+      PolicyDocument:
+        Statement:
+          - {Effect: Allow, Principal: {AWS: "arn:aws:iam::444444444444:root"}, Action: "s3:GetObject", Resource: "*"}
+"#,
+    )
+    .expect("parses");
+    let violations = auditor(&broken).join("\n");
+    for expected in
+        ["no TLS-only deny", "allows", "no bucket policy lets the export role", "BucketOwnerEnforced expected"]
+    {
+        assert!(violations.contains(expected), "expected {expected:?} in:\n{violations}");
+    }
+}
