@@ -24,7 +24,9 @@ emulator: venv
 	$(VENV)/bin/python tests/emulator/offsite_emulator.py --host 127.0.0.1 --port $(PORT) $(EMULATOR_ARGS)
 
 # Every unit and integration test; each integration test starts and stops its own emulator.
+# The Lambda binaries are built first: the deployed-shape test runs them as Lambda would.
 test: venv
+	$(CARGO) build --workspace --bins --locked
 	$(CARGO) test --workspace --locked
 
 # Benchmarks against the emulator (debug build, like the tests); results in target/bench/.

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 pub mod checks;
+pub mod resolve;
 
 /// Why a template could not be read.
 #[derive(Debug, thiserror::Error)]

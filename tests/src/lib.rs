@@ -21,6 +21,7 @@ use offsite_common::aws::{AwsSettings, load_sdk_config};
 use serde::Deserialize;
 
 pub mod fixtures;
+pub mod lambda;
 pub mod pipeline;
 
 /// The workload account: databases, exporter, scanner, SNS topic.

@@ -147,6 +147,11 @@ impl Pipeline {
 /// The Lambda event an SQS event source mapping delivers for `bodies` ("Using Lambda with
 /// Amazon SQS", example event), message ids `m-0`, `m-1`, ...
 pub fn sqs_event(bodies: &[String]) -> SqsEvent {
+    serde_json::from_value(sqs_event_json(bodies)).expect("an SQS event")
+}
+
+/// The same SQS event as JSON, as Lambda's event source mapping delivers it.
+pub fn sqs_event_json(bodies: &[String]) -> serde_json::Value {
     let records: Vec<serde_json::Value> = bodies
         .iter()
         .enumerate()
@@ -169,7 +174,7 @@ pub fn sqs_event(bodies: &[String]) -> SqsEvent {
             })
         })
         .collect();
-    serde_json::from_value(serde_json::json!({ "Records": records })).expect("an SQS event")
+    serde_json::json!({ "Records": records })
 }
 
 /// An SNS `Notification` envelope around `message`, as SNS delivers it to SQS with raw

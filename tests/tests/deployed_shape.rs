@@ -1,0 +1,157 @@
+//! The deployed shape: every Lambda binary runs as Lambda runs it (a process polling the
+//! Runtime API, `offsite_tests::lambda`) with exactly the environment its template gives it
+//! (`infra/*.yaml`, resolved by `offsite_infra::resolve` for resources made on the
+//! emulator), fed real event payloads: EventBridge events, schedules, an SQS batch of SNS
+//! envelopes. A variable the template names wrongly, forgets or gives a value the binary
+//! refuses stops the function at start, and this test with it.
+//!
+//! Needs the binaries built (`cargo build --workspace --bins`; `make test` does it first).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use offsite_infra::Template;
+use offsite_infra::resolve::Deployment;
+use offsite_tests::fixtures::{auditor_export_policy, db_snapshot, drain_queue, dynamo_table, kms_key, tag, wait_for};
+use offsite_tests::lambda::{LambdaFunction, Outcome};
+use offsite_tests::pipeline::{Pipeline, sqs_event_json};
+use offsite_tests::{AUDITOR, REGION, VAULT, WORKLOAD, role_arn};
+use serde_json::{Value, json};
+
+const BUCKET: &str = "auditor-exports";
+const INVOKE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Starts `binary` with its template's environment plus the emulator's endpoint and the
+/// account's credentials.
+fn start(template: &Template, deployment: &Deployment, binary: &str, process: &[(String, String)]) -> LambdaFunction {
+    let path = offsite_tests::lambda::binary(binary)
+        .unwrap_or_else(|| panic!("{binary} is not built: run `cargo build --workspace --bins` (make test does)"));
+    let mut env = deployment.function_env(template, binary).unwrap_or_else(|e| panic!("{e}"));
+    env.extend(process.iter().cloned());
+    LambdaFunction::start(&path, binary, &env).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Invokes and insists on a response (not an error, not an init failure).
+fn handled(function: &mut LambdaFunction, event: &Value) -> Value {
+    match function.invoke(event, INVOKE_TIMEOUT) {
+        Ok(Outcome::Response(response)) => response,
+        Ok(Outcome::Error { error_type, message }) => {
+            panic!("the function answered an error {error_type}: {message}\n{}", function.output())
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn scheduled_event(account: &str, rule: &str) -> Value {
+    json!({
+        "version": "0", "id": "cdc73f9d-aea9-11e3-9d5a-835b769c0d9c", "detail-type": "Scheduled Event",
+        "source": "aws.events", "account": account, "time": "2026-11-22T06:00:00Z", "region": REGION,
+        "resources": [format!("arn:aws:events:{REGION}:{account}:rule/{rule}")], "detail": {}
+    })
+}
+
+fn snapshot_created(arn: &str, name: &str) -> Value {
+    json!({
+        "version": "0", "id": "844e2571-85d4-695f-b930-0153b71dcb42", "detail-type": "RDS DB Snapshot Event",
+        "source": "aws.rds", "account": WORKLOAD, "time": "2026-11-22T03:12:13Z", "region": REGION,
+        "resources": [arn],
+        "detail": {
+            "EventCategories": ["creation"], "SourceType": "SNAPSHOT", "SourceArn": arn,
+            "Date": "2026-11-22T03:12:13.882Z", "Message": "Manual snapshot created",
+            "SourceIdentifier": name, "EventID": "RDS-EVENT-0042"
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_function_runs_with_its_templates_environment_and_the_pipeline_delivers() {
+    let p = Pipeline::start(Duration::ZERO).await;
+    let auditor = p.emulator.account(AUDITOR).await.expect("auditor");
+    aws_sdk_s3::Client::new(&auditor).create_bucket().bucket(BUCKET).send().await.expect("bucket");
+    let audit_key = kms_key(&auditor, "audit").await;
+    auditor_export_policy(&auditor, BUCKET, &role_arn(WORKLOAD), "offsite/").await;
+
+    // The workload stack, as deployed: its parameters, and the resources it would create
+    // (made on the emulator by the fixture: key, topic).
+    let workload_template = Template::load("workload").expect("workload.yaml");
+    let workload = Deployment {
+        account: WORKLOAD.into(),
+        region: REGION.into(),
+        stack_name: "offsite-workload".into(),
+        parameters: BTreeMap::from([
+            ("VaultAccountId".into(), VAULT.into()),
+            ("CodeBucket".into(), "offsite-code".into()),
+            ("AuditorBucket".into(), BUCKET.into()),
+            ("AuditorAccountId".into(), AUDITOR.into()),
+            ("AuditorKeyArn".into(), audit_key.clone()),
+        ]),
+        resources: BTreeMap::from([
+            ("ExportKey.Arn".into(), p.export_key.clone()),
+            ("Topic".into(), p.topic_arn.clone()),
+        ]),
+    };
+    let vault_template = Template::load("vault").expect("vault.yaml");
+    let allowed = json!([{"account": WORKLOAD, "export_key_arn": p.export_key, "topic_arn": p.topic_arn}]).to_string();
+    let vault = Deployment {
+        account: VAULT.into(),
+        region: REGION.into(),
+        stack_name: "offsite-vault".into(),
+        parameters: BTreeMap::from([
+            ("BreakGlassRoleArn".into(), format!("arn:aws:iam::{VAULT}:role/break-glass")),
+            ("AllowedSources".into(), allowed),
+            ("AllowedTopicArns".into(), p.topic_arn.clone()),
+            ("AllowedExportKeyArns".into(), p.export_key.clone()),
+            ("CodeBucket".into(), "offsite-code".into()),
+        ]),
+        resources: BTreeMap::from([("ImportKey.Arn".into(), p.import_key.clone())]),
+    };
+    let w_process = p.emulator.process_env(&p.workload).await.expect("workload environment");
+    let v_process = p.emulator.process_env(&p.vault).await.expect("vault environment");
+
+    // Sources: one selected snapshot, one not.
+    let selected = db_snapshot(&p.workload, "orders", "orders-nightly", vec![tag("offsite-export", "true")]).await;
+    let selected_arn = selected.db_snapshot_arn.clone().expect("ARN");
+    let unselected = db_snapshot(&p.workload, "orders", "orders-scratch", vec![]).await;
+    let unselected_arn = unselected.db_snapshot_arn.clone().expect("ARN");
+
+    // Exporter: the RDS events EventBridge delivers.
+    let mut exporter = start(&workload_template, &workload, "offsite-exporter", &w_process);
+    handled(&mut exporter, &snapshot_created(&selected_arn, "orders-nightly"));
+    handled(&mut exporter, &snapshot_created(&unselected_arn, "orders-scratch"));
+    assert!(p.copy_of(&selected_arn).await.is_some(), "the selected snapshot is copied");
+    assert!(p.copy_of(&unselected_arn).await.is_none(), "the unselected one is not");
+
+    // Scanner, on its schedule: shares and announces the finished copy.
+    let mut scanner = start(&workload_template, &workload, "offsite-scanner", &w_process);
+    handled(&mut scanner, &scheduled_event(WORKLOAD, "offsite-scanner"));
+    let bodies = drain_queue(&p.vault, &p.queue_url).await;
+    assert_eq!(bodies.len(), 1, "one announcement through SNS to the vault's queue");
+
+    // Importer: the SQS batch, SNS envelopes inside, as the event source mapping delivers it.
+    let mut importer = start(&vault_template, &vault, "offsite-importer", &v_process);
+    let batch = sqs_event_json(&bodies);
+    let response = handled(&mut importer, &batch);
+    assert_eq!(response["batchItemFailures"], json!([]), "{response}");
+    let imported = wait_for("the vault copy", Duration::from_secs(20), || async {
+        let copies = p.vault_copies().await;
+        (copies.len() == 1).then_some(copies)
+    })
+    .await;
+    assert_eq!(imported[0].tags.get("offsite:source-account").map(String::as_str), Some(WORKLOAD));
+
+    // Reconciler and retention, on their schedules: nothing more to import, nothing to delete.
+    let mut reconciler = start(&vault_template, &vault, "offsite-reconciler", &v_process);
+    handled(&mut reconciler, &scheduled_event(VAULT, "offsite-reconciler"));
+    let mut retention = start(&vault_template, &vault, "offsite-retention", &v_process);
+    handled(&mut retention, &scheduled_event(VAULT, "offsite-retention"));
+    assert_eq!(p.vault_copies().await.len(), 1, "exactly one vault copy, kept");
+
+    // The DynamoDB job, on its schedule, into the auditor's bucket.
+    dynamo_table(&p.workload, "ledger", true, true, 2).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let mut dynamo = start(&workload_template, &workload, "offsite-dynamo-export", &w_process);
+    let report = handled(&mut dynamo, &scheduled_event(WORKLOAD, "offsite-dynamo-export"));
+    let tables = report["tables"].as_array().cloned().unwrap_or_default();
+    assert_eq!(tables.len(), 1, "{report:#}");
+    assert_eq!(tables[0]["result"], "started", "{report:#}");
+}
