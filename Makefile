@@ -9,7 +9,7 @@ EMULATOR_ARGS ?=
 
 VENV_STAMP := $(VENV)/.installed
 
-.PHONY: venv emulator test bench package lint lint-infra fmt clean
+.PHONY: venv emulator demo test bench package lint lint-infra fmt clean
 
 # The emulator (moto, pinned) in a project virtualenv; reinstalled when the pins change.
 $(VENV_STAMP): tests/emulator/requirements.txt
@@ -22,6 +22,11 @@ venv: $(VENV_STAMP)
 # The emulator in the foreground on 127.0.0.1:$(PORT), for manual use. Stop it with Ctrl-C.
 emulator: venv
 	$(VENV)/bin/python tests/emulator/offsite_emulator.py --host 127.0.0.1 --port $(PORT) $(EMULATOR_ARGS)
+
+# The demo: the whole pipeline on the local emulator, as AWS would run it, with a report.
+demo: venv
+	$(CARGO) build --workspace --bins --locked
+	./target/debug/offsite-demo
 
 # Every unit and integration test; each integration test starts and stops its own emulator.
 # The Lambda binaries are built first: the deployed-shape test runs them as Lambda would.

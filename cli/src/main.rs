@@ -26,12 +26,15 @@ use offsite_scanner::status::{status_rows, status_table};
 
 use clap::{Parser, Subcommand};
 use offsite_common::aws::{AwsSettings, load_sdk_config};
-use offsite_common::config::ProcessEnv;
 use offsite_exporter::trigger::{MalformedEvent, classify};
 
 #[derive(Debug, Parser)]
 #[command(name = "offsite", version, about = "Offsite: AWS database backups out of reach of the account they protect")]
 struct Cli {
+    /// Send every AWS call to this endpoint (the local emulator), like
+    /// OFFSITE_AWS_ENDPOINT_URL; credentials and region resolve as usual.
+    #[arg(long, global = true, value_name = "URL")]
+    endpoint_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -176,22 +179,24 @@ async fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("OFFSITE_LOG").unwrap_or_else(|_| "warn".into()))
         .init();
     let cli = Cli::parse();
+    let env = environment(cli.endpoint_url.as_deref());
+    let env = &env;
     let result = match cli.command {
         // Before any settings are read: it needs none and must work without them.
         Command::ExplainEvent { file } => return explain_event(&file),
-        Command::Whoami => whoami().await,
-        Command::Status { side: Side::Workload, json } => status_workload(json).await,
-        Command::Status { side: Side::Vault, json } => vault_health(None, json).await.map(drop),
-        Command::Verify { rpo, json } => match vault_health(Some(rpo), json).await {
+        Command::Whoami => whoami(env).await,
+        Command::Status { side: Side::Workload, json } => status_workload(env, json).await,
+        Command::Status { side: Side::Vault, json } => vault_health(env, None, json).await.map(drop),
+        Command::Verify { rpo, json } => match vault_health(env, Some(rpo), json).await {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::FAILURE,
             Err(error) => Err(error),
         },
         Command::Plan { export_key_arn, selection_tag, window, json } => {
-            plan(export_key_arn, selection_tag, window, json).await
+            plan(env, export_key_arn, selection_tag, window, json).await
         }
         Command::AthenaDdl { tables, sample, database, bucket, prefix, accounts, since } => {
-            athena_ddl(AthenaRequest { tables, sample, database, bucket, prefix, accounts, since }).await
+            athena_ddl(env, AthenaRequest { tables, sample, database, bucket, prefix, accounts, since }).await
         }
     };
     match result {
@@ -203,8 +208,17 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn whoami() -> Result<(), CliError> {
-    let settings = AwsSettings::from_env(&ProcessEnv)?;
+/// The process environment, with `--endpoint-url` as OFFSITE_AWS_ENDPOINT_URL.
+fn environment(endpoint_url: Option<&str>) -> BTreeMap<String, String> {
+    let mut env: BTreeMap<String, String> = std::env::vars().collect();
+    if let Some(url) = endpoint_url {
+        env.insert(offsite_common::aws::ENDPOINT_URL_VAR.to_owned(), url.to_owned());
+    }
+    env
+}
+
+async fn whoami(env: &BTreeMap<String, String>) -> Result<(), CliError> {
+    let settings = AwsSettings::from_env(env)?;
     let sdk_config = load_sdk_config(&settings).await;
     let identity = aws_sdk_sts::Client::new(&sdk_config)
         .get_caller_identity()
@@ -252,12 +266,13 @@ fn explain(file: &str) -> Result<serde_json::Value, ExplainError> {
 
 /// `offsite plan`: the sweep as a dry run.
 async fn plan(
+    env: &BTreeMap<String, String>,
     export_key_arn: Option<String>,
     selection_tag: Option<String>,
     window: Option<String>,
     json: bool,
 ) -> Result<(), CliError> {
-    let mut env: BTreeMap<String, String> = std::env::vars().collect();
+    let mut env = env.clone();
     if let Some(arn) = export_key_arn {
         env.insert(EXPORT_KEY_VAR.to_owned(), arn);
     }
@@ -319,8 +334,8 @@ fn plan_table(report: &Report) -> String {
 }
 
 /// `offsite status --side workload`: the exporter's copies in this account.
-async fn status_workload(json: bool) -> Result<(), CliError> {
-    let settings = AwsSettings::from_env(&ProcessEnv)?;
+async fn status_workload(env: &BTreeMap<String, String>, json: bool) -> Result<(), CliError> {
+    let settings = AwsSettings::from_env(env)?;
     let sdk_config = load_sdk_config(&settings).await;
     let rds = RdsSnapshots::new(aws_sdk_rds::Client::new(&sdk_config));
     let kinds = [SnapshotKind::Instance, SnapshotKind::Cluster];
@@ -336,8 +351,8 @@ async fn status_workload(json: bool) -> Result<(), CliError> {
 
 /// `offsite status --side vault` (no RPO) and `offsite verify --rpo` (returns whether the
 /// vault is healthy).
-async fn vault_health(rpo: Option<String>, json: bool) -> Result<bool, CliError> {
-    let mut env: BTreeMap<String, String> = std::env::vars().collect();
+async fn vault_health(env: &BTreeMap<String, String>, rpo: Option<String>, json: bool) -> Result<bool, CliError> {
+    let mut env = env.clone();
     let rpo = match rpo {
         Some(rpo) => {
             env.insert("OFFSITE_RPO".to_owned(), rpo);
@@ -379,21 +394,20 @@ struct AthenaRequest {
 }
 
 /// `offsite athena-ddl`: the Athena statements for the export job's layout.
-async fn athena_ddl(request: AthenaRequest) -> Result<(), CliError> {
+async fn athena_ddl(env: &BTreeMap<String, String>, request: AthenaRequest) -> Result<(), CliError> {
     use offsite_dynamo::athena::{AthenaLayout, check_unique_names, table_shape};
     use offsite_dynamo::settings::{BUCKET_VAR, PREFIX_VAR};
 
-    let env: BTreeMap<String, String> = std::env::vars().collect();
     let bucket = match request.bucket {
         Some(bucket) => bucket,
-        None => offsite_common::config::required::<String>(&env, BUCKET_VAR).map_err(|mut e| {
+        None => offsite_common::config::required::<String>(env, BUCKET_VAR).map_err(|mut e| {
             e.expected = format!("{} (or --bucket)", e.expected);
             e
         })?,
     };
     let prefix = match request.prefix {
         Some(prefix) => prefix,
-        None => offsite_common::config::or_default(&env, PREFIX_VAR, "offsite".to_owned())?,
+        None => offsite_common::config::or_default(env, PREFIX_VAR, "offsite".to_owned())?,
     };
     let valid_date = request.since.len() == 10
         && request
@@ -404,7 +418,7 @@ async fn athena_ddl(request: AthenaRequest) -> Result<(), CliError> {
     if !valid_date {
         return Err(CliError::Athena(format!("--since {:?} is not a date such as 2024-01-01", request.since)));
     }
-    let settings = AwsSettings::from_env(&env)?;
+    let settings = AwsSettings::from_env(env)?;
     let sdk_config = load_sdk_config(&settings).await;
     let region = sdk_config.region().map(ToString::to_string).ok_or_else(|| {
         CliError::Athena("no AWS region: set AWS_REGION (the export prefix names the region)".to_owned())

@@ -7,29 +7,15 @@
 //!
 //! Needs the binaries built (`cargo build --workspace --bins`; `make test` does it first).
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use offsite_infra::Template;
-use offsite_infra::resolve::Deployment;
-use offsite_tests::fixtures::{auditor_export_policy, db_snapshot, drain_queue, dynamo_table, kms_key, tag, wait_for};
+use offsite_tests::deployed::DeployedPair;
+use offsite_tests::fixtures::{db_instance, db_snapshot, drain_queue, dynamo_table, tag, wait_for};
 use offsite_tests::lambda::{LambdaFunction, Outcome};
-use offsite_tests::pipeline::{Pipeline, sqs_event_json};
-use offsite_tests::{AUDITOR, REGION, VAULT, WORKLOAD, role_arn};
+use offsite_tests::pipeline::sqs_event_json;
+use offsite_tests::{EmulatorOptions, REGION, VAULT, WORKLOAD};
 use serde_json::{Value, json};
-
-const BUCKET: &str = "auditor-exports";
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Starts `binary` with its template's environment plus the emulator's endpoint and the
-/// account's credentials.
-fn start(template: &Template, deployment: &Deployment, binary: &str, process: &[(String, String)]) -> LambdaFunction {
-    let path = offsite_tests::lambda::binary(binary)
-        .unwrap_or_else(|| panic!("{binary} is not built: run `cargo build --workspace --bins` (make test does)"));
-    let mut env = deployment.function_env(template, binary).unwrap_or_else(|e| panic!("{e}"));
-    env.extend(process.iter().cloned());
-    LambdaFunction::start(&path, binary, &env).unwrap_or_else(|e| panic!("{e}"))
-}
 
 /// Invokes and insists on a response (not an error, not an init failure).
 fn handled(function: &mut LambdaFunction, event: &Value) -> Value {
@@ -65,49 +51,9 @@ fn snapshot_created(arn: &str, name: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_function_runs_with_its_templates_environment_and_the_pipeline_delivers() {
-    let p = Pipeline::start(Duration::ZERO).await;
-    let auditor = p.emulator.account(AUDITOR).await.expect("auditor");
-    aws_sdk_s3::Client::new(&auditor).create_bucket().bucket(BUCKET).send().await.expect("bucket");
-    let audit_key = kms_key(&auditor, "audit").await;
-    auditor_export_policy(&auditor, BUCKET, &role_arn(WORKLOAD), "offsite/").await;
-
-    // The workload stack, as deployed: its parameters, and the resources it would create
-    // (made on the emulator by the fixture: key, topic).
-    let workload_template = Template::load("workload").expect("workload.yaml");
-    let workload = Deployment {
-        account: WORKLOAD.into(),
-        region: REGION.into(),
-        stack_name: "offsite-workload".into(),
-        parameters: BTreeMap::from([
-            ("VaultAccountId".into(), VAULT.into()),
-            ("CodeBucket".into(), "offsite-code".into()),
-            ("AuditorBucket".into(), BUCKET.into()),
-            ("AuditorAccountId".into(), AUDITOR.into()),
-            ("AuditorKeyArn".into(), audit_key.clone()),
-        ]),
-        resources: BTreeMap::from([
-            ("ExportKey.Arn".into(), p.export_key.clone()),
-            ("Topic".into(), p.topic_arn.clone()),
-        ]),
-    };
-    let vault_template = Template::load("vault").expect("vault.yaml");
-    let allowed = json!([{"account": WORKLOAD, "export_key_arn": p.export_key, "topic_arn": p.topic_arn}]).to_string();
-    let vault = Deployment {
-        account: VAULT.into(),
-        region: REGION.into(),
-        stack_name: "offsite-vault".into(),
-        parameters: BTreeMap::from([
-            ("BreakGlassRoleArn".into(), format!("arn:aws:iam::{VAULT}:role/break-glass")),
-            ("AllowedSources".into(), allowed),
-            ("AllowedTopicArns".into(), p.topic_arn.clone()),
-            ("AllowedExportKeyArns".into(), p.export_key.clone()),
-            ("CodeBucket".into(), "offsite-code".into()),
-        ]),
-        resources: BTreeMap::from([("ImportKey.Arn".into(), p.import_key.clone())]),
-    };
-    let w_process = p.emulator.process_env(&p.workload).await.expect("workload environment");
-    let v_process = p.emulator.process_env(&p.vault).await.expect("vault environment");
-
+    let p = DeployedPair::start(&EmulatorOptions::default(), &[], &[]).await.unwrap_or_else(|e| panic!("{e}"));
+    db_instance(&p.workload, "orders", None).await;
+    let start = |binary: &str| p.function(binary).unwrap_or_else(|e| panic!("{e}"));
     // Sources: one selected snapshot, one not.
     let selected = db_snapshot(&p.workload, "orders", "orders-nightly", vec![tag("offsite-export", "true")]).await;
     let selected_arn = selected.db_snapshot_arn.clone().expect("ARN");
@@ -115,20 +61,22 @@ async fn every_function_runs_with_its_templates_environment_and_the_pipeline_del
     let unselected_arn = unselected.db_snapshot_arn.clone().expect("ARN");
 
     // Exporter: the RDS events EventBridge delivers.
-    let mut exporter = start(&workload_template, &workload, "offsite-exporter", &w_process);
+    let mut exporter = start("offsite-exporter");
     handled(&mut exporter, &snapshot_created(&selected_arn, "orders-nightly"));
     handled(&mut exporter, &snapshot_created(&unselected_arn, "orders-scratch"));
-    assert!(p.copy_of(&selected_arn).await.is_some(), "the selected snapshot is copied");
-    assert!(p.copy_of(&unselected_arn).await.is_none(), "the unselected one is not");
+    let lineage = |copies: Vec<offsite_common::snapshot::Snapshot>| -> Vec<String> {
+        copies.iter().filter_map(|c| c.tag("offsite:source-arn").map(str::to_owned)).collect()
+    };
+    assert_eq!(lineage(p.workload_copies().await), vec![selected_arn.clone()], "only the selected snapshot is copied");
 
     // Scanner, on its schedule: shares and announces the finished copy.
-    let mut scanner = start(&workload_template, &workload, "offsite-scanner", &w_process);
+    let mut scanner = start("offsite-scanner");
     handled(&mut scanner, &scheduled_event(WORKLOAD, "offsite-scanner"));
     let bodies = drain_queue(&p.vault, &p.queue_url).await;
     assert_eq!(bodies.len(), 1, "one announcement through SNS to the vault's queue");
 
     // Importer: the SQS batch, SNS envelopes inside, as the event source mapping delivers it.
-    let mut importer = start(&vault_template, &vault, "offsite-importer", &v_process);
+    let mut importer = start("offsite-importer");
     let batch = sqs_event_json(&bodies);
     let response = handled(&mut importer, &batch);
     assert_eq!(response["batchItemFailures"], json!([]), "{response}");
@@ -140,16 +88,16 @@ async fn every_function_runs_with_its_templates_environment_and_the_pipeline_del
     assert_eq!(imported[0].tags.get("offsite:source-account").map(String::as_str), Some(WORKLOAD));
 
     // Reconciler and retention, on their schedules: nothing more to import, nothing to delete.
-    let mut reconciler = start(&vault_template, &vault, "offsite-reconciler", &v_process);
+    let mut reconciler = start("offsite-reconciler");
     handled(&mut reconciler, &scheduled_event(VAULT, "offsite-reconciler"));
-    let mut retention = start(&vault_template, &vault, "offsite-retention", &v_process);
+    let mut retention = start("offsite-retention");
     handled(&mut retention, &scheduled_event(VAULT, "offsite-retention"));
     assert_eq!(p.vault_copies().await.len(), 1, "exactly one vault copy, kept");
 
     // The DynamoDB job, on its schedule, into the auditor's bucket.
     dynamo_table(&p.workload, "ledger", true, true, 2).await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let mut dynamo = start(&workload_template, &workload, "offsite-dynamo-export", &w_process);
+    let mut dynamo = start("offsite-dynamo-export");
     let report = handled(&mut dynamo, &scheduled_event(WORKLOAD, "offsite-dynamo-export"));
     let tables = report["tables"].as_array().cloned().unwrap_or_default();
     assert_eq!(tables.len(), 1, "{report:#}");

@@ -1,0 +1,28 @@
+//! `offsite --endpoint-url URL …` reaches that endpoint, like OFFSITE_AWS_ENDPOINT_URL.
+
+use std::process::Command;
+
+use offsite_tests::{Emulator, WORKLOAD};
+
+#[tokio::test]
+async fn the_endpoint_flag_points_every_call_at_the_emulator() {
+    let emulator = Emulator::start().expect("emulator starts");
+    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
+    let env: Vec<(String, String)> = emulator
+        .process_env(&workload)
+        .await
+        .expect("environment")
+        .into_iter()
+        .filter(|(k, _)| k != "OFFSITE_AWS_ENDPOINT_URL")
+        .collect();
+    let output = Command::new(env!("CARGO_BIN_EXE_offsite"))
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .args(["whoami", "--endpoint-url", emulator.endpoint()])
+        .output()
+        .expect("offsite runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let identity: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(identity["account"], WORKLOAD);
+    assert_eq!(identity["endpoint"], emulator.endpoint());
+}
