@@ -16,7 +16,10 @@ use offsite_common::table::render;
 use offsite_common::tags;
 use offsite_dynamo::athena::{AthenaLayout, table_shape};
 use offsite_tests::deployed::{AUDITOR_BUCKET, DeployedPair};
-use offsite_tests::fixtures::{db_cluster, db_cluster_snapshot, db_instance, db_snapshot, drain_queue, kms_key, tag};
+use offsite_tests::events::{backup_job_completed, manual_snapshot_created, scheduled};
+use offsite_tests::fixtures::{
+    db_cluster, db_cluster_snapshot, db_instance, db_instance_default_key, db_snapshot, drain_queue, kms_key, tag,
+};
 use offsite_tests::lambda::{LambdaFunction, Outcome};
 use offsite_tests::pipeline::sqs_event_json;
 use offsite_tests::{AUDITOR, EmulatorOptions, REGION, VAULT, WORKLOAD};
@@ -121,57 +124,13 @@ fn invoke(function: &mut LambdaFunction, event: &Value, errors: &mut Vec<String>
     }
 }
 
-fn scheduled(account: &str, rule: &str) -> Value {
-    json!({
-        "version": "0", "id": "cdc73f9d-aea9-11e3-9d5a-835b769c0d9c", "detail-type": "Scheduled Event",
-        "source": "aws.events", "account": account, "time": "2026-11-22T06:00:00Z", "region": REGION,
-        "resources": [format!("arn:aws:events:{REGION}:{account}:rule/{rule}")], "detail": {}
-    })
-}
-
-fn snapshot_event(arn: &str, name: &str) -> Value {
-    json!({
-        "version": "0", "id": "844e2571-85d4-695f-b930-0153b71dcb42", "detail-type": "RDS DB Snapshot Event",
-        "source": "aws.rds", "account": WORKLOAD, "time": "2026-11-22T03:12:13Z", "region": REGION,
-        "resources": [arn],
-        "detail": {
-            "EventCategories": ["creation"], "SourceType": "SNAPSHOT", "SourceArn": arn,
-            "Date": "2026-11-22T03:12:13.882Z", "Message": "Manual snapshot created",
-            "SourceIdentifier": name, "EventID": "RDS-EVENT-0042"
-        }
-    })
-}
-
-fn backup_event(point_arn: &str, resource_arn: &str, resource_type: &str, job: &str) -> Value {
-    json!({
-        "version": "0", "id": "dafac799-9b88-0134-26b7-fef4d54a134f", "detail-type": "Backup Job State Change",
-        "source": "aws.backup", "account": WORKLOAD, "time": "2026-11-22T05:41:17Z", "region": REGION,
-        "resources": [point_arn],
-        "detail": {
-            "backupJobId": job, "backupVaultName": "Default", "resourceArn": resource_arn,
-            "resourceType": resource_type, "state": "COMPLETED", "percentDone": 100
-        }
-    })
-}
-
 /// Databases and snapshots of every kind, and two DynamoDB tables.
 async fn seed(pair: &DeployedPair, out: &mut dyn Write) -> Result<(Vec<String>, Vec<String>, Vec<Value>), DemoError> {
     let w = &pair.workload;
     let app_key = kms_key(w, "application database key").await;
     db_instance(w, "orders", Some(&app_key)).await;
     db_cluster(w, "ledger", Some(&app_key)).await;
-    aws_sdk_rds::Client::new(w)
-        .create_db_instance()
-        .db_instance_identifier("legacy")
-        .db_instance_class("db.t3.micro")
-        .engine("postgres")
-        .allocated_storage(20)
-        .master_username("offsite")
-        .master_user_password("not-a-secret-1")
-        .storage_encrypted(true)
-        .send()
-        .await
-        .map_err(setup("the instance under the default key"))?;
+    db_instance_default_key(w, "legacy").await;
     say(
         out,
         "  databases: PostgreSQL `orders` and Aurora `ledger` (customer key), PostgreSQL `legacy` (default aws/rds key)",
@@ -214,7 +173,13 @@ async fn seed(pair: &DeployedPair, out: &mut dyn Write) -> Result<(Vec<String>, 
             "arn:aws:rds:{REGION}:{WORKLOAD}:{}:{resource}",
             if kind == SnapshotKind::Cluster { "cluster" } else { "db" }
         );
-        backup_events.push(backup_event(&point.arn, &resource_arn, resource_type, &point.backup_job_id));
+        backup_events.push(backup_job_completed(
+            WORKLOAD,
+            &point.arn,
+            &resource_arn,
+            resource_type,
+            &point.backup_job_id,
+        ));
         selected.push(point.arn);
     }
     let unselected = vec![arn(db_snapshot(w, "orders", "orders-scratch", vec![]).await.db_snapshot_arn)?];
@@ -297,7 +262,12 @@ pub async fn run(settings: &Settings, out: &mut dyn Write) -> Result<(Summary, D
         }
     };
     let orders_manual = &selected[0];
-    record(invoke(&mut exporter, &snapshot_event(orders_manual, "orders-before-migration"), &mut errors, "exporter"));
+    record(invoke(
+        &mut exporter,
+        &manual_snapshot_created(WORKLOAD, orders_manual, "orders-before-migration"),
+        &mut errors,
+        "exporter",
+    ));
     for event in &backup_events {
         record(invoke(&mut exporter, event, &mut errors, "exporter"));
     }

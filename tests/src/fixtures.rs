@@ -54,6 +54,16 @@ pub fn tag(key: &str, value: &str) -> Tag {
 
 /// Creates a PostgreSQL DB instance, encrypted with `kms_key` when given.
 pub async fn db_instance(config: &SdkConfig, identifier: &str, kms_key: Option<&str>) {
+    create_db_instance(config, identifier, kms_key.is_some(), kms_key).await;
+}
+
+/// Creates a PostgreSQL instance encrypted without a key of its own: RDS uses the default
+/// `aws/rds` key, whose snapshots cannot be shared (their copy under the export key can).
+pub async fn db_instance_default_key(config: &SdkConfig, identifier: &str) {
+    create_db_instance(config, identifier, true, None).await;
+}
+
+async fn create_db_instance(config: &SdkConfig, identifier: &str, encrypted: bool, kms_key: Option<&str>) {
     aws_sdk_rds::Client::new(config)
         .create_db_instance()
         .db_instance_identifier(identifier)
@@ -62,7 +72,7 @@ pub async fn db_instance(config: &SdkConfig, identifier: &str, kms_key: Option<&
         .allocated_storage(20)
         .master_username("offsite")
         .master_user_password("not-a-secret-1")
-        .storage_encrypted(kms_key.is_some())
+        .storage_encrypted(encrypted)
         .set_kms_key_id(kms_key.map(str::to_owned))
         .send()
         .await

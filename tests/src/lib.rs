@@ -21,6 +21,7 @@ use offsite_common::aws::{AwsSettings, load_sdk_config};
 use serde::Deserialize;
 
 pub mod deployed;
+pub mod events;
 pub mod fixtures;
 pub mod lambda;
 pub mod pipeline;

@@ -10,10 +10,11 @@
 use std::time::Duration;
 
 use offsite_tests::deployed::DeployedPair;
+use offsite_tests::events::{manual_snapshot_created, scheduled};
 use offsite_tests::fixtures::{db_instance, db_snapshot, drain_queue, dynamo_table, tag, wait_for};
 use offsite_tests::lambda::{LambdaFunction, Outcome};
 use offsite_tests::pipeline::sqs_event_json;
-use offsite_tests::{EmulatorOptions, REGION, VAULT, WORKLOAD};
+use offsite_tests::{EmulatorOptions, VAULT, WORKLOAD};
 use serde_json::{Value, json};
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -26,27 +27,6 @@ fn handled(function: &mut LambdaFunction, event: &Value) -> Value {
         }
         Err(e) => panic!("{e}"),
     }
-}
-
-fn scheduled_event(account: &str, rule: &str) -> Value {
-    json!({
-        "version": "0", "id": "cdc73f9d-aea9-11e3-9d5a-835b769c0d9c", "detail-type": "Scheduled Event",
-        "source": "aws.events", "account": account, "time": "2026-11-22T06:00:00Z", "region": REGION,
-        "resources": [format!("arn:aws:events:{REGION}:{account}:rule/{rule}")], "detail": {}
-    })
-}
-
-fn snapshot_created(arn: &str, name: &str) -> Value {
-    json!({
-        "version": "0", "id": "844e2571-85d4-695f-b930-0153b71dcb42", "detail-type": "RDS DB Snapshot Event",
-        "source": "aws.rds", "account": WORKLOAD, "time": "2026-11-22T03:12:13Z", "region": REGION,
-        "resources": [arn],
-        "detail": {
-            "EventCategories": ["creation"], "SourceType": "SNAPSHOT", "SourceArn": arn,
-            "Date": "2026-11-22T03:12:13.882Z", "Message": "Manual snapshot created",
-            "SourceIdentifier": name, "EventID": "RDS-EVENT-0042"
-        }
-    })
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -62,8 +42,8 @@ async fn every_function_runs_with_its_templates_environment_and_the_pipeline_del
 
     // Exporter: the RDS events EventBridge delivers.
     let mut exporter = start("offsite-exporter");
-    handled(&mut exporter, &snapshot_created(&selected_arn, "orders-nightly"));
-    handled(&mut exporter, &snapshot_created(&unselected_arn, "orders-scratch"));
+    handled(&mut exporter, &manual_snapshot_created(WORKLOAD, &selected_arn, "orders-nightly"));
+    handled(&mut exporter, &manual_snapshot_created(WORKLOAD, &unselected_arn, "orders-scratch"));
     let lineage = |copies: Vec<offsite_common::snapshot::Snapshot>| -> Vec<String> {
         copies.iter().filter_map(|c| c.tag("offsite:source-arn").map(str::to_owned)).collect()
     };
@@ -71,7 +51,7 @@ async fn every_function_runs_with_its_templates_environment_and_the_pipeline_del
 
     // Scanner, on its schedule: shares and announces the finished copy.
     let mut scanner = start("offsite-scanner");
-    handled(&mut scanner, &scheduled_event(WORKLOAD, "offsite-scanner"));
+    handled(&mut scanner, &scheduled(WORKLOAD, "offsite-scanner"));
     let bodies = drain_queue(&p.vault, &p.queue_url).await;
     assert_eq!(bodies.len(), 1, "one announcement through SNS to the vault's queue");
 
@@ -89,16 +69,16 @@ async fn every_function_runs_with_its_templates_environment_and_the_pipeline_del
 
     // Reconciler and retention, on their schedules: nothing more to import, nothing to delete.
     let mut reconciler = start("offsite-reconciler");
-    handled(&mut reconciler, &scheduled_event(VAULT, "offsite-reconciler"));
+    handled(&mut reconciler, &scheduled(VAULT, "offsite-reconciler"));
     let mut retention = start("offsite-retention");
-    handled(&mut retention, &scheduled_event(VAULT, "offsite-retention"));
+    handled(&mut retention, &scheduled(VAULT, "offsite-retention"));
     assert_eq!(p.vault_copies().await.len(), 1, "exactly one vault copy, kept");
 
     // The DynamoDB job, on its schedule, into the auditor's bucket.
     dynamo_table(&p.workload, "ledger", true, true, 2).await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let mut dynamo = start("offsite-dynamo-export");
-    let report = handled(&mut dynamo, &scheduled_event(WORKLOAD, "offsite-dynamo-export"));
+    let report = handled(&mut dynamo, &scheduled(WORKLOAD, "offsite-dynamo-export"));
     let tables = report["tables"].as_array().cloned().unwrap_or_default();
     assert_eq!(tables.len(), 1, "{report:#}");
     assert_eq!(tables[0]["result"], "started", "{report:#}");

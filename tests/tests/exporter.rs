@@ -11,7 +11,9 @@ use offsite_common::tags;
 use offsite_exporter::export::{Exporter, Outcome, Report};
 use offsite_exporter::settings::{EXPORT_KEY_VAR, ExporterSettings};
 use offsite_exporter::trigger::{Trigger, classify};
-use offsite_tests::fixtures::{db_cluster, db_cluster_snapshot, db_instance, db_snapshot, kms_key, tag};
+use offsite_tests::fixtures::{
+    db_cluster, db_cluster_snapshot, db_instance, db_instance_default_key, db_snapshot, kms_key, tag,
+};
 use offsite_tests::{Emulator, EmulatorOptions, REGION, SnapshotKind, WORKLOAD};
 
 const SELECTED: (&str, &str) = ("offsite-export", "true");
@@ -77,19 +79,7 @@ async fn sweep_copies_every_selected_kind_and_name_style_once_with_the_export_ke
     db_instance(&workload, "plain", None).await;
     db_cluster(&workload, "ledger", Some(&database_key)).await;
     db_cluster(&workload, "plainledger", None).await;
-    // Encrypted without a key of its own: RDS uses the default aws/rds key, whose snapshots
-    // cannot be shared; the copy under the export key can.
-    rds.create_db_instance()
-        .db_instance_identifier("defaultkey")
-        .db_instance_class("db.t3.micro")
-        .engine("postgres")
-        .allocated_storage(20)
-        .master_username("offsite")
-        .master_user_password("not-a-secret-1")
-        .storage_encrypted(true)
-        .send()
-        .await
-        .expect("instance under the default key");
+    db_instance_default_key(&workload, "defaultkey").await;
 
     let mut expected = Vec::new();
     for (instance, name) in
