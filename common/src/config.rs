@@ -8,7 +8,8 @@
 //! The environment is behind the [`Env`] trait so that tests pass a map instead of mutating
 //! the process environment (which is unsafe in edition 2024 and racy across test threads).
 
-use std::collections::{BTreeMap, HashMap};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Display;
 use std::ops::RangeInclusive;
 use std::time::Duration;
@@ -53,6 +54,33 @@ impl Env for BTreeMap<String, String> {
 impl Env for HashMap<String, String> {
     fn var(&self, name: &str) -> Result<Option<String>, ConfigError> {
         Ok(self.get(name).filter(|v| !v.is_empty()).cloned())
+    }
+}
+
+/// An environment that remembers which variables were asked for: lets a test prove that
+/// every variable a deployment template sets is one the function reads (a misspelled
+/// optional variable would otherwise be silently ignored).
+#[derive(Debug)]
+pub struct Recording<'a, E> {
+    inner: &'a E,
+    asked: RefCell<BTreeSet<String>>,
+}
+
+impl<'a, E: Env> Recording<'a, E> {
+    pub fn new(inner: &'a E) -> Self {
+        Self { inner, asked: RefCell::new(BTreeSet::new()) }
+    }
+
+    /// The variables asked for so far.
+    pub fn asked(&self) -> BTreeSet<String> {
+        self.asked.borrow().clone()
+    }
+}
+
+impl<E: Env> Env for Recording<'_, E> {
+    fn var(&self, name: &str) -> Result<Option<String>, ConfigError> {
+        self.asked.borrow_mut().insert(name.to_owned());
+        self.inner.var(name)
     }
 }
 

@@ -104,12 +104,13 @@ impl DynamoSettings {
         if format != "DYNAMODB_JSON" && format != "ION" {
             return Err(config::invalid(FORMAT_VAR, &format, "unknown", "DYNAMODB_JSON or ION"));
         }
+        // Read (and so checked) even when OFFSITE_TABLES makes them unused: the templates
+        // always set them, and a malformed value must stop the start whatever the mode.
+        let tag_key = config::or_default(env, SELECTION_TAG_KEY_VAR, "offsite-export".to_owned())?;
+        let tag_value = config::or_default(env, SELECTION_TAG_VALUE_VAR, "true".to_owned())?;
         let tables = match config::optional::<Vec<String>>(env, TABLES_VAR)? {
             Some(names) => TableSelection::Named(names),
-            None => TableSelection::Tagged {
-                key: config::or_default(env, SELECTION_TAG_KEY_VAR, "offsite-export".to_owned())?,
-                value: config::or_default(env, SELECTION_TAG_VALUE_VAR, "true".to_owned())?,
-            },
+            None => TableSelection::Tagged { key: tag_key, value: tag_value },
         };
         let period = config::or_default(env, PERIOD_VAR, Duration::from_secs(86_400))?;
         if period < Duration::from_secs(900) {
@@ -124,6 +125,8 @@ impl DynamoSettings {
                 "a key prefix such as offsite/dynamodb",
             ));
         }
+        // Checked in every mode (used by incremental exports only).
+        let every = config::or_default(env, FULL_EVERY_VAR, Duration::from_secs(7 * 86_400))?;
         let mode = match config::or_default(env, TYPE_VAR, "FULL".to_owned())?.as_str() {
             "FULL" => ExportMode::Full,
             "INCREMENTAL" => {
@@ -136,7 +139,6 @@ impl DynamoSettings {
                         "at most 24h with OFFSITE_EXPORT_TYPE=INCREMENTAL",
                     ));
                 }
-                let every = config::or_default(env, FULL_EVERY_VAR, Duration::from_secs(7 * 86_400))?;
                 if every < period || every.as_secs() % period.as_secs().max(1) != 0 {
                     return Err(config::invalid(
                         FULL_EVERY_VAR,

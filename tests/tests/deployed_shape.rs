@@ -83,3 +83,87 @@ async fn every_function_runs_with_its_templates_environment_and_the_pipeline_del
     assert_eq!(tables.len(), 1, "{report:#}");
     assert_eq!(tables[0]["result"], "started", "{report:#}");
 }
+
+/// Every variable a template gives a function is one the function reads: the settings
+/// readers run over the template's environment through an environment that records what
+/// they ask for. (`OFFSITE_LOG` is read by the log set-up, outside the settings.)
+#[test]
+fn every_variable_a_template_sets_is_one_its_function_reads() {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use offsite_common::aws::AwsSettings;
+    use offsite_common::config::Recording;
+    use offsite_infra::Template;
+    use offsite_infra::resolve::Deployment;
+
+    let key = |account: &str, id: &str| format!("arn:aws:kms:us-east-1:{account}:key/{id}");
+    let topic = format!("arn:aws:sns:us-east-1:{WORKLOAD}:offsite-announcements");
+    let workload = Deployment {
+        account: WORKLOAD.into(),
+        region: "us-east-1".into(),
+        stack_name: "offsite-workload".into(),
+        parameters: BTreeMap::from([
+            ("VaultAccountId".into(), VAULT.into()),
+            ("CodeBucket".into(), "code".into()),
+            ("AuditorBucket".into(), "auditor-exports".into()),
+            ("AuditorAccountId".into(), "333333333333".into()),
+            ("AuditorKeyArn".into(), key("333333333333", "audit")),
+            // Optional settings set, so they are checked too.
+            ("DynamoTables".into(), "orders,ledger".into()),
+        ]),
+        resources: BTreeMap::from([("ExportKey.Arn".into(), key(WORKLOAD, "export")), ("Topic".into(), topic.clone())]),
+    };
+    let allowed = json!([{"account": WORKLOAD, "export_key_arn": key(WORKLOAD, "export"), "topic_arn": topic}]);
+    let vault = Deployment {
+        account: VAULT.into(),
+        region: "us-east-1".into(),
+        stack_name: "offsite-vault".into(),
+        parameters: BTreeMap::from([
+            ("BreakGlassRoleArn".into(), format!("arn:aws:iam::{VAULT}:role/break-glass")),
+            ("AllowedSources".into(), allowed.to_string()),
+            ("AllowedTopicArns".into(), topic.clone()),
+            ("AllowedExportKeyArns".into(), key(WORKLOAD, "export")),
+            ("CodeBucket".into(), "code".into()),
+            ("DrRegion".into(), "us-west-2".into()),
+            ("DrKeyArn".into(), "arn:aws:kms:us-west-2:222222222222:key/dr".into()),
+        ]),
+        resources: BTreeMap::from([("ImportKey.Arn".into(), key(VAULT, "import"))]),
+    };
+    let (workload_template, vault_template) =
+        (Template::load("workload").expect("t"), Template::load("vault").expect("t"));
+    type Reader = fn(&Recording<'_, BTreeMap<String, String>>) -> Result<(), offsite_common::ConfigError>;
+    let readers: [(&str, &Template, &Deployment, Reader); 6] = [
+        ("offsite-exporter", &workload_template, &workload, |e| {
+            offsite_exporter::settings::ExporterSettings::from_env(e).map(drop)
+        }),
+        ("offsite-scanner", &workload_template, &workload, |e| {
+            offsite_scanner::settings::ScannerSettings::from_env(e).map(drop)
+        }),
+        ("offsite-dynamo-export", &workload_template, &workload, |e| {
+            offsite_dynamo::settings::DynamoSettings::from_env(e).map(drop)
+        }),
+        ("offsite-importer", &vault_template, &vault, |e| {
+            offsite_importer::settings::VaultSettings::from_env(e).map(drop)
+        }),
+        ("offsite-reconciler", &vault_template, &vault, |e| {
+            offsite_importer::settings::VaultSettings::from_env(e).map(drop)
+        }),
+        ("offsite-retention", &vault_template, &vault, |e| {
+            let aws = AwsSettings::from_env(e)?;
+            offsite_importer::retention::Policy::from_env(e)?;
+            offsite_importer::settings::DrSettings::from_env(e, aws.region.as_deref().unwrap_or_default()).map(drop)
+        }),
+    ];
+    for (binary, template, deployment, read) in readers {
+        let mut env = deployment.function_env(template, binary).unwrap_or_else(|e| panic!("{e}"));
+        env.insert("AWS_REGION".into(), "us-east-1".into());
+        let recording = Recording::new(&env);
+        read(&recording).unwrap_or_else(|e| panic!("{binary} refuses its template's environment: {e}"));
+        let asked = recording.asked();
+        let unread: BTreeSet<&String> = env
+            .keys()
+            .filter(|k| !asked.contains(*k) && k.as_str() != "OFFSITE_LOG" && k.as_str() != "AWS_REGION")
+            .collect();
+        assert!(unread.is_empty(), "{binary}: the template sets variables the function never reads: {unread:?}");
+    }
+}
