@@ -37,7 +37,9 @@ test: venv
 # Benchmarks against the emulator (debug build, like the tests); results in target/bench/.
 # Tune with OFFSITE_BENCH_COPIES, OFFSITE_BENCH_DUE, OFFSITE_BENCH_TABLES, OFFSITE_BENCH_LATENCY_MS.
 bench: venv
+	$(CARGO) build --workspace --bins --locked
 	$(CARGO) bench --locked --profile dev -p offsite-tests
+	$(VENV)/bin/python tests/bench_report.py
 
 # Lambda packages: every function binary built for provided.al2023 with cargo-lambda
 # (pinned, installed into its own virtualenv), zipped as target/lambda/<binary>/bootstrap.zip,

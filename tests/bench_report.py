@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""Merges the benchmarks' results (target/bench/<scenario>.json) into
+target/bench/results.json and prints them as one table. Run by `make bench` after the
+benchmarks; standard library only."""
+
+import json
+import pathlib
+import sys
+
+BENCH = pathlib.Path(__file__).resolve().parent.parent / "target" / "bench"
+
+
+def rows(name, result):
+    """(scenario, wall, calls, calls per item, peak RSS) rows of one result file."""
+    if name == "lambda_start":
+        for f in result.get("functions", []):
+            yield (f"start {f['function']} ({f['build']})", f"{f['first_event_handled_ms_median']:.1f} ms",
+                   "-", f"ready {f['ready_ms_median']:.1f} ms", f"zip {f['zipped_mib'] or 0:.1f} MiB")
+    elif name == "dynamodb":
+        first = result["first_run"]
+        yield (f"dynamodb export, {result['tables']} tables (first run)", f"{first['wall_seconds']:.1f} s",
+               str(first["api_calls"]), f"{first['api_calls'] / result['tables']:.2f}/table",
+               f"{result.get('peak_rss_mib') or 0:.1f} MiB")
+    elif name == "scanner":
+        yield (f"scanner, {result['copies']} copies", f"{result['wall_seconds']:.1f} s", str(result["api_calls"]),
+               f"{result['api_calls'] / result['copies']:.3f}/copy", f"{result.get('peak_rss_mib') or 0:.1f} MiB")
+
+
+def main():
+    merged = {}
+    for path in sorted(BENCH.glob("*.json")):
+        if path.name != "results.json":
+            merged[path.stem] = json.loads(path.read_text())
+    if not merged:
+        sys.exit("no benchmark results in target/bench (run make bench)")
+    (BENCH / "results.json").write_text(json.dumps(merged, indent=2))
+    table = [("SCENARIO", "WALL", "API CALLS", "PER ITEM", "MEMORY / SIZE")]
+    for name, result in merged.items():
+        table.extend(rows(name, result))
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    for r in table:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    print(f"written: {BENCH / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main()
