@@ -28,6 +28,13 @@ def rows(name, result):
         yield (f"  naive baseline (x{result['ratio_wall']:.1f} time, x{result['ratio_calls']:.1f} calls)",
                f"{base['wall_seconds']:.1f} s", str(base["api_calls"]),
                f"{base['api_calls'] / result['sources']:.3f}/source", "-")
+    elif name == "importer":
+        yield (f"importer, {result['notices']} notices in batches of 10", f"{result['wall_seconds']:.1f} s",
+               str(result["api_calls"]), f"{result['calls_per_notice']:.2f}/notice", "-")
+        base = result["baseline"]
+        yield (f"  naive baseline (x{result['ratio_wall']:.2f} time, x{result['ratio_calls']:.2f} calls)",
+               f"{base['wall_seconds']:.1f} s", str(base["api_calls"]),
+               f"{base['api_calls'] / result['notices']:.2f}/notice", "-")
     elif name == "scanner":
         yield (f"scanner, {result['copies']} copies", f"{result['wall_seconds']:.1f} s", str(result["api_calls"]),
                f"{result['api_calls'] / result['copies']:.3f}/copy", f"{result.get('peak_rss_mib') or 0:.1f} MiB")

@@ -42,8 +42,12 @@ impl Pipeline {
     /// An account pair with one DB instance `orders`; snapshots and copies stay `creating`
     /// for `copy_delay`.
     pub async fn start(copy_delay: Duration) -> Self {
-        let emulator =
-            Emulator::start_with(&EmulatorOptions { copy_delay, ..Default::default() }).expect("emulator starts");
+        Self::start_with(&EmulatorOptions { copy_delay, ..Default::default() }).await
+    }
+
+    /// The same with any emulator options (benchmarks raise the snapshot quota).
+    pub async fn start_with(options: &EmulatorOptions) -> Self {
+        let emulator = Emulator::start_with(options).expect("emulator starts");
         let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
         let vault = emulator.account(VAULT).await.expect("vault credentials");
         let (topic_arn, queue_url) = announcement_channel(&workload, &vault, VAULT).await;

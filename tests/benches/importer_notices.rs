@@ -1,0 +1,167 @@
+//! Benchmark: the importer over many notices in SQS batches of 10, against the emulator with
+//! a fixed latency per API call, and in the same run a naive baseline (per notice, one call
+//! at a time: describe the shared snapshot, read its tags, copy it), with the ratio
+//! baseline / Offsite. The notices are real: the scanner shares and announces the copies.
+//!
+//! `OFFSITE_BENCH_NOTICES` (default 1000), `OFFSITE_BENCH_LATENCY_MS` (default 20). Writes
+//! `target/bench/importer.json`.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_sdk_rds::Client;
+use aws_smithy_types::DateTime;
+use offsite_common::notice::Notice;
+use offsite_common::snapshot::{Snapshot, SnapshotKind, SnapshotStatus};
+use offsite_common::tags;
+use offsite_exporter::plan::attempt_identifier;
+use offsite_tests::fixtures::{db_snapshot, drain_queue, tag};
+use offsite_tests::pipeline::{Pipeline, sqs_event};
+use offsite_tests::{EmulatorOptions, REGION, VAULT, WORKLOAD, workspace_root};
+
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn calls(p: &Pipeline, account: &str) -> (u64, BTreeMap<String, u64>) {
+    let counts = p.emulator.request_counts().expect("counts");
+    let by_action: BTreeMap<String, u64> = counts
+        .counts
+        .iter()
+        .filter(|c| c.account == account)
+        .map(|c| (format!("{}:{}", c.service, c.action), c.count))
+        .collect();
+    (by_action.values().sum(), by_action)
+}
+
+/// The naive importer: per notice, describe the shared snapshot, read its tags, copy it.
+async fn naive_import(vault: &Client, notices: &[Notice], import_key: &str) -> usize {
+    let mut copied = 0;
+    for notice in notices {
+        let arn = notice.copy_arn.to_string();
+        let described = vault
+            .describe_db_snapshots()
+            .db_snapshot_identifier(&arn)
+            .include_shared(true)
+            .snapshot_type("shared")
+            .send()
+            .await
+            .expect("describe");
+        if described.db_snapshots().is_empty() {
+            continue;
+        }
+        vault.list_tags_for_resource().resource_name(&arn).send().await.expect("tags");
+        let name = arn.rsplit(':').next().unwrap_or_default();
+        vault
+            .copy_db_snapshot()
+            .source_db_snapshot_identifier(&arn)
+            .target_db_snapshot_identifier(format!("naive-{name}"))
+            .kms_key_id(import_key)
+            .send()
+            .await
+            .expect("copy");
+        copied += 1;
+    }
+    copied
+}
+
+#[tokio::main]
+async fn main() {
+    let notices = setting("OFFSITE_BENCH_NOTICES", 1000);
+    let latency = Duration::from_millis(setting("OFFSITE_BENCH_LATENCY_MS", 20));
+    let quota = u32::try_from(3 * notices + 100).unwrap_or(u32::MAX);
+    let p = Pipeline::start_with(&EmulatorOptions { rds_snapshot_quota: Some(quota), ..Default::default() }).await;
+    db_snapshot(&p.workload, "orders", "orders-source", vec![]).await;
+    // The exporter's copies (genuine identifiers), then a real scan: shared and announced.
+    let rds = Client::new(&p.workload);
+    let mut pending = Vec::new();
+    for i in 0..notices {
+        let (rds, key) = (rds.clone(), p.export_key.clone());
+        let name = format!("orders-{i:05}");
+        let source_arn = format!("arn:aws:rds:{REGION}:{WORKLOAD}:snapshot:{name}");
+        let source = Snapshot::bare(SnapshotKind::Instance, source_arn.clone(), name, SnapshotStatus::Available);
+        let copy_tags = vec![
+            tag(tags::MARKER, tags::MARKER_EXPORT),
+            tag(tags::SOURCE_ARN, &source_arn),
+            tag(tags::STAGE, tags::STAGE_EXPORTED),
+        ];
+        pending.push(tokio::spawn(async move {
+            rds.copy_db_snapshot()
+                .source_db_snapshot_identifier("orders-source")
+                .target_db_snapshot_identifier(attempt_identifier(&source, 1))
+                .kms_key_id(key)
+                .set_tags(Some(copy_tags))
+                .send()
+                .await
+                .map(drop)
+        }));
+        if pending.len() >= 16 {
+            for task in pending.drain(..) {
+                task.await.expect("task").expect("seed copy");
+            }
+        }
+    }
+    for task in pending {
+        task.await.expect("task").expect("seed copy");
+    }
+    let scan = p.scanner().scan(DateTime::from(SystemTime::now()), "bench").await.expect("scan");
+    assert_eq!(scan.announced.len() as u64, notices, "every copy announced");
+    let bodies = drain_queue(&p.vault, &p.queue_url).await;
+    assert_eq!(bodies.len() as u64, notices);
+    let parsed: Vec<Notice> = bodies
+        .iter()
+        .map(|b| {
+            let envelope: serde_json::Value = serde_json::from_str(b).expect("envelope");
+            Notice::parse(envelope["Message"].as_str().expect("message")).expect("notice")
+        })
+        .collect();
+
+    let mut env = p.env.clone();
+    env.insert("OFFSITE_MAX_IMPORTS_PER_INVOCATION".into(), "10".into());
+    env.insert("OFFSITE_MAX_IMPORTS_PER_SOURCE_PER_DAY".into(), notices.to_string());
+    let vault = offsite_importer::run::Vault::new(
+        offsite_common::rds::RdsSnapshots::new(Client::new(&p.vault)),
+        offsite_importer::settings::VaultSettings::from_env(&env).expect("settings"),
+    );
+    p.emulator.set_latency(latency).expect("latency");
+
+    p.emulator.reset_request_counts().expect("reset");
+    let started = Instant::now();
+    let mut failed = 0;
+    for batch in bodies.chunks(10) {
+        let report = vault.handle_batch(&sqs_event(batch), DateTime::from(SystemTime::now())).await.expect("batch");
+        failed += report.response.batch_item_failures.len();
+    }
+    let offsite_wall = started.elapsed().as_secs_f64();
+    let (offsite_calls, offsite_by_action) = calls(&p, VAULT);
+    assert_eq!(failed, 0, "every notice imported");
+    assert_eq!(p.vault_copies().await.len() as u64, notices);
+
+    p.emulator.reset_request_counts().expect("reset");
+    let started = Instant::now();
+    let naive = naive_import(&Client::new(&p.vault), &parsed, &p.import_key).await;
+    let naive_wall = started.elapsed().as_secs_f64();
+    let (naive_calls, naive_by_action) = calls(&p, VAULT);
+    assert_eq!(naive as u64, notices);
+
+    let result = serde_json::json!({
+        "scenario": "importer",
+        "notices": notices,
+        "batch_size": 10,
+        "latency_ms": latency.as_millis() as u64,
+        "wall_seconds": offsite_wall,
+        "api_calls": offsite_calls,
+        "api_calls_by_action": offsite_by_action,
+        "calls_per_notice": offsite_calls as f64 / notices as f64,
+        "baseline": { "wall_seconds": naive_wall, "api_calls": naive_calls, "api_calls_by_action": naive_by_action },
+        "ratio_wall": naive_wall / offsite_wall,
+        "ratio_calls": naive_calls as f64 / offsite_calls as f64,
+    });
+    println!("{}", serde_json::to_string_pretty(&result).unwrap_or_default());
+    let dir = workspace_root().join("target/bench");
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::write(dir.join("importer.json"), result.to_string());
+    println!(
+        "bench importer: {notices} notices -> {offsite_wall:.1}s, {offsite_calls} calls; naive {naive_wall:.1}s, {naive_calls} calls"
+    );
+}
