@@ -1,6 +1,8 @@
 //! The importer's run over one SQS batch, and the reconciler's run over what is shared.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
@@ -38,15 +40,30 @@ impl Outcome {
     }
 }
 
+/// How long a warm importer trusts its listing of the vault before listing again.
+///
+/// Listing the whole vault on every SQS batch made each batch's cost grow with the vault
+/// (the importer benchmark: 641 listing pages for 1,000 notices). The listing only serves
+/// two purposes, and neither needs it fresh to the second: skipping a notice whose copy is
+/// already imported is an optimisation (the vault identifier is deterministic and `import`
+/// treats "already exists" with the right lineage as done), and the per-account daily cap is a
+/// brake on a flooding workload account, which may then overshoot by what other warm
+/// containers imported in the last few minutes.
+pub const VAULT_LISTING_TTL: Duration = Duration::from_secs(300);
+
 /// The vault side: RDS access plus settings, and the optional second region.
 #[derive(Debug, Clone)]
 pub struct Vault {
     rds: RdsSnapshots,
     settings: VaultSettings,
     second_region: Option<SecondRegion>,
+    /// The importer's listing of the vault, with when it was made (see
+    /// [`VAULT_LISTING_TTL`]); shared by the clones of one warm container.
+    listing: Arc<Mutex<Option<(Instant, Existing)>>>,
 }
 
 /// The vault's own copies, indexed the ways a run needs them.
+#[derive(Debug, Clone)]
 struct Existing {
     by_copy_arn: BTreeSet<String>,
     today_by_account: BTreeMap<String, u32>,
@@ -54,8 +71,13 @@ struct Existing {
 }
 
 impl Existing {
+    /// The UTC day (`yyyy-mm-dd`) the daily cap counts.
+    fn day(now: DateTime) -> String {
+        now.fmt(Format::DateTime).unwrap_or_default().chars().take(10).collect()
+    }
+
     fn new(copies: &[Snapshot], now: DateTime) -> Self {
-        let today = now.fmt(Format::DateTime).unwrap_or_default().chars().take(10).collect::<String>();
+        let today = Self::day(now);
         let mut today_by_account: BTreeMap<String, u32> = BTreeMap::new();
         for copy in copies {
             if copy.tag(tags::IMPORTED_AT).is_some_and(|at| at.starts_with(&today))
@@ -84,7 +106,7 @@ pub struct BatchReport {
 
 impl Vault {
     pub fn new(rds: RdsSnapshots, settings: VaultSettings) -> Self {
-        Self { rds, settings, second_region: None }
+        Self { rds, settings, second_region: None, listing: Arc::new(Mutex::new(None)) }
     }
 
     /// The reconciler also copies every available import into this second region.
@@ -108,7 +130,7 @@ impl Vault {
     /// failed ones are returned to the queue. Fails as a whole only when the vault's own
     /// copies cannot be listed (then the whole batch comes back).
     pub async fn handle_batch(&self, event: &SqsEvent, now: DateTime) -> Result<BatchReport, RdsError> {
-        let mut existing = Existing::new(&self.vault_copies().await?, now);
+        let (listed_at, mut existing) = self.recent_listing(now).await?;
         let expect = Expectations {
             allow: &self.settings.allow,
             region: &self.settings.region,
@@ -130,9 +152,27 @@ impl Vault {
                 .map(|o| ItemFailure { item_identifier: o.item.clone() })
                 .collect(),
         };
-        let report = BatchReport { response, outcomes, day: existing.today };
+        let day = existing.today.clone();
+        // This batch's imports count for the next batches of this container.
+        if let Ok(mut listing) = self.listing.lock() {
+            *listing = Some((listed_at, existing));
+        }
+        let report = BatchReport { response, outcomes, day };
         metrics(&report.outcomes, "importer").flush();
         Ok(report)
+    }
+
+    /// The vault's copies as listed at most [`VAULT_LISTING_TTL`] ago (and on the same
+    /// UTC day), plus this container's imports since; lists again when older.
+    async fn recent_listing(&self, now: DateTime) -> Result<(Instant, Existing), RdsError> {
+        let cached = self.listing.lock().ok().and_then(|listing| listing.clone());
+        if let Some((listed_at, existing)) = cached {
+            let today = Existing::day(now);
+            if listed_at.elapsed() < VAULT_LISTING_TTL && existing.today == today {
+                return Ok((listed_at, existing));
+            }
+        }
+        Ok((Instant::now(), Existing::new(&self.vault_copies().await?, now)))
     }
 
     async fn handle_record(
