@@ -21,6 +21,11 @@ def rows(name, result):
         yield (f"dynamodb export, {result['tables']} tables (first run)", f"{first['wall_seconds']:.1f} s",
                str(first["api_calls"]), f"{first['api_calls'] / result['tables']:.2f}/table",
                f"{result.get('peak_rss_mib') or 0:.1f} MiB")
+        base = result.get("baseline")
+        if base:
+            yield (f"  naive baseline (x{result['ratio_wall']:.1f} time, x{result['ratio_calls']:.1f} calls)",
+                   f"{base['wall_seconds']:.1f} s", str(base["api_calls"]),
+                   f"{base['api_calls'] / result['tables']:.2f}/table", "-")
     elif name == "exporter":
         yield (f"exporter sweep, {result['sources']} sources", f"{result['wall_seconds']:.1f} s",
                str(result["api_calls"]), f"{result['calls_per_source']:.3f}/source", "-")
@@ -36,8 +41,15 @@ def rows(name, result):
                f"{base['wall_seconds']:.1f} s", str(base["api_calls"]),
                f"{base['api_calls'] / result['notices']:.2f}/notice", "-")
     elif name == "scanner":
-        yield (f"scanner, {result['copies']} copies", f"{result['wall_seconds']:.1f} s", str(result["api_calls"]),
-               f"{result['api_calls'] / result['copies']:.3f}/copy", f"{result.get('peak_rss_mib') or 0:.1f} MiB")
+        for size in result.get("sizes", [result]):
+            yield (f"scanner, {size['copies']} copies ({size['newly_available']} due)", f"{size['wall_seconds']:.1f} s",
+                   str(size["api_calls"]), f"{size['api_calls'] / size['copies']:.3f}/copy",
+                   f"{size.get('peak_rss_mib') or 0:.1f} MiB")
+            base = size.get("baseline")
+            if base:
+                yield (f"  naive baseline (x{size['ratio_wall']:.1f} time, x{size['ratio_calls']:.1f} calls)",
+                       f"{base['wall_seconds']:.1f} s", str(base["api_calls"]),
+                       f"{base['api_calls'] / size['copies']:.3f}/copy", "-")
 
 
 def main():

@@ -1,9 +1,12 @@
 //! Benchmark: one scan over many pipeline copies, against the emulator with a fixed latency
 //! per API call (the scanner issue's performance target, measured, never asserted in a test).
 //!
-//! `make bench` runs it; `OFFSITE_BENCH_COPIES` (default 10000), `OFFSITE_BENCH_DUE` (copies
-//! newly available, default 100) and `OFFSITE_BENCH_LATENCY_MS` (default 20) tune it. It
-//! prints a summary and writes `target/bench/scanner.json`.
+//! `make bench` runs it; `OFFSITE_BENCH_COPIES` (comma-separated sizes, default
+//! `1000,10000`), `OFFSITE_BENCH_DUE` (copies newly available, default 100) and
+//! `OFFSITE_BENCH_LATENCY_MS` (default 20) tune it. Each size also runs, in the same emulator
+//! and before Offsite's scan, a naive baseline (what common peers do: list, then read the
+//! tags and describe each snapshot, share and publish one at a time), with the ratio
+//! baseline / Offsite. It prints a summary and writes `target/bench/scanner.json`.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
@@ -36,11 +39,65 @@ fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
+/// The naive scanner: list every snapshot, then per snapshot read its tags and describe it
+/// again; share each due copy and publish one message for it, one call at a time. It
+/// changes no tag, so Offsite's scan afterwards finds the same due copies.
+async fn naive_scan(rds: &Client, sns: &aws_sdk_sns::Client, topic_arn: &str) -> usize {
+    let mut listed = Vec::new();
+    let mut marker = None;
+    loop {
+        let page = rds.describe_db_snapshots().set_marker(marker.take()).send().await.expect("list");
+        listed.extend(
+            page.db_snapshots()
+                .iter()
+                .filter_map(|s| Some((s.db_snapshot_arn()?.to_owned(), s.db_snapshot_identifier()?.to_owned()))),
+        );
+        match page.marker {
+            Some(m) => marker = Some(m),
+            None => break,
+        }
+    }
+    let mut announced = 0;
+    for (arn, identifier) in listed {
+        let tags = rds.list_tags_for_resource().resource_name(&arn).send().await.expect("tags");
+        let stage = tags.tag_list().iter().find(|t| t.key() == Some(tags::STAGE)).and_then(|t| t.value());
+        let described = rds.describe_db_snapshots().db_snapshot_identifier(&identifier).send().await.expect("describe");
+        let available = described.db_snapshots().first().and_then(|s| s.status()) == Some("available");
+        if stage == Some(tags::STAGE_EXPORTED) && available {
+            rds.modify_db_snapshot_attribute()
+                .db_snapshot_identifier(&identifier)
+                .attribute_name("restore")
+                .values_to_add(VAULT)
+                .send()
+                .await
+                .expect("share");
+            sns.publish().topic_arn(topic_arn).message(&arn).send().await.expect("publish");
+            announced += 1;
+        }
+    }
+    announced
+}
+
 #[tokio::main]
 async fn main() {
-    let copies = setting("OFFSITE_BENCH_COPIES", 10_000);
-    let due = setting("OFFSITE_BENCH_DUE", 100).min(copies);
+    let sizes: Vec<u64> = std::env::var("OFFSITE_BENCH_COPIES")
+        .unwrap_or_else(|_| "1000,10000".to_owned())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
     let latency = Duration::from_millis(setting("OFFSITE_BENCH_LATENCY_MS", 20));
+    let mut scenarios = Vec::new();
+    for copies in sizes {
+        scenarios.push(scenario(copies, setting("OFFSITE_BENCH_DUE", 100).min(copies), latency).await);
+    }
+    let result = serde_json::json!({ "scenario": "scanner scan", "sizes": scenarios });
+    let dir = workspace_root().join("target/bench");
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::write(dir.join("scanner.json"), result.to_string());
+}
+
+/// One size: seed, naive baseline, Offsite's scan.
+async fn scenario(copies: u64, due: u64, latency: Duration) -> serde_json::Value {
     let quota = u32::try_from(copies + 100).unwrap_or(u32::MAX);
     let emulator = Emulator::start_with(&EmulatorOptions { rds_snapshot_quota: Some(quota), ..Default::default() })
         .expect("emulator starts");
@@ -110,6 +167,14 @@ async fn main() {
 
     emulator.set_latency(latency).expect("latency");
     emulator.reset_request_counts().expect("reset counts");
+    let naive_started = Instant::now();
+    let naive_announced = naive_scan(&rds, &aws_sdk_sns::Client::new(&workload), &topic_arn).await;
+    let naive_wall = naive_started.elapsed();
+    assert_eq!(naive_announced as u64, due, "the baseline must do the same work");
+    let naive_counts = emulator.request_counts().expect("counts");
+    let naive_calls = naive_counts.counts.iter().filter(|c| c.account == WORKLOAD).map(|c| c.count).sum::<u64>();
+
+    emulator.reset_request_counts().expect("reset counts");
     reset_peak_rss();
     let scan_started = Instant::now();
     let report = scanner.scan(DateTime::from(SystemTime::now()), "bench-scan").await.expect("scan");
@@ -145,15 +210,17 @@ async fn main() {
         "listing_calls": listing,
         "listing_calls_per_100_copies": listing as f64 * 100.0 / copies as f64,
         "peak_rss_mib": peak_kib.map(|k| k as f64 / 1024.0),
+        "baseline": { "wall_seconds": naive_wall.as_secs_f64(), "api_calls": naive_calls },
+        "ratio_wall": naive_wall.as_secs_f64() / wall.as_secs_f64(),
+        "ratio_calls": naive_calls as f64 / counts.total as f64,
     });
     println!("{}", serde_json::to_string_pretty(&result).unwrap_or_default());
-    let dir = workspace_root().join("target/bench");
-    let _ = std::fs::create_dir_all(&dir);
-    let _ = std::fs::write(dir.join("scanner.json"), result.to_string());
+    println!("bench scanner baseline: {copies} copies -> {:.1}s, {naive_calls} calls", naive_wall.as_secs_f64());
     println!(
         "bench scanner: {copies} copies, {due} due -> {:.1}s wall, {} calls ({listing} listing), peak {:.1} MiB",
         wall.as_secs_f64(),
         counts.total,
         peak_kib.unwrap_or(0) as f64 / 1024.0
     );
+    result
 }
