@@ -28,14 +28,16 @@ def rows(name, result):
                    f"{base['api_calls'] / result['tables']:.2f}/table", "-")
     elif name == "exporter":
         yield (f"exporter sweep, {result['sources']} sources", f"{result['wall_seconds']:.1f} s",
-               str(result["api_calls"]), f"{result['calls_per_source']:.3f}/source", "-")
+               str(result["api_calls"]), f"{result['calls_per_source']:.3f}/source",
+               f"{result.get('peak_rss_mib') or 0:.1f} MiB")
         base = result["baseline"]
         yield (f"  naive baseline (x{result['ratio_wall']:.1f} time, x{result['ratio_calls']:.1f} calls)",
                f"{base['wall_seconds']:.1f} s", str(base["api_calls"]),
                f"{base['api_calls'] / result['sources']:.3f}/source", "-")
     elif name == "importer":
         yield (f"importer, {result['notices']} notices in batches of 10", f"{result['wall_seconds']:.1f} s",
-               str(result["api_calls"]), f"{result['calls_per_notice']:.2f}/notice", "-")
+               str(result["api_calls"]), f"{result['calls_per_notice']:.2f}/notice",
+               f"{result.get('peak_rss_mib') or 0:.1f} MiB")
         base = result["baseline"]
         yield (f"  naive baseline (x{result['ratio_wall']:.2f} time, x{result['ratio_calls']:.2f} calls)",
                f"{base['wall_seconds']:.1f} s", str(base["api_calls"]),

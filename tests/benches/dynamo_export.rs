@@ -15,6 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 use aws_smithy_types::DateTime;
 use offsite_dynamo::run::{DynamoExporter, Report};
 use offsite_dynamo::settings::DynamoSettings;
+use offsite_tests::bench::{peak_rss_kib, reset_peak_rss};
 use offsite_tests::fixtures::{auditor_export_policy, dynamo_table, kms_key};
 use offsite_tests::{AUDITOR, Emulator, REGION, WORKLOAD, role_arn, workspace_root};
 
@@ -22,13 +23,6 @@ const BUCKET: &str = "auditor-exports";
 
 fn setting(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// Peak resident memory of this process since the last reset, in KiB (Linux).
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// One measured run: wall time, outcome counts and API calls by action.
@@ -144,6 +138,7 @@ async fn main() {
     emulator.set_latency(latency).expect("latency");
     let now = DateTime::from(SystemTime::now());
 
+    reset_peak_rss();
     let (first, first_figures) = measured(&emulator, &job, now).await;
     let peak_kib = peak_rss_kib();
     assert_eq!(first.tables.len() as u64, tables, "every table checked");

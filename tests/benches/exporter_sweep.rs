@@ -122,9 +122,11 @@ async fn main() {
     emulator.set_latency(latency).expect("latency");
 
     emulator.reset_request_counts().expect("reset");
+    offsite_tests::bench::reset_peak_rss();
     let started = Instant::now();
     let report = exporter.sweep(DateTime::from(SystemTime::now()), false).await.expect("sweep");
     let offsite_wall = started.elapsed().as_secs_f64();
+    let peak = offsite_tests::bench::peak_rss_mib();
     let (offsite_calls, offsite_by_action) = calls(&emulator);
     assert_eq!(report.count(&Outcome::Copied), IN_FLIGHT, "the sweep fills the in-flight limit");
     assert_eq!(report.count(&Outcome::Deferred) as u64, sources - IN_FLIGHT as u64, "and defers the rest");
@@ -145,6 +147,7 @@ async fn main() {
         "api_calls": offsite_calls,
         "api_calls_by_action": offsite_by_action,
         "calls_per_source": offsite_calls as f64 / sources as f64,
+        "peak_rss_mib": peak,
         "baseline": {
             "wall_seconds": naive_wall,
             "api_calls": naive_calls,

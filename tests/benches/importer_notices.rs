@@ -126,6 +126,7 @@ async fn main() {
     p.emulator.set_latency(latency).expect("latency");
 
     p.emulator.reset_request_counts().expect("reset");
+    offsite_tests::bench::reset_peak_rss();
     let started = Instant::now();
     let mut failed = 0;
     for batch in bodies.chunks(10) {
@@ -133,6 +134,7 @@ async fn main() {
         failed += report.response.batch_item_failures.len();
     }
     let offsite_wall = started.elapsed().as_secs_f64();
+    let peak = offsite_tests::bench::peak_rss_mib();
     let (offsite_calls, offsite_by_action) = calls(&p, VAULT);
     assert_eq!(failed, 0, "every notice imported");
     assert_eq!(p.vault_copies().await.len() as u64, notices);
@@ -153,6 +155,7 @@ async fn main() {
         "api_calls": offsite_calls,
         "api_calls_by_action": offsite_by_action,
         "calls_per_notice": offsite_calls as f64 / notices as f64,
+        "peak_rss_mib": peak,
         "baseline": { "wall_seconds": naive_wall, "api_calls": naive_calls, "api_calls_by_action": naive_by_action },
         "ratio_wall": naive_wall / offsite_wall,
         "ratio_calls": naive_calls as f64 / offsite_calls as f64,

@@ -20,23 +20,12 @@ use offsite_common::tags;
 use offsite_exporter::plan::attempt_identifier;
 use offsite_scanner::scan::Scanner;
 use offsite_scanner::settings::ScannerSettings;
+use offsite_tests::bench::{peak_rss_kib, reset_peak_rss};
 use offsite_tests::fixtures::{announcement_channel, db_instance, db_snapshot, kms_key, tag};
 use offsite_tests::{Emulator, EmulatorOptions, REGION, VAULT, WORKLOAD, workspace_root};
 
 fn setting(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// Peak resident memory of this process since the last reset, in KiB (Linux).
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// Resets the peak so that set-up does not count ("5" to clear_refs, Linux 4.0+).
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 /// The naive scanner: list every snapshot, then per snapshot read its tags and describe it

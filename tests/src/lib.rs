@@ -20,6 +20,7 @@ use aws_credential_types::Credentials;
 use offsite_common::aws::{AwsSettings, load_sdk_config};
 use serde::Deserialize;
 
+pub mod bench;
 pub mod deployed;
 pub mod events;
 pub mod fixtures;
