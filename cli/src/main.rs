@@ -109,7 +109,7 @@ enum Command {
         #[arg(long = "table", value_name = "NAME", required = true)]
         tables: Vec<String>,
         /// How many items to read for the columns beyond the key (0: keys only).
-        #[arg(long, value_name = "N", default_value_t = 100)]
+        #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(i32).range(0..=1000))]
         sample: i32,
         /// The Athena (Glue) database.
         #[arg(long, value_name = "NAME", default_value = "offsite_dynamodb")]

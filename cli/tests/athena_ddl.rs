@@ -164,6 +164,9 @@ async fn athena_ddl_names_what_is_missing() {
     assert!(String::from_utf8_lossy(&no_bucket.stderr).contains("OFFSITE_EXPORT_BUCKET"));
     let bad_date = run(&["athena-ddl", "--table", "orders", "--bucket", "b", "--since", "yesterday"]);
     assert!(String::from_utf8_lossy(&bad_date.stderr).contains("--since"), "{bad_date:?}");
+    let bad_sample = run(&["athena-ddl", "--table", "orders", "--bucket", "b", "--sample", "5000"]);
+    assert!(!bad_sample.status.success());
+    assert!(String::from_utf8_lossy(&bad_sample.stderr).contains("--sample"), "{bad_sample:?}");
     let no_table = run(&["athena-ddl", "--table", "missing", "--bucket", "b"]);
     assert!(!no_table.status.success());
     let stderr = String::from_utf8_lossy(&no_table.stderr);

@@ -26,7 +26,12 @@ async fn main() -> Result<(), Error> {
         tracing::error!(error = %error, "the DynamoDB export job cannot start");
         Error::from(error)
     })?;
-    let account = identity.account().unwrap_or_default().to_owned();
+    // Every export prefix names the account: without it the job would write `account=/`.
+    let account = identity.account().filter(|a| !a.is_empty()).map(str::to_owned).ok_or_else(|| {
+        let error = "sts:GetCallerIdentity returned no account: the export prefix cannot be named".to_owned();
+        tracing::error!(error = %error, "the DynamoDB export job cannot start");
+        Error::from(error)
+    })?;
     let job = DynamoExporter::new(aws_sdk_dynamodb::Client::new(&sdk_config), settings, account);
     let job = &job;
     lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| async move {

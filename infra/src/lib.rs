@@ -136,7 +136,7 @@ fn list(value: &Value) -> Vec<Value> {
 impl Statement {
     /// The statements of a policy document, also when the document is a JSON string under
     /// `Fn::Sub` (how a template puts a parameter into a condition key): its `${...}`
-    /// placeholders stay in the strings, which is all the checks need.
+    /// references are left unresolved in the strings, which is all the checks need.
     pub fn all(document: &Value) -> Vec<Self> {
         let sub = match &document["Fn::Sub"] {
             Value::String(text) => Some(text.as_str()),

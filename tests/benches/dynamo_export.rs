@@ -107,17 +107,13 @@ async fn main() {
     let mut pending = Vec::new();
     for i in 0..tables {
         let workload = workload.clone();
-        pending
-            .push(tokio::spawn(async move { dynamo_table(&workload, &format!("table-{i:05}"), true, true, 1).await }));
-        if pending.len() >= 16 {
-            for task in pending.drain(..) {
-                task.await.expect("seed table");
-            }
-        }
+        pending.push(tokio::spawn(async move {
+            dynamo_table(&workload, &format!("table-{i:05}"), true, true, 1).await;
+            Ok::<(), String>(())
+        }));
+        offsite_tests::bench::settle(&mut pending, 16, "seed table").await;
     }
-    for task in pending {
-        task.await.expect("seed table");
-    }
+    offsite_tests::bench::settle(&mut pending, 0, "seed table").await;
     eprintln!("bench: seeded {tables} tables in {:.1}s", seeding.elapsed().as_secs_f64());
     // Let the PITR windows open past the export moment.
     tokio::time::sleep(Duration::from_millis(2500)).await;

@@ -98,15 +98,9 @@ async fn main() {
                 .await
                 .map(drop)
         }));
-        if pending.len() >= 16 {
-            for task in pending.drain(..) {
-                task.await.expect("task").expect("seed snapshot");
-            }
-        }
+        offsite_tests::bench::settle(&mut pending, 16, "seed snapshot").await;
     }
-    for task in pending {
-        task.await.expect("task").expect("seed snapshot");
-    }
+    offsite_tests::bench::settle(&mut pending, 0, "seed snapshot").await;
     eprintln!("bench: seeded {sources} selected snapshots in {:.1}s", seeding.elapsed().as_secs_f64());
 
     let env: BTreeMap<String, String> = [

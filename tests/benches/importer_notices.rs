@@ -95,15 +95,9 @@ async fn main() {
                 .await
                 .map(drop)
         }));
-        if pending.len() >= 16 {
-            for task in pending.drain(..) {
-                task.await.expect("task").expect("seed copy");
-            }
-        }
+        offsite_tests::bench::settle(&mut pending, 16, "seed copy").await;
     }
-    for task in pending {
-        task.await.expect("task").expect("seed copy");
-    }
+    offsite_tests::bench::settle(&mut pending, 0, "seed copy").await;
     let scan = p.scanner().scan(DateTime::from(SystemTime::now()), "bench").await.expect("scan");
     assert_eq!(scan.announced.len() as u64, notices, "every copy announced");
     let bodies = drain_queue(&p.vault, &p.queue_url).await;

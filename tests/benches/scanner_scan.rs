@@ -128,15 +128,9 @@ async fn scenario(copies: u64, due: u64, latency: Duration) -> serde_json::Value
                 .await
                 .map(drop)
         }));
-        if pending.len() >= 16 {
-            for task in pending.drain(..) {
-                task.await.expect("task").expect("seed copy");
-            }
-        }
+        offsite_tests::bench::settle(&mut pending, 16, "seed copy").await;
     }
-    for task in pending {
-        task.await.expect("task").expect("seed copy");
-    }
+    offsite_tests::bench::settle(&mut pending, 0, "seed copy").await;
     eprintln!("bench: seeded {copies} copies in {:.1}s", started.elapsed().as_secs_f64());
 
     let env: BTreeMap<String, String> = [

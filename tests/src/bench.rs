@@ -17,3 +17,22 @@ pub fn peak_rss_mib() -> Option<f64> {
     #[allow(clippy::cast_precision_loss)]
     peak_rss_kib().map(|k| k as f64 / 1024.0)
 }
+
+/// Seeding runs 16 requests at a time: once `pending` holds `at_least` tasks (0: any), waits
+/// for all of them and panics on the first failure, naming `what`.
+pub async fn settle<E: std::fmt::Debug>(
+    pending: &mut Vec<tokio::task::JoinHandle<Result<(), E>>>,
+    at_least: usize,
+    what: &str,
+) {
+    if pending.len() < at_least.max(1) {
+        return;
+    }
+    for task in pending.drain(..) {
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => panic!("{what}: {e:?}"),
+            Err(e) => panic!("{what}: task failed: {e}"),
+        }
+    }
+}
