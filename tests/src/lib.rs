@@ -23,6 +23,7 @@ use serde::Deserialize;
 pub mod bench;
 pub mod deployed;
 pub mod events;
+pub mod faults;
 pub mod fixtures;
 pub mod lambda;
 pub mod pipeline;
