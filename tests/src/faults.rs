@@ -231,9 +231,7 @@ impl Lane {
             value = invocation => Some(value),
         };
         let mut state = self.state();
-        let Some(current) = state.current.take() else {
-            unreachable!("the invocation is registered above")
-        };
+        let Some(current) = state.current.take() else { unreachable!("the invocation is registered above") };
         match (outcome, current.crashed) {
             (Some(value), None) => {
                 let end = Boundary { after: current.last_call, before: END.to_owned() };

@@ -1,0 +1,696 @@
+//! The chaos run: the whole account pair under injected faults, crashes, duplicated,
+//! reordered and lost deliveries, run schedule after schedule until nothing changes.
+//!
+//! - 200 selected snapshots: per DB instance its automated snapshot, an AWS Backup recovery
+//!   point and manual snapshots; per Aurora cluster a recovery point and manual snapshots.
+//!   Unselected snapshots stand beside them.
+//! - Every function's AWS calls go through its own fault lane (`offsite_tests::faults`):
+//!   20 % of attempts throttled, 5xx, timed out, dropped, or answered into the void. Every
+//!   other invocation of a function crashes at the next step boundary no crash hit yet, so
+//!   the run ends with a crash at every boundary the functions showed.
+//! - The harness plays Lambda's SQS event source mapping over the real queue: deliveries
+//!   reordered, some notices duplicated (SNS at least once) or a whole batch delivered twice,
+//!   some notices lost (the reconciler must find those), failed records back after their
+//!   visibility timeout, the queue's redrive policy (`maxReceiveCount` 10, the template's
+//!   default) moving what keeps failing to the DLQ. Hostile messages are mixed in.
+//! - The clock moves 20 minutes per round, more than the scanner's claim lifetime, so an
+//!   abandoned claim is taken over by the next round. After the pipeline settles, it moves
+//!   past the export retention and the scanner expires the workload's copies.
+//!
+//! Asserted: every selected snapshot is in the vault exactly once, under the vault key, with
+//! its lineage; no source snapshot touched (status, tags, share list); nothing deleted but
+//! the pipeline's expired copies; the DLQ holds exactly the hostile messages.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_config::SdkConfig;
+use aws_sdk_rds::Client;
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use aws_smithy_types::DateTime;
+use offsite_common::notice::Notice;
+use offsite_common::rds::RdsSnapshots;
+use offsite_common::snapshot::{Snapshot, SnapshotStatus};
+use offsite_common::tags;
+use offsite_exporter::export::Exporter;
+use offsite_exporter::settings::ExporterSettings;
+use offsite_importer::envelope::SqsEvent;
+use offsite_importer::retention::{Policy, apply};
+use offsite_importer::run::Vault;
+use offsite_importer::settings::VaultSettings;
+use offsite_scanner::scan::Scanner;
+use offsite_scanner::settings::ScannerSettings;
+use offsite_tests::faults::{Crash, Dice, Invoked, Lane, LaneStats};
+use offsite_tests::fixtures::{db_cluster, db_cluster_snapshot, db_instance, db_snapshot, kms_key, tag};
+use offsite_tests::pipeline::{Pipeline, SELECTED, sns_envelope};
+use offsite_tests::{EmulatorOptions, REGION, SnapshotKind, VAULT, WORKLOAD};
+
+const SEED: u64 = 20_261_201;
+const FAULT_RATE: f64 = 0.2;
+const INSTANCES: usize = 8;
+/// Per instance: automated + recovery point + manual ones.
+const MANUAL_PER_INSTANCE: usize = 13;
+const CLUSTERS: usize = 4;
+const MANUAL_PER_CLUSTER: usize = 19;
+/// Of the valid notices, on their first delivery.
+const LOST_RATE: f64 = 0.05;
+const DUPLICATE_RATE: f64 = 0.1;
+/// Of the batches: delivered to a second invocation as well.
+const REDELIVERY_RATE: f64 = 0.1;
+const MAX_RECEIVE_COUNT: u32 = 10;
+const ROUND: Duration = Duration::from_secs(20 * 60);
+const MAX_ROUNDS: usize = 40;
+/// The run fails rather than hang.
+const DEADLINE: Duration = Duration::from_secs(15 * 60);
+
+/// The functions, each on its own lane. A crash kills the sandbox: the next invocation of
+/// that function starts cold (the importer's warm listing is gone).
+struct Functions {
+    exporter_lane: Lane,
+    scanner_lane: Lane,
+    importer_lane: Lane,
+    reconciler_lane: Lane,
+    retention_lane: Lane,
+    exporter: Exporter,
+    scanner: Scanner,
+    importer: Vault,
+    reconciler: Vault,
+    retention: RdsSnapshots,
+    policy: Policy,
+    /// Invocations per lane.
+    turns: BTreeMap<String, u64>,
+    importer_config: SdkConfig,
+    vault_settings: VaultSettings,
+}
+
+impl Functions {
+    fn new(pipeline: &Pipeline, env: &BTreeMap<String, String>) -> Self {
+        let lane = |name: &str| Lane::new(name, SEED, FAULT_RATE);
+        let (exporter_lane, scanner_lane, importer_lane, reconciler_lane, retention_lane) =
+            (lane("exporter"), lane("scanner"), lane("importer"), lane("reconciler"), lane("retention"));
+        let exporter_config = exporter_lane.wrap(&pipeline.workload);
+        let scanner_config = scanner_lane.wrap(&pipeline.workload);
+        let importer_config = importer_lane.wrap(&pipeline.vault);
+        let reconciler_config = reconciler_lane.wrap(&pipeline.vault);
+        let vault_settings = VaultSettings::from_env(env).expect("vault settings");
+        Self {
+            exporter: Exporter::new(
+                RdsSnapshots::new(Client::new(&exporter_config)),
+                ExporterSettings::from_env(env).expect("exporter settings"),
+            ),
+            scanner: Scanner::new(
+                RdsSnapshots::new(Client::new(&scanner_config)),
+                aws_sdk_sns::Client::new(&scanner_config),
+                ScannerSettings::from_env(env).expect("scanner settings"),
+            ),
+            importer: Vault::new(RdsSnapshots::new(Client::new(&importer_config)), vault_settings.clone()),
+            reconciler: Vault::new(RdsSnapshots::new(Client::new(&reconciler_config)), vault_settings.clone()),
+            retention: RdsSnapshots::new(Client::new(&retention_lane.wrap(&pipeline.vault))),
+            policy: Policy::from_env(env).expect("retention policy"),
+            turns: BTreeMap::new(),
+            exporter_lane,
+            scanner_lane,
+            importer_lane,
+            reconciler_lane,
+            retention_lane,
+            importer_config,
+            vault_settings,
+        }
+    }
+
+    /// Every invocation may crash at a boundary no crash hit yet.
+    fn turn(&mut self, lane: &Lane) -> Crash {
+        *self.turns.entry(lane.name().to_owned()).or_default() += 1;
+        Crash::AtNewBoundary
+    }
+
+    fn lanes(&self) -> [&Lane; 5] {
+        [&self.exporter_lane, &self.scanner_lane, &self.importer_lane, &self.reconciler_lane, &self.retention_lane]
+    }
+
+    fn restart_importer(&mut self) {
+        self.importer = Vault::new(RdsSnapshots::new(Client::new(&self.importer_config)), self.vault_settings.clone());
+    }
+}
+
+/// What the harness counts.
+#[derive(Debug, Default)]
+struct Tally {
+    crashes: u64,
+    duplicate_deliveries: u64,
+    lost_notices: u64,
+    /// Function runs that failed as a whole (their report or error says why).
+    failed_runs: Vec<String>,
+    /// The importer's results over all deliveries (`imported`, `rejected`, ...).
+    import_results: BTreeMap<&'static str, u64>,
+    received: u64,
+    /// Valid notices the importer refused (it must only defer or fail them).
+    valid_rejected: Vec<String>,
+}
+
+/// The workload's or the vault's own snapshots, by ARN.
+async fn inventory(config: &SdkConfig) -> BTreeMap<String, Snapshot> {
+    let rds = RdsSnapshots::new(Client::new(config));
+    let mut all = BTreeMap::new();
+    for (kind, snapshot_type) in
+        [(SnapshotKind::Instance, None), (SnapshotKind::Instance, Some("awsbackup")), (SnapshotKind::Cluster, None)]
+    {
+        for snapshot in rds.list(kind, snapshot_type).await.expect("inventory listing") {
+            all.insert(snapshot.arn.clone(), snapshot);
+        }
+    }
+    all
+}
+
+fn is_pipeline_copy(snapshot: &Snapshot) -> bool {
+    snapshot.tag(tags::MARKER).is_some()
+}
+
+/// What the round-to-round comparison looks at: every snapshot's status and tags, and the
+/// queues' depths.
+fn fingerprint(
+    workload: &BTreeMap<String, Snapshot>,
+    vault: &BTreeMap<String, Snapshot>,
+    queued: (u32, u32),
+) -> String {
+    let mut text = format!("{queued:?}\n");
+    for s in workload.values().chain(vault.values()) {
+        text.push_str(&format!("{} {} {:?}\n", s.arn, s.status.as_str(), s.tags));
+    }
+    text
+}
+
+async fn queue_depth(sqs: &aws_sdk_sqs::Client, url: &str) -> u32 {
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes
+        .unwrap_or_default();
+    [QueueAttributeName::ApproximateNumberOfMessages, QueueAttributeName::ApproximateNumberOfMessagesNotVisible]
+        .iter()
+        .filter_map(|name| attributes.get(name).and_then(|v| v.parse::<u32>().ok()))
+        .sum()
+}
+
+/// Every message body in a queue (received and deleted).
+async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
+    let mut bodies = Vec::new();
+    loop {
+        let received = sqs.receive_message().queue_url(url).max_number_of_messages(10).send().await.expect("receive");
+        let messages = received.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return bodies;
+        }
+        for message in messages {
+            if let Some(handle) = message.receipt_handle() {
+                sqs.delete_message().queue_url(url).receipt_handle(handle).send().await.expect("delete");
+            }
+            bodies.extend(message.body);
+        }
+    }
+}
+
+/// The harness's side of the account pair: the vault queue as Lambda's event source
+/// mapping sees it, the dice and the counts.
+struct Harness<'a> {
+    sqs: &'a aws_sdk_sqs::Client,
+    queue_url: &'a str,
+    hostile: &'a BTreeSet<String>,
+    dice: Dice,
+    tally: Tally,
+}
+
+/// The harness's event source mapping: one pass over what is visible in the queue now.
+async fn deliver(functions: &mut Functions, harness: &mut Harness<'_>, now: DateTime) {
+    let Harness { sqs, queue_url, hostile, dice, tally } = harness;
+    let (sqs, queue_url) = (*sqs, *queue_url);
+    let mut received = Vec::new();
+    loop {
+        let batch = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .visibility_timeout(300)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+            .await
+            .expect("receive")
+            .messages
+            .unwrap_or_default();
+        if batch.is_empty() {
+            break;
+        }
+        received.extend(batch);
+    }
+    tally.received += received.len() as u64;
+    let mut deliverable = Vec::new();
+    for message in received {
+        let body = message.body().unwrap_or_default().to_owned();
+        let handle = message.receipt_handle().unwrap_or_default().to_owned();
+        let receives: u32 = message
+            .attributes()
+            .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(1);
+        let first = receives == 1;
+        let valid = !hostile.contains(&body);
+        if valid && first && dice.chance(LOST_RATE) {
+            // Lost on its way: never delivered. Only the reconciler can make up for it.
+            sqs.delete_message().queue_url(queue_url).receipt_handle(&handle).send().await.expect("lose");
+            tally.lost_notices += 1;
+            continue;
+        }
+        if valid && first && dice.chance(DUPLICATE_RATE) {
+            // SNS delivers at least once: the same notification twice.
+            sqs.send_message().queue_url(queue_url).message_body(&body).send().await.expect("duplicate");
+            tally.duplicate_deliveries += 1;
+        }
+        deliverable.push((message.message_id().unwrap_or_default().to_owned(), handle, body, receives));
+    }
+    dice.shuffle(&mut deliverable);
+    for batch in deliverable.chunks(10) {
+        let records: Vec<serde_json::Value> = batch
+            .iter()
+            .map(|(id, handle, body, _)| {
+                serde_json::json!({
+                    "messageId": id, "receiptHandle": handle, "body": body,
+                    "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs",
+                    "eventSourceARN": format!("arn:aws:sqs:{REGION}:{VAULT}:offsite-import"), "awsRegion": REGION,
+                })
+            })
+            .collect();
+        let event: SqsEvent = serde_json::from_value(serde_json::json!({ "Records": records })).expect("SQS event");
+        let deliveries = if dice.chance(REDELIVERY_RATE) {
+            tally.duplicate_deliveries += batch.len() as u64;
+            2
+        } else {
+            1
+        };
+        let mut succeeded: BTreeSet<String> = BTreeSet::new();
+        for _ in 0..deliveries {
+            // A notice that failed `maxReceiveCount` deliveries in a row goes to the DLQ (and
+            // is imported by the reconciler while it stays shared): the importer is not crashed
+            // on a batch with a notice already delivered half that often.
+            let crash = match functions.turn(&functions.importer_lane.clone()) {
+                _ if batch.iter().any(|m| m.3 >= MAX_RECEIVE_COUNT / 2) => Crash::Never,
+                crash => crash,
+            };
+            let lane = functions.importer_lane.clone();
+            match lane.invoke(crash, functions.importer.handle_batch(&event, now)).await {
+                Invoked::Completed(Ok(report)) => {
+                    for outcome in &report.outcomes {
+                        *tally.import_results.entry(outcome.result).or_default() += 1;
+                        let body = batch.iter().find(|m| m.0 == outcome.item).map(|m| m.2.as_str());
+                        if outcome.result == "rejected" && body.is_some_and(|b| !hostile.contains(b)) {
+                            tally.valid_rejected.push(format!("{outcome:?}"));
+                        }
+                    }
+                    let failed: BTreeSet<&str> =
+                        report.response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+                    succeeded
+                        .extend(batch.iter().filter(|(id, ..)| !failed.contains(id.as_str())).map(|m| m.0.clone()));
+                }
+                Invoked::Completed(Err(e)) => tally.failed_runs.push(format!("importer: {e}")),
+                Invoked::Crashed(_) => {
+                    tally.crashes += 1;
+                    functions.restart_importer();
+                }
+            }
+        }
+        for (id, handle, ..) in batch {
+            if succeeded.contains(id) {
+                sqs.delete_message().queue_url(queue_url).receipt_handle(handle).send().await.expect("ack");
+            } else {
+                // Back after the visibility timeout (here: at once, as if it had passed).
+                sqs.change_message_visibility()
+                    .queue_url(queue_url)
+                    .receipt_handle(handle)
+                    .visibility_timeout(0)
+                    .send()
+                    .await
+                    .expect("return to the queue");
+            }
+        }
+    }
+}
+
+/// One round of every schedule: exporter sweep, scanner, the queue, reconciler, retention.
+async fn round(functions: &mut Functions, harness: &mut Harness<'_>, now: DateTime, with_retention: bool) {
+    let lane = functions.exporter_lane.clone();
+    let crash = functions.turn(&lane);
+    match lane.invoke(crash, functions.exporter.sweep(now, false)).await {
+        Invoked::Completed(Ok(report)) => {
+            if let Some(failure) = report.failure_summary() {
+                harness.tally.failed_runs.push(format!("exporter: {failure}"));
+            }
+        }
+        Invoked::Completed(Err(e)) => harness.tally.failed_runs.push(format!("exporter: {e}")),
+        Invoked::Crashed(_) => harness.tally.crashes += 1,
+    }
+    let lane = functions.scanner_lane.clone();
+    let crash = functions.turn(&lane);
+    let scan_id = format!("scan-{}-{}", now.secs(), lane.stats().invocations);
+    match lane.invoke(crash, functions.scanner.scan(now, &scan_id)).await {
+        Invoked::Completed(Ok(report)) => {
+            if let Some(failure) = report.failure_summary() {
+                harness.tally.failed_runs.push(format!("scanner: {failure}"));
+            }
+        }
+        Invoked::Completed(Err(e)) => harness.tally.failed_runs.push(format!("scanner: {e}")),
+        Invoked::Crashed(_) => harness.tally.crashes += 1,
+    }
+    deliver(functions, harness, now).await;
+    let lane = functions.reconciler_lane.clone();
+    let crash = functions.turn(&lane);
+    match lane.invoke(crash, functions.reconciler.reconcile(now)).await {
+        Invoked::Completed(Ok(_)) => {}
+        Invoked::Completed(Err(e)) => harness.tally.failed_runs.push(format!("reconciler: {e}")),
+        Invoked::Crashed(_) => harness.tally.crashes += 1,
+    }
+    if with_retention {
+        let lane = functions.retention_lane.clone();
+        let crash = functions.turn(&lane);
+        match lane.invoke(crash, apply(&functions.retention, &functions.policy, now, tags::MARKER_IMPORT)).await {
+            Invoked::Completed(Ok(report)) => {
+                assert!(report.deleted.is_empty(), "retention deleted copies younger than its minimum age: {report:#?}")
+            }
+            Invoked::Completed(Err(e)) => harness.tally.failed_runs.push(format!("retention: {e}")),
+            Invoked::Crashed(_) => harness.tally.crashes += 1,
+        }
+    }
+}
+
+/// Selected sources (ARNs) and unselected ones.
+async fn seed_sources(pipeline: &Pipeline) -> (BTreeSet<String>, BTreeSet<String>) {
+    let w = &pipeline.workload;
+    let data_key = kms_key(w, "workload data").await;
+    let selected_tag = || vec![tag(SELECTED.0, SELECTED.1)];
+    let rds = Client::new(w);
+    let mut selected = BTreeSet::new();
+    let mut unselected = BTreeSet::new();
+    for i in 0..INSTANCES {
+        let db = format!("app-{i}");
+        db_instance(w, &db, Some(&data_key)).await;
+        // The automated snapshot RDS takes of a new instance, selected by its owner.
+        let automated = rds
+            .describe_db_snapshots()
+            .db_instance_identifier(&db)
+            .snapshot_type("automated")
+            .send()
+            .await
+            .expect("automated snapshots")
+            .db_snapshots
+            .unwrap_or_default()
+            .into_iter()
+            .find_map(|s| s.db_snapshot_arn)
+            .expect("an automated snapshot");
+        rds.add_tags_to_resource()
+            .resource_name(&automated)
+            .tags(tag(SELECTED.0, SELECTED.1))
+            .send()
+            .await
+            .expect("tag");
+        selected.insert(automated);
+        let point = pipeline
+            .emulator
+            .backup_recovery_point(WORKLOAD, SnapshotKind::Instance, &db, &[SELECTED])
+            .expect("recovery point");
+        selected.insert(point.arn);
+        for n in 0..MANUAL_PER_INSTANCE {
+            let s = db_snapshot(w, &db, &format!("{db}-manual-{n}"), selected_tag()).await;
+            selected.insert(s.db_snapshot_arn.expect("ARN"));
+        }
+        let noise = db_snapshot(w, &db, &format!("{db}-not-selected"), vec![tag("team", "payments")]).await;
+        unselected.insert(noise.db_snapshot_arn.expect("ARN"));
+    }
+    for i in 0..CLUSTERS {
+        let cluster = format!("ledger-{i}");
+        db_cluster(w, &cluster, Some(&data_key)).await;
+        let point = pipeline
+            .emulator
+            .backup_recovery_point(WORKLOAD, SnapshotKind::Cluster, &cluster, &[SELECTED])
+            .expect("recovery point");
+        selected.insert(point.arn);
+        for n in 0..MANUAL_PER_CLUSTER {
+            let s = db_cluster_snapshot(w, &cluster, &format!("{cluster}-manual-{n}"), selected_tag()).await;
+            selected.insert(s.db_cluster_snapshot_arn.expect("ARN"));
+        }
+        let noise =
+            db_cluster_snapshot(w, &cluster, &format!("{cluster}-not-selected"), vec![tag(SELECTED.0, "false")]).await;
+        unselected.insert(noise.db_cluster_snapshot_arn.expect("ARN"));
+    }
+    (selected, unselected)
+}
+
+/// Messages no valid workload sends: each must be refused every time, then reach the DLQ.
+fn hostile_messages(pipeline: &Pipeline) -> Vec<String> {
+    let forged = |copy: &str, key: &str| {
+        let copy_arn = format!("arn:aws:rds:{REGION}:{WORKLOAD}:snapshot:{copy}");
+        serde_json::json!({
+            "version": 1, "notice_id": Notice::id_for(&copy_arn), "kind": "db-snapshot", "copy_arn": copy_arn,
+            "source_account": WORKLOAD, "source_region": REGION, "export_key_arn": key,
+            "source_snapshot_arn": format!("arn:aws:rds:{REGION}:{WORKLOAD}:snapshot:app-0-manual-0"),
+            "announce_time": "2026-12-01T00:00:00Z",
+        })
+        .to_string()
+    };
+    vec![
+        "{\"not\": \"an SNS envelope\"}".to_owned(),
+        sns_envelope(
+            &format!("arn:aws:sns:{REGION}:{WORKLOAD}:someone-else"),
+            &forged("offsite-x", &pipeline.export_key),
+        ),
+        sns_envelope(&pipeline.topic_arn, "{\"version\": 1,"),
+        sns_envelope(
+            &pipeline.topic_arn,
+            &forged("offsite-x", &format!("arn:aws:kms:{REGION}:{WORKLOAD}:key/00000000-0000-0000-0000-000000000000")),
+        ),
+        // A well-formed notice for a copy that was never shared.
+        sns_envelope(&pipeline.topic_arn, &forged("app-0-manual-0", &pipeline.export_key)),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pipeline_converges_under_faults_crashes_and_hostile_deliveries() {
+    let started = Instant::now();
+    let pipeline =
+        Pipeline::start_with(&EmulatorOptions { copy_delay: Duration::from_secs(1), ..Default::default() }).await;
+    let sqs = aws_sdk_sqs::Client::new(&pipeline.vault);
+    let dlq_url =
+        sqs.create_queue().queue_name("offsite-import-dlq").send().await.expect("DLQ").queue_url.expect("DLQ URL");
+    let redrive = serde_json::json!({
+        "deadLetterTargetArn": format!("arn:aws:sqs:{REGION}:{VAULT}:offsite-import-dlq"),
+        "maxReceiveCount": MAX_RECEIVE_COUNT,
+    });
+    // moto 5.2.5's SetQueueAttributes drops the queue policy when the call does not name it
+    // (AWS changes only the attributes named), so the policy goes along.
+    let policy = sqs
+        .get_queue_attributes()
+        .queue_url(&pipeline.queue_url)
+        .attribute_names(QueueAttributeName::Policy)
+        .send()
+        .await
+        .expect("queue policy")
+        .attributes
+        .and_then(|mut a| a.remove(&QueueAttributeName::Policy))
+        .expect("the channel's queue policy");
+    sqs.set_queue_attributes()
+        .queue_url(&pipeline.queue_url)
+        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
+        .attributes(QueueAttributeName::Policy, policy)
+        .send()
+        .await
+        .expect("redrive policy");
+
+    let (selected, unselected) = seed_sources(&pipeline).await;
+    assert_eq!(selected.len(), 200);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let sources_before: BTreeMap<String, Snapshot> =
+        inventory(&pipeline.workload).await.into_iter().filter(|(_, s)| !is_pipeline_copy(s)).collect();
+    assert!(sources_before.values().all(|s| s.status == SnapshotStatus::Available), "sources ready");
+
+    let mut env = pipeline.env.clone();
+    for (name, value) in [
+        // RDS's limit per region; the emulator's copies take a second.
+        ("OFFSITE_MAX_COPIES_IN_FLIGHT", "20"),
+        ("OFFSITE_CLAIM_SETTLE", "0s"),
+        // 200 snapshots from one account in a day is the flood the default cap of 50 brakes;
+        // this vault expects them.
+        ("OFFSITE_MAX_IMPORTS_PER_SOURCE_PER_DAY", "1000"),
+    ] {
+        env.insert(name.to_owned(), value.to_owned());
+    }
+    let mut functions = Functions::new(&pipeline, &env);
+    let hostile: Vec<String> = hostile_messages(&pipeline);
+    for body in &hostile {
+        sqs.send_message().queue_url(&pipeline.queue_url).message_body(body).send().await.expect("hostile message");
+    }
+    let hostile: BTreeSet<String> = hostile.into_iter().collect();
+
+    let mut harness = Harness {
+        sqs: &sqs,
+        queue_url: &pipeline.queue_url,
+        hostile: &hostile,
+        dice: Dice::new(SEED),
+        tally: Tally::default(),
+    };
+    let mut now = DateTime::from(SystemTime::now());
+    let mut copies_seen: BTreeSet<String> = BTreeSet::new();
+    // Workload copy ARN -> the source it was made from (its lineage tag).
+    let mut copy_sources: BTreeMap<String, String> = BTreeMap::new();
+    let mut vault_seen: BTreeSet<String> = BTreeSet::new();
+    let mut wrongly_deleted: Vec<String> = Vec::new();
+    let mut previous = String::new();
+    let mut quiet_rounds = 0;
+    let mut rounds = 0;
+    for expiry_phase in [false, true] {
+        if expiry_phase {
+            // Past the export retention (7 days): the scanner expires the workload's copies.
+            now = DateTime::from_secs(now.secs() + 8 * 86_400);
+            quiet_rounds = 0;
+        }
+        loop {
+            assert!(rounds < MAX_ROUNDS && started.elapsed() < DEADLINE, "no convergence after {rounds} rounds");
+            rounds += 1;
+            now = DateTime::from_secs(now.secs() + ROUND.as_secs() as i64);
+            let crashes_before = harness.tally.crashes;
+            round(&mut functions, &mut harness, now, !expiry_phase).await;
+            let workload = inventory(&pipeline.workload).await;
+            let vault = inventory(&pipeline.vault).await;
+            let copies: BTreeSet<String> =
+                workload.values().filter(|s| is_pipeline_copy(s)).map(|s| s.arn.clone()).collect();
+            if !expiry_phase {
+                wrongly_deleted.extend(copies_seen.difference(&copies).cloned());
+            }
+            copies_seen.extend(copies);
+            copy_sources.extend(
+                workload
+                    .values()
+                    .filter(|s| is_pipeline_copy(s))
+                    .filter_map(|s| s.tag(tags::SOURCE_ARN).map(|source| (s.arn.clone(), source.to_owned()))),
+            );
+            let vault_now: BTreeSet<String> = vault.keys().cloned().collect();
+            wrongly_deleted.extend(vault_seen.difference(&vault_now).cloned());
+            vault_seen.extend(vault_now);
+            let queued = (queue_depth(&sqs, &pipeline.queue_url).await, queue_depth(&sqs, &dlq_url).await);
+            let print = fingerprint(&workload, &vault, queued);
+            let settled = print == previous && harness.tally.crashes == crashes_before && queued.0 == 0;
+            previous = print;
+            quiet_rounds = if settled { quiet_rounds + 1 } else { 0 };
+            if quiet_rounds >= 2 {
+                break;
+            }
+        }
+    }
+
+    // The vault: each selected snapshot exactly once, under the vault key, with lineage.
+    let vault = inventory(&pipeline.vault).await;
+    let mut by_source: BTreeMap<&str, Vec<&Snapshot>> = BTreeMap::new();
+    for copy in vault.values() {
+        let source = copy.tag(tags::COPY_ARN).and_then(|c| copy_sources.get(c)).map_or("?", String::as_str);
+        by_source.entry(source).or_default().push(copy);
+    }
+    let in_vault = selected.iter().filter(|s| by_source.contains_key(s.as_str())).count();
+    let duplicates: usize = by_source.values().map(|c| c.len().saturating_sub(1)).sum();
+    let missing: Vec<&String> = selected.iter().filter(|s| !by_source.contains_key(s.as_str())).collect();
+    let stats: Vec<LaneStats> = functions.lanes().iter().map(|l| l.stats()).collect();
+    let faults: u64 = stats.iter().map(LaneStats::faults_total).sum();
+    let lane_crashes: u64 = stats.iter().map(|s| s.crashes).sum();
+    let tally = &harness.tally;
+    println!(
+        "chaos: {} snapshots, {faults} faults, {} crashes, {} duplicate deliveries, {} lost notices -> {in_vault}/{} in vault, {duplicates} duplicates, {} missing",
+        selected.len(),
+        tally.crashes,
+        tally.duplicate_deliveries,
+        tally.lost_notices,
+        selected.len(),
+        missing.len()
+    );
+    for (lane, s) in functions.lanes().iter().zip(&stats) {
+        eprintln!(
+            "chaos: {}: {} invocations, {} calls, {} attempts, faults {:?}, {} crashes over {} boundaries, uncovered {:?}",
+            lane.name(),
+            s.invocations,
+            s.calls,
+            s.attempts,
+            s.faults,
+            s.crashes,
+            s.seen.len(),
+            s.uncovered().iter().map(ToString::to_string).collect::<Vec<_>>()
+        );
+    }
+    eprintln!("chaos: {} messages received, importer results {:?}", tally.received, tally.import_results);
+    eprintln!(
+        "chaos: {rounds} rounds in {:?}; runs that failed as a whole: {:#?}",
+        started.elapsed(),
+        tally.failed_runs
+    );
+
+    assert_eq!(lane_crashes, tally.crashes, "every crash the lanes made was seen by the harness");
+    assert!(missing.is_empty(), "missing from the vault: {missing:#?}");
+    assert_eq!(duplicates, 0, "{by_source:#?}");
+    assert_eq!(vault.len(), selected.len(), "nothing else in the vault: {:#?}", vault.keys());
+    for copy in vault.values() {
+        assert_eq!(copy.status, SnapshotStatus::Available, "{}", copy.arn);
+        assert_eq!(copy.kms_key_id.as_deref(), Some(pipeline.import_key.as_str()), "{}", copy.arn);
+        assert_eq!(copy.tag(tags::MARKER), Some(tags::MARKER_IMPORT), "{}", copy.arn);
+        assert_eq!(copy.tag(tags::SOURCE_ACCOUNT), Some(WORKLOAD), "{}", copy.arn);
+        let workload_copy = copy.tag(tags::COPY_ARN).expect("the copy it was made from");
+        assert_eq!(copy.copied_from.as_deref(), Some(workload_copy), "RDS's own lineage agrees: {}", copy.arn);
+        assert!(copy_sources.contains_key(workload_copy), "made from one of the pipeline's copies: {workload_copy}");
+        if let Some(claimed) = copy.tag(tags::SOURCE_ARN) {
+            assert_eq!(Some(claimed), copy_sources.get(workload_copy).map(String::as_str), "claimed lineage");
+        }
+        assert!(
+            offsite_importer::import::is_genuine_import(copy),
+            "the identifier the vault gives that copy: {}",
+            copy.identifier
+        );
+    }
+    let by_importer = vault.values().filter(|c| c.tag(tags::IMPORTED_BY) == Some("importer")).count();
+    assert!(
+        by_importer * 2 > vault.len(),
+        "the notices did the work, the reconciler caught up: {by_importer} by the importer"
+    );
+    // Sources: untouched, never shared; unselected ones never exported.
+    let workload = inventory(&pipeline.workload).await;
+    let sources_after: BTreeMap<String, Snapshot> =
+        workload.iter().filter(|(_, s)| !is_pipeline_copy(s)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    assert_eq!(sources_after, sources_before, "the sources are exactly as they were");
+    let rds = RdsSnapshots::new(Client::new(&pipeline.workload));
+    for source in sources_after.values().filter(|s| s.snapshot_type.as_deref() != Some("awsbackup")) {
+        // (moto cannot read the attributes of an AWS Backup snapshot; the vault's view below
+        // covers those.)
+        let shared = rds.shared_with(source.kind, &source.identifier).await.expect("share list");
+        assert!(shared.is_empty(), "{} was shared with {shared:?}", source.arn);
+    }
+    let vault_rds = RdsSnapshots::new(Client::new(&pipeline.vault));
+    for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
+        let shared = vault_rds.list(kind, Some("shared")).await.expect("shared with the vault");
+        let sources: Vec<&str> =
+            shared.iter().map(|s| s.arn.as_str()).filter(|a| sources_after.contains_key(*a)).collect();
+        assert!(sources.is_empty(), "sources shared with the vault: {sources:?}");
+    }
+    let exported_sources: BTreeSet<String> = copy_sources.values().cloned().collect();
+    let wrongly_exported: Vec<&String> = unselected.intersection(&exported_sources).collect();
+    assert!(wrongly_exported.is_empty(), "unselected snapshots were exported: {wrongly_exported:?}");
+    assert_eq!(&exported_sources, &selected, "every selected snapshot, and only those, was exported");
+    // Deletions: only the pipeline's copies, only once expired.
+    assert!(wrongly_deleted.is_empty(), "deleted before their time: {wrongly_deleted:#?}");
+    let left: Vec<&String> = workload.values().filter(|s| is_pipeline_copy(s)).map(|s| &s.arn).collect();
+    assert!(left.is_empty(), "the workload's copies expire after the export retention: {left:#?}");
+    // The DLQ: exactly the hostile messages.
+    let dead: BTreeSet<String> = drain(&sqs, &dlq_url).await.into_iter().collect();
+    assert_eq!(dead, hostile, "the DLQ holds the hostile messages and nothing else");
+    assert!(tally.valid_rejected.is_empty(), "valid notices refused: {:#?}", tally.valid_rejected);
+    // Faults and crashes reached every function, and a crash hit every boundary it showed.
+    for (lane, s) in functions.lanes().iter().zip(&stats) {
+        assert!(s.faults_total() > 0 && s.crashes > 0, "{}: {s:?}", lane.name());
+        assert!(s.uncovered().is_empty(), "{}: no crash at {:?}", lane.name(), s.uncovered());
+    }
+}
