@@ -707,3 +707,134 @@ async fn the_pipeline_converges_under_faults_crashes_and_hostile_deliveries() {
         assert!(uncovered.is_empty(), "{function}: no crash at {uncovered:?}");
     }
 }
+
+/// The DynamoDB export job under the same faults and crashes, slot after slot: each selected
+/// table exported exactly once per slot (the slot's `ClientToken` holds through lost answers
+/// and crashes), every export complete in the auditor's bucket with the table's items, the
+/// tables without point-in-time recovery reported on every run, nothing else exported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dynamodb_job_exports_each_table_once_per_slot_under_faults_and_crashes() {
+    use aws_sdk_dynamodb::types::ExportStatus;
+    use offsite_dynamo::run::DynamoExporter;
+    use offsite_dynamo::settings::DynamoSettings;
+    use offsite_tests::fixtures::{auditor_export_policy, dynamo_table, export_output};
+    use offsite_tests::{AUDITOR, Emulator, role_arn};
+
+    const TABLES: usize = 24;
+    const ITEMS: usize = 4;
+    const BUCKET: &str = "auditor-exports";
+    let started = Instant::now();
+    let emulator = Emulator::start_with(&EmulatorOptions { copy_delay: Duration::from_secs(1), ..Default::default() })
+        .expect("emulator");
+    let workload = emulator.account(WORKLOAD).await.expect("workload");
+    let auditor = emulator.account(AUDITOR).await.expect("auditor");
+    aws_sdk_s3::Client::new(&auditor).create_bucket().bucket(BUCKET).send().await.expect("bucket");
+    auditor_export_policy(&auditor, BUCKET, &role_arn(WORKLOAD), "offsite/").await;
+    let audit_key = kms_key(&auditor, "audit").await;
+    let mut selected = BTreeMap::new();
+    for i in 0..TABLES {
+        let name = format!("orders-{i:02}");
+        selected.insert(dynamo_table(&workload, &name, true, true, ITEMS).await, name);
+    }
+    for name in ["no-pitr-a", "no-pitr-b"] {
+        dynamo_table(&workload, name, false, true, 1).await;
+    }
+    let unselected = dynamo_table(&workload, "scratch", true, false, 1).await;
+    // Items and PITR as of three days ago, so that yesterday's slot is restorable.
+    for name in selected.values().map(String::as_str).chain(["scratch"]) {
+        emulator.backdate_dynamodb_table(WORKLOAD, name, Duration::from_secs(3 * 86_400)).expect("backdate");
+    }
+    let env: BTreeMap<String, String> = [
+        ("OFFSITE_AWS_ENDPOINT_URL", emulator.endpoint()),
+        ("AWS_REGION", REGION),
+        ("OFFSITE_EXPORT_BUCKET", BUCKET),
+        ("OFFSITE_EXPORT_BUCKET_OWNER", AUDITOR),
+        ("OFFSITE_EXPORT_SSE_KMS_KEY_ARN", audit_key.as_str()),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    let lane = Lane::new("dynamodb-export", SEED, FAULT_RATE);
+    let job = DynamoExporter::new(
+        aws_sdk_dynamodb::Client::new(&lane.wrap(&workload)),
+        DynamoSettings::from_env(&env).expect("settings"),
+        WORKLOAD.to_owned(),
+    );
+    let ddb = aws_sdk_dynamodb::Client::new(&workload);
+    let exports = || async {
+        let mut all = Vec::new();
+        let mut token = None;
+        loop {
+            let page = ddb.list_exports().set_next_token(token.take()).send().await.expect("list exports");
+            for summary in page.export_summaries() {
+                let arn = summary.export_arn().unwrap_or_default();
+                let described = ddb.describe_export().export_arn(arn).send().await.expect("describe export");
+                all.extend(described.export_description);
+            }
+            match page.next_token {
+                Some(next) => token = Some(next),
+                None => return all,
+            }
+        }
+    };
+
+    let today = DateTime::from(SystemTime::now());
+    let (mut crashes, mut failed_runs, mut runs) = (0u64, Vec::new(), 0usize);
+    let mut last_report = None;
+    for slot in [DateTime::from_secs(today.secs() - 86_400), today] {
+        let (mut previous, mut quiet) = (String::new(), 0);
+        while quiet < 2 {
+            assert!(runs < MAX_ROUNDS && started.elapsed() < DEADLINE, "no convergence after {runs} runs");
+            runs += 1;
+            let crashes_before = crashes;
+            match lane.invoke(Crash::AtNewBoundary, job.run(slot)).await {
+                Invoked::Completed(Ok(report)) => last_report = Some(report),
+                Invoked::Completed(Err(e)) => failed_runs.push(e.to_string()),
+                Invoked::Crashed(_) => crashes += 1,
+            }
+            tokio::time::sleep(Duration::from_millis(1100)).await;
+            let state: Vec<String> =
+                exports().await.iter().map(|e| format!("{:?} {:?}", e.export_arn(), e.export_status())).collect();
+            let print = state.join("\n");
+            let all_done = exports().await.iter().all(|e| e.export_status() == Some(&ExportStatus::Completed));
+            quiet = if print == previous && crashes == crashes_before && all_done { quiet + 1 } else { 0 };
+            previous = print;
+        }
+    }
+
+    let all = exports().await;
+    let mut per_table_slot: BTreeMap<(String, i64), usize> = BTreeMap::new();
+    for export in &all {
+        assert_eq!(export.export_status(), Some(&ExportStatus::Completed), "{export:?}");
+        let table = export.table_arn().unwrap_or_default().to_owned();
+        assert_ne!(table, unselected, "an unselected table was exported");
+        *per_table_slot.entry((table, export.export_time().map_or(0, DateTime::secs))).or_default() += 1;
+        let (_, _, lines) = export_output(&auditor, BUCKET, export).await;
+        assert_eq!(lines.len(), ITEMS, "every item of {:?} in its export", export.table_arn());
+    }
+    let expected_exports = TABLES * 2;
+    let duplicates: usize = per_table_slot.values().map(|n| n.saturating_sub(1)).sum();
+    let missing = expected_exports.saturating_sub(per_table_slot.len());
+    let stats = lane.stats();
+    println!(
+        "chaos (DynamoDB): {TABLES} tables over 2 slots, {} faults, {crashes} crashes -> {}/{expected_exports} exports, {duplicates} duplicates, {missing} missing",
+        stats.faults_total(),
+        per_table_slot.len()
+    );
+    eprintln!(
+        "chaos (DynamoDB): {runs} runs in {:?}, {} calls, {} attempts, faults {:?}, uncovered {:?}, failed runs {failed_runs:?}",
+        started.elapsed(),
+        stats.calls,
+        stats.attempts,
+        stats.faults,
+        stats.uncovered()
+    );
+    assert_eq!(per_table_slot.len(), expected_exports, "one export per table and slot: {per_table_slot:#?}");
+    assert_eq!(duplicates, 0, "{per_table_slot:#?}");
+    assert_eq!(missing, 0);
+    assert!(stats.faults_total() > 0 && crashes > 0);
+    assert!(stats.uncovered().is_empty(), "no crash at {:?}", stats.uncovered());
+    let report = last_report.expect("a completed run");
+    assert_eq!(report.count("no-pitr"), 2, "the tables without PITR are reported on every run: {report:#?}");
+    assert_eq!(report.count("already-started"), TABLES, "{report:#?}");
+}
