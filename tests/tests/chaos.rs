@@ -143,6 +143,10 @@ struct Tally {
     /// The importer's results over all deliveries (`imported`, `rejected`, ...).
     import_results: BTreeMap<&'static str, u64>,
     received: u64,
+    /// Copies RDS failed (first attempts of the doomed sources).
+    failed_copies: u64,
+    /// Failed copies the scanner deleted once a retry existed.
+    superseded_deleted: BTreeSet<String>,
     /// Valid notices the importer refused (it must only defer or fail them).
     valid_rejected: Vec<String>,
 }
@@ -222,11 +226,33 @@ struct Harness<'a> {
     hostile: &'a BTreeSet<String>,
     dice: Dice,
     tally: Tally,
+    pipeline: &'a Pipeline,
+    /// Sources whose first copy RDS fails.
+    doomed: BTreeSet<String>,
+}
+
+impl Harness<'_> {
+    /// RDS fails the first copy of the doomed sources while it is being made: the scanner
+    /// must report it, the exporter copy again, the scanner delete the failed copy.
+    async fn fail_first_copies(&mut self) {
+        let rds = RdsSnapshots::new(Client::new(&self.pipeline.workload));
+        let kinds = [SnapshotKind::Instance, SnapshotKind::Cluster];
+        for copy in rds.list_marked(&kinds, tags::MARKER_EXPORT).await.expect("the pipeline's copies") {
+            let doomed = copy.tag(tags::SOURCE_ARN).is_some_and(|s| self.doomed.contains(s));
+            if doomed
+                && matches!(copy.status, SnapshotStatus::InProgress(_))
+                && offsite_exporter::plan::attempt_of(&copy) == 1
+            {
+                self.pipeline.emulator.fail_snapshot(WORKLOAD, copy.kind, &copy.identifier).expect("fail the copy");
+                self.tally.failed_copies += 1;
+            }
+        }
+    }
 }
 
 /// The harness's event source mapping: one pass over what is visible in the queue now.
 async fn deliver(functions: &mut Functions, harness: &mut Harness<'_>, now: DateTime) {
-    let Harness { sqs, queue_url, hostile, dice, tally } = harness;
+    let Harness { sqs, queue_url, hostile, dice, tally, .. } = harness;
     let (sqs, queue_url) = (*sqs, *queue_url);
     let mut received = Vec::new();
     loop {
@@ -350,6 +376,8 @@ async fn round(functions: &mut Functions, harness: &mut Harness<'_>, now: DateTi
         Invoked::Completed(Err(e)) => failed.push(format!("exporter: {e}")),
         Invoked::Crashed(_) => crashes += 1,
     }
+    harness.fail_first_copies().await;
+    let failed = &mut harness.tally.failed_runs;
     let [scheduled, on_event] = &functions.scanners;
     let (a, b) = tokio::join!(scan(scheduled, now, true), scan(on_event, now, overlap));
     for invoked in [a, b].into_iter().flatten() {
@@ -545,9 +573,12 @@ async fn the_pipeline_converges_under_faults_crashes_and_hostile_deliveries() {
         hostile: &hostile,
         dice: Dice::new(SEED),
         tally: Tally::default(),
+        pipeline: &pipeline,
+        doomed: selected.iter().step_by(20).cloned().collect(),
     };
     let mut now = DateTime::from(SystemTime::now());
-    let mut copies_seen: BTreeSet<String> = BTreeSet::new();
+    // The pipeline's copies in the workload account, as last seen.
+    let mut copies_seen: BTreeMap<String, Snapshot> = BTreeMap::new();
     // Workload copy ARN -> the source it was made from (its lineage tag).
     let mut copy_sources: BTreeMap<String, String> = BTreeMap::new();
     let mut vault_seen: BTreeSet<String> = BTreeSet::new();
@@ -569,12 +600,17 @@ async fn the_pipeline_converges_under_faults_crashes_and_hostile_deliveries() {
             round(&mut functions, &mut harness, now, rounds % 2 == 1, !expiry_phase).await;
             let workload = inventory(&pipeline.workload).await;
             let vault = inventory(&pipeline.vault).await;
-            let copies: BTreeSet<String> =
-                workload.values().filter(|s| is_pipeline_copy(s)).map(|s| s.arn.clone()).collect();
-            if !expiry_phase {
-                wrongly_deleted.extend(copies_seen.difference(&copies).cloned());
+            for (arn, last) in copies_seen.iter().filter(|(arn, _)| !workload.contains_key(*arn)) {
+                let given_up = matches!(last.status, SnapshotStatus::Failed(_))
+                    || last.tag(tags::STAGE) == Some(tags::STAGE_FAILED);
+                if given_up {
+                    harness.tally.superseded_deleted.insert(arn.clone());
+                } else if !expiry_phase {
+                    wrongly_deleted.push(arn.clone());
+                }
             }
-            copies_seen.extend(copies);
+            copies_seen.retain(|arn, _| workload.contains_key(arn));
+            copies_seen.extend(workload.values().filter(|s| is_pipeline_copy(s)).map(|s| (s.arn.clone(), s.clone())));
             copy_sources.extend(
                 workload
                     .values()
@@ -631,6 +667,11 @@ async fn the_pipeline_converges_under_faults_crashes_and_hostile_deliveries() {
             s.uncovered().iter().map(ToString::to_string).collect::<Vec<_>>()
         );
     }
+    eprintln!(
+        "chaos: {} first copies failed by RDS, {} failed copies deleted once retried",
+        tally.failed_copies,
+        tally.superseded_deleted.len()
+    );
     eprintln!("chaos: {} messages received, importer results {:?}", tally.received, tally.import_results);
     eprintln!(
         "chaos: {rounds} rounds in {:?}; runs that failed as a whole: {:#?}",
@@ -688,6 +729,9 @@ async fn the_pipeline_converges_under_faults_crashes_and_hostile_deliveries() {
     assert!(wrongly_deleted.is_empty(), "deleted before their time: {wrongly_deleted:#?}");
     let left: Vec<&String> = workload.values().filter(|s| is_pipeline_copy(s)).map(|s| &s.arn).collect();
     assert!(left.is_empty(), "the workload's copies expire after the export retention: {left:#?}");
+    // Every failed first copy was retried (above: the source is in the vault) and deleted.
+    assert_eq!(tally.failed_copies, harness.doomed.len() as u64, "each doomed source's first copy failed");
+    assert_eq!(tally.superseded_deleted.len(), harness.doomed.len(), "{:#?}", tally.superseded_deleted);
     // The DLQ: exactly the hostile messages.
     let dead: BTreeSet<String> = drain(&sqs, &dlq_url).await.into_iter().collect();
     assert_eq!(dead, hostile, "the DLQ holds the hostile messages and nothing else");
