@@ -174,13 +174,20 @@ const EXPLAIN_FAILURE: u8 = 2;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("OFFSITE_LOG").unwrap_or_else(|_| "warn".into()))
-        .init();
     let cli = Cli::parse();
     let env = environment(cli.endpoint_url.as_deref());
     let env = &env;
+    // OFFSITE_LOG like the functions' (a misspelt level is refused, not silently off), `warn`
+    // by default; malformed, it stops every command that reads settings (not explain-event).
+    let (filter, malformed_filter) = match offsite_common::logging::filter_from_env(env, "warn") {
+        Ok(filter) => (filter, None),
+        Err(error) => (tracing_subscriber::EnvFilter::new("warn"), Some(error)),
+    };
+    tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter).init();
+    if let Some(error) = malformed_filter.filter(|_| !matches!(cli.command, Command::ExplainEvent { .. })) {
+        eprintln!("offsite: {error}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         // Before any settings are read: it needs none and must work without them.
         Command::ExplainEvent { file } => return explain_event(&file),
@@ -201,6 +208,11 @@ async fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::Config(error)) if cli.endpoint_url.is_some() => {
+            let flag = [(offsite_common::aws::ENDPOINT_URL_VAR, "--endpoint-url")];
+            eprintln!("offsite: {}", named_by_flag(error, &flag));
+            ExitCode::FAILURE
+        }
         Err(error) => {
             eprintln!("offsite: {error}");
             ExitCode::FAILURE
@@ -273,18 +285,23 @@ async fn plan(
     json: bool,
 ) -> Result<(), CliError> {
     let mut env = env.clone();
+    // The variables a flag replaced, so that an error names the flag the operator typed.
+    let mut flags: Vec<(&str, &str)> = Vec::new();
     if let Some(arn) = export_key_arn {
         env.insert(EXPORT_KEY_VAR.to_owned(), arn);
+        flags.push((EXPORT_KEY_VAR, "--export-key-arn"));
     }
     if let Some(tag) = selection_tag {
-        let (key, value) = tag.split_once('=').ok_or_else(|| CliError::SelectionTag(tag.clone()))?;
+        let (key, value) = selection_tag_parts(&tag)?;
         env.insert(SELECTION_TAG_KEY_VAR.to_owned(), key.to_owned());
         env.insert(SELECTION_TAG_VALUE_VAR.to_owned(), value.to_owned());
+        flags.extend([(SELECTION_TAG_KEY_VAR, "--selection-tag"), (SELECTION_TAG_VALUE_VAR, "--selection-tag")]);
     }
     if let Some(window) = window {
         env.insert(SWEEP_WINDOW_VAR.to_owned(), window);
+        flags.push((SWEEP_WINDOW_VAR, "--window"));
     }
-    let settings = ExporterSettings::from_env(&env)?;
+    let settings = ExporterSettings::from_env(&env).map_err(|error| named_by_flag(error, &flags))?;
     let sdk_config = load_sdk_config(&settings.aws).await;
     let exporter = Exporter::new(RdsSnapshots::new(aws_sdk_rds::Client::new(&sdk_config)), settings);
     let report = exporter.sweep(DateTime::from(SystemTime::now()), true).await?;
@@ -294,6 +311,22 @@ async fn plan(
         print!("{}", plan_table(&report));
     }
     Ok(())
+}
+
+/// `KEY=VALUE`, both parts non-empty: an empty part would count as unset and silently select
+/// by the default tag instead.
+fn selection_tag_parts(tag: &str) -> Result<(&str, &str), CliError> {
+    tag.split_once('=')
+        .filter(|(key, value)| !key.is_empty() && !value.is_empty())
+        .ok_or_else(|| CliError::SelectionTag(tag.to_owned()))
+}
+
+/// A configuration error about a variable that a flag set names the flag too.
+fn named_by_flag(mut error: offsite_common::ConfigError, flags: &[(&str, &str)]) -> offsite_common::ConfigError {
+    if let Some((variable, flag)) = flags.iter().find(|(variable, _)| *variable == error.variable) {
+        error.variable = format!("{flag} ({variable})");
+    }
+    error
 }
 
 /// The report as an aligned table, one snapshot a line, copies first.
@@ -393,6 +426,57 @@ struct AthenaRequest {
     since: String,
 }
 
+/// Everything that goes into the printed statement verbatim must fit where it goes (a
+/// backtick-quoted name, a single-quoted location, a comma-separated projection), so that no
+/// argument can end a quote and add SQL of its own. Checked before any AWS call.
+fn check_statement_inputs(
+    database: &str,
+    tables: &[String],
+    accounts: &[String],
+    bucket: &str,
+    prefix: &str,
+) -> Result<(), CliError> {
+    let refuse = |what: String| Err(CliError::Athena(what));
+    if database.is_empty()
+        || database.len() > 255
+        || !database.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return refuse(format!(
+            "--database {database:?} is not an Athena database name (1 to 255 lowercase letters, digits or _)"
+        ));
+    }
+    for table in tables {
+        if !(3..=255).contains(&table.len())
+            || !table.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        {
+            return refuse(format!(
+                "--table {table:?} is not a DynamoDB table name (3 to 255 letters, digits, _, - or .)"
+            ));
+        }
+    }
+    for account in accounts {
+        if account.parse::<offsite_common::AccountId>().is_err() {
+            return refuse(format!("--account {account:?} is not a 12-digit AWS account id"));
+        }
+    }
+    let bucket_ok = (3..=63).contains(&bucket.len())
+        && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && bucket.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && bucket.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if !bucket_ok {
+        return refuse(format!(
+            "bucket {bucket:?} (--bucket or OFFSITE_EXPORT_BUCKET) is not an S3 bucket name (3 to 63 lowercase letters, digits, dots or hyphens)"
+        ));
+    }
+    if prefix.len() > 200 || prefix.contains("//") || prefix.chars().any(|c| matches!(c, '\'' | '\\') || c.is_control())
+    {
+        return refuse(format!(
+            "prefix {prefix:?} (--prefix or OFFSITE_EXPORT_PREFIX) is not a key prefix the statement can hold (at most 200 characters, no empty segment, quote, backslash or control character)"
+        ));
+    }
+    Ok(())
+}
+
 /// `offsite athena-ddl`: the Athena statements for the export job's layout.
 async fn athena_ddl(env: &BTreeMap<String, String>, request: AthenaRequest) -> Result<(), CliError> {
     use offsite_dynamo::athena::{AthenaLayout, check_unique_names, table_shape};
@@ -418,6 +502,7 @@ async fn athena_ddl(env: &BTreeMap<String, String>, request: AthenaRequest) -> R
     if !valid_date {
         return Err(CliError::Athena(format!("--since {:?} is not a date such as 2024-01-01", request.since)));
     }
+    check_statement_inputs(&request.database, &request.tables, &request.accounts, &bucket, &prefix)?;
     let settings = AwsSettings::from_env(env)?;
     let sdk_config = load_sdk_config(&settings).await;
     let region = sdk_config.region().map(ToString::to_string).ok_or_else(|| {
@@ -459,4 +544,66 @@ async fn athena_ddl(env: &BTreeMap<String, String>, request: AthenaRequest) -> R
         println!("-- Example: the items of today's full export.\n-- {}\n", layout.full_export_query(&today[..10]));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `check_statement_inputs` over string slices.
+    fn check(database: &str, tables: &[&str], accounts: &[&str], bucket: &str, prefix: &str) -> Result<(), CliError> {
+        let owned = |items: &[&str]| items.iter().map(|i| (*i).to_owned()).collect::<Vec<String>>();
+        check_statement_inputs(database, &owned(tables), &owned(accounts), bucket, prefix)
+    }
+
+    fn refusal(result: Result<(), CliError>) -> String {
+        match result {
+            Err(error) => error.to_string(),
+            Ok(()) => panic!("accepted"),
+        }
+    }
+
+    #[test]
+    fn a_selection_tag_needs_both_parts() {
+        assert_eq!(selection_tag_parts("backup=offsite").ok(), Some(("backup", "offsite")));
+        assert_eq!(selection_tag_parts("k=a=b").ok(), Some(("k", "a=b")));
+        for tag in ["backup", "=offsite", "backup=", "="] {
+            assert_eq!(
+                refusal(selection_tag_parts(tag).map(drop)),
+                format!("--selection-tag {tag:?} is not KEY=VALUE")
+            );
+        }
+    }
+
+    #[test]
+    fn an_error_about_a_variable_a_flag_set_names_the_flag() {
+        let error = offsite_common::config::invalid(SWEEP_WINDOW_VAR, "100d", "out of range", "1h to 35d");
+        let named = named_by_flag(error.clone(), &[(SWEEP_WINDOW_VAR, "--window")]);
+        assert!(named.to_string().starts_with("configuration: --window (OFFSITE_SWEEP_WINDOW)=\"100d\""), "{named}");
+        assert_eq!(named_by_flag(error.clone(), &[(EXPORT_KEY_VAR, "--export-key-arn")]), error);
+    }
+
+    #[test]
+    fn the_statement_takes_only_names_that_fit_their_quotes() {
+        let tables = ["orders-2024", "ledger.v2"];
+        assert!(check("offsite_dynamodb", &tables, &["444444444444"], "auditor-exports", "offsite/dynamodb").is_ok());
+        assert!(check("offsite_dynamodb", &tables, &[], "auditor-exports", "").is_ok());
+        let refused: [(&str, &str, &str, &str, &str, &str); 10] = [
+            ("x`; DROP DATABASE audit; --", "orders", "", "auditor-exports", "offsite", "--database"),
+            ("Offsite", "orders", "", "auditor-exports", "offsite", "--database"),
+            ("offsite", "orders'", "", "auditor-exports", "offsite", "--table"),
+            ("offsite", "orders", "12", "auditor-exports", "offsite", "--account"),
+            ("offsite", "orders", "1' OR '1", "auditor-exports", "offsite", "--account"),
+            ("offsite", "orders", "", "evil' bucket", "offsite", "--bucket"),
+            ("offsite", "orders", "", "Auditor_Exports", "offsite", "--bucket"),
+            ("offsite", "orders", "", "auditor-exports", "x'; DROP TABLE t; --", "--prefix"),
+            ("offsite", "orders", "", "auditor-exports", "a//b", "--prefix"),
+            ("offsite", "orders", "", "auditor-exports", "a\nb", "--prefix"),
+        ];
+        for (database, table, account, bucket, prefix, flag) in refused {
+            let accounts: &[&str] = if account.is_empty() { &[] } else { &[account] };
+            let message = refusal(check(database, &[table], accounts, bucket, prefix));
+            assert!(message.contains(flag), "{flag}: {message}");
+        }
+    }
 }

@@ -167,7 +167,7 @@ async fn athena_ddl_names_what_is_missing() {
     let bad_sample = run(&["athena-ddl", "--table", "orders", "--bucket", "b", "--sample", "5000"]);
     assert!(!bad_sample.status.success());
     assert!(String::from_utf8_lossy(&bad_sample.stderr).contains("--sample"), "{bad_sample:?}");
-    let no_table = run(&["athena-ddl", "--table", "missing", "--bucket", "b"]);
+    let no_table = run(&["athena-ddl", "--table", "missing", "--bucket", BUCKET]);
     assert!(!no_table.status.success());
     let stderr = String::from_utf8_lossy(&no_table.stderr);
     assert!(stderr.contains("DescribeTable missing"), "{stderr}");

@@ -49,8 +49,7 @@ impl AwsSettings {
     pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
         let region = config::optional::<RegionName>(env, REGION_VAR)?.map(|r| r.0);
         let endpoint_url = config::optional::<EndpointUrl>(env, ENDPOINT_URL_VAR)?.map(|u| u.0);
-        let max_attempts = config::or_default(env, MAX_ATTEMPTS_VAR, DEFAULT_MAX_ATTEMPTS)?;
-        let max_attempts = config::in_range(MAX_ATTEMPTS_VAR, max_attempts, 1..=20)?;
+        let max_attempts = config::number_in(env, MAX_ATTEMPTS_VAR, DEFAULT_MAX_ATTEMPTS, 1..=20)?;
         Ok(Self { region, endpoint_url, max_attempts })
     }
 
@@ -112,7 +111,8 @@ fn warn_about_ignored_endpoint_variables() {
 }
 
 /// An AWS region name such as `eu-west-1` or `us-gov-west-1`.
-struct RegionName(String);
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegionName(pub String);
 
 impl Setting for RegionName {
     fn expected() -> String {
@@ -139,9 +139,17 @@ impl Setting for EndpointUrl {
             .strip_prefix("http://")
             .or_else(|| raw.strip_prefix("https://"))
             .ok_or_else(|| "no http:// or https:// scheme".to_owned())?;
-        let host = rest.split('/').next().unwrap_or_default();
+        let authority = rest.split('/').next().unwrap_or_default();
+        let (host, port) = match authority.rsplit_once(':') {
+            // `[::1]` is an IPv6 host without a port.
+            Some((host, port)) if !authority.ends_with(']') => (host, Some(port)),
+            _ => (authority, None),
+        };
         if host.is_empty() {
             return Err("no host".to_owned());
+        }
+        if port.is_some_and(|p| p.parse::<u16>().is_err()) {
+            return Err("the port is not a number from 0 to 65535".to_owned());
         }
         if raw.contains(['?', '#', ' ']) {
             return Err("query, fragment or space not allowed".to_owned());
@@ -177,20 +185,24 @@ mod tests {
     }
 
     #[test]
-    fn rejects_malformed_values_by_name() {
-        for (name, value) in [
-            (ENDPOINT_URL_VAR, "127.0.0.1:5000"),
-            (ENDPOINT_URL_VAR, "http://"),
-            (ENDPOINT_URL_VAR, "http://h/?x=1"),
-            (REGION_VAR, "Europe"),
-            (REGION_VAR, "eu-west"),
-            (MAX_ATTEMPTS_VAR, "0"),
-            (MAX_ATTEMPTS_VAR, "21"),
-            (MAX_ATTEMPTS_VAR, "many"),
-        ] {
-            let err = AwsSettings::from_env(&env(&[(name, value)])).expect_err(value);
-            assert_eq!(err.variable, name, "{value}");
-        }
+    fn every_variable_read_is_refused_when_malformed() {
+        let (region, url, attempts) = ("an AWS region name such as", "an http:// or https:// URL", "from 1 to 20");
+        let malformed = [
+            (REGION_VAR, "Europe", region),
+            (REGION_VAR, "eu-west", region),
+            (REGION_VAR, "EU-WEST-1", region),
+            (ENDPOINT_URL_VAR, "127.0.0.1:5000", url),
+            (ENDPOINT_URL_VAR, "http://", url),
+            (ENDPOINT_URL_VAR, "http://h/?x=1", url),
+            (ENDPOINT_URL_VAR, "http://127.0.0.1:port", url),
+            (MAX_ATTEMPTS_VAR, "0", attempts),
+            (MAX_ATTEMPTS_VAR, "21", attempts),
+            (MAX_ATTEMPTS_VAR, "many", attempts),
+            (MAX_ATTEMPTS_VAR, " 5", attempts),
+        ];
+        let read = crate::config::coverage::check_settings(|e| AwsSettings::from_env(e), &[], &malformed, &[]);
+        assert_eq!(read.len(), 3, "{read:?}");
+        assert!(AwsSettings::from_env(&env(&[(ENDPOINT_URL_VAR, "http://[::1]:5000")])).is_ok());
     }
 
     #[tokio::test]

@@ -26,7 +26,7 @@ pub struct ConfigError {
 
 /// Values longer than this are shortened in messages: they may be whole policies pasted by
 /// mistake, and logs should stay readable.
-const MAX_SHOWN_VALUE: usize = 120;
+pub(crate) const MAX_SHOWN_VALUE: usize = 120;
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

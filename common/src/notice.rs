@@ -89,7 +89,10 @@ impl Notice {
             Some(v) => return Err(NoticeError::UnsupportedVersion(v.to_string())),
             None => return Err(invalid("version", "missing")),
         }
-        let notice: Self = serde_json::from_value(value).map_err(|e| NoticeError::Malformed(e.to_string()))?;
+        // From the text again, not from `value`: a JSON object keeps only the last of two
+        // equal keys, the struct refuses the second ("duplicate field"), so a notice cannot say
+        // one thing to this parser and another to a reader that takes the first.
+        let notice: Self = serde_json::from_str(raw).map_err(|e| NoticeError::Malformed(e.to_string()))?;
         notice.check()?;
         Ok(notice)
     }
@@ -184,6 +187,26 @@ mod tests {
         assert!(matches!(Notice::parse(&huge), Err(NoticeError::TooLarge(_))));
         assert!(matches!(Notice::parse("not json"), Err(NoticeError::Malformed(_))));
         assert!(matches!(Notice::parse("{}"), Err(NoticeError::Invalid { field: "version", .. })));
+    }
+
+    #[test]
+    fn refuses_a_field_given_twice() {
+        let good = notice().to_json();
+        for (field, first) in
+            [("source_database", "\"other\""), ("copy_arn", "\"arn:aws:rds:eu-west-1:111111111111:snapshot:x\"")]
+        {
+            let twice = good.replacen('{', &format!("{{\"{field}\":{first},"), 1);
+            match Notice::parse(&twice) {
+                Err(NoticeError::Malformed(why)) => {
+                    assert!(why.contains(&format!("duplicate field `{field}`")), "{why}")
+                }
+                other => panic!("{field} twice: {other:?}"),
+            }
+        }
+        // The version too, whose first value would be refused on its own.
+        let twice = good.replacen('{', "{\"version\":9,", 1);
+        let refused = Notice::parse(&twice);
+        assert!(matches!(&refused, Err(NoticeError::Malformed(why)) if why.contains("duplicate field `version`")));
     }
 
     #[test]

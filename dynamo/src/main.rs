@@ -12,10 +12,11 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    offsite_common::logging::init_json();
-    let settings = DynamoSettings::from_env(&ProcessEnv).inspect_err(|error| {
-        tracing::error!(error = %error, "the DynamoDB export job cannot start");
-    })?;
+    let settings = offsite_common::logging::init_json(&ProcessEnv)
+        .and_then(|()| DynamoSettings::from_env(&ProcessEnv))
+        .inspect_err(|error| {
+            tracing::error!(error = %error, "the DynamoDB export job cannot start");
+        })?;
     let sdk_config = load_sdk_config(&settings.aws).await;
     // The account goes into every export prefix; without it nothing can be named.
     let identity = aws_sdk_sts::Client::new(&sdk_config).get_caller_identity().send().await.map_err(|e| {
@@ -34,7 +35,9 @@ async fn main() -> Result<(), Error> {
     })?;
     let job = DynamoExporter::new(aws_sdk_dynamodb::Client::new(&sdk_config), settings, account);
     let job = &job;
-    lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| async move {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let trigger = offsite_common::logging::trigger_of(&event.payload);
+        tracing::info!(trigger = %trigger, request_id = %event.context.request_id, "DynamoDB exports: {}", offsite_common::logging::EVENT_NOT_READ);
         let report = job.run(DateTime::from(SystemTime::now())).await?;
         Ok::<Value, Error>(serde_json::to_value(&report)?)
     }))

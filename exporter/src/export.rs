@@ -114,7 +114,18 @@ impl Exporter {
             Some(snapshot) if snapshot.arn == arn.as_str() => snapshot,
             other => {
                 let reason = match other {
-                    Some(s) => format!("{} is not this account's snapshot (found {})", arn, s.arn),
+                    Some(s) => {
+                        let here = s.arn.parse::<SnapshotArn>().ok();
+                        let other = match here {
+                            Some(h) if h.partition != arn.partition => "partition",
+                            Some(h) if h.account != arn.account => "account",
+                            _ => "region",
+                        };
+                        format!(
+                            "{arn} is a snapshot of another {other} than this function's (the snapshot of that name here is {})",
+                            s.arn
+                        )
+                    }
                     None => format!("{arn} was not found: deleted, or not of the type its name suggests"),
                 };
                 tracing::warn!(snapshot_arn = %arn, %reason, "event for a snapshot that cannot be exported");

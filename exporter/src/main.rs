@@ -18,10 +18,11 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    offsite_common::logging::init_json();
-    let settings = ExporterSettings::from_env(&ProcessEnv).inspect_err(|error| {
-        tracing::error!(error = %error, "the exporter cannot start");
-    })?;
+    let settings = offsite_common::logging::init_json(&ProcessEnv)
+        .and_then(|()| ExporterSettings::from_env(&ProcessEnv))
+        .inspect_err(|error| {
+            tracing::error!(error = %error, "the exporter cannot start");
+        })?;
     let sdk_config = load_sdk_config(&settings.aws).await;
     let exporter = Exporter::new(RdsSnapshots::new(aws_sdk_rds::Client::new(&sdk_config)), settings);
     let exporter = &exporter;

@@ -1,10 +1,11 @@
 //! The exporter's settings, read once at start.
 
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use offsite_common::ConfigError;
 use offsite_common::aws::AwsSettings;
-use offsite_common::config::{self, Env, KmsKeyArn};
+use offsite_common::config::{self, Env, KmsKeyArn, Setting, TagKey, TagValue};
 
 use crate::selection::SelectionTag;
 
@@ -27,6 +28,9 @@ pub const DEFAULT_SELECTION_TAG_VALUE: &str = "true";
 /// How far back the scheduled sweep looks: two days catches a missed event over a weekend
 /// of daily backups without re-reading the whole history.
 pub const DEFAULT_SWEEP_WINDOW: Duration = Duration::from_secs(48 * 3600);
+/// The sweep windows accepted (the scanner checks its copy of the setting against it too):
+/// at least an hour, at most RDS's longest automated backup retention (35 days).
+pub const SWEEP_WINDOW_RANGE: RangeInclusive<Duration> = Duration::from_secs(3600)..=Duration::from_secs(35 * 86_400);
 /// Copies in flight per kind: Aurora allows 5 per destination region per account, RDS 20
 /// ("Copying a DB snapshot" / "Copying a DB cluster snapshot"); 5 is safe for both.
 pub const DEFAULT_MAX_COPIES_IN_FLIGHT: u32 = 5;
@@ -49,51 +53,44 @@ pub struct ExporterSettings {
 
 impl ExporterSettings {
     pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
-        let key = config::or_default(env, SELECTION_TAG_KEY_VAR, DEFAULT_SELECTION_TAG_KEY.to_owned())?;
-        if key.len() > 128 || key.starts_with("aws:") || key.starts_with("rds:") || key.starts_with("offsite:") {
+        let default_key = TagKey(DEFAULT_SELECTION_TAG_KEY.to_owned());
+        let TagKey(key) = config::or_default(env, SELECTION_TAG_KEY_VAR, default_key)?;
+        if ["aws:", "rds:", "offsite:"].iter().any(|prefix| key.starts_with(prefix)) {
             return Err(config::invalid(
                 SELECTION_TAG_KEY_VAR,
                 &key,
-                "reserved prefix or longer than 128 characters",
-                "a tag key of at most 128 characters not starting with aws:, rds: or offsite:",
+                "reserved prefix",
+                format!("{} not starting with aws:, rds: or offsite:", TagKey::expected()),
             ));
         }
-        let value = config::or_default(env, SELECTION_TAG_VALUE_VAR, DEFAULT_SELECTION_TAG_VALUE.to_owned())?;
-        if value.len() > 256 {
-            return Err(config::invalid(
-                SELECTION_TAG_VALUE_VAR,
-                &value,
-                "too long",
-                "a tag value of at most 256 characters",
-            ));
-        }
-        let sweep_window = config::or_default(env, SWEEP_WINDOW_VAR, DEFAULT_SWEEP_WINDOW)?;
-        if !(Duration::from_secs(3600)..=Duration::from_secs(35 * 86_400)).contains(&sweep_window) {
-            return Err(config::invalid(
-                SWEEP_WINDOW_VAR,
-                &format!("{}s", sweep_window.as_secs()),
-                "out of range",
-                "a duration from 1h to 35d",
-            ));
-        }
+        let default_value = TagValue(DEFAULT_SELECTION_TAG_VALUE.to_owned());
+        let TagValue(value) = config::or_default(env, SELECTION_TAG_VALUE_VAR, default_value)?;
+        let sweep_window = config::duration_in(env, SWEEP_WINDOW_VAR, DEFAULT_SWEEP_WINDOW, SWEEP_WINDOW_RANGE)?;
         let retention = config::or_default(env, EXPORT_RETENTION_VAR, DEFAULT_EXPORT_RETENTION)?;
         if sweep_window >= retention {
-            return Err(config::invalid(
+            let retention = config::duration_text(retention);
+            return Err(config::rule_error(
+                env,
                 SWEEP_WINDOW_VAR,
-                &format!("{}s", sweep_window.as_secs()),
-                &format!("not shorter than {EXPORT_RETENTION_VAR} ({}s)", retention.as_secs()),
-                "a sweep window shorter than the export retention, or expired copies would be made again",
+                &config::duration_text(sweep_window),
+                &format!("not shorter than {EXPORT_RETENTION_VAR} ({retention})"),
+                format!(
+                    "a duration shorter than {EXPORT_RETENTION_VAR} ({retention}), or expired copies would be made again"
+                ),
             ));
         }
-        let max_copies_in_flight = config::or_default(env, MAX_COPIES_IN_FLIGHT_VAR, DEFAULT_MAX_COPIES_IN_FLIGHT)?;
-        let max_copy_attempts = config::or_default(env, MAX_COPY_ATTEMPTS_VAR, DEFAULT_MAX_COPY_ATTEMPTS)?;
         Ok(Self {
+            max_copies_in_flight: config::number_in(
+                env,
+                MAX_COPIES_IN_FLIGHT_VAR,
+                DEFAULT_MAX_COPIES_IN_FLIGHT,
+                1..=20,
+            )?,
+            max_copy_attempts: config::number_in(env, MAX_COPY_ATTEMPTS_VAR, DEFAULT_MAX_COPY_ATTEMPTS, 1..=10)?,
             aws: AwsSettings::from_env(env)?,
             export_key: config::required(env, EXPORT_KEY_VAR)?,
             selection: SelectionTag { key, value },
             sweep_window,
-            max_copies_in_flight: config::in_range(MAX_COPIES_IN_FLIGHT_VAR, max_copies_in_flight, 1..=20)?,
-            max_copy_attempts: config::in_range(MAX_COPY_ATTEMPTS_VAR, max_copy_attempts, 1..=10)?,
         })
     }
 }
@@ -122,23 +119,45 @@ mod tests {
     }
 
     #[test]
-    fn each_malformed_setting_is_named() {
-        for (name, value) in [
-            (EXPORT_KEY_VAR, "alias/offsite"),
-            (SELECTION_TAG_KEY_VAR, "aws:backup"),
-            (SELECTION_TAG_KEY_VAR, "offsite:managed-by"),
-            (SWEEP_WINDOW_VAR, "10m"),
-            (SWEEP_WINDOW_VAR, "90d"),
-            (SWEEP_WINDOW_VAR, "8d"),
-            (SWEEP_WINDOW_VAR, "two days"),
-            (MAX_COPIES_IN_FLIGHT_VAR, "0"),
-            (MAX_COPIES_IN_FLIGHT_VAR, "50"),
-            (MAX_COPY_ATTEMPTS_VAR, "0"),
-        ] {
-            let mut e = env(&[(EXPORT_KEY_VAR, KEY)]);
-            e.insert(name.to_owned(), value.to_owned());
-            let err = ExporterSettings::from_env(&e).expect_err(value);
-            assert_eq!(err.variable, name, "{value}: {err}");
-        }
+    fn every_variable_read_is_refused_when_missing_or_malformed() {
+        use offsite_common::config::coverage::{AWS_MALFORMED, check_rule, check_settings};
+        let base = [(EXPORT_KEY_VAR, KEY)];
+        let (long_key, long_value) = ("k".repeat(129), "v".repeat(257));
+        let (tag_key, tag_value, window) = ("a tag key of at most 128", "a tag value of at most 256", "from 1h to 35d");
+        let own = [
+            (EXPORT_KEY_VAR, "alias/offsite", "a KMS key ARN such as"),
+            (EXPORT_KEY_VAR, "arn:aws:kms:us-east-1:111111111111:alias/offsite", "a KMS key ARN such as"),
+            (SELECTION_TAG_KEY_VAR, "aws:backup", "not starting with aws:, rds: or offsite:"),
+            (SELECTION_TAG_KEY_VAR, "offsite:managed-by", "not starting with aws:, rds: or offsite:"),
+            (SELECTION_TAG_KEY_VAR, "backup!", tag_key),
+            (SELECTION_TAG_KEY_VAR, long_key.as_str(), tag_key),
+            (SELECTION_TAG_VALUE_VAR, "yes;no", tag_value),
+            (SELECTION_TAG_VALUE_VAR, long_value.as_str(), tag_value),
+            (SWEEP_WINDOW_VAR, "10m", window),
+            (SWEEP_WINDOW_VAR, "90d", window),
+            (SWEEP_WINDOW_VAR, "two days", window),
+            // Not shorter than the default retention (7d).
+            (SWEEP_WINDOW_VAR, "8d", "shorter than OFFSITE_EXPORT_RETENTION (7d)"),
+            (EXPORT_RETENTION_VAR, "a week", "a duration such as"),
+            (MAX_COPIES_IN_FLIGHT_VAR, "0", "a whole number from 1 to 20"),
+            (MAX_COPIES_IN_FLIGHT_VAR, "50", "a whole number from 1 to 20"),
+            (MAX_COPIES_IN_FLIGHT_VAR, "five", "a whole number from 1 to 20"),
+            (MAX_COPY_ATTEMPTS_VAR, "0", "a whole number from 1 to 10"),
+            (MAX_COPY_ATTEMPTS_VAR, "11", "a whole number from 1 to 10"),
+        ];
+        let malformed = [own.as_slice(), AWS_MALFORMED].concat();
+        let read =
+            check_settings(|e| ExporterSettings::from_env(e), &base, &malformed, &[(EXPORT_KEY_VAR, "a KMS key ARN")]);
+        assert_eq!(read.len(), 10, "{read:?}");
+        // The sweep window against the scanner's retention, also when only the retention is set.
+        let rule = "a duration shorter than OFFSITE_EXPORT_RETENTION";
+        check_rule(
+            |e| ExporterSettings::from_env(e),
+            &base,
+            &[(EXPORT_RETENTION_VAR, "1d")],
+            (SWEEP_WINDOW_VAR, None, rule),
+        );
+        let equal = [(SWEEP_WINDOW_VAR, "12h"), (EXPORT_RETENTION_VAR, "12h")];
+        check_rule(|e| ExporterSettings::from_env(e), &base, &equal, (SWEEP_WINDOW_VAR, Some("12h"), rule));
     }
 }

@@ -31,6 +31,7 @@
 
 use std::fmt;
 
+use offsite_common::logging::{json_type, quoted};
 use offsite_common::snapshot::{SnapshotArn, SnapshotKind};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -598,38 +599,14 @@ fn ignore(reason: impl Into<String>) -> Trigger {
     Trigger::Ignore { reason: reason.into() }
 }
 
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// A value from the event for a message: quoted and escaped (so it stays on one line) and
-/// cut to a readable length.
+/// A value from the event for a message: quoted, escaped and cut to a readable length.
 fn shown(raw: &str) -> String {
-    const MAX_CHARS: usize = 120;
-    match raw.char_indices().nth(MAX_CHARS) {
-        None => format!("{raw:?}"),
-        Some((end, _)) => format!("{:?}…", &raw[..end]),
-    }
+    quoted(raw, 120)
 }
 
 /// The first keys of an object, for reasons that say what an unknown payload is.
 fn key_list(map: &Map<String, Value>) -> String {
-    const MAX_KEYS: usize = 8;
-    if map.is_empty() {
-        return "none".to_owned();
-    }
-    let mut keys: Vec<String> = map.keys().take(MAX_KEYS).map(|k| shown(k)).collect();
-    if map.len() > MAX_KEYS {
-        keys.push(format!("and {} more", map.len() - MAX_KEYS));
-    }
-    keys.join(", ")
+    offsite_common::logging::key_list(map, 8)
 }
 
 #[cfg(test)]

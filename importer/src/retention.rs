@@ -40,14 +40,16 @@ pub struct Policy {
 impl Policy {
     /// Defaults: the last 7, 7 dailies, 5 weeklies, 12 monthlies, nothing under 7 days.
     pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
-        let keep_last = config::or_default(env, KEEP_LAST_VAR, 7u32)?;
-        let min_age = config::or_default(env, MIN_AGE_VAR, Duration::from_secs(7 * 86_400))?;
-        if min_age < Duration::from_secs(86_400) {
-            return Err(config::invalid(MIN_AGE_VAR, &format!("{}s", min_age.as_secs()), "too short", "at least 1d"));
-        }
+        // Never zero: the newest copy of a database is never deleted.
+        let keep_last = config::number_in(env, KEEP_LAST_VAR, 7u32, 1..=1000)?;
+        let min_age = config::duration_in(
+            env,
+            MIN_AGE_VAR,
+            Duration::from_secs(7 * 86_400),
+            Duration::from_secs(86_400)..=Duration::MAX,
+        )?;
         Ok(Self {
-            // Never zero: the newest copy of a database is never deleted.
-            keep_last: config::in_range(KEEP_LAST_VAR, keep_last, 1..=1000)?,
+            keep_last,
             daily: config::or_default(env, DAILY_VAR, 7)?,
             weekly: config::or_default(env, WEEKLY_VAR, 5)?,
             monthly: config::or_default(env, MONTHLY_VAR, 12)?,

@@ -3,10 +3,11 @@
 use std::time::Duration;
 
 use offsite_common::ConfigError;
-use offsite_common::aws::{AwsSettings, REGION_VAR};
-use offsite_common::config::{self, Env, KmsKeyArn};
+use offsite_common::aws::{AwsSettings, REGION_VAR, RegionName};
+use offsite_common::config::{self, Env, KmsKeyArn, Setting};
 
 use crate::allow::AllowList;
+use crate::retention::Policy;
 
 pub const IMPORT_KEY_VAR: &str = "OFFSITE_IMPORT_KEY_ARN";
 pub const ALLOWED_SOURCES_VAR: &str = "OFFSITE_ALLOWED_SOURCES";
@@ -51,7 +52,7 @@ pub struct DrSettings {
 impl DrSettings {
     /// Reads [`DR_REGION_VAR`] and [`DR_KEY_VAR`]: both or neither.
     pub fn from_env(env: &impl Env, primary_region: &str) -> Result<Option<Self>, ConfigError> {
-        let region: Option<String> = config::optional(env, DR_REGION_VAR)?;
+        let region: Option<RegionName> = config::optional(env, DR_REGION_VAR)?;
         let key: Option<KmsKeyArn> = config::optional(env, DR_KEY_VAR)?;
         match (region, key) {
             (None, None) => Ok(None),
@@ -59,54 +60,75 @@ impl DrSettings {
                 variable: DR_KEY_VAR.to_owned(),
                 value: None,
                 problem: format!("required when {DR_REGION_VAR} is set"),
-                expected: "a KMS key ARN of the vault account in the second region".to_owned(),
+                expected: format!("{}, of the vault account in the second region", KmsKeyArn::expected()),
             }),
-            (None, Some(key)) => Err(config::invalid(
-                DR_REGION_VAR,
-                "",
-                &format!("not set although {DR_KEY_VAR} is ({key})"),
-                "the second region's name",
-            )),
-            (Some(region), Some(key)) => {
+            (None, Some(key)) => Err(ConfigError {
+                variable: DR_REGION_VAR.to_owned(),
+                value: None,
+                problem: format!("required when {DR_KEY_VAR} is set"),
+                expected: format!("{} ({DR_KEY_VAR} is a key in {})", RegionName::expected(), key_region(&key)),
+            }),
+            (Some(RegionName(region)), Some(key)) => {
                 if region == primary_region {
-                    return Err(config::invalid(DR_REGION_VAR, &region, "the vault's own region", "another region"));
-                }
-                if key.as_str().split(':').nth(3) != Some(region.as_str()) {
                     return Err(config::invalid(
-                        DR_KEY_VAR,
-                        key.as_str(),
-                        &format!("not a key in {region}"),
-                        "a key in the second region",
+                        DR_REGION_VAR,
+                        &region,
+                        "the vault's own region",
+                        format!("{} other than {primary_region} ({REGION_VAR})", RegionName::expected()),
                     ));
                 }
+                key_in_region(DR_KEY_VAR, &key, &region, DR_REGION_VAR)?;
                 Ok(Some(Self { region, key }))
             }
         }
     }
 }
 
+/// The region of a KMS key ARN.
+fn key_region(key: &KmsKeyArn) -> &str {
+    key.as_str().split(':').nth(3).unwrap_or_default()
+}
+
+/// RDS copies with a key of the copy's region: `key` (read from `name`) must be in `region`
+/// (read from `region_var`).
+fn key_in_region(name: &str, key: &KmsKeyArn, region: &str, region_var: &str) -> Result<(), ConfigError> {
+    if key_region(key) == region {
+        return Ok(());
+    }
+    Err(config::invalid(
+        name,
+        key.as_str(),
+        &format!("not a key in {region} ({region_var})"),
+        format!("a KMS key ARN in {region}, such as arn:aws:kms:{region}:<vault account>:key/<id>"),
+    ))
+}
+
+/// The vault's region: required, the vault refuses snapshots and keys of other regions.
+fn vault_region(aws: &AwsSettings) -> Result<String, ConfigError> {
+    aws.region.clone().ok_or_else(|| ConfigError {
+        variable: REGION_VAR.to_owned(),
+        value: None,
+        problem: "the vault must know its region to refuse snapshots of other regions".to_owned(),
+        expected: RegionName::expected(),
+    })
+}
+
 impl VaultSettings {
     pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
         let aws = AwsSettings::from_env(env)?;
-        let region = aws.region.clone().ok_or_else(|| ConfigError {
-            variable: REGION_VAR.to_owned(),
-            value: None,
-            problem: "the vault must know its region to refuse snapshots of other regions".to_owned(),
-            expected: "an AWS region name such as eu-west-1".to_owned(),
-        })?;
-        let max_per_invocation = config::or_default(env, MAX_PER_INVOCATION_VAR, DEFAULT_MAX_PER_INVOCATION)?;
+        let region = vault_region(&aws)?;
+        let max_per_invocation = config::number_in(env, MAX_PER_INVOCATION_VAR, DEFAULT_MAX_PER_INVOCATION, 1..=1000)?;
         let max_per_source_per_day =
-            config::or_default(env, MAX_PER_SOURCE_PER_DAY_VAR, DEFAULT_MAX_PER_SOURCE_PER_DAY)?;
-        let max_notice_age = config::or_default(env, MAX_NOTICE_AGE_VAR, DEFAULT_MAX_NOTICE_AGE)?;
-        if max_notice_age < Duration::from_secs(3600) {
-            return Err(config::invalid(
-                MAX_NOTICE_AGE_VAR,
-                &format!("{}s", max_notice_age.as_secs()),
-                "too short",
-                "at least 1h",
-            ));
-        }
+            config::number_in(env, MAX_PER_SOURCE_PER_DAY_VAR, DEFAULT_MAX_PER_SOURCE_PER_DAY, 1..=10_000)?;
+        let max_notice_age = config::duration_in(
+            env,
+            MAX_NOTICE_AGE_VAR,
+            DEFAULT_MAX_NOTICE_AGE,
+            Duration::from_secs(3600)..=Duration::MAX,
+        )?;
         let import_key: KmsKeyArn = config::required(env, IMPORT_KEY_VAR)?;
+        // A shared snapshot is copied within its region, the vault's.
+        key_in_region(IMPORT_KEY_VAR, &import_key, &region, REGION_VAR)?;
         let dr = DrSettings::from_env(env, &region)?;
         Ok(Self {
             dr,
@@ -114,16 +136,36 @@ impl VaultSettings {
             region,
             import_key,
             allow: config::required(env, ALLOWED_SOURCES_VAR)?,
-            max_per_invocation: config::in_range(MAX_PER_INVOCATION_VAR, max_per_invocation, 1..=1000)?,
-            max_per_source_per_day: config::in_range(MAX_PER_SOURCE_PER_DAY_VAR, max_per_source_per_day, 1..=10_000)?,
+            max_per_invocation,
+            max_per_source_per_day,
             max_notice_age,
         })
+    }
+}
+
+/// Everything the retention function needs: its own policy, and the vault's regions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetentionSettings {
+    pub aws: AwsSettings,
+    pub policy: Policy,
+    /// The second region, where the same policy applies.
+    pub dr: Option<DrSettings>,
+}
+
+impl RetentionSettings {
+    pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
+        let aws = AwsSettings::from_env(env)?;
+        let region = vault_region(&aws)?;
+        Ok(Self { policy: Policy::from_env(env)?, dr: DrSettings::from_env(env, &region)?, aws })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
+
+    use offsite_common::config::Recording;
+    use offsite_common::config::coverage::{self, AWS_MALFORMED, TestEnv, check_rule, check_settings};
 
     use super::*;
 
@@ -150,48 +192,99 @@ mod tests {
         assert_eq!(s.region, "us-east-1");
     }
 
+    /// The second region's rules, the same for every reader of [`DrSettings`].
+    fn check_dr_rules<T: std::fmt::Debug>(
+        read: impl Fn(&Recording<'_, TestEnv>) -> Result<T, ConfigError> + Copy,
+        base: &[(&str, &str)],
+    ) {
+        let (dr_key, other_key) =
+            ("arn:aws:kms:us-west-2:222222222222:key/dr", "arn:aws:kms:eu-west-1:222222222222:key/dr");
+        let mut both = coverage::env(base);
+        both.extend(coverage::env(&[(DR_REGION_VAR, "us-west-2"), (DR_KEY_VAR, dr_key)]));
+        let dr = read(&Recording::new(&both));
+        assert!(dr.is_ok(), "{dr:?}");
+        let rules = [
+            (vec![(DR_REGION_VAR, "us-west-2")], (DR_KEY_VAR, None, "a KMS key ARN such as")),
+            (vec![(DR_KEY_VAR, dr_key)], (DR_REGION_VAR, None, "an AWS region name such as")),
+            (
+                vec![(DR_REGION_VAR, "us-east-1"), (DR_KEY_VAR, "arn:aws:kms:us-east-1:222222222222:key/dr")],
+                (DR_REGION_VAR, Some("us-east-1"), "other than us-east-1"),
+            ),
+            (
+                vec![(DR_REGION_VAR, "us-west-2"), (DR_KEY_VAR, other_key)],
+                (DR_KEY_VAR, Some(other_key), "a KMS key ARN in us-west-2"),
+            ),
+        ];
+        for (set, refusal) in rules {
+            check_rule(read, base, &set, refusal);
+        }
+    }
+
+    const REGION: &str = "an AWS region name such as";
+    const DR_MALFORMED: &[(&str, &str, &str)] = &[
+        (DR_REGION_VAR, "Oregon", REGION),
+        (DR_REGION_VAR, "us-west", REGION),
+        (DR_KEY_VAR, "alias/dr", "a KMS key ARN such as"),
+    ];
+
     #[test]
-    fn the_second_region_needs_its_own_key_there() {
-        let dr = VaultSettings::from_env(&env(&[
-            (DR_REGION_VAR, "us-west-2"),
-            (DR_KEY_VAR, "arn:aws:kms:us-west-2:222222222222:key/dr"),
-        ]))
-        .expect("valid");
-        assert_eq!(dr.dr.map(|d| d.region), Some("us-west-2".to_owned()));
-        let err = VaultSettings::from_env(&env(&[
-            (DR_REGION_VAR, "us-west-2"),
-            (DR_KEY_VAR, "arn:aws:kms:eu-west-1:222222222222:key/dr"),
-        ]))
-        .expect_err("key elsewhere");
-        assert_eq!(err.variable, DR_KEY_VAR);
-        let missing_key = VaultSettings::from_env(&env(&[(DR_REGION_VAR, "us-west-2")])).expect_err("no key");
-        assert_eq!(missing_key.variable, DR_KEY_VAR);
-        let missing_region =
-            VaultSettings::from_env(&env(&[(DR_KEY_VAR, "arn:aws:kms:us-west-2:222222222222:key/dr")]))
-                .expect_err("no region");
-        assert_eq!(missing_region.variable, DR_REGION_VAR);
-        let same = VaultSettings::from_env(&env(&[
-            (DR_REGION_VAR, "us-east-1"),
-            (DR_KEY_VAR, "arn:aws:kms:us-east-1:222222222222:key/dr"),
-        ]))
-        .expect_err("same region");
-        assert_eq!(same.variable, DR_REGION_VAR);
+    fn every_variable_the_importer_and_reconciler_read_is_refused_when_missing_or_malformed() {
+        let base = [
+            (REGION_VAR, "us-east-1"),
+            (IMPORT_KEY_VAR, "arn:aws:kms:us-east-1:222222222222:key/import"),
+            (
+                ALLOWED_SOURCES_VAR,
+                r#"[{"account":"111111111111","export_key_arn":"arn:aws:kms:us-east-1:111111111111:key/k"}]"#,
+            ),
+        ];
+        let (key, sources) = ("a KMS key ARN such as", "a JSON list such as");
+        let (per_run, per_day, age) =
+            ("a whole number from 1 to 1000", "a whole number from 1 to 10000", "a duration of at least 1h");
+        let own = [
+            (IMPORT_KEY_VAR, "alias/vault", key),
+            (IMPORT_KEY_VAR, "arn:aws:kms:eu-west-1:222222222222:key/import", "a KMS key ARN in us-east-1"),
+            (ALLOWED_SOURCES_VAR, "111111111111", sources),
+            (ALLOWED_SOURCES_VAR, "[]", sources),
+            (
+                ALLOWED_SOURCES_VAR,
+                r#"[{"account":"111111111111","export_key_arn":"arn:aws:kms:us-east-1:444444444444:key/k"}]"#,
+                sources,
+            ),
+            (MAX_PER_INVOCATION_VAR, "0", per_run),
+            (MAX_PER_INVOCATION_VAR, "1001", per_run),
+            (MAX_PER_INVOCATION_VAR, "lots", per_run),
+            (MAX_PER_SOURCE_PER_DAY_VAR, "lots", per_day),
+            (MAX_PER_SOURCE_PER_DAY_VAR, "0", per_day),
+            (MAX_NOTICE_AGE_VAR, "5m", age),
+            (MAX_NOTICE_AGE_VAR, "a week", age),
+        ];
+        let malformed = [own.as_slice(), DR_MALFORMED, AWS_MALFORMED].concat();
+        let required = [(REGION_VAR, REGION), (IMPORT_KEY_VAR, key), (ALLOWED_SOURCES_VAR, sources)];
+        let read = check_settings(|e| VaultSettings::from_env(e), &base, &malformed, &required);
+        assert_eq!(read.len(), 10, "{read:?}");
+        check_dr_rules(|e| VaultSettings::from_env(e), &base);
     }
 
     #[test]
-    fn every_bad_setting_is_named() {
-        for (name, value) in [
-            (REGION_VAR, ""),
-            (IMPORT_KEY_VAR, ""),
-            (IMPORT_KEY_VAR, "alias/vault"),
-            (ALLOWED_SOURCES_VAR, ""),
-            (ALLOWED_SOURCES_VAR, "111111111111"),
-            (MAX_PER_INVOCATION_VAR, "0"),
-            (MAX_PER_SOURCE_PER_DAY_VAR, "lots"),
-            (MAX_NOTICE_AGE_VAR, "5m"),
-        ] {
-            let err = VaultSettings::from_env(&env(&[(name, value)])).expect_err(value);
-            assert_eq!(err.variable, name, "{value}: {err}");
-        }
+    fn every_variable_retention_reads_is_refused_when_missing_or_malformed() {
+        use crate::retention::{DAILY_VAR, DRY_RUN_VAR, KEEP_LAST_VAR, MIN_AGE_VAR, MONTHLY_VAR, WEEKLY_VAR};
+        let base = [(REGION_VAR, "us-east-1")];
+        let (last, count, age) =
+            ("a whole number from 1 to 1000", "a whole number from 0 to 4294967295", "a duration of at least 1d");
+        let own = [
+            (KEEP_LAST_VAR, "0", last),
+            (KEEP_LAST_VAR, "1001", last),
+            (KEEP_LAST_VAR, "all", last),
+            (MIN_AGE_VAR, "12h", age),
+            (MIN_AGE_VAR, "a week", age),
+            (DAILY_VAR, "-1", count),
+            (WEEKLY_VAR, "five", count),
+            (MONTHLY_VAR, "12.5", count),
+            (DRY_RUN_VAR, "yes", "true or false"),
+        ];
+        let malformed = [own.as_slice(), DR_MALFORMED, AWS_MALFORMED].concat();
+        let read = check_settings(|e| RetentionSettings::from_env(e), &base, &malformed, &[(REGION_VAR, REGION)]);
+        assert_eq!(read.len(), 11, "{read:?}");
+        check_dr_rules(|e| RetentionSettings::from_env(e), &base);
     }
 }

@@ -14,10 +14,11 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    offsite_common::logging::init_json();
-    let settings = ScannerSettings::from_env(&ProcessEnv).inspect_err(|error| {
-        tracing::error!(error = %error, "the scanner cannot start");
-    })?;
+    let settings = offsite_common::logging::init_json(&ProcessEnv)
+        .and_then(|()| ScannerSettings::from_env(&ProcessEnv))
+        .inspect_err(|error| {
+            tracing::error!(error = %error, "the scanner cannot start");
+        })?;
     let sdk_config = load_sdk_config(&settings.aws).await;
     let scanner = Scanner::new(
         RdsSnapshots::new(aws_sdk_rds::Client::new(&sdk_config)),
@@ -30,8 +31,8 @@ async fn main() -> Result<(), Error> {
 
 /// Every invocation scans: the event only says why now (schedule or a copy finished).
 async fn handle(scanner: &Scanner, event: LambdaEvent<Value>) -> Result<Value, Error> {
-    let why = event.payload.get("detail-type").and_then(Value::as_str).unwrap_or("direct invocation");
-    tracing::info!(trigger = why, request_id = %event.context.request_id, "scan");
+    let trigger = offsite_common::logging::trigger_of(&event.payload);
+    tracing::info!(trigger = %trigger, request_id = %event.context.request_id, "scan: {}", offsite_common::logging::EVENT_NOT_READ);
     let report = scanner.scan(DateTime::from(SystemTime::now()), &event.context.request_id).await?;
     match report.failure_summary() {
         Some(summary) => Err(summary.into()),

@@ -6,7 +6,7 @@ use offsite_common::aws::AwsSettings;
 use offsite_common::config::{self, Env, KmsKeyArn, Setting};
 use offsite_common::{AccountId, ConfigError};
 pub use offsite_exporter::settings::{
-    DEFAULT_EXPORT_RETENTION, DEFAULT_SWEEP_WINDOW, EXPORT_RETENTION_VAR, SWEEP_WINDOW_VAR,
+    DEFAULT_EXPORT_RETENTION, DEFAULT_SWEEP_WINDOW, EXPORT_RETENTION_VAR, SWEEP_WINDOW_RANGE, SWEEP_WINDOW_VAR,
 };
 
 pub const VAULT_ACCOUNT_VAR: &str = "OFFSITE_VAULT_ACCOUNT_ID";
@@ -60,36 +60,44 @@ pub struct ScannerSettings {
 
 impl ScannerSettings {
     pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
+        let stuck_after =
+            config::duration_in(env, STUCK_AFTER_VAR, DEFAULT_STUCK_AFTER, Duration::from_secs(3600)..=Duration::MAX)?;
         let duration = |name, default| config::or_default(env, name, default);
-        let stuck_after = duration(STUCK_AFTER_VAR, DEFAULT_STUCK_AFTER)?;
         let export_retention = duration(EXPORT_RETENTION_VAR, DEFAULT_EXPORT_RETENTION)?;
-        let reconcile = duration(VAULT_RECONCILE_INTERVAL_VAR, DEFAULT_VAULT_RECONCILE_INTERVAL)?;
-        let sweep_window = duration(SWEEP_WINDOW_VAR, DEFAULT_SWEEP_WINDOW)?;
-        let claim_settle = duration(CLAIM_SETTLE_VAR, DEFAULT_CLAIM_SETTLE)?;
-        let shown = |d: Duration| format!("{}s", d.as_secs());
-        if stuck_after < Duration::from_secs(3600) {
-            return Err(config::invalid(STUCK_AFTER_VAR, &shown(stuck_after), "too short", "at least 1h"));
-        }
-        // A copy deleted before the vault's reconciler ran could be lost if its notice was.
-        if export_retention <= reconcile {
-            return Err(config::invalid(
-                EXPORT_RETENTION_VAR,
-                &shown(export_retention),
-                &format!("not longer than {VAULT_RECONCILE_INTERVAL_VAR} ({})", shown(reconcile)),
-                "a retention longer than the vault's reconcile interval",
-            ));
-        }
-        // A copy deleted while its source is still inside the sweep window is copied again.
-        if export_retention <= sweep_window {
-            return Err(config::invalid(
-                EXPORT_RETENTION_VAR,
-                &shown(export_retention),
-                &format!("not longer than {SWEEP_WINDOW_VAR} ({})", shown(sweep_window)),
-                "a retention longer than the exporter's sweep window",
-            ));
-        }
-        if claim_settle > Duration::from_secs(30) {
-            return Err(config::invalid(CLAIM_SETTLE_VAR, &shown(claim_settle), "too long", "0s to 30s"));
+        // EventBridge schedules run at most once a minute.
+        let reconcile = config::duration_in(
+            env,
+            VAULT_RECONCILE_INTERVAL_VAR,
+            DEFAULT_VAULT_RECONCILE_INTERVAL,
+            Duration::from_secs(60)..=Duration::MAX,
+        )?;
+        let sweep_window = config::duration_in(env, SWEEP_WINDOW_VAR, DEFAULT_SWEEP_WINDOW, SWEEP_WINDOW_RANGE)?;
+        let claim_settle =
+            config::duration_in(env, CLAIM_SETTLE_VAR, DEFAULT_CLAIM_SETTLE, Duration::ZERO..=Duration::from_secs(30))?;
+        // A copy deleted before the vault's reconciler ran could be lost if its notice was;
+        // a copy deleted while its source is still inside the sweep window is copied again.
+        for (other, value, why) in [
+            (
+                VAULT_RECONCILE_INTERVAL_VAR,
+                reconcile,
+                "or a copy whose notice was lost is gone before the vault's reconciler runs",
+            ),
+            (SWEEP_WINDOW_VAR, sweep_window, "or expired copies would be made again"),
+        ] {
+            if export_retention <= value {
+                let text = config::duration_text;
+                return Err(config::rule_error(
+                    env,
+                    EXPORT_RETENTION_VAR,
+                    &text(export_retention),
+                    &format!("not longer than {other} ({})", text(value)),
+                    format!(
+                        "a duration longer than {VAULT_RECONCILE_INTERVAL_VAR} ({}) and {SWEEP_WINDOW_VAR} ({}), {why}",
+                        text(reconcile),
+                        text(sweep_window)
+                    ),
+                ));
+            }
         }
         Ok(Self {
             aws: AwsSettings::from_env(env)?,
@@ -141,18 +149,41 @@ mod tests {
     }
 
     #[test]
-    fn each_required_or_malformed_setting_is_named() {
-        for (name, value) in [
-            (VAULT_ACCOUNT_VAR, ""),
-            (VAULT_ACCOUNT_VAR, "vault"),
-            (TOPIC_ARN_VAR, ""),
-            (TOPIC_ARN_VAR, "arn:aws:sqs:us-east-1:111111111111:q"),
-            (EXPORT_KEY_VAR, ""),
-            (STUCK_AFTER_VAR, "5m"),
-            (CLAIM_SETTLE_VAR, "1m"),
-        ] {
-            let err = ScannerSettings::from_env(&env(&[(name, value)])).expect_err(value);
-            assert_eq!(err.variable, name, "{value}: {err}");
+    fn every_variable_read_is_refused_when_missing_or_malformed() {
+        use offsite_common::config::coverage::{AWS_MALFORMED, check_rule, check_settings};
+        let base = [
+            (VAULT_ACCOUNT_VAR, "222222222222"),
+            (TOPIC_ARN_VAR, "arn:aws:sns:us-east-1:111111111111:offsite"),
+            (EXPORT_KEY_VAR, "arn:aws:kms:us-east-1:111111111111:key/k"),
+        ];
+        let (account, topic, key) = ("a 12-digit AWS account id", "an SNS topic ARN such as", "a KMS key ARN such as");
+        let (duration, settle) = ("a duration such as", "a duration from 0s to 30s");
+        let own = [
+            (VAULT_ACCOUNT_VAR, "vault", account),
+            (VAULT_ACCOUNT_VAR, "22222222222", account),
+            (TOPIC_ARN_VAR, "arn:aws:sqs:us-east-1:111111111111:q", topic),
+            (TOPIC_ARN_VAR, "offsite-announcements", topic),
+            (EXPORT_KEY_VAR, "alias/offsite", key),
+            (STUCK_AFTER_VAR, "5m", "a duration of at least 1h"),
+            (STUCK_AFTER_VAR, "a day", "a duration of at least 1h"),
+            // Not longer than the default reconcile interval (24h).
+            (EXPORT_RETENTION_VAR, "1d", "a duration longer than OFFSITE_VAULT_RECONCILE_INTERVAL (1d)"),
+            (EXPORT_RETENTION_VAR, "week", duration),
+            (VAULT_RECONCILE_INTERVAL_VAR, "daily", "a duration of at least 1m"),
+            (VAULT_RECONCILE_INTERVAL_VAR, "0s", "a duration of at least 1m"),
+            (SWEEP_WINDOW_VAR, "48", "a duration from 1h to 35d"),
+            (SWEEP_WINDOW_VAR, "0s", "a duration from 1h to 35d"),
+            (CLAIM_SETTLE_VAR, "1m", settle),
+            (CLAIM_SETTLE_VAR, "2", settle),
+        ];
+        let malformed = [own.as_slice(), AWS_MALFORMED].concat();
+        let required = [(VAULT_ACCOUNT_VAR, account), (TOPIC_ARN_VAR, topic), (EXPORT_KEY_VAR, key)];
+        let read = check_settings(|e| ScannerSettings::from_env(e), &base, &malformed, &required);
+        assert_eq!(read.len(), 11, "{read:?}");
+        // The retention against the other two, when only they are set: the retention is named.
+        for (other, value) in [(VAULT_RECONCILE_INTERVAL_VAR, "8d"), (SWEEP_WINDOW_VAR, "7d")] {
+            let rule = format!("{other} ({value})");
+            check_rule(|e| ScannerSettings::from_env(e), &base, &[(other, value)], (EXPORT_RETENTION_VAR, None, &rule));
         }
     }
 }

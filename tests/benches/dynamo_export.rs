@@ -16,8 +16,8 @@ use aws_smithy_types::DateTime;
 use offsite_dynamo::run::{DynamoExporter, Report};
 use offsite_dynamo::settings::DynamoSettings;
 use offsite_tests::bench::{peak_rss_kib, reset_peak_rss};
-use offsite_tests::fixtures::{auditor_export_policy, dynamo_table, kms_key};
-use offsite_tests::{AUDITOR, Emulator, REGION, WORKLOAD, role_arn, workspace_root};
+use offsite_tests::fixtures::{auditor_destination, dynamo_table};
+use offsite_tests::{AUDITOR, Emulator, WORKLOAD, workspace_root};
 
 const BUCKET: &str = "auditor-exports";
 
@@ -99,9 +99,8 @@ async fn main() {
     let emulator = Emulator::start().expect("emulator starts");
     let workload = emulator.account(WORKLOAD).await.expect("workload");
     let auditor = emulator.account(AUDITOR).await.expect("auditor");
-    aws_sdk_s3::Client::new(&auditor).create_bucket().bucket(BUCKET).send().await.expect("bucket");
-    auditor_export_policy(&auditor, BUCKET, &role_arn(WORKLOAD), "offsite/").await;
-    let audit_key = kms_key(&auditor, "audit").await;
+    let env = auditor_destination(&emulator, &auditor, BUCKET).await;
+    let audit_key = env["OFFSITE_EXPORT_SSE_KMS_KEY_ARN"].clone();
 
     let seeding = Instant::now();
     let mut pending = Vec::new();
@@ -118,16 +117,6 @@ async fn main() {
     // Let the PITR windows open past the export moment.
     tokio::time::sleep(Duration::from_millis(2500)).await;
 
-    let env: BTreeMap<String, String> = [
-        ("OFFSITE_AWS_ENDPOINT_URL", emulator.endpoint()),
-        ("AWS_REGION", REGION),
-        ("OFFSITE_EXPORT_BUCKET", BUCKET),
-        ("OFFSITE_EXPORT_BUCKET_OWNER", AUDITOR),
-        ("OFFSITE_EXPORT_SSE_KMS_KEY_ARN", audit_key.as_str()),
-    ]
-    .iter()
-    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-    .collect();
     let settings = DynamoSettings::from_env(&env).expect("settings");
     let concurrency = settings.concurrency;
     let job = DynamoExporter::new(aws_sdk_dynamodb::Client::new(&workload), settings, WORKLOAD.to_owned());

@@ -79,6 +79,31 @@ async fn create_db_instance(config: &SdkConfig, identifier: &str, encrypted: boo
         .unwrap_or_else(|e| panic!("create DB instance {identifier}: {}", DisplayErrorContext(e)));
 }
 
+/// Tags the automated snapshot RDS took when `instance` was created with `selection`, as its
+/// owner selects it for export; returns its ARN.
+pub async fn select_automated_snapshot(config: &SdkConfig, instance: &str, selection: (&str, &str)) -> String {
+    let rds = aws_sdk_rds::Client::new(config);
+    let arn = rds
+        .describe_db_snapshots()
+        .db_instance_identifier(instance)
+        .snapshot_type("automated")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("automated snapshots of {instance}: {}", DisplayErrorContext(e)))
+        .db_snapshots
+        .unwrap_or_default()
+        .into_iter()
+        .find_map(|s| s.db_snapshot_arn)
+        .unwrap_or_else(|| panic!("no automated snapshot of {instance}"));
+    rds.add_tags_to_resource()
+        .resource_name(&arn)
+        .tags(tag(selection.0, selection.1))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("tag {arn}: {}", DisplayErrorContext(e)));
+    arn
+}
+
 /// Creates a manual snapshot of a DB instance.
 pub async fn db_snapshot(config: &SdkConfig, instance: &str, identifier: &str, tags: Vec<Tag>) -> DbSnapshot {
     aws_sdk_rds::Client::new(config)
@@ -378,6 +403,34 @@ pub async fn export_output(
         keys.push(key);
     }
     (summary, keys, lines)
+}
+
+/// The auditor's export destination as `infra/auditor.yaml` makes it: `bucket`, its policy
+/// letting the workload's export role write under `offsite/` (the job's default prefix), and
+/// a KMS key. Returns the DynamoDB job's environment for it on `emulator`.
+pub async fn auditor_destination(
+    emulator: &crate::Emulator,
+    auditor: &SdkConfig,
+    bucket: &str,
+) -> std::collections::BTreeMap<String, String> {
+    aws_sdk_s3::Client::new(auditor)
+        .create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create bucket {bucket}: {}", DisplayErrorContext(e)));
+    auditor_export_policy(auditor, bucket, &crate::role_arn(crate::WORKLOAD), "offsite/").await;
+    let audit_key = kms_key(auditor, "audit").await;
+    [
+        ("OFFSITE_AWS_ENDPOINT_URL", emulator.endpoint()),
+        ("AWS_REGION", crate::REGION),
+        ("OFFSITE_EXPORT_BUCKET", bucket),
+        ("OFFSITE_EXPORT_BUCKET_OWNER", crate::AUDITOR),
+        ("OFFSITE_EXPORT_SSE_KMS_KEY_ARN", audit_key.as_str()),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect()
 }
 
 /// Puts `policy` (a JSON document) as the bucket policy of `bucket`, owned by `owner`.

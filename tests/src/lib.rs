@@ -25,6 +25,7 @@ pub mod deployed;
 pub mod events;
 pub mod faults;
 pub mod fixtures;
+pub mod hostile;
 pub mod lambda;
 pub mod pipeline;
 

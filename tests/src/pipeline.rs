@@ -105,6 +105,22 @@ impl Pipeline {
         self.copy_of(&source_arn).await.expect("the copy exists")
     }
 
+    /// Exports, waits for, and announces one selected manual snapshot `name` of `orders`;
+    /// returns the workload's copy and the SNS envelopes now in the vault's queue.
+    pub async fn announced(&self, name: &str) -> (Snapshot, Vec<String>) {
+        let copy = self.snapshot_and_export(name).await;
+        let source_arn = copy.tag(tags::SOURCE_ARN).expect("lineage").to_owned();
+        self.wait_available(&source_arn).await;
+        let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now());
+        let report = self.scanner().scan(now, "scan").await.expect("scan");
+        assert_eq!(report.announced.len(), 1, "{report:#?}");
+        let bodies = wait_for("the notice", Duration::from_secs(10), || async {
+            Some(self.queue_bodies().await).filter(|b| !b.is_empty())
+        })
+        .await;
+        (copy, bodies)
+    }
+
     /// The newest attempt at copying `source_arn`.
     pub async fn copy_of(&self, source_arn: &str) -> Option<Snapshot> {
         self.scanner()

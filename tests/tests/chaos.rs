@@ -41,7 +41,9 @@ use offsite_importer::settings::VaultSettings;
 use offsite_scanner::scan::Scanner;
 use offsite_scanner::settings::ScannerSettings;
 use offsite_tests::faults::{Boundary, Crash, Dice, Invoked, Lane, LaneStats};
-use offsite_tests::fixtures::{db_cluster, db_cluster_snapshot, db_instance, db_snapshot, kms_key, tag};
+use offsite_tests::fixtures::{
+    db_cluster, db_cluster_snapshot, db_instance, db_snapshot, kms_key, select_automated_snapshot, tag,
+};
 use offsite_tests::pipeline::{Pipeline, SELECTED, sns_envelope};
 use offsite_tests::{EmulatorOptions, REGION, SnapshotKind, VAULT, WORKLOAD};
 
@@ -424,31 +426,13 @@ async fn seed_sources(pipeline: &Pipeline) -> (BTreeSet<String>, BTreeSet<String
     let w = &pipeline.workload;
     let data_key = kms_key(w, "workload data").await;
     let selected_tag = || vec![tag(SELECTED.0, SELECTED.1)];
-    let rds = Client::new(w);
     let mut selected = BTreeSet::new();
     let mut unselected = BTreeSet::new();
     for i in 0..INSTANCES {
         let db = format!("app-{i}");
         db_instance(w, &db, Some(&data_key)).await;
         // The automated snapshot RDS takes of a new instance, selected by its owner.
-        let automated = rds
-            .describe_db_snapshots()
-            .db_instance_identifier(&db)
-            .snapshot_type("automated")
-            .send()
-            .await
-            .expect("automated snapshots")
-            .db_snapshots
-            .unwrap_or_default()
-            .into_iter()
-            .find_map(|s| s.db_snapshot_arn)
-            .expect("an automated snapshot");
-        rds.add_tags_to_resource()
-            .resource_name(&automated)
-            .tags(tag(SELECTED.0, SELECTED.1))
-            .send()
-            .await
-            .expect("tag");
+        let automated = select_automated_snapshot(w, &db, SELECTED).await;
         selected.insert(automated);
         let point = pipeline
             .emulator
@@ -761,8 +745,8 @@ async fn the_dynamodb_job_exports_each_table_once_per_slot_under_faults_and_cras
     use aws_sdk_dynamodb::types::ExportStatus;
     use offsite_dynamo::run::DynamoExporter;
     use offsite_dynamo::settings::DynamoSettings;
-    use offsite_tests::fixtures::{auditor_export_policy, dynamo_table, export_output};
-    use offsite_tests::{AUDITOR, Emulator, role_arn};
+    use offsite_tests::fixtures::{auditor_destination, dynamo_table, export_output};
+    use offsite_tests::{AUDITOR, Emulator};
 
     const TABLES: usize = 24;
     const ITEMS: usize = 4;
@@ -772,9 +756,7 @@ async fn the_dynamodb_job_exports_each_table_once_per_slot_under_faults_and_cras
         .expect("emulator");
     let workload = emulator.account(WORKLOAD).await.expect("workload");
     let auditor = emulator.account(AUDITOR).await.expect("auditor");
-    aws_sdk_s3::Client::new(&auditor).create_bucket().bucket(BUCKET).send().await.expect("bucket");
-    auditor_export_policy(&auditor, BUCKET, &role_arn(WORKLOAD), "offsite/").await;
-    let audit_key = kms_key(&auditor, "audit").await;
+    let env = auditor_destination(&emulator, &auditor, BUCKET).await;
     let mut selected = BTreeMap::new();
     for i in 0..TABLES {
         let name = format!("orders-{i:02}");
@@ -788,16 +770,6 @@ async fn the_dynamodb_job_exports_each_table_once_per_slot_under_faults_and_cras
     for name in selected.values().map(String::as_str).chain(["scratch"]) {
         emulator.backdate_dynamodb_table(WORKLOAD, name, Duration::from_secs(3 * 86_400)).expect("backdate");
     }
-    let env: BTreeMap<String, String> = [
-        ("OFFSITE_AWS_ENDPOINT_URL", emulator.endpoint()),
-        ("AWS_REGION", REGION),
-        ("OFFSITE_EXPORT_BUCKET", BUCKET),
-        ("OFFSITE_EXPORT_BUCKET_OWNER", AUDITOR),
-        ("OFFSITE_EXPORT_SSE_KMS_KEY_ARN", audit_key.as_str()),
-    ]
-    .iter()
-    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-    .collect();
     let lane = Lane::new("dynamodb-export", SEED, FAULT_RATE);
     let job = DynamoExporter::new(
         aws_sdk_dynamodb::Client::new(&lane.wrap(&workload)),

@@ -9,8 +9,8 @@ use aws_sdk_dynamodb::Client;
 use aws_smithy_types::DateTime;
 use offsite_dynamo::run::DynamoExporter;
 use offsite_dynamo::settings::DynamoSettings;
-use offsite_tests::fixtures::{auditor_export_policy, dynamo_table, kms_key};
-use offsite_tests::{AUDITOR, Emulator, REGION, WORKLOAD, role_arn};
+use offsite_tests::fixtures::{auditor_destination, dynamo_table};
+use offsite_tests::{AUDITOR, Emulator, REGION, WORKLOAD};
 
 const BUCKET: &str = "auditor-exports";
 
@@ -30,20 +30,7 @@ async fn setup() -> Setup {
     let emulator = Emulator::start().expect("emulator starts");
     let workload = emulator.account(WORKLOAD).await.expect("workload");
     let auditor = emulator.account(AUDITOR).await.expect("auditor");
-    aws_sdk_s3::Client::new(&auditor).create_bucket().bucket(BUCKET).send().await.expect("bucket");
-    // The job's default prefix is `offsite`.
-    auditor_export_policy(&auditor, BUCKET, &role_arn(WORKLOAD), "offsite/").await;
-    let audit_key = kms_key(&auditor, "audit").await;
-    let env = [
-        ("OFFSITE_AWS_ENDPOINT_URL", emulator.endpoint()),
-        ("AWS_REGION", REGION),
-        ("OFFSITE_EXPORT_BUCKET", BUCKET),
-        ("OFFSITE_EXPORT_BUCKET_OWNER", AUDITOR),
-        ("OFFSITE_EXPORT_SSE_KMS_KEY_ARN", audit_key.as_str()),
-    ]
-    .iter()
-    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-    .collect();
+    let env = auditor_destination(&emulator, &auditor, BUCKET).await;
     Setup { emulator, workload, auditor, env }
 }
 

@@ -12,7 +12,8 @@ use offsite_exporter::export::{Exporter, Outcome, Report};
 use offsite_exporter::settings::{EXPORT_KEY_VAR, ExporterSettings};
 use offsite_exporter::trigger::{Trigger, classify};
 use offsite_tests::fixtures::{
-    db_cluster, db_cluster_snapshot, db_instance, db_instance_default_key, db_snapshot, kms_key, tag,
+    db_cluster, db_cluster_snapshot, db_instance, db_instance_default_key, db_snapshot, kms_key,
+    select_automated_snapshot, tag,
 };
 use offsite_tests::{Emulator, EmulatorOptions, REGION, SnapshotKind, WORKLOAD};
 
@@ -109,26 +110,8 @@ async fn sweep_copies_every_selected_kind_and_name_style_once_with_the_export_ke
             .db_cluster_snapshot_arn
             .expect("ARN");
     // The automated snapshot RDS took when "orders" was created, tagged for export.
-    let automated = rds
-        .describe_db_snapshots()
-        .db_instance_identifier("orders")
-        .snapshot_type("automated")
-        .send()
-        .await
-        .expect("automated snapshots")
-        .db_snapshots
-        .unwrap_or_default()
-        .into_iter()
-        .next()
-        .expect("an automated snapshot of orders");
-    assert!(automated.db_snapshot_identifier().is_some_and(|id| id.starts_with("rds:orders-")));
-    let automated_arn = automated.db_snapshot_arn.expect("ARN");
-    rds.add_tags_to_resource()
-        .resource_name(&automated_arn)
-        .tags(tag(SELECTED.0, SELECTED.1))
-        .send()
-        .await
-        .expect("tag");
+    let automated_arn = select_automated_snapshot(&workload, "orders", SELECTED).await;
+    assert!(automated_arn.contains(":snapshot:rds:orders-"), "{automated_arn}");
     expected.push(automated_arn);
     // AWS Backup recovery points, tagged through the plan's recovery_point_tags.
     for (kind, resource) in [(SnapshotKind::Instance, "orders"), (SnapshotKind::Cluster, "ledger")] {

@@ -14,10 +14,11 @@ use offsite_importer::settings::VaultSettings;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    offsite_common::logging::init_json();
-    let settings = VaultSettings::from_env(&ProcessEnv).inspect_err(|error| {
-        tracing::error!(error = %error, "the importer cannot start");
-    })?;
+    let settings = offsite_common::logging::init_json(&ProcessEnv)
+        .and_then(|()| VaultSettings::from_env(&ProcessEnv))
+        .inspect_err(|error| {
+            tracing::error!(error = %error, "the importer cannot start");
+        })?;
     let sdk_config = load_sdk_config(&settings.aws).await;
     let vault = Vault::new(RdsSnapshots::new(aws_sdk_rds::Client::new(&sdk_config)), settings);
     let vault = &vault;

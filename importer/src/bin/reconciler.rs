@@ -15,10 +15,11 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    offsite_common::logging::init_json();
-    let settings = VaultSettings::from_env(&ProcessEnv).inspect_err(|error| {
-        tracing::error!(error = %error, "the reconciler cannot start");
-    })?;
+    let settings = offsite_common::logging::init_json(&ProcessEnv)
+        .and_then(|()| VaultSettings::from_env(&ProcessEnv))
+        .inspect_err(|error| {
+            tracing::error!(error = %error, "the reconciler cannot start");
+        })?;
     let sdk_config = load_sdk_config(&settings.aws).await;
     let second_region = match settings.dr.clone() {
         Some(dr) => {
@@ -33,7 +34,9 @@ async fn main() -> Result<(), Error> {
         vault = vault.with_second_region(second_region);
     }
     let vault = &vault;
-    lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| async move {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let trigger = offsite_common::logging::trigger_of(&event.payload);
+        tracing::info!(trigger = %trigger, request_id = %event.context.request_id, "reconcile: {}", offsite_common::logging::EVENT_NOT_READ);
         let report = vault.reconcile(DateTime::from(SystemTime::now())).await?;
         Ok::<Value, Error>(serde_json::to_value(&report)?)
     }))

@@ -9,20 +9,18 @@ use offsite_common::aws::{AwsSettings, load_sdk_config};
 use offsite_common::config::ProcessEnv;
 use offsite_common::rds::RdsSnapshots;
 use offsite_common::tags;
-use offsite_importer::retention::{Policy, apply};
-use offsite_importer::settings::DrSettings;
+use offsite_importer::retention::apply;
+use offsite_importer::settings::RetentionSettings;
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    offsite_common::logging::init_json();
-    let started = AwsSettings::from_env(&ProcessEnv).and_then(|aws| {
-        let region = aws.region.clone().unwrap_or_default();
-        Ok((aws, Policy::from_env(&ProcessEnv)?, DrSettings::from_env(&ProcessEnv, &region)?))
-    });
-    let (aws, policy, dr) = started.inspect_err(|error| {
-        tracing::error!(error = %error, "retention cannot start");
-    })?;
+    let settings = offsite_common::logging::init_json(&ProcessEnv)
+        .and_then(|()| RetentionSettings::from_env(&ProcessEnv))
+        .inspect_err(|error| {
+            tracing::error!(error = %error, "retention cannot start");
+        })?;
+    let RetentionSettings { aws, policy, dr } = settings;
     let sdk_config = load_sdk_config(&aws).await;
     // The same policy in the vault's region and, when configured, its second region.
     let mut regions = vec![(RdsSnapshots::new(aws_sdk_rds::Client::new(&sdk_config)), tags::MARKER_IMPORT)];
@@ -31,7 +29,9 @@ async fn main() -> Result<(), Error> {
         regions.push((RdsSnapshots::new(aws_sdk_rds::Client::new(&dr_config)), tags::MARKER_IMPORT_DR));
     }
     let (regions, policy) = (&regions, &policy);
-    lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| async move {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let trigger = offsite_common::logging::trigger_of(&event.payload);
+        tracing::info!(trigger = %trigger, request_id = %event.context.request_id, "retention: {}", offsite_common::logging::EVENT_NOT_READ);
         let now = DateTime::from(SystemTime::now());
         let mut reports = Vec::new();
         for (rds, marker) in regions {
