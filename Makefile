@@ -30,9 +30,12 @@ demo: venv
 
 # Every unit and integration test; each integration test starts and stops its own emulator.
 # The Lambda binaries are built first: the deployed-shape test runs them as Lambda would.
+# The reliability runs (chaos, hostile) leave their one-line summaries in target/reliability/.
 test: venv
+	rm -rf target/reliability
 	$(CARGO) build --workspace --bins --locked
 	$(CARGO) test --workspace --locked
+	@cat target/reliability/*.txt
 
 # Benchmarks against the emulator (debug build, like the tests); results in target/bench/.
 # Tune with OFFSITE_BENCH_COPIES, OFFSITE_BENCH_DUE, OFFSITE_BENCH_TABLES, OFFSITE_BENCH_LATENCY_MS.

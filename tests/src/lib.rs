@@ -331,6 +331,21 @@ impl Drop for Emulator {
     }
 }
 
+/// Where the reliability runs leave their summary lines (`make test` prints them at the end,
+/// since `cargo test` shows nothing of a passing test).
+pub const SUMMARY_DIR: &str = "target/reliability";
+
+/// Prints a run's one-line summary and leaves it in `<root>/target/reliability/<name>.txt`.
+pub fn summary_line(name: &str, line: &str) {
+    println!("{line}");
+    let dir = workspace_root().join(SUMMARY_DIR);
+    let written = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(dir.join(format!("{name}.txt")), format!("{line}\n")));
+    if let Err(e) = written {
+        eprintln!("cannot leave the summary of {name} in {}: {e}", dir.display());
+    }
+}
+
 /// The workspace root (this crate lives in `<root>/tests`).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

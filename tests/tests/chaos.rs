@@ -629,14 +629,17 @@ async fn the_pipeline_converges_under_faults_crashes_and_hostile_deliveries() {
     let faults: u64 = stats.iter().map(LaneStats::faults_total).sum();
     let lane_crashes: u64 = stats.iter().map(|s| s.crashes).sum();
     let tally = &harness.tally;
-    println!(
-        "chaos: {} snapshots, {faults} faults, {} crashes, {} duplicate deliveries, {} lost notices -> {in_vault}/{} in vault, {duplicates} duplicates, {} missing",
-        selected.len(),
-        tally.crashes,
-        tally.duplicate_deliveries,
-        tally.lost_notices,
-        selected.len(),
-        missing.len()
+    offsite_tests::summary_line(
+        "chaos",
+        &format!(
+            "chaos: {} snapshots, {faults} faults, {} crashes, {} duplicate deliveries, {} lost notices -> {in_vault}/{} in vault, {duplicates} duplicates, {} missing",
+            selected.len(),
+            tally.crashes,
+            tally.duplicate_deliveries,
+            tally.lost_notices,
+            selected.len(),
+            missing.len()
+        ),
     );
     for (lane, s) in functions.lanes().iter().zip(&stats) {
         eprintln!(
@@ -832,10 +835,13 @@ async fn the_dynamodb_job_exports_each_table_once_per_slot_under_faults_and_cras
     let duplicates: usize = per_table_slot.values().map(|n| n.saturating_sub(1)).sum();
     let missing = expected_exports.saturating_sub(per_table_slot.len());
     let stats = lane.stats();
-    println!(
-        "chaos (DynamoDB): {TABLES} tables over 2 slots, {} faults, {crashes} crashes -> {}/{expected_exports} exports, {duplicates} duplicates, {missing} missing",
-        stats.faults_total(),
-        per_table_slot.len()
+    offsite_tests::summary_line(
+        "chaos-dynamodb",
+        &format!(
+            "chaos (DynamoDB): {TABLES} tables over 2 slots, {} faults, {crashes} crashes -> {}/{expected_exports} exports, {duplicates} duplicates, {missing} missing",
+            stats.faults_total(),
+            per_table_slot.len()
+        ),
     );
     eprintln!(
         "chaos (DynamoDB): {runs} runs in {:?}, {} calls, {} attempts, faults {:?}, uncovered {:?}, failed runs {failed_runs:?}",

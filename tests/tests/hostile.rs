@@ -51,7 +51,7 @@ async fn hostile_input_at_every_entry_point_is_rejected_with_its_reason_and_chan
     let mut tally = notices.await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     tally.extend(deployed.await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())));
 
-    println!("{}", tally.summary());
+    offsite_tests::summary_line("hostile", &tally.summary());
     let k = tally.cases().len();
     assert!(
         tally.rejected_with_reason() == k && tally.caused_a_change() == 0 && k > 0,
