@@ -3,23 +3,29 @@
 //!
 //! - 200 selected snapshots: per DB instance its automated snapshot, an AWS Backup recovery
 //!   point and manual snapshots; per Aurora cluster a recovery point and manual snapshots.
-//!   Unselected snapshots stand beside them.
-//! - Every function's AWS calls go through its own fault lane (`offsite_tests::faults`):
-//!   20 % of attempts throttled, 5xx, timed out, dropped, or answered into the void. Every
-//!   other invocation of a function crashes at the next step boundary no crash hit yet, so
-//!   the run ends with a crash at every boundary the functions showed.
+//!   Unselected snapshots stand beside them. RDS fails the first copy of ten of them.
+//! - Every function container's AWS calls go through its own fault lane
+//!   (`offsite_tests::faults`): 20 % of attempts throttled, 5xx, timed out, dropped, or
+//!   answered into the void. Every invocation crashes at the first step boundary no crash of
+//!   its lane hit yet (the importer not on a batch already delivered five times, see
+//!   `deliver`), so the run ends with a crash at every boundary the functions showed.
+//! - Two scanners overlap every other round (the schedule and the copy-finished event).
 //! - The harness plays Lambda's SQS event source mapping over the real queue: deliveries
-//!   reordered, some notices duplicated (SNS at least once) or a whole batch delivered twice,
-//!   some notices lost (the reconciler must find those), failed records back after their
-//!   visibility timeout, the queue's redrive policy (`maxReceiveCount` 10, the template's
-//!   default) moving what keeps failing to the DLQ. Hostile messages are mixed in.
+//!   reordered, some notices duplicated (SNS at least once) or a whole batch delivered to two
+//!   importer containers at once, some notices lost (the reconciler must find those), failed
+//!   records back after their visibility timeout, the queue's redrive policy
+//!   (`maxReceiveCount` 10, the template's default) moving what keeps failing to the DLQ.
+//!   Hostile messages are mixed in.
 //! - The clock moves 20 minutes per round, more than the scanner's claim lifetime, so an
 //!   abandoned claim is taken over by the next round. After the pipeline settles, it moves
 //!   past the export retention and the scanner expires the workload's copies.
 //!
 //! Asserted: every selected snapshot is in the vault exactly once, under the vault key, with
 //! its lineage; no source snapshot touched (status, tags, share list); nothing deleted but
-//! the pipeline's expired copies; the DLQ holds exactly the hostile messages.
+//! the pipeline's expired copies and its failed copies once retried; the DLQ holds exactly
+//! the hostile messages; a crash hit every boundary of every function.
+//!
+//! The second test gives the DynamoDB export job the same faults and crashes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant, SystemTime};
@@ -61,7 +67,8 @@ const DUPLICATE_RATE: f64 = 0.1;
 const REDELIVERY_RATE: f64 = 0.1;
 const MAX_RECEIVE_COUNT: u32 = 10;
 const ROUND: Duration = Duration::from_secs(20 * 60);
-const MAX_ROUNDS: usize = 40;
+/// About 35 are needed (the hostile messages alone take 11 rounds to reach the DLQ).
+const MAX_ROUNDS: usize = 80;
 /// The run fails rather than hang.
 const DEADLINE: Duration = Duration::from_secs(15 * 60);
 
