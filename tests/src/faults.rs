@@ -98,6 +98,19 @@ pub enum Crash {
     Never,
     /// At the first boundary of this lane that no crash has hit yet (if it shows one).
     AtNewBoundary,
+    /// At the first time this boundary shows, `(call before, call after)` as `service:Action`.
+    At(&'static str, &'static str),
+}
+
+impl Crash {
+    /// Whether an invocation crashes at `boundary`, given where this lane crashed before.
+    fn hits(self, boundary: &Boundary, crashed_at: &BTreeSet<Boundary>) -> bool {
+        match self {
+            Crash::Never => false,
+            Crash::AtNewBoundary => !crashed_at.contains(boundary),
+            Crash::At(after, before) => boundary.after == after && boundary.before == before,
+        }
+    }
 }
 
 /// What a lane injected and saw.
@@ -152,7 +165,7 @@ struct LaneState {
 
 #[derive(Debug)]
 struct Invocation {
-    may_crash: bool,
+    crash: Crash,
     last_call: String,
     crashed: Option<Boundary>,
     stop: Arc<Notify>,
@@ -218,12 +231,8 @@ impl Lane {
             let mut state = self.state();
             assert!(state.current.is_none(), "lane {}: one invocation at a time", self.shared.name);
             state.stats.invocations += 1;
-            state.current = Some(Invocation {
-                may_crash: crash == Crash::AtNewBoundary,
-                last_call: START.to_owned(),
-                crashed: None,
-                stop: Arc::clone(&stop),
-            });
+            state.current =
+                Some(Invocation { crash, last_call: START.to_owned(), crashed: None, stop: Arc::clone(&stop) });
         }
         let outcome = tokio::select! {
             biased;
@@ -236,7 +245,7 @@ impl Lane {
             (Some(value), None) => {
                 let end = Boundary { after: current.last_call, before: END.to_owned() };
                 state.stats.seen.insert(end.clone());
-                if current.may_crash && !state.stats.crashed_at.contains(&end) {
+                if current.crash.hits(&end, &state.stats.crashed_at) {
                     state.stats.crashed_at.insert(end.clone());
                     state.stats.crashes += 1;
                     return Invoked::Crashed(end);
@@ -266,7 +275,7 @@ impl Lane {
                 let boundary = Boundary { after: current.last_call.clone(), before: call.name.clone() };
                 current.last_call = call.name.clone();
                 stats.seen.insert(boundary.clone());
-                if current.may_crash && !stats.crashed_at.contains(&boundary) {
+                if current.crash.hits(&boundary, &stats.crashed_at) {
                     stats.crashed_at.insert(boundary.clone());
                     stats.crashes += 1;
                     current.crashed = Some(boundary);

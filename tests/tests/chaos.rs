@@ -695,7 +695,7 @@ async fn the_pipeline_converges_under_faults_crashes_and_hostile_deliveries() {
         );
     }
     let by_importer = vault.values().filter(|c| c.tag(tags::IMPORTED_BY) == Some("importer")).count();
-    assert!(by_importer >= selected.len() / 4, "the notice path carried its share: {by_importer} by the importer");
+    assert!(by_importer >= selected.len() / 5, "the notice path carried its share: {by_importer} by the importer");
     // Sources: untouched, never shared; unselected ones never exported.
     let workload = inventory(&pipeline.workload).await;
     let sources_after: BTreeMap<String, Snapshot> =

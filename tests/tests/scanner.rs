@@ -208,3 +208,43 @@ async fn an_operators_copy_with_copied_tags_is_never_shared_or_deleted() {
     assert!(report.deleted.is_empty(), "{report:#?}");
     assert!(restore_accounts(&pipeline.workload, SnapshotKind::Instance, "operators-copy").await.is_empty());
 }
+
+/// A crash between two `PublishBatch` calls repeats no notice: each batch's copies are marked
+/// announced before the next batch is published. (When marking came after all publishing, a
+/// crash there announced every copy of the scan again: the chaos run's duplicates.)
+#[tokio::test]
+async fn a_crash_between_two_publish_batches_repeats_no_notice() {
+    use offsite_scanner::scan::Scanner;
+    use offsite_scanner::settings::ScannerSettings;
+    use offsite_tests::faults::{Crash, Invoked, Lane};
+
+    let pipeline = Pipeline::start(Duration::ZERO).await;
+    for i in 0..15 {
+        pipeline.snapshot_and_export(&format!("orders-{i}")).await;
+    }
+    let lane = Lane::new("scanner", 1, 0.0);
+    let config = lane.wrap(&pipeline.workload);
+    let settings = ScannerSettings::from_env(&pipeline.env).expect("settings");
+    let scanner = Scanner::new(RdsSnapshots::new(Client::new(&config)), aws_sdk_sns::Client::new(&config), settings);
+
+    let crash = Crash::At("rds:AddTagsToResource", "sns:PublishBatch");
+    let first = lane.invoke(crash, scanner.scan(now(), "scan-1")).await;
+    assert!(matches!(first, Invoked::Crashed(_)), "the scan dies before its second PublishBatch: {first:?}");
+    let stages = |copies: &[offsite_common::snapshot::Snapshot], stage: &str| {
+        copies.iter().filter(|c| c.tag(tags::STAGE) == Some(stage)).count()
+    };
+    let copies = pipeline.scanner().copies().await.expect("copies");
+    assert_eq!((stages(&copies, tags::STAGE_ANNOUNCED), stages(&copies, tags::STAGE_ANNOUNCING)), (10, 5));
+    let before_crash: Vec<String> = pipeline.notices().await.into_iter().map(|n| n.copy_arn).collect();
+    assert_eq!(before_crash.len(), 10, "the first batch was published");
+
+    // Its claim expired, the next scan announces the other five, and only those.
+    let later = DateTime::from_secs(now().secs() + 16 * 60);
+    let second = pipeline.scanner().scan(later, "scan-2").await.expect("scan");
+    assert_eq!(second.announced.len(), 5, "{second:#?}");
+    let after: Vec<String> = pipeline.notices().await.into_iter().map(|n| n.copy_arn).collect();
+    assert_eq!(after.len(), 5);
+    assert!(after.iter().all(|arn| !before_crash.contains(arn)), "no copy announced twice");
+    let copies = pipeline.scanner().copies().await.expect("copies");
+    assert_eq!(stages(&copies, tags::STAGE_ANNOUNCED), 15);
+}
