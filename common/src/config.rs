@@ -158,16 +158,6 @@ pub fn duration_in(
     Err(rule_error(env, name, &duration_text(value), problem, expected))
 }
 
-/// Checks that a setting already read lies in `range`.
-pub fn in_range<T: PartialOrd + Display>(name: &str, value: T, range: RangeInclusive<T>) -> Result<T, ConfigError> {
-    if range.contains(&value) {
-        Ok(value)
-    } else {
-        let expected = format!("a value from {} to {}", range.start(), range.end());
-        Err(invalid(name, &value.to_string(), "out of range", expected))
-    }
-}
-
 /// Builds the error for a setting already read that breaks a rule of its own (a range) or
 /// one between settings. The message shows the value as written in `env` (`10m`, not its
 /// seconds), or, when the variable is not set, says so and that its default `value` is what
@@ -359,13 +349,6 @@ mod tests {
         assert!(required::<Vec<AccountId>>(&e, "E").expect_err("must be rejected").problem.contains("item 2 is empty"));
         let ok = required::<Vec<AccountId>>(&env(&[("L", "111111111111,222222222222")]), "L");
         assert_eq!(ok.map(|l| l.len()), Ok(2));
-    }
-
-    #[test]
-    fn range_check_names_the_bounds() {
-        assert_eq!(in_range("N", 5u32, 1..=10), Ok(5));
-        let err = in_range("N", 0u32, 1..=10).expect_err("must be rejected");
-        assert_eq!(err.expected, "a value from 1 to 10");
     }
 
     #[test]

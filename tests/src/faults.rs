@@ -23,7 +23,7 @@
 //! lane hit. The crashing request never leaves and the invocation's future is dropped on the
 //! spot, as a Lambda sandbox that dies at that line; a crash at the end drops its result
 //! (the response never reaches the caller). Repeating crash invocations therefore walks
-//! every boundary the function shows, one per crash.
+//! every boundary the function shows, one per crash. `Crash::At` picks one boundary instead.
 //!
 //! Only the emulator's behaviour is changed, never the code under test; the retry *delays*
 //! are shortened (see [`Lane::wrap`]) so that thousands of injected faults fit a test run.
@@ -190,13 +190,6 @@ impl Lane {
         self.state().kinds = kinds.to_vec();
     }
 
-    /// Sets the rate for every service.
-    pub fn set_default_rate(&self, rate: f64) {
-        let mut state = self.state();
-        state.rates.clear();
-        state.default_rate = rate;
-    }
-
     pub fn name(&self) -> &str {
         &self.shared.name
     }
@@ -333,8 +326,10 @@ impl Call {
             .and_then(|c| c.split(['/', ',']).nth(3))
             .unwrap_or("unsigned")
             .to_owned();
-        // `amz-sdk-request: attempt=1; max=5`, set by the SDK on every attempt.
-        let first_attempt = header("amz-sdk-request").split(';').next().is_none_or(|a| a.trim() == "attempt=1");
+        // `amz-sdk-request: attempt=1; max=5`, set by the SDK on every attempt (a request
+        // without it counts as a call of its own).
+        let attempt = header("amz-sdk-request");
+        let first_attempt = attempt.is_empty() || attempt.split(';').next().is_some_and(|a| a.trim() == "attempt=1");
         let target = header("x-amz-target");
         let (action, protocol) = if !target.is_empty() {
             (target.rsplit('.').next().unwrap_or(target).to_owned(), Protocol::Json)

@@ -91,7 +91,6 @@ async fn every_function_runs_with_its_templates_environment_and_the_pipeline_del
 fn every_variable_a_template_sets_is_one_its_function_reads() {
     use std::collections::{BTreeMap, BTreeSet};
 
-    use offsite_common::aws::AwsSettings;
     use offsite_common::config::Recording;
     use offsite_infra::Template;
     use offsite_infra::resolve::Deployment;
@@ -149,9 +148,7 @@ fn every_variable_a_template_sets_is_one_its_function_reads() {
             offsite_importer::settings::VaultSettings::from_env(e).map(drop)
         }),
         ("offsite-retention", &vault_template, &vault, |e| {
-            let aws = AwsSettings::from_env(e)?;
-            offsite_importer::retention::Policy::from_env(e)?;
-            offsite_importer::settings::DrSettings::from_env(e, aws.region.as_deref().unwrap_or_default()).map(drop)
+            offsite_importer::settings::RetentionSettings::from_env(e).map(drop)
         }),
     ];
     for (binary, template, deployment, read) in readers {

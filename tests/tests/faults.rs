@@ -28,6 +28,22 @@ async fn throttling_is_retried_by_the_sdk_and_surfaces_as_aws_would_answer_it() 
 }
 
 #[tokio::test]
+async fn the_rate_is_set_per_service() {
+    let emulator = Emulator::start().expect("emulator");
+    let workload = emulator.account(WORKLOAD).await.expect("credentials");
+    let lane = Lane::new("sns-only", 1, 0.0);
+    lane.set_rate("sns", 1.0);
+    let config = lane.wrap(&workload);
+
+    Client::new(&config).describe_db_snapshots().send().await.expect("RDS is not faulted");
+    let sns = aws_sdk_sns::Client::new(&config).list_topics().send().await;
+
+    assert!(sns.is_err(), "every SNS attempt is faulted");
+    let stats = lane.stats();
+    assert_eq!((stats.calls, stats.attempts, stats.faults_total()), (2, 6, 5), "{stats:?}");
+}
+
+#[tokio::test]
 async fn a_lost_response_is_a_call_that_happened() {
     let emulator = Emulator::start().expect("emulator");
     let workload = emulator.account(WORKLOAD).await.expect("credentials");
