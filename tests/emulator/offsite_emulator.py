@@ -36,6 +36,7 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from patches import apply_all, aws_backup, dynamodb_export, rds_snapshot_lifecycle  # noqa: E402
+from patches.iam_enforce import IamEnforcement  # noqa: E402
 from patches.request_metrics import RequestMetrics  # noqa: E402
 from patches.state import CONFIG, on_reset  # noqa: E402
 
@@ -287,7 +288,8 @@ def main(argv: list[str] | None = None) -> None:
     QuietRequestHandler.verbose = args.verbose
 
     apply_all()
-    metrics = RequestMetrics(DomainDispatcherApplication(create_backend_app))
+    # IAM is evaluated for roles created through the IAM API (patches/iam_enforce.py).
+    metrics = RequestMetrics(IamEnforcement(DomainDispatcherApplication(create_backend_app)))
     on_reset(metrics.reset)
     app = ControlAPI(metrics)
 

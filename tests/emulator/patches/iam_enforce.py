@@ -1,0 +1,799 @@
+"""WSGI middleware (not a moto patch): IAM authorization of every AWS request made with the
+credentials of a role that exists in its account's IAM, as AWS authorizes it.
+
+Who is enforced
+---------------
+The principal is the access key's STS AssumeRole session (moto keeps it in the role
+account's STS backend, ``moto.sts.models.STSBackend.assumed_roles``; the key's account comes
+from ``moto.iam.models.get_account_id_from``). A session of a role that **exists** in that
+account's IAM (created through the IAM API, ARN with its path) is enforced. Credentials of
+a role name the account's IAM does not hold (``arn:aws:iam::<account>:role/offsite-test``,
+the harness's) are the **bootstrap identity** of the account, the stand-in for whoever
+deploys the stacks, and stay unrestricted; so do IAM users and unknown keys. Control
+requests (``/_offsite/``, ``/moto-api/``) are never enforced.
+
+``sts:AssumeRole`` of a role that exists is checked for every caller: the role's trust
+policy must admit the caller (a bootstrap caller's own identity is unrestricted; an
+enforced caller also needs its identity policies, per the evaluation logic: across
+accounts, or when the trust policy names only the caller's account). An enforced caller may
+not assume a role that does not exist (AWS: AccessDenied), so it cannot become a bootstrap
+identity. ``sts:GetCallerIdentity`` needs no permission (STS API reference:
+"No permissions are required to perform this operation").
+
+What a request is authorized as
+-------------------------------
+The action: the service prefix (SigV4 scope, ``monitoring`` etc. mapped where the IAM prefix
+differs) and the API name from ``X-Amz-Target`` (JSON protocols), the ``Action`` parameter
+(query protocols) or the S3 REST shape (path-style: method, bucket/key, sub-resource).
+The catalogue (``iam_catalogue``, the Service Authorization Reference) must list it; an
+action it does not list, or one this module cannot map to resources, is refused naming it.
+The resources: ARNs built with the catalogue's ARN formats from the request's parameters
+(``DBSnapshotIdentifier``, ``TableName``, ``QueueUrl``, ``TopicArn``, ``KeyId`` ...), only of
+the resource types the action takes; an action without resource types is authorized on
+``"*"``. ``CopyDBSnapshot``/``CopyDBClusterSnapshot`` authorize the target and the source;
+tags in a request whose action lists ``rds:AddTagsToResource`` as dependent are also
+authorized as ``rds:AddTagsToResource`` on the new resource (RDS User Guide, "Granting
+permission to tag Amazon RDS resources during creation"). Every (action, resource) must be
+allowed.
+
+Request context: ``aws:PrincipalArn`` (the role ARN), ``aws:PrincipalAccount``,
+``aws:PrincipalType`` (``AssumedRole``), ``aws:SecureTransport`` **true** (the emulator is
+plain HTTP on loopback, but the SDKs reach every AWS endpoint over TLS only: a policy
+requiring TLS must behave as it would against AWS), ``aws:ViaAWSService`` and
+``aws:PrincipalIsAWSService`` false, ``aws:CurrentTime``/``aws:EpochTime``,
+``aws:RequestedRegion``; ``aws:RequestTag/…``, ``aws:TagKeys``, ``rds:req-tag/…`` from the
+request's tags; ``aws:ResourceTag/…`` and service tag keys (``rds:snapshot-tag/…``,
+``rds:cluster-snapshot-tag/…``, ``rds:db-tag/…``, ``rds:cluster-tag/…``) from the resource's
+tags in moto (a resource being created has none); ``kms:CallerAccount``,
+``kms:GrantIsForAWSResource`` (false: a direct call), ``kms:EncryptionContext:…``,
+``kms:EncryptionContextKeys``; ``sns:Protocol``, ``sns:Endpoint`` (Subscribe);
+``s3:x-amz-server-side-encryption[-aws-kms-key-id]`` (headers); ``sts:ExternalId``,
+``sts:RoleSessionName`` (AssumeRole). Service keys are kept only where the catalogue lists
+them for the action and resource type. ``aws:SourceArn``, ``aws:SourceAccount``,
+``aws:CalledVia``, ``kms:ViaService`` are known and absent: a role's direct call carries
+none of them (they come with a service acting for it, not emulated yet).
+
+Policies: the role's inline policies and attached managed policies (default version), the
+session policy; resource policies of SQS queues, SNS topics, S3 buckets, KMS keys (key
+policy) and role trust policies (for AssumeRole), as moto stores them. Evaluation:
+``iam_policy.authorize``.
+
+Denials answer as AWS does, HTTP 403: query protocols (RDS, STS, IAM, SNS) an
+``ErrorResponse`` with code ``AccessDenied`` (SNS ``AuthorizationError``); JSON protocols
+(DynamoDB, KMS, SQS) ``__type`` ``AccessDeniedException`` (SQS also
+``x-amzn-query-error: AccessDenied;Sender``, its query-compatible code); S3 ``<Error>`` with
+``AccessDenied``; the message "User: <session ARN> is not authorized to perform: <action> on
+resource: <ARN> because no identity-based policy allows the <action> action" (or "with an
+explicit deny in a(n) ... policy"; IAM User Guide, "Troubleshoot access denied error
+messages").
+
+Not enforced (yet)
+------------------
+KMS use by services on the caller's behalf (an RDS copy under a key does not check the
+caller's ``kms:CreateGrant``/``kms:DescribeKey`` with ``kms:ViaService``); the S3 writes of a
+DynamoDB export against the caller's identity policies (``dynamodb_export`` checks the
+bucket policy); permission boundaries, SCPs; IAM users; resource policies of DynamoDB
+tables; S3 ACLs and Block Public Access.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+from xml.sax.saxutils import escape
+
+from moto.iam.models import get_account_id_from, iam_backends
+from moto.sts.models import sts_backends
+
+from . import iam_catalogue
+from .iam_policy import Context, Decision, Principal, Request, authorize, denial_message
+from .request_metrics import CONTROL_PREFIXES, _credential
+
+PARTITION = "aws"
+# SigV4 signing names whose IAM prefix differs.
+_PREFIX = {"monitoring": "cloudwatch", "email": "ses", "execute-api": "execute-api"}
+_JSON_SERVICES = {"dynamodb", "kms", "sqs", "logs", "events", "lambda"}
+
+
+class Refused(Exception):
+    """The request cannot be authorized by the emulator (unknown action, unmapped resource)."""
+
+
+@dataclass
+class Call:
+    """One AWS API request as the enforcement sees it."""
+
+    service: str  # IAM prefix
+    operation: str
+    account: str  # the caller's
+    region: str
+    params: dict[str, Any]
+    headers: dict[str, str]
+    method: str = "POST"
+    path: str = "/"
+    query: dict[str, list[str]] = field(default_factory=dict)
+    body: bytes = b""
+
+    @property
+    def action(self) -> str:
+        return f"{self.service}:{self.operation}"
+
+
+@dataclass
+class Authorization:
+    action: str
+    resource: str
+    context: Context
+
+
+# --- reading the request -------------------------------------------------------------------
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+def _headers(environ: dict[str, Any]) -> dict[str, str]:
+    out = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+    if environ.get("CONTENT_TYPE"):
+        out["content-type"] = environ["CONTENT_TYPE"]
+    return out
+
+
+def parse_call(environ: dict[str, Any], signing_name: str, account: str, region: str) -> Call:
+    service = _PREFIX.get(signing_name, signing_name)
+    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    headers = _headers(environ)
+    method = environ.get("REQUEST_METHOD", "GET")
+    path = environ.get("PATH_INFO", "/")
+    call = Call(service, "", account, region, {}, headers, method, path, query)
+    if service == "s3":
+        if method == "POST" and "delete" in query:
+            call.body = _read_body(environ)
+        return call
+    target = headers.get("x-amz-target")
+    body = _read_body(environ) if method == "POST" else b""
+    call.body = body
+    if target:
+        call.operation = target.rsplit(".", 1)[-1]
+        try:
+            call.params = json.loads(body or b"{}")
+        except ValueError:
+            call.params = {}
+        return call
+    form = parse_qs(body.decode("utf-8", "replace")) if body else {}
+    flat = {k: v[0] for k, v in {**query, **form}.items() if v}
+    call.operation = flat.get("Action", "")
+    call.params = flat
+    return call
+
+
+# --- resources -------------------------------------------------------------------------------
+
+
+def _arn_parts(arn: str) -> tuple[str, str, str, str]:
+    """(service, region, account, resource) of an ARN."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6:
+        return "", "", "", arn
+    return parts[2], parts[3], parts[4], parts[5]
+
+
+def _rds(call: Call, value: str, rtype: str) -> str:
+    if value.startswith("arn:"):
+        return value
+    return iam_catalogue.fill_arn("rds", rtype, PARTITION, call.region, call.account, value.lower())
+
+
+def _queue_arn(call: Call, url: str) -> str:
+    parts = [p for p in urlparse(url).path.split("/") if p]
+    if len(parts) >= 2:
+        return f"arn:{PARTITION}:sqs:{call.region}:{parts[-2]}:{parts[-1]}"
+    return f"arn:{PARTITION}:sqs:{call.region}:{call.account}:{parts[-1] if parts else url}"
+
+
+def _kms_key_arn(call: Call, key_id: str) -> str:
+    if key_id.startswith("arn:") and ":key/" in key_id:
+        return key_id
+    region, account = call.region, call.account
+    if key_id.startswith("arn:"):
+        _, region, account, _ = _arn_parts(key_id)
+    try:
+        from moto.kms.models import kms_backends
+
+        raw = kms_backends[account][region].any_id_to_key_id(key_id)
+    except Exception:  # an alias that does not exist: authorize the alias's own name
+        raw = key_id
+    return f"arn:{PARTITION}:kms:{region}:{account}:key/{raw}"
+
+
+def _role_arn(call: Call, name: str) -> str:
+    try:
+        return iam_backends[call.account][PARTITION].get_role(name).arn
+    except Exception:
+        path = call.params.get("Path", "/")
+        return f"arn:{PARTITION}:iam::{call.account}:role{path}{name}"
+
+
+# Parameter -> builder of the resource's ARN, per service.
+_Builder = Callable[[Call, str], str]
+_PARAMS: dict[str, list[tuple[str, _Builder]]] = {
+    "rds": [
+        ("TargetDBSnapshotIdentifier", lambda c, v: _rds(c, v, "snapshot")),
+        ("SourceDBSnapshotIdentifier", lambda c, v: _rds(c, v, "snapshot")),
+        ("DBSnapshotIdentifier", lambda c, v: _rds(c, v, "snapshot")),
+        ("TargetDBClusterSnapshotIdentifier", lambda c, v: _rds(c, v, "cluster-snapshot")),
+        ("SourceDBClusterSnapshotIdentifier", lambda c, v: _rds(c, v, "cluster-snapshot")),
+        ("DBClusterSnapshotIdentifier", lambda c, v: _rds(c, v, "cluster-snapshot")),
+        ("DBInstanceIdentifier", lambda c, v: _rds(c, v, "db")),
+        ("DBClusterIdentifier", lambda c, v: _rds(c, v, "cluster")),
+        ("OptionGroupName", lambda c, v: _rds(c, v, "og")),
+        ("ResourceName", lambda c, v: v),
+    ],
+    "dynamodb": [
+        ("TableArn", lambda c, v: v),
+        ("TableName", lambda c, v: v if v.startswith("arn:") else iam_catalogue.fill_arn(
+            "dynamodb", "table", PARTITION, c.region, c.account, v)),
+        ("ExportArn", lambda c, v: v),
+        ("ResourceArn", lambda c, v: v),
+        ("BackupArn", lambda c, v: v),
+        ("StreamArn", lambda c, v: v),
+    ],
+    "sqs": [
+        ("QueueUrl", _queue_arn),
+        ("QueueName", lambda c, v: f"arn:{PARTITION}:sqs:{c.region}:"
+         f"{c.params.get('QueueOwnerAWSAccountId') or c.account}:{v}"),
+    ],
+    "sns": [
+        ("TopicArn", lambda c, v: v),
+        ("TargetArn", lambda c, v: v),
+        ("ResourceArn", lambda c, v: v),
+        # A subscription ARN is its topic's ARN and an id: authorized on the topic.
+        ("SubscriptionArn", lambda c, v: v.rsplit(":", 1)[0]),
+        ("Name", lambda c, v: f"arn:{PARTITION}:sns:{c.region}:{c.account}:{v}"),
+    ],
+    "kms": [
+        ("KeyId", _kms_key_arn),
+        ("DestinationKeyId", _kms_key_arn),
+        ("SourceKeyId", _kms_key_arn),
+        ("TargetKeyId", _kms_key_arn),
+        ("AliasName", lambda c, v: v if v.startswith("arn:") else
+         f"arn:{PARTITION}:kms:{c.region}:{c.account}:{v}"),
+    ],
+    "sts": [("RoleArn", lambda c, v: v)],
+    "iam": [
+        ("RoleName", _role_arn),
+        ("PolicyArn", lambda c, v: v),
+        ("PolicyName", lambda c, v: f"arn:{PARTITION}:iam::{c.account}:policy"
+         f"{c.params.get('Path', '/')}{v}" if c.operation == "CreatePolicy" else ""),
+        ("UserName", lambda c, v: f"arn:{PARTITION}:iam::{c.account}:user/{v}"),
+    ],
+}
+
+
+_S3_SUB = {
+    # sub-resource: (GET, PUT, DELETE) action names on the bucket
+    "policy": ("GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPolicy"),
+    "versioning": ("GetBucketVersioning", "PutBucketVersioning", None),
+    "tagging": ("GetBucketTagging", "PutBucketTagging", "PutBucketTagging"),
+    "encryption": ("GetEncryptionConfiguration", "PutEncryptionConfiguration", "PutEncryptionConfiguration"),
+    "lifecycle": ("GetLifecycleConfiguration", "PutLifecycleConfiguration", "PutLifecycleConfiguration"),
+    "location": ("GetBucketLocation", None, None),
+    "acl": ("GetBucketAcl", "PutBucketAcl", None),
+    "object-lock": ("GetBucketObjectLockConfiguration", "PutBucketObjectLockConfiguration", None),
+    "publicAccessBlock": ("GetBucketPublicAccessBlock", "PutBucketPublicAccessBlock", "PutBucketPublicAccessBlock"),
+    "ownershipControls": ("GetBucketOwnershipControls", "PutBucketOwnershipControls", "PutBucketOwnershipControls"),
+    "notification": ("GetBucketNotification", "PutBucketNotification", None),
+    "uploads": ("ListBucketMultipartUploads", None, None),
+    "versions": ("ListBucketVersions", None, None),
+}
+
+
+def _s3_requests(call: Call) -> list[tuple[str, str]]:
+    """(action name, resource ARN) pairs of an S3 REST request (path-style addressing),
+    per the S3 User Guide, "Required permissions for Amazon S3 API operations"."""
+    segments = call.path.lstrip("/").split("/", 1)
+    bucket = unquote(segments[0]) if segments[0] else ""
+    key = unquote(segments[1]) if len(segments) > 1 and segments[1] else ""
+    method = call.method
+    subs = [k for k, v in call.query.items() if v == [""] and not k.startswith("X-Amz-")]
+    if not bucket:
+        if method == "GET":
+            return [("ListAllMyBuckets", "*")]
+        raise Refused(f"S3 {method} / is not mapped to an action")
+    bucket_arn = f"arn:{PARTITION}:s3:::{bucket}"
+    if key:
+        obj = f"{bucket_arn}/{key}"
+        if method in ("GET", "HEAD"):
+            if "tagging" in subs:
+                return [("GetObjectTagging", obj)]
+            if "acl" in subs:
+                return [("GetObjectAcl", obj)]
+            if "uploadId" in call.query:
+                return [("ListMultipartUploadParts", obj)]
+            return [("GetObject", obj)]
+        if method == "PUT":
+            if "tagging" in subs:
+                return [("PutObjectTagging", obj)]
+            if "acl" in subs:
+                return [("PutObjectAcl", obj)]
+            out = [("PutObject", obj)]
+            source = call.headers.get("x-amz-copy-source")
+            if source:
+                src = unquote(source.split("?", 1)[0].lstrip("/"))
+                out.append(("GetObject", f"arn:{PARTITION}:s3:::{src}"))
+            return out
+        if method == "POST":
+            return [("PutObject", obj)]  # CreateMultipartUpload, CompleteMultipartUpload
+        if method == "DELETE":
+            if "uploadId" in call.query:
+                return [("AbortMultipartUpload", obj)]
+            if "tagging" in subs:
+                return [("DeleteObjectTagging", obj)]
+            return [("DeleteObject", obj)]
+        raise Refused(f"S3 {method} on an object is not mapped to an action")
+    for sub in subs:
+        if sub in _S3_SUB:
+            index = {"GET": 0, "HEAD": 0, "PUT": 1, "DELETE": 2}.get(method)
+            name = _S3_SUB[sub][index] if index is not None else None
+            if name:
+                return [(name, bucket_arn)]
+            raise Refused(f"S3 {method} ?{sub} is not mapped to an action")
+    if method == "POST" and "delete" in call.query:
+        keys = re.findall(rb"<Key>(.*?)</Key>", call.body)
+        return [("DeleteObject", f"{bucket_arn}/{k.decode()}") for k in keys] or [("DeleteObject", f"{bucket_arn}/*")]
+    if subs:
+        raise Refused(f"S3 {method} ?{subs[0]} is not mapped to an action")
+    action = {"GET": "ListBucket", "HEAD": "ListBucket", "PUT": "CreateBucket", "DELETE": "DeleteBucket"}.get(method)
+    if action is None:
+        raise Refused(f"S3 {method} on a bucket is not mapped to an action")
+    return [(action, bucket_arn)]
+
+
+def _values(params: dict[str, Any], name: str) -> list[str]:
+    value = params.get(name)
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def resources_of(call: Call, info: iam_catalogue.ActionInfo) -> list[str]:
+    """The ARNs the request is authorized on (see the module docstring)."""
+    if not info.resource_types:
+        return ["*"]
+    arns: list[str] = []
+    for name, build in _PARAMS.get(call.service, []):
+        for value in _values(call.params, name):
+            if not value:
+                continue
+            arn = build(call, value)
+            if arn and info.type_of(arn) is not None and arn not in arns:
+                arns.append(arn)
+    if arns:
+        return arns
+    required = [t.name for t in info.resource_types if t.required]
+    if required:
+        raise Refused(
+            f"the Offsite emulator cannot tell the {'/'.join(required)} resource that "
+            f"{info.full_name} is authorized on from this request"
+        )
+    return ["*"]
+
+
+# --- request context -------------------------------------------------------------------------
+
+
+def _request_tags(call: Call) -> dict[str, str] | None:
+    p = call.params
+    tags: dict[str, str] = {}
+    if isinstance(p.get("Tags"), list):  # JSON: DynamoDB [{Key, Value}], KMS [{TagKey, TagValue}]
+        for tag in p["Tags"]:
+            if isinstance(tag, dict):
+                k = tag.get("Key", tag.get("TagKey"))
+                if k is not None:
+                    tags[str(k)] = str(tag.get("Value", tag.get("TagValue", "")))
+    elif isinstance(p.get("tags"), dict):  # SQS JSON CreateQueue
+        tags = {str(k): str(v) for k, v in p["tags"].items()}
+    elif isinstance(p.get("Tags"), dict):  # SQS TagQueue
+        tags = {str(k): str(v) for k, v in p["Tags"].items()}
+    else:  # query protocols: Tags.Tag.N.Key / Tags.member.N.Key
+        keys = {}
+        for name, value in p.items():
+            m = re.fullmatch(r"Tags\.(?:Tag\.|member\.)?(\d+)\.(Key|Value)", name)
+            if m:
+                keys.setdefault(m.group(1), {})[m.group(2)] = value
+        tags = {v["Key"]: v.get("Value", "") for v in keys.values() if "Key" in v}
+    if not tags and not any(k.startswith("Tags") or k == "tags" for k in p):
+        return None
+    return tags
+
+
+def _tags_of(arn: str) -> dict[str, str]:
+    """The tags moto holds for the resource ``arn`` (empty when unknown)."""
+    service, region, account, resource = _arn_parts(arn)
+    try:
+        if service == "rds":
+            from moto.rds.models import rds_backends
+
+            backend = rds_backends[account][region]
+            kind, _, ident = resource.partition(":")
+            store = {
+                "snapshot": backend.database_snapshots,
+                "cluster-snapshot": backend.cluster_snapshots,
+                "db": backend.databases,
+                "cluster": backend.clusters,
+            }.get(kind)
+            obj = store.get(ident) if store is not None else None
+            return {t["Key"]: t["Value"] for t in (obj.tags or [])} if obj is not None else {}
+        if service == "dynamodb" and resource.startswith("table/"):
+            from moto.dynamodb.models import dynamodb_backends
+
+            table = dynamodb_backends[account][region].tables.get(resource.split("/")[1])
+            return {t["Key"]: t["Value"] for t in (table.tags or [])} if table else {}
+        if service == "sqs":
+            from moto.sqs.models import sqs_backends
+
+            queue = sqs_backends[account][region].queues.get(resource)
+            return dict(queue.tags) if queue else {}
+        if service == "sns":
+            from moto.sns.models import sns_backends
+
+            topic = sns_backends[account][region].topics.get(arn)
+            return dict(topic._tags) if topic else {}
+        if service == "kms" and resource.startswith("key/"):
+            from moto.kms.models import kms_backends
+
+            tagger = kms_backends[account][region].tagger
+            listed = tagger.list_tags_for_resource(resource[4:]).get("Tags", [])
+            return {t["TagKey"]: t["TagValue"] for t in listed}
+    except Exception:  # a resource that does not exist (yet) has no tags
+        return {}
+    return {}
+
+
+def _base_context(principal: Principal, call: Call) -> Context:
+    now = datetime.now(timezone.utc)
+    ctx: Context = {
+        "aws:principalaccount": [principal.account],
+        "aws:principaltype": ["AssumedRole"],
+        "aws:securetransport": ["true"],
+        "aws:viaawsservice": ["false"],
+        "aws:principalisawsservice": ["false"],
+        "aws:currenttime": [now.strftime("%Y-%m-%dT%H:%M:%SZ")],
+        "aws:epochtime": [str(int(now.timestamp()))],
+        "aws:requestedregion": [call.region],
+    }
+    if principal.role_arn:
+        ctx["aws:principalarn"] = [principal.role_arn]
+    elif principal.arn:
+        ctx["aws:principalarn"] = [principal.arn]
+    tags = _request_tags(call)
+    if tags is not None:
+        ctx["aws:tagkeys"] = list(tags)
+        for k, v in tags.items():
+            ctx[f"aws:requesttag/{k.lower()}"] = [v]
+            ctx[f"{call.service}:req-tag/{k.lower()}"] = [v]
+    p, h = call.params, call.headers
+    if call.service == "kms":
+        ctx["kms:calleraccount"] = [principal.account]
+        ctx["kms:grantisforawsresource"] = ["false"]
+        context = p.get("EncryptionContext")
+        if isinstance(context, dict):
+            ctx["kms:encryptioncontextkeys"] = list(context)
+            for k, v in context.items():
+                ctx[f"kms:encryptioncontext:{k.lower()}"] = [str(v)]
+    if call.service == "sns" and call.operation == "Subscribe":
+        for name in ("Protocol", "Endpoint"):
+            if p.get(name):
+                ctx[f"sns:{name.lower()}"] = [p[name]]
+    if call.service == "s3":
+        for header in ("x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id"):
+            if h.get(header):
+                ctx[f"s3:{header}"] = [h[header]]
+    if call.service == "sts":
+        if p.get("ExternalId"):
+            ctx["sts:externalid"] = [p["ExternalId"]]
+        if p.get("RoleSessionName"):
+            ctx["sts:rolesessionname"] = [p["RoleSessionName"]]
+    return ctx
+
+
+def context_for(
+    base: Context, info: iam_catalogue.ActionInfo, resource: str
+) -> Context:
+    """The request context for ``info`` on ``resource``: global keys as they are, service
+    keys and tag keys only where the catalogue lists them for the action and resource type."""
+    rtype = info.type_of(resource) if resource != "*" else None
+    listed = info.keys_for(rtype)
+    ctx: Context = {}
+    for key, values in base.items():
+        tagish = key.startswith(("aws:requesttag/", "aws:resourcetag/")) or key == "aws:tagkeys"
+        if key.startswith("aws:") and not tagish:
+            ctx[key] = values
+        elif iam_catalogue.key_listed(key, listed):
+            ctx[key] = values
+    if rtype is not None:
+        tags = _tags_of(resource)
+        for pattern in rtype.condition_keys:
+            if pattern.endswith("/${TagKey}") and "req" not in pattern.lower():
+                prefix = pattern[: -len("${TagKey}")].lower()
+                for k, v in tags.items():
+                    ctx[f"{prefix}{k.lower()}"] = [v]
+    return ctx
+
+
+# --- resource policies -----------------------------------------------------------------------
+
+
+@dataclass
+class ResourcePolicy:
+    account: str | None
+    document: Any = None
+    has_policies: bool = False
+    name: str = "resource policy"
+    key_policy: bool = False
+
+
+def resource_policy(action: str, arn: str) -> ResourcePolicy:
+    if arn == "*":
+        return ResourcePolicy(None)
+    service, region, account, resource = _arn_parts(arn)
+    try:
+        if service == "sqs":
+            from moto.sqs.models import sqs_backends
+
+            queue = sqs_backends[account][region].queues.get(resource)
+            return ResourcePolicy(account, queue.policy if queue else None, True, "queue policy")
+        if service == "sns":
+            from moto.sns.models import sns_backends
+
+            topic = sns_backends[account][region].topics.get(arn)
+            return ResourcePolicy(account, topic.policy if topic else None, True, "topic policy")
+        if service == "s3":
+            from moto.s3.models import s3_backends
+
+            bucket_name = resource.split("/", 1)[0]
+            entry = s3_backends.bucket_accounts.get(bucket_name)
+            if entry is None:
+                return ResourcePolicy(None)
+            bucket = s3_backends[entry[1]][entry[0]].buckets.get(bucket_name)
+            policy = bucket.policy if bucket is not None else None
+            return ResourcePolicy(entry[1], policy, True, "bucket policy")
+        if service == "kms" and resource.startswith("key/"):
+            from moto.kms.models import kms_backends
+
+            key = kms_backends[account][region].keys.get(resource[4:])
+            if key is None:
+                return ResourcePolicy(account)
+            return ResourcePolicy(account, key.policy, True, "key policy", key_policy=True)
+        if service == "iam" and resource.startswith("role/") and action == "sts:AssumeRole":
+            role = iam_backends[account][PARTITION].get_role_by_arn(arn)
+            return ResourcePolicy(account, role.assume_role_policy_document, True, "trust policy")
+    except Exception:
+        return ResourcePolicy(account or None)
+    return ResourcePolicy(account or None)
+
+
+# --- principals ----------------------------------------------------------------------------
+
+
+def enforced_role(account: str, session: Any) -> Any:
+    """The IAM role behind an AssumeRole session, if the account's IAM holds it."""
+    if session is None:
+        return None
+    try:
+        return iam_backends[account][PARTITION].get_role_by_arn(session.role_arn)
+    except Exception:
+        return None
+
+
+def identity_policies(role: Any) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = [
+        (f"inline policy {name} of role {role.name}", doc) for name, doc in role.policies.items()
+    ]
+    for policy in role.managed_policies.values():
+        version = next((v for v in policy.versions if v.is_default), None)
+        if version is not None:
+            out.append((f"managed policy {policy.name}", version.document))
+    return out
+
+
+# --- the middleware ------------------------------------------------------------------------
+
+
+def _error(call: Call, signing_name: str, message: str, start_response: Any) -> Iterable[bytes]:
+    request_id = str(uuid.uuid4())
+    headers = [("x-amzn-RequestId", request_id)]
+    if signing_name in _JSON_SERVICES and call.headers.get("x-amz-target"):
+        kind = {
+            "dynamodb": "com.amazonaws.dynamodb.v20120810#AccessDeniedException",
+            "sqs": "com.amazon.coral.service#AccessDeniedException",
+        }.get(signing_name, "AccessDeniedException")
+        body = json.dumps({"__type": kind, "message": message, "Message": message}).encode()
+        headers.append(("Content-Type", "application/x-amz-json-1.0"))
+        if signing_name == "sqs":
+            headers.append(("x-amzn-query-error", "AccessDenied;Sender"))
+    elif signing_name == "s3":
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+            f"<Message>{escape(message)}</Message><RequestId>{request_id}</RequestId>"
+            "<HostId>offsite-emulator</HostId></Error>"
+        ).encode()
+        headers.append(("Content-Type", "application/xml"))
+    else:
+        code = "AuthorizationError" if signing_name == "sns" else "AccessDenied"
+        body = (
+            "<ErrorResponse><Error><Type>Sender</Type>"
+            f"<Code>{code}</Code><Message>{escape(message)}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+        ).encode()
+        headers.append(("Content-Type", "text/xml"))
+    headers.append(("Content-Length", str(len(body))))
+    start_response("403 Forbidden", headers)
+    return [body]
+
+
+def authorizations(call: Call, principal: Principal) -> list[Authorization]:
+    """Every (action, resource, context) the request needs; raises ``Refused``."""
+    base = _base_context(principal, call)
+    if call.service == "s3":
+        pairs = _s3_requests(call)
+        out = []
+        for name, arn in pairs:
+            info = iam_catalogue.action("s3", name)
+            if info is None:
+                raise Refused(f"the Offsite emulator does not know the action s3:{name}")
+            out.append(Authorization(info.full_name, arn, context_for(base, info, arn)))
+        return out
+    info = iam_catalogue.action(call.service, call.operation) if call.operation else None
+    if info is None:
+        raise Refused(
+            f"the Offsite emulator does not know the action {call.service}:{call.operation or '?'}"
+        )
+    resources = resources_of(call, info)
+    out = [Authorization(info.full_name, r, context_for(base, info, r)) for r in resources]
+    tags = _request_tags(call)
+    if tags and "rds:AddTagsToResource" in info.dependent_actions:
+        tagging = iam_catalogue.action("rds", "AddTagsToResource")
+        assert tagging is not None
+        targets = [
+            build(call, v)
+            for name, build in _PARAMS["rds"]
+            if name.startswith("Target") for v in _values(call.params, name)
+        ] or resources[:1]
+        for arn in targets:
+            # The new resource has no tags yet: only the request's.
+            ctx = {
+                k: v
+                for k, v in context_for(base, tagging, arn).items()
+                if k.startswith("rds:req-tag/")
+                or not (k.startswith("aws:resourcetag/") or "-tag/" in k)
+            }
+            out.append(Authorization(tagging.full_name, arn, ctx))
+    return out
+
+
+def decide(principal: Principal, role: Any, session: Any, call: Call) -> tuple[bool, str]:
+    """(allowed, denial message) for an enforced principal."""
+    if call.service == "sts" and call.operation == "GetCallerIdentity":
+        return True, ""
+    try:
+        needed = authorizations(call, principal)
+    except Refused as error:
+        return False, (
+            f"User: {principal.describe()} is not authorized to perform: {call.action} "
+            f"because {error}"
+        )
+    policies = identity_policies(role)
+    for auth in needed:
+        if auth.action == "sts:AssumeRole" and resource_policy(auth.action, auth.resource).document is None:
+            return False, denial_message(
+                principal, auth.action, auth.resource,
+                Decision(False, "no such role", "resource-based"),
+            )
+        rp = resource_policy(auth.action, auth.resource)
+        decision = authorize(
+            Request(
+                principal=principal,
+                action=auth.action,
+                resource=auth.resource,
+                context=auth.context,
+                identity_policies=policies,
+                session_policy=session.policy or None,
+                resource_account=rp.account,
+                resource_policy=rp.document,
+                has_resource_policies=rp.has_policies,
+                resource_policy_name=rp.name,
+                key_policy=rp.key_policy,
+            )
+        )
+        if not decision.allowed:
+            return False, denial_message(principal, auth.action, auth.resource, decision)
+    return True, ""
+
+
+def decide_bootstrap_assume(principal: Principal, call: Call) -> tuple[bool, str]:
+    """AssumeRole by an unrestricted caller: only the role's trust policy is evaluated."""
+    role_arn = call.params.get("RoleArn", "")
+    _, _, account, resource = _arn_parts(role_arn)
+    if not account or not resource.startswith("role/"):
+        return True, ""
+    name = resource.rsplit("/", 1)[-1]
+    try:
+        role = iam_backends[account][PARTITION].get_role(name)
+    except Exception:
+        return True, ""  # no such role: a bootstrap identity of that account
+    action = "sts:AssumeRole"
+    if role.arn != role_arn:
+        return False, denial_message(principal, action, role_arn, Decision(False, "no such role", "resource-based"))
+    info = iam_catalogue.action("sts", "AssumeRole")
+    assert info is not None
+    context = context_for(_base_context(principal, call), info, role_arn)
+    try:
+        from .iam_policy import UnsupportedPolicy, evaluate_policy
+
+        result = evaluate_policy(
+            role.assume_role_policy_document, "trust policy", principal=principal,
+            action=action, resource=role_arn, context=context,
+        )
+    except UnsupportedPolicy as error:
+        return False, denial_message(
+            principal, action, role_arn,
+            Decision(False, f"the Offsite emulator does not evaluate {error}", unsupported=True),
+        )
+    if result.denied_by:
+        return False, denial_message(principal, action, role_arn, Decision(False, "", "resource-based", True))
+    if not result.allowed_by:
+        return False, denial_message(principal, action, role_arn, Decision(False, "", "resource-based"))
+    return True, ""
+
+
+class IamEnforcement:
+    """The WSGI middleware (see the module docstring)."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").startswith(CONTROL_PREFIXES):
+            return self.app(environ, start_response)
+        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        credential = _credential(environ, query)
+        if credential is None:
+            return self.app(environ, start_response)
+        access_key, _, region, signing_name, _ = credential
+        account = get_account_id_from(access_key)
+        session = sts_backends[account][PARTITION].get_assumed_role_from_access_key(access_key)
+        role = enforced_role(account, session)
+        if role is None and signing_name != "sts":
+            return self.app(environ, start_response)
+        call = parse_call(environ, signing_name, account, region)
+        if session is not None:
+            principal = Principal(account, arn=session.arn, role_arn=session.role_arn, access_key=access_key)
+        else:
+            principal = Principal(account, access_key=access_key)
+        if role is None:
+            if call.operation != "AssumeRole":
+                return self.app(environ, start_response)
+            allowed, message = decide_bootstrap_assume(principal, call)
+        else:
+            allowed, message = decide(principal, role, session, call)
+        if allowed:
+            return self.app(environ, start_response)
+        return _error(call, signing_name, message, start_response)
+
