@@ -9,7 +9,7 @@ EMULATOR_ARGS ?=
 
 VENV_STAMP := $(VENV)/.installed
 
-.PHONY: venv emulator demo test bench package lint lint-infra fmt clean
+.PHONY: venv emulator demo test ci-soak bench package lint lint-infra fmt clean
 
 # The emulator (moto, pinned) in a project virtualenv; reinstalled when the pins change.
 $(VENV_STAMP): tests/emulator/requirements.txt
@@ -36,6 +36,12 @@ test: venv
 	$(CARGO) build --workspace --bins --locked
 	$(CARGO) test --workspace --locked
 	@cat target/reliability/*.txt
+
+# CI under load: `.ci/run` on a fresh clone of HEAD while busy loops keep every core busy,
+# SOAK_RUNS times (default 3); verdicts and durations in target/soak/results.txt.
+# SOAK_SHARED_TARGET=1 keeps the first run's build cache for the next runs.
+ci-soak:
+	bash tests/ci_soak.sh
 
 # Benchmarks against the emulator (debug build, like the tests); results in target/bench/.
 # Tune with OFFSITE_BENCH_COPIES, OFFSITE_BENCH_DUE, OFFSITE_BENCH_TABLES, OFFSITE_BENCH_LATENCY_MS.

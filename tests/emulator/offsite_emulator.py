@@ -113,6 +113,20 @@ def _fail_snapshot(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _fail_next_copy(body: dict[str, Any]) -> dict[str, Any]:
+    missing = [k for k in ("account", "region", "kind", "source_arn") if not body.get(k)]
+    if missing:
+        raise ControlError(400, f"missing field(s): {missing}")
+    if body["kind"] not in ("instance", "cluster"):
+        raise ControlError(400, 'kind must be "instance" or "cluster"')
+    if not str(body["source_arn"]).startswith("arn:"):
+        raise ControlError(400, "source_arn must be a snapshot ARN")
+    rds_snapshot_lifecycle.fail_next_copy(
+        str(body["account"]), str(body["region"]), body["kind"], str(body["source_arn"])
+    )
+    return {"ok": True, **{k: body[k] for k in ("account", "region", "kind", "source_arn")}}
+
+
 def _backup_recovery_point(body: dict[str, Any]) -> dict[str, Any]:
     missing = [k for k in ("account", "region", "kind", "resource") if not body.get(k)]
     if missing:
@@ -170,6 +184,10 @@ class ControlAPI:
             ("GET", "/_offsite/config"): lambda _: CONFIG.as_dict(),
             ("POST", "/_offsite/config"): _update_config,
             ("POST", "/_offsite/rds/fail-snapshot"): _fail_snapshot,
+            ("POST", "/_offsite/rds/fail-next-copy"): _fail_next_copy,
+            ("GET", "/_offsite/rds/failed-snapshots"): lambda _: {
+                "snapshots": rds_snapshot_lifecycle.failed_snapshots()
+            },
             ("POST", "/_offsite/backup/recovery-point"): _backup_recovery_point,
             ("POST", "/_offsite/dynamodb/backdate"): _dynamodb_backdate,
         }

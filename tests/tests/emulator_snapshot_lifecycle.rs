@@ -8,7 +8,7 @@ use offsite_tests::fixtures::{
     db_cluster, db_cluster_snapshot, db_instance, db_snapshot, describe_db_cluster_snapshot, describe_db_snapshot,
     error_code, kms_key, wait_for,
 };
-use offsite_tests::{Emulator, EmulatorOptions, SnapshotKind, VAULT, WORKLOAD};
+use offsite_tests::{Emulator, EmulatorOptions, REGION, SnapshotKind, VAULT, WORKLOAD};
 
 const DELAY: Duration = Duration::from_secs(2);
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -107,4 +107,61 @@ async fn cluster_snapshot_is_creating_then_available() {
     })
     .await;
     assert_eq!(done.percent_progress(), Some(100));
+}
+
+#[tokio::test]
+async fn the_next_copy_of_a_doomed_source_fails_whenever_it_is_made_and_only_that_one() {
+    let emulator = Emulator::start().expect("emulator starts");
+    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
+    let key = kms_key(&workload, "export").await;
+    db_instance(&workload, "orders", Some(&key)).await;
+    db_snapshot(&workload, "orders", "orders-1", vec![]).await;
+    db_cluster(&workload, "ledger", Some(&key)).await;
+    db_cluster_snapshot(&workload, "ledger", "ledger-1", vec![]).await;
+    let instance_source = format!("arn:aws:rds:{REGION}:{WORKLOAD}:snapshot:orders-1");
+    let cluster_source = format!("arn:aws:rds:{REGION}:{WORKLOAD}:cluster-snapshot:ledger-1");
+    emulator.fail_next_copy(WORKLOAD, SnapshotKind::Instance, &instance_source).expect("doom");
+    emulator.fail_next_copy(WORKLOAD, SnapshotKind::Cluster, &cluster_source).expect("doom");
+    assert!(emulator.failed_snapshots().expect("failed").is_empty(), "nothing fails before a copy exists");
+
+    let rds = Client::new(&workload);
+    // The instance copy names its source by identifier, the cluster copy by ARN: both match.
+    for target in ["orders-1-first", "orders-1-second"] {
+        rds.copy_db_snapshot()
+            .source_db_snapshot_identifier("orders-1")
+            .target_db_snapshot_identifier(target)
+            .kms_key_id(&key)
+            .send()
+            .await
+            .expect("copy");
+    }
+    for target in ["ledger-1-first", "ledger-1-second"] {
+        rds.copy_db_cluster_snapshot()
+            .source_db_cluster_snapshot_identifier(&cluster_source)
+            .target_db_cluster_snapshot_identifier(target)
+            .kms_key_id(&key)
+            .send()
+            .await
+            .expect("copy");
+    }
+
+    let status = |s: Option<String>| s.unwrap_or_default();
+    assert_eq!(status(describe_db_snapshot(&workload, "orders-1-first").await.and_then(|s| s.status)), "failed");
+    assert_eq!(status(describe_db_snapshot(&workload, "orders-1-second").await.and_then(|s| s.status)), "available");
+    assert_eq!(status(describe_db_cluster_snapshot(&workload, "ledger-1-first").await.and_then(|s| s.status)), "failed");
+    assert_eq!(
+        status(describe_db_cluster_snapshot(&workload, "ledger-1-second").await.and_then(|s| s.status)),
+        "available"
+    );
+    let failed = emulator.failed_snapshots().expect("failed");
+    let seen: Vec<(&str, Option<&str>)> = failed.iter().map(|f| (f.identifier.as_str(), f.source_arn.as_deref())).collect();
+    assert_eq!(
+        seen,
+        vec![("orders-1-first", Some(instance_source.as_str())), ("ledger-1-first", Some(cluster_source.as_str()))]
+    );
+    assert_eq!(failed[0].arn, format!("arn:aws:rds:{REGION}:{WORKLOAD}:snapshot:orders-1-first"));
+
+    // A reset forgets the marks.
+    emulator.reset().expect("reset");
+    assert!(emulator.failed_snapshots().expect("failed").is_empty());
 }

@@ -27,7 +27,10 @@ How it is emulated
 *manual* snapshot is created or copied; the snapshot is ``creating`` for that many
 seconds (PercentProgress = elapsed share, 0..99) and then ``available``. Delay 0 keeps
 moto's behaviour (available at once). ``POST /_offsite/rds/fail-snapshot`` marks a
-snapshot to end ``failed`` instead (at once if its delay is already over). The state is
+snapshot to end ``failed`` instead (at once if its delay is already over);
+``POST /_offsite/rds/fail-next-copy`` marks the next copy made from a given source ARN the
+moment it is created, so a test decides which copy fails without racing the copy delay.
+``GET /_offsite/rds/failed-snapshots`` lists every snapshot marked either way. The state is
 computed when read: no background threads.
 
 Not enforced / not emulated
@@ -42,6 +45,7 @@ Not enforced / not emulated
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from typing import Any
 
@@ -49,7 +53,7 @@ from moto.rds.exceptions import InvalidDBClusterSnapshotStateFault, RDSClientErr
 from moto.rds.models import DBClusterSnapshot, DBSnapshot, RDSBackend, rds_backends
 from moto.rds.utils import split_arn
 
-from .state import CONFIG
+from .state import CONFIG, on_reset
 
 Snapshot = DBSnapshot | DBClusterSnapshot
 
@@ -155,13 +159,90 @@ def _restore_guard(original: Any, lookup: str) -> Any:
     return wrapper
 
 
+# (account, region, kind, source ARN) of copies to fail when they are made; and every
+# snapshot marked to fail, in marking order. Guarded: moto's server is threaded.
+_fail_next: set[tuple[str, str, str, str]] = set()
+_marked: list[dict[str, Any]] = []
+_marks_lock = threading.Lock()
+
+
+@on_reset
+def _forget_marks() -> None:
+    with _marks_lock:
+        _fail_next.clear()
+        _marked.clear()
+
+
+def _kind_of(snapshot: Snapshot) -> str:
+    return "cluster" if isinstance(snapshot, DBClusterSnapshot) else "instance"
+
+
+def _mark_failed(snapshot: Snapshot, source_arn: str | None) -> None:
+    if snapshot.__dict__.get("_offsite_fail"):
+        return
+    snapshot.__dict__["_offsite_fail"] = True
+    cluster = isinstance(snapshot, DBClusterSnapshot)
+    _marked.append(
+        {
+            "account": snapshot.account_id,
+            "region": snapshot.region,
+            "kind": _kind_of(snapshot),
+            "identifier": snapshot.db_cluster_snapshot_identifier
+            if cluster
+            else snapshot.db_snapshot_identifier,
+            "arn": snapshot.db_cluster_snapshot_arn if cluster else snapshot.db_snapshot_arn,
+            "source_arn": source_arn,
+        }
+    )
+
+
 def fail_snapshot(account: str, region: str, kind: str, identifier: str) -> Snapshot:
     """Mark a snapshot to end `failed`. Raises KeyError if there is no such snapshot."""
     backend = rds_backends[account][region]
     snapshots = backend.cluster_snapshots if kind == "cluster" else backend.database_snapshots
     snapshot = snapshots[identifier]
-    snapshot.__dict__["_offsite_fail"] = True
+    with _marks_lock:
+        _mark_failed(snapshot, None)
     return snapshot
+
+
+def fail_next_copy(account: str, region: str, kind: str, source_arn: str) -> None:
+    """Make the next copy from ``source_arn`` that ``account`` makes in ``region`` end
+    `failed` (after its copy delay, like any copy). One copy per call."""
+    with _marks_lock:
+        _fail_next.add((account, region, kind, source_arn))
+
+
+def failed_snapshots() -> list[dict[str, Any]]:
+    """Every snapshot marked to fail (by either control call), in marking order."""
+    with _marks_lock:
+        return [dict(m) for m in _marked]
+
+
+def _source_arn(backend: RDSBackend, kind: str, source: str) -> str:
+    """The ARN of a copy's source as the request named it (an ARN, or an identifier in the
+    caller's own account and region)."""
+    if source.startswith("arn:"):
+        return source
+    resource = "cluster-snapshot" if kind == "cluster" else "snapshot"
+    return f"arn:aws:rds:{backend.region_name}:{backend.account_id}:{resource}:{source}"
+
+
+def _copied(original: Any, kind: str) -> Any:
+    """Wrap a copy backend method: the copy starts `creating`, and fails if a test asked
+    for the next copy of its source to fail."""
+
+    @functools.wraps(original)
+    def wrapper(self: RDSBackend, source: str, *args: Any, **kwargs: Any) -> Snapshot:
+        target = _start_clock(original(self, source, *args, **kwargs))
+        key = (self.account_id, self.region_name, kind, _source_arn(self, kind, source))
+        with _marks_lock:
+            if key in _fail_next:
+                _fail_next.discard(key)
+                _mark_failed(target, key[3])
+        return target
+
+    return wrapper
 
 
 def apply() -> None:
@@ -169,13 +250,12 @@ def apply() -> None:
         cls.status = property(_status_get, _status_set)  # type: ignore[assignment]
         cls.percent_progress = property(_progress_get, _progress_set)  # type: ignore[attr-defined]
 
-    for name in (
-        "create_db_snapshot",
-        "copy_db_snapshot",
-        "create_db_cluster_snapshot",
-        "copy_db_cluster_snapshot",
-    ):
+    for name in ("create_db_snapshot", "create_db_cluster_snapshot"):
         setattr(RDSBackend, name, _timed(getattr(RDSBackend, name)))
+    RDSBackend.copy_db_snapshot = _copied(RDSBackend.copy_db_snapshot, "instance")  # type: ignore[method-assign]
+    RDSBackend.copy_db_cluster_snapshot = _copied(  # type: ignore[method-assign]
+        RDSBackend.copy_db_cluster_snapshot, "cluster"
+    )
 
     RDSBackend.modify_db_snapshot_attribute = _guarded(  # type: ignore[method-assign]
         RDSBackend.modify_db_snapshot_attribute,
