@@ -86,6 +86,21 @@ pub struct RecoveryPoint {
     pub backup_job_id: String,
 }
 
+/// A snapshot the emulator was told to fail (see `Emulator::failed_snapshots`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+pub struct FailedSnapshot {
+    pub account: String,
+    pub identifier: String,
+    pub arn: String,
+    /// The source the copy was made from, for copies failed through `fail_next_copy`.
+    pub source_arn: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct FailedSnapshots {
+    snapshots: Vec<FailedSnapshot>,
+}
+
 /// A running emulator, private to its owner.
 #[derive(Debug)]
 pub struct Emulator {
@@ -266,6 +281,20 @@ impl Emulator {
             "account": account, "region": REGION, "kind": control_kind(kind), "identifier": identifier,
         });
         self.control_post("/_offsite/rds/fail-snapshot", &body).map(drop)
+    }
+
+    /// Makes the next copy that `account` makes from `source_arn` end `failed` (after its copy
+    /// delay), whenever it is made: which copy fails does not depend on timing.
+    pub fn fail_next_copy(&self, account: &str, kind: SnapshotKind, source_arn: &str) -> Result<(), HarnessError> {
+        let body = serde_json::json!({
+            "account": account, "region": REGION, "kind": control_kind(kind), "source_arn": source_arn,
+        });
+        self.control_post("/_offsite/rds/fail-next-copy", &body).map(drop)
+    }
+
+    /// Every snapshot the emulator was told to fail, in the order it was marked.
+    pub fn failed_snapshots(&self) -> Result<Vec<FailedSnapshot>, HarnessError> {
+        self.control_get::<FailedSnapshots>("/_offsite/rds/failed-snapshots").map(|f| f.snapshots)
     }
 
     /// Creates the `awsbackup:job-…` snapshot a completed AWS Backup job of `resource` (a DB
