@@ -81,6 +81,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -92,7 +93,7 @@ from xml.sax.saxutils import escape
 from moto.iam.models import get_account_id_from, iam_backends
 from moto.sts.models import sts_backends
 
-from . import iam_catalogue
+from . import iam_catalogue, rds_cross_account
 from .iam_policy import Context, Decision, Principal, Request, authorize, denial_message
 from .request_metrics import CONTROL_PREFIXES, _credential
 
@@ -613,6 +614,110 @@ def identity_policies(role: Any) -> list[tuple[str, Any]]:
     return out
 
 
+# --- KMS keys used by RDS on the caller's behalf ---------------------------------------------
+
+# The enforced caller of the request this thread serves: (principal, role, session, call).
+_current = threading.local()
+RDS_KMS_ACTIONS = ("kms:CreateGrant", "kms:DescribeKey")
+
+
+def _key_arn_in(key_id: str, account: str, region: str) -> str | None:
+    """The ARN of a key moto's KMS holds (given by id, ARN, alias), or None."""
+    if key_id.startswith("arn:"):
+        _, region, account, _ = _arn_parts(key_id)
+    try:
+        from moto.kms.models import kms_backends
+
+        backend = kms_backends[account][region]
+        raw = backend.any_id_to_key_id(key_id)
+        if raw not in backend.keys:
+            return None
+    except Exception:
+        return None
+    return f"arn:{PARTITION}:kms:{region}:{account}:key/{raw}"
+
+
+def authorize_rds_key_use(principal: Principal, role: Any, session: Any, region: str, key_arn: str) -> Decision:
+    """What RDS checks before it uses a key for a copy on the caller's behalf: the caller's
+    ``kms:CreateGrant`` and ``kms:DescribeKey`` on the key, under the key policy and the
+    caller's IAM, as forward access requests through RDS (RDS User Guide,
+    "Overview.Encryption.Keys"; KMS Developer Guide, "kms:ViaService", "kms:CallerAccount",
+    "kms:GrantIsForAWSResource"; IAM User Guide, "aws:CalledVia", "aws:ViaAWSService")."""
+    now = datetime.now(timezone.utc)
+    base: Context = {
+        "aws:principalaccount": [principal.account],
+        "aws:principaltype": ["AssumedRole"],
+        "aws:securetransport": ["true"],
+        "aws:viaawsservice": ["true"],
+        "aws:calledvia": ["rds.amazonaws.com"],
+        "aws:calledviafirst": ["rds.amazonaws.com"],
+        "aws:calledvialast": ["rds.amazonaws.com"],
+        "aws:principalisawsservice": ["false"],
+        "aws:currenttime": [now.strftime("%Y-%m-%dT%H:%M:%SZ")],
+        "aws:epochtime": [str(int(now.timestamp()))],
+        "aws:requestedregion": [region],
+        "kms:viaservice": [f"rds.{region}.amazonaws.com"],
+        "kms:calleraccount": [principal.account],
+        "kms:grantisforawsresource": ["true"],
+    }
+    if principal.role_arn:
+        base["aws:principalarn"] = [principal.role_arn]
+    for action in RDS_KMS_ACTIONS:
+        info = iam_catalogue.action("kms", action.split(":")[1])
+        assert info is not None
+        rp = resource_policy(action, key_arn)
+        decision = authorize(
+            Request(
+                principal=principal,
+                action=info.full_name,
+                resource=key_arn,
+                context=context_for(base, info, key_arn),
+                identity_policies=identity_policies(role),
+                session_policy=session.policy or None,
+                resource_account=rp.account,
+                resource_policy=rp.document,
+                has_resource_policies=rp.has_policies,
+                resource_policy_name=rp.name,
+                key_policy=rp.key_policy,
+            )
+        )
+        if not decision.allowed:
+            return Decision(False, denial_message(principal, info.full_name, key_arn, decision))
+    return Decision(True, "")
+
+
+def install_rds_key_checks() -> None:
+    """Wraps ``rds_cross_account._require_usable_key`` (called for a copy's source key and
+    target key, after the copy's other preconditions): for an enforced caller the key must
+    also be usable by it through RDS, else ``KMSKeyNotAccessibleFault`` as RDS answers. A
+    key moto's KMS does not hold (moto's stand-in for ``aws/rds``) is not checked: the
+    ``aws/rds`` key policy admits every principal of the account through RDS."""
+    original = rds_cross_account._require_usable_key
+    if getattr(original, "_offsite_iam", False):
+        return
+
+    def require_usable_key(key_id: str, account: str, region: str) -> None:
+        original(key_id, account, region)
+        enforced = getattr(_current, "enforced", None)
+        if enforced is None:
+            return
+        principal, role, session, call = enforced
+        key_arn = _key_arn_in(key_id, account, region)
+        if key_arn is None:
+            return
+        decision = authorize_rds_key_use(principal, role, session, call.region, key_arn)
+        if not decision.allowed:
+            from moto.rds.exceptions import KMSKeyNotAccessibleFault
+
+            error = KMSKeyNotAccessibleFault(key_id)
+            # AWS's message, and the emulator's reason after it.
+            error.message = f"{error.message} [Offsite emulator: {decision.reason}]"
+            raise error
+
+    require_usable_key._offsite_iam = True  # type: ignore[attr-defined]
+    rds_cross_account._require_usable_key = require_usable_key
+
+
 # --- the middleware ------------------------------------------------------------------------
 
 
@@ -768,6 +873,7 @@ class IamEnforcement:
 
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
+        install_rds_key_checks()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "").startswith(CONTROL_PREFIXES):
@@ -793,7 +899,14 @@ class IamEnforcement:
             allowed, message = decide_bootstrap_assume(principal, call)
         else:
             allowed, message = decide(principal, role, session, call)
-        if allowed:
+        if not allowed:
+            return _error(call, signing_name, message, start_response)
+        if role is None:
             return self.app(environ, start_response)
-        return _error(call, signing_name, message, start_response)
+        # moto serves the request in this thread: the patches see the enforced caller.
+        _current.enforced = (principal, role, session, call)
+        try:
+            return self.app(environ, start_response)
+        finally:
+            _current.enforced = None
 
