@@ -9,7 +9,8 @@
 #   SOAK_SHARED_TARGET=1 make ci-soak  # runs after the first keep the first one's build
 #                                      # cache (target/, moved into the next fresh clone)
 #
-# Results: target/soak/results.txt (one line per run) and target/soak/run-<n>.log. The load
+# Results: target/soak/results.txt (one line per run), target/soak/timings.txt (the build,
+# the slowest test binaries and each CI step, per run) and target/soak/run-<n>.log. The load
 # is local only (busy loops), bounded by the runs, and stopped on exit whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +48,7 @@ if [ -n "$(git status --porcelain)" ]; then
 fi
 echo "# ci-soak of $commit: $runs runs of CI=true .ci/run on a fresh clone, $workers busy workers on $(nproc) cores ($(date -u +%FT%TZ))" |
   tee "$out/results.txt"
+: >"$out/timings.txt"
 passed=0
 for n in $(seq "$runs"); do
   # One path for every run's clone, so a kept build cache stays valid in the next one.
@@ -67,6 +69,14 @@ for n in $(seq "$runs"); do
   fi
   took=$(($(date +%s) - started))
   stop_load
+  # Where the run spent its time: the build, each test binary (slowest first), each CI step.
+  {
+    echo "run $n timings:"
+    grep -E 'Finished `dev` profile' "$out/run-$n.log" | sed 's/^ */  build: /'
+    awk '/^ *Running /{bin=$2} /^ *Doc-tests /{bin="doc-tests " $2} /^test result:/{for(i=1;i<=NF;i++) if($i=="in"){t=$(i+1); sub(/s$/,"",t); printf "  %8.1f s  %s\n", t, bin}}' \
+      "$out/run-$n.log" | sort -rn | head -12
+    grep -E "^ci: '.*' took" "$out/run-$n.log" | sed 's/^/  /'
+  } >>"$out/timings.txt"
   line="run $n: $verdict in ${took}s ($(grep -E '^chaos: [0-9]+ snapshots' "$out/run-$n.log" | head -1 || true))"
   echo "$line" | tee -a "$out/results.txt"
   if [ "$shared_target" = 1 ] && [ -d "$clone/target" ]; then
