@@ -26,6 +26,7 @@ pub mod events;
 pub mod faults;
 pub mod fixtures;
 pub mod hostile;
+pub mod iam;
 pub mod lambda;
 pub mod pipeline;
 
