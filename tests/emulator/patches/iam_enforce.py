@@ -67,13 +67,24 @@ resource: <ARN> because no identity-based policy allows the <action> action" (or
 explicit deny in a(n) ... policy"; IAM User Guide, "Troubleshoot access denied error
 messages").
 
+KMS keys used by RDS for the caller
+-----------------------------------
+An enforced caller's ``Copy(DB|DBCluster)Snapshot`` checks, for the copy's source key and
+target key (``install_rds_key_checks``, after the copy's other preconditions, as RDS does),
+the caller's ``kms:CreateGrant`` and ``kms:DescribeKey`` on the key under the key policy and
+the caller's IAM, with ``kms:ViaService`` ``rds.<region>.amazonaws.com``,
+``kms:CallerAccount``, ``kms:GrantIsForAWSResource`` true, ``aws:CalledVia``
+``rds.amazonaws.com`` and ``aws:ViaAWSService`` true (a forward access request); refused ->
+``KMSKeyNotAccessibleFault`` with AWS's message and the emulator's reason after it. A key
+moto's KMS does not hold (its stand-in for ``aws/rds``) is not checked: the ``aws/rds`` key
+policy admits the account's principals through RDS.
+
 Not enforced (yet)
 ------------------
-KMS use by services on the caller's behalf (an RDS copy under a key does not check the
-caller's ``kms:CreateGrant``/``kms:DescribeKey`` with ``kms:ViaService``); the S3 writes of a
-DynamoDB export against the caller's identity policies (``dynamodb_export`` checks the
-bucket policy); permission boundaries, SCPs; IAM users; resource policies of DynamoDB
-tables; S3 ACLs and Block Public Access.
+KMS use by other services on the caller's behalf (DynamoDB exports, S3, SQS, SNS); the S3
+writes of a DynamoDB export against the caller's identity policies (``dynamodb_export``
+checks the bucket policy); creating a DB snapshot under a key; permission boundaries, SCPs;
+IAM users; resource policies of DynamoDB tables; S3 ACLs and Block Public Access.
 """
 
 from __future__ import annotations
