@@ -74,19 +74,30 @@ package: $(LAMBDA_VENV)/.installed
 	@echo "Upload to s3://<CodeBucket>/<CodePrefix> and deploy with Architecture=$(ARCH):"
 	@ls -l target/package/*.zip
 
-# The templates: cfn-lint (pinned in .venv) and checkov (pinned with its dependencies in its
-# own virtualenv: its pins would fight moto's). Every checkov skip is justified in the
-# template's Metadata; the invariants are `cargo test -p offsite-infra`.
+# The templates: cfn-lint (pinned in .venv), checkov (pinned with its dependencies in its
+# own virtualenv: its pins would fight moto's) and the IAM lint, parliament over every policy
+# document of the templates (infra/iam_lint.py, parliament pinned in its own virtualenv). Every
+# checkov skip and every IAM finding let through is justified in the resource's Metadata; the
+# invariants are `cargo test -p offsite-infra`.
 CHECKOV_VENV := .venv-checkov
 $(CHECKOV_VENV)/.installed: infra/checkov-requirements.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --disable-pip-version-check --quiet --no-input -r infra/checkov-requirements.txt
 	touch $@
 
-lint-infra: venv $(CHECKOV_VENV)/.installed
+# git-ignored by the '*' .gitignore it carries.
+IAMLINT_VENV := .venv-iamlint
+$(IAMLINT_VENV)/.installed: infra/iam-lint-requirements.txt
+	$(PYTHON) -m venv $(IAMLINT_VENV)
+	echo '*' > $(IAMLINT_VENV)/.gitignore
+	$(IAMLINT_VENV)/bin/pip install --disable-pip-version-check --quiet --no-input -r infra/iam-lint-requirements.txt
+	touch $@
+
+lint-infra: venv $(CHECKOV_VENV)/.installed $(IAMLINT_VENV)/.installed
 	$(VENV)/bin/cfn-lint infra/workload.yaml infra/vault.yaml infra/auditor.yaml
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation \
 		-f infra/workload.yaml -f infra/vault.yaml -f infra/auditor.yaml
+	$(IAMLINT_VENV)/bin/python infra/iam_lint.py
 
 lint:
 	$(CARGO) fmt --all --check
@@ -96,4 +107,4 @@ fmt:
 	$(CARGO) fmt --all
 
 clean:
-	rm -rf $(VENV) $(LAMBDA_VENV) $(CHECKOV_VENV) target
+	rm -rf $(VENV) $(LAMBDA_VENV) $(CHECKOV_VENV) $(IAMLINT_VENV) target

@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use crate::resolve::Deployment;
 use crate::{Statement, Template};
 
 /// The workload stack's functions (binary names).
@@ -142,11 +143,94 @@ pub fn workload(t: &Template) -> Vec<String> {
                 out.push(format!("{} {id}: exporter and scanner must get the same {variable}: {e:?} / {s:?}", t.name));
             }
         }
-        if scanner["Properties"]["ReservedConcurrentExecutions"] != 1 {
-            out.push(format!(
-                "{} {id}: the scanner needs ReservedConcurrentExecutions 1 (one claim at a time)",
-                t.name
-            ));
+    }
+    if let Some((id, scanner)) = t.function("offsite-scanner")
+        && !one_at_a_time_by_default(t, scanner)
+    {
+        out.push(format!(
+            "{} {id}: the scanner needs ReservedConcurrentExecutions 1 by default (one claim at a time)",
+            t.name
+        ));
+    }
+    if let Some((id, job)) = t.function("offsite-dynamo-export")
+        && !one_at_a_time_by_default(t, job)
+    {
+        out.push(format!(
+            "{} {id}: the DynamoDB job needs ReservedConcurrentExecutions 1 by default (one export budget)",
+            t.name
+        ));
+    }
+    out.extend(resourceless_actions_only_on_any_resource(t));
+    out
+}
+
+/// `ReservedConcurrentExecutions` is 1, or `Fn::If: [condition, 1, ...]` whose condition holds
+/// with the parameters' defaults: the reservation may be turned off where the account cannot
+/// afford it (Lambda keeps at least 100 executions unreserved), but is on unless asked.
+fn one_at_a_time_by_default(t: &Template, function: &Value) -> bool {
+    let reserved = &function["Properties"]["ReservedConcurrentExecutions"];
+    if *reserved == 1 {
+        return true;
+    }
+    let Some([condition, then, _]) = reserved["Fn::If"].as_array().map(Vec::as_slice) else {
+        return false;
+    };
+    *then == 1 && condition.as_str().is_some_and(|c| matches!(Deployment::default().condition(t, c), Ok(true)))
+}
+
+/// The IAM actions that have no resource type in the Service Authorization Reference, as
+/// listed in `infra/iam-actions-without-resource-type.txt` (lowercase). IAM matches them only
+/// with `"Resource": "*"`. `infra/iam_lint.py` keeps the list complete and correct from
+/// parliament's copy of the reference.
+pub fn actions_without_resource_type() -> Vec<String> {
+    include_str!("../iam-actions-without-resource-type.txt")
+        .lines()
+        .map(|line| line.split('#').next().unwrap_or_default().trim().to_ascii_lowercase())
+        .filter(|line| !line.is_empty())
+        .collect()
+}
+
+/// Every policy statement of the template, with the resource that holds it: role inline
+/// policies, IAM policy resources, key policies, bucket, queue and topic policies.
+fn policy_statements(t: &Template) -> Vec<(&str, Statement)> {
+    let mut out = Vec::new();
+    for (id, resource) in t.resources() {
+        let p = &resource["Properties"];
+        let documents: Vec<&Value> = match resource["Type"].as_str().unwrap_or_default() {
+            "AWS::IAM::Role" => p["Policies"].as_array().into_iter().flatten().map(|d| &d["PolicyDocument"]).collect(),
+            "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" => vec![&p["PolicyDocument"]],
+            "AWS::KMS::Key" => vec![&p["KeyPolicy"]],
+            "AWS::S3::BucketPolicy" | "AWS::SQS::QueuePolicy" | "AWS::SNS::TopicPolicy" => vec![&p["PolicyDocument"]],
+            _ => Vec::new(),
+        };
+        out.extend(documents.into_iter().flat_map(Statement::all).map(|s| (id, s)));
+    }
+    out
+}
+
+/// No statement names an action without a resource type together with resources other than
+/// `*`: such an Allow grants nothing for the action (the DynamoDB job's `ListExports` on
+/// `table/*` was denied in AWS), such a Deny denies nothing. Allows are matched with
+/// wildcards (`dynamodb:List*`), Denies by name (a TLS-only `sqs:*` Deny on a queue is not
+/// meant for `ListQueues`).
+pub fn resourceless_actions_only_on_any_resource(t: &Template) -> Vec<String> {
+    let actions = actions_without_resource_type();
+    let mut out = Vec::new();
+    for (id, s) in policy_statements(t) {
+        if s.resources.is_empty() || s.any_resource() {
+            continue;
+        }
+        for action in &actions {
+            let named = if s.allow { s.covers(action) } else { s.actions.iter().any(|a| a == action) };
+            if named {
+                out.push(format!(
+                    "{} {id}: statement {:?} names {action}, which has no resource type (Service Authorization \
+                     Reference), with resources {:?}: IAM matches it only with Resource \"*\"",
+                    t.name,
+                    s.sid,
+                    s.resources.iter().map(Value::to_string).collect::<Vec<_>>()
+                ));
+            }
         }
     }
     out
@@ -174,6 +258,7 @@ pub fn vault(t: &Template) -> Vec<String> {
         key_denies_destruction(t, key, &mut out);
     }
     out.extend(queue_policies_name_only_topics(t));
+    out.extend(resourceless_actions_only_on_any_resource(t));
     out
 }
 
@@ -257,6 +342,7 @@ pub fn auditor(t: &Template) -> Vec<String> {
     if !export_bucket_seen {
         out.push(format!("{}: no bucket policy lets the export role (ExportRoleArn) write", t.name));
     }
+    out.extend(resourceless_actions_only_on_any_resource(t));
     for (id, bucket) in buckets {
         let p = &bucket["Properties"];
         let block = &p["PublicAccessBlockConfiguration"];

@@ -133,6 +133,19 @@ fn list(value: &Value) -> Vec<Value> {
     }
 }
 
+/// A statement list item as the statements it may stand for: `Fn::If: [condition, a, b]`
+/// gives both branches (each possibly another `Fn::If`), `Ref: AWS::NoValue` none, so a
+/// statement that exists only under a condition is checked like any other.
+fn conditional_statements(item: &Value) -> Vec<Value> {
+    if item["Ref"] == "AWS::NoValue" {
+        return Vec::new();
+    }
+    match item["Fn::If"].as_array() {
+        Some(branches) if branches.len() == 3 => branches[1..].iter().flat_map(conditional_statements).collect(),
+        _ => vec![item.clone()],
+    }
+}
+
 impl Statement {
     /// The statements of a policy document, also when the document is a JSON string under
     /// `Fn::Sub` (how a template puts a parameter into a condition key): its `${...}`
@@ -150,7 +163,7 @@ impl Statement {
             });
             return Self::all(&parsed);
         }
-        list(&document["Statement"]).iter().map(Self::from_value).collect()
+        list(&document["Statement"]).iter().flat_map(conditional_statements).map(|s| Self::from_value(&s)).collect()
     }
 
     fn from_value(s: &Value) -> Self {
@@ -262,6 +275,18 @@ Resources:
         assert!(statements[0].allow && statements[0].covers("rds:CopyDBSnapshot") && statements[0].any_resource());
         assert!(!statements[1].allow && statements[1].covers("rds:DeleteDBSnapshot") && !statements[1].covers("s3:x"));
         assert!(template.function("offsite-scanner").is_none());
+    }
+
+    #[test]
+    fn statements_under_fn_if_are_read_in_both_branches() {
+        let document = serde_json::json!({"Statement": [
+            {"Fn::If": ["HasSecondRegion", {"Sid": "A", "Effect": "Allow", "Action": "rds:CopyDBSnapshot", "Resource": "*"}, {"Ref": "AWS::NoValue"}]},
+            {"Fn::If": ["Other", {"Sid": "B", "Effect": "Allow", "Action": "rds:DeleteDBSnapshot", "Resource": "*"},
+                {"Fn::If": ["Third", {"Sid": "C", "Effect": "Deny", "Action": "s3:*", "Resource": "*"}, {"Ref": "AWS::NoValue"}]}]},
+            {"Sid": "D", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}
+        ]});
+        let sids: Vec<String> = Statement::all(&document).into_iter().map(|s| s.sid).collect();
+        assert_eq!(sids, ["A", "B", "C", "D"]);
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! fails on a template that breaks it (so a passing run means something).
 
 use offsite_infra::Template;
-use offsite_infra::checks::{auditor, vault, workload};
+use offsite_infra::checks::{
+    actions_without_resource_type, auditor, resourceless_actions_only_on_any_resource, vault, workload,
+};
 
 fn assert_keeps(name: &str, check: fn(&Template) -> Vec<String>) {
     let template = Template::load(name).unwrap_or_else(|e| panic!("{e}"));
@@ -159,4 +161,100 @@ Resources:
     {
         assert!(violations.contains(expected), "expected {expected:?} in:\n{violations}");
     }
+}
+
+/// Defect found against the Service Authorization Reference: `dynamodb:ListExports` has no
+/// resource type, so granting it on `table/*` grants nothing (every ListExports was denied in
+/// AWS). The rule refuses it in any template and any kind of policy, wildcards included for
+/// Allow; a Deny is refused only when it names the action.
+#[test]
+fn an_action_without_resource_type_on_named_resources_is_refused() {
+    let broken = Template::parse(
+        "broken-resourceless",
+        r#"
+Resources:
+  JobRole:
+    Type: AWS::IAM::Role
+    Properties:
+      Policies:
+        - PolicyName: p
+          PolicyDocument:
+            Statement:
+              - Sid: ReadTables
+                Effect: Allow
+                Action: [dynamodb:ListTagsOfResource, dynamodb:ListExports]
+                Resource: {"Fn::Sub": "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/*"}
+              - {"Fn::If": [Cond, {Sid: Listing, Effect: Allow, Action: "dynamodb:List*", Resource: "arn:aws:dynamodb:*:*:table/*"}, {Ref: "AWS::NoValue"}]}
+              - {Sid: Fine, Effect: Allow, Action: [dynamodb:ListTables, dynamodb:ListExports], Resource: "*"}
+  QueuePolicy:
+    Type: AWS::SQS::QueuePolicy
+    Properties:
+      PolicyDocument:
+        Statement:
+          - {Sid: TlsOnly, Effect: Deny, Principal: "*", Action: "dynamodb:*", Resource: "arn:aws:sqs:us-east-1:111111111111:q"}
+          - {Sid: Named, Effect: Deny, Principal: "*", Action: dynamodb:ListTables, Resource: "arn:aws:sqs:us-east-1:111111111111:q"}
+"#,
+    )
+    .expect("parses");
+    let violations = resourceless_actions_only_on_any_resource(&broken);
+    let text = violations.join("\n");
+    for expected in [
+        "JobRole: statement \"ReadTables\" names dynamodb:listexports",
+        "JobRole: statement \"Listing\" names dynamodb:listexports",
+        "JobRole: statement \"Listing\" names dynamodb:listtables",
+        "QueuePolicy: statement \"Named\" names dynamodb:listtables",
+    ] {
+        assert!(text.contains(expected), "expected {expected:?} in:\n{text}");
+    }
+    assert_eq!(violations.len(), 4, "{text}");
+    assert!(!text.contains("\"Fine\"") && !text.contains("\"TlsOnly\""), "{text}");
+}
+
+#[test]
+fn the_resourceless_action_list_names_the_actions_the_templates_use() {
+    let actions = actions_without_resource_type();
+    for action in ["dynamodb:listtables", "dynamodb:listexports"] {
+        assert!(actions.iter().any(|a| a == action), "{action} missing from {actions:?}");
+    }
+    assert!(actions.iter().all(|a| a.contains(':') && !a.contains(char::is_whitespace)), "{actions:?}");
+}
+
+/// The scanner's (and the DynamoDB job's) reservation of 1 may be a parameter, for accounts
+/// that cannot leave 100 executions unreserved, but must be on by default.
+#[test]
+fn a_reservation_is_required_on_by_default_and_may_be_a_parameter() {
+    let template = |default: &str| {
+        Template::parse(
+            "reservation",
+            &format!(
+                r#"
+Parameters:
+  ReserveConcurrency: {{Type: String, Default: "{default}", AllowedValues: ["true", "false"]}}
+Conditions:
+  OneRunAtATime: {{"Fn::Equals": [{{Ref: ReserveConcurrency}}, "true"]}}
+Resources:
+  Scanner:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: provided.al2023
+      Handler: bootstrap
+      Code: {{S3Key: offsite-scanner.zip}}
+      ReservedConcurrentExecutions: {{"Fn::If": [OneRunAtATime, 1, {{Ref: "AWS::NoValue"}}]}}
+  Job:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: provided.al2023
+      Handler: bootstrap
+      Code: {{S3Key: offsite-dynamo-export.zip}}
+      ReservedConcurrentExecutions: 1
+"#
+            ),
+        )
+        .expect("parses")
+    };
+    let on = workload(&template("true")).join("\n");
+    assert!(!on.contains("ReservedConcurrentExecutions"), "{on}");
+    let off = workload(&template("false")).join("\n");
+    assert!(off.contains("the scanner needs ReservedConcurrentExecutions 1 by default"), "{off}");
+    assert!(!off.contains("the DynamoDB job needs"), "{off}");
 }
