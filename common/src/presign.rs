@@ -1,11 +1,19 @@
-//! The `PreSignedUrl` of a cross-region snapshot copy.
+//! The `PreSignedUrl` of a cross-region snapshot copy, in AWS GovCloud (US) only.
 //!
-//! Copying an encrypted snapshot from another region needs a presigned `CopyDBSnapshot` /
-//! `CopyDBClusterSnapshot` request valid in the *source* region, carrying
-//! `DestinationRegion`, `KmsKeyId` (the destination's key) and the source identifier
-//! (CopyDBSnapshot and CopyDBClusterSnapshot API references, `PreSignedUrl`). Other SDKs
-//! generate it from `SourceRegion`; the Rust SDK has no such customization, so it is signed
-//! here with SigV4 query parameters.
+//! `PreSignedUrl` "applies only to AWS GovCloud (US) Regions. It's ignored in other AWS
+//! Regions" (RDS API Reference, API_CopyDBSnapshot and API_CopyDBClusterSnapshot,
+//! `PreSignedUrl`). In the commercial partition an encrypted cross-region copy needs the
+//! source ARN and the destination's `KmsKeyId`, and RDS reaches the source region through its
+//! service-linked role (`rds:CrossRegionCommunication`). So [`presigned_url_applies`] decides,
+//! from the source ARN's partition, whether a copy carries one; only the `aws-us-gov`
+//! partition does (copies between GovCloud and other regions are not possible at all: RDS User
+//! Guide, "Copying a DB snapshot", limitations).
+//!
+//! There, copying an encrypted snapshot from another region needs a presigned
+//! `CopyDBSnapshot` / `CopyDBClusterSnapshot` request valid in the *source* region, carrying
+//! `DestinationRegion`, `KmsKeyId` (the destination's key) and the source identifier. Other
+//! SDKs generate it from `SourceRegion`; the Rust SDK has no such customization, so it is
+//! signed here with SigV4 query parameters.
 
 use std::time::{Duration, SystemTime};
 
@@ -19,8 +27,19 @@ use crate::snapshot::SnapshotKind;
 /// How long the presigned request stays valid (the copy starts within seconds).
 const VALID_FOR: Duration = Duration::from_secs(3600);
 
+/// The partition in which RDS uses a copy's `PreSignedUrl`: AWS GovCloud (US).
+pub const PRESIGNED_URL_PARTITION: &str = "aws-us-gov";
+
+/// Whether a cross-region copy of `source_arn` must carry a `PreSignedUrl`: only when the
+/// source is in the AWS GovCloud (US) partition (`arn:aws-us-gov:...`); RDS ignores the
+/// parameter in other regions, so none is signed or sent there.
+pub fn presigned_url_applies(source_arn: &str) -> bool {
+    source_arn.split(':').nth(1) == Some(PRESIGNED_URL_PARTITION)
+}
+
 /// Presigns, with `source_config`'s credentials and region, the copy of `source_arn` into
-/// `destination_region` under `destination_key`.
+/// `destination_region` under `destination_key`. Only for copies where
+/// [`presigned_url_applies`].
 pub async fn presign_copy(
     source_config: &SdkConfig,
     kind: SnapshotKind,
@@ -94,11 +113,26 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn only_govcloud_copies_carry_a_presigned_url() {
+        assert!(presigned_url_applies("arn:aws-us-gov:rds:us-gov-west-1:222222222222:snapshot:vault-orders-1"));
+        assert!(presigned_url_applies("arn:aws-us-gov:rds:us-gov-east-1:222222222222:cluster-snapshot:vault-ledger-1"));
+        for commercial in [
+            "arn:aws:rds:eu-west-1:222222222222:snapshot:vault-orders-1",
+            "arn:aws:rds:us-east-1:222222222222:cluster-snapshot:vault-ledger-1",
+            "arn:aws-cn:rds:cn-north-1:222222222222:snapshot:vault-orders-1",
+            "vault-orders-1",
+            "",
+        ] {
+            assert!(!presigned_url_applies(commercial), "{commercial}");
+        }
+    }
+
     #[tokio::test]
     async fn the_url_is_a_signed_request_for_the_source_region() {
         let config = SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("eu-west-1"))
+            .region(Region::new("us-gov-west-1"))
             .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
                 "AKIDEXAMPLE",
                 "secret",
@@ -110,24 +144,24 @@ mod tests {
         let url = presign_copy(
             &config,
             SnapshotKind::Instance,
-            "arn:aws:rds:eu-west-1:222222222222:snapshot:vault-orders-1",
+            "arn:aws-us-gov:rds:us-gov-west-1:222222222222:snapshot:vault-orders-1",
             "vault-orders-1",
-            "eu-central-1",
-            "arn:aws:kms:eu-central-1:222222222222:key/dr",
+            "us-gov-east-1",
+            "arn:aws-us-gov:kms:us-gov-east-1:222222222222:key/dr",
         )
         .await
         .expect("presigned");
         assert!(
-            url.starts_with("https://rds.eu-west-1.amazonaws.com/?Action=CopyDBSnapshot&Version=2014-10-31&"),
+            url.starts_with("https://rds.us-gov-west-1.amazonaws.com/?Action=CopyDBSnapshot&Version=2014-10-31&"),
             "{url}"
         );
         for part in [
-            "SourceDBSnapshotIdentifier=arn%3Aaws%3Ards%3Aeu-west-1%3A222222222222%3Asnapshot%3Avault-orders-1",
-            "DestinationRegion=eu-central-1",
-            "KmsKeyId=arn%3Aaws%3Akms%3Aeu-central-1%3A222222222222%3Akey%2Fdr",
+            "SourceDBSnapshotIdentifier=arn%3Aaws-us-gov%3Ards%3Aus-gov-west-1%3A222222222222%3Asnapshot%3Avault-orders-1",
+            "DestinationRegion=us-gov-east-1",
+            "KmsKeyId=arn%3Aaws-us-gov%3Akms%3Aus-gov-east-1%3A222222222222%3Akey%2Fdr",
             "X-Amz-Algorithm=AWS4-HMAC-SHA256",
             "X-Amz-Credential=AKIDEXAMPLE%2F",
-            "%2Feu-west-1%2Frds%2Faws4_request",
+            "%2Fus-gov-west-1%2Frds%2Faws4_request",
             "X-Amz-Expires=3600",
             "X-Amz-Security-Token=token",
             "X-Amz-Signature=",

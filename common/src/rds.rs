@@ -57,7 +57,8 @@ pub struct CopyRequest {
     pub target_identifier: String,
     pub kms_key_id: String,
     pub tags: BTreeMap<String, String>,
-    /// For an encrypted source in another region: see `crate::presign`.
+    /// For an encrypted source in another region of the AWS GovCloud (US) partition only (see
+    /// `crate::presign`): RDS ignores `PreSignedUrl` in other regions, so it is `None` there.
     pub pre_signed_url: Option<String>,
 }
 

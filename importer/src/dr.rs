@@ -1,14 +1,18 @@
 //! The vault's optional second-region copy: every available import is copied once more,
 //! under the vault account's key in the second region, with the same identifier.
 //!
-//! A cross-region copy of an encrypted snapshot needs a presigned request for the source
-//! region (`offsite_common::presign`). The reconciler runs it, after its imports: a copy
-//! must be `available` before it can be copied again, so new imports follow on the next run.
+//! The copy is requested in the second region with the vault copy's ARN and the key there;
+//! RDS reaches the source region itself (its service-linked role, `rds:CrossRegionCommunication`).
+//! Only in AWS GovCloud (US) does an encrypted cross-region copy also carry a presigned
+//! request for the source region: RDS ignores `PreSignedUrl` in other regions
+//! (API_CopyDBSnapshot), so none is signed there (`offsite_common::presign`). The reconciler
+//! runs it, after its imports: a copy must be `available` before it can be copied again, so
+//! new imports follow on the next run.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_config::SdkConfig;
-use offsite_common::presign::presign_copy;
+use offsite_common::presign::{presign_copy, presigned_url_applies};
 use offsite_common::rds::{CopyRequest, RdsSnapshots};
 use offsite_common::rds_error::RdsErrorKind;
 use offsite_common::snapshot::{Snapshot, SnapshotKind, SnapshotStatus};
@@ -18,7 +22,7 @@ use crate::run::Outcome;
 use crate::settings::DrSettings;
 
 /// The second region: its RDS client and settings, and the primary region's configuration
-/// (whose credentials sign the presigned request).
+/// (whose credentials sign the presigned request, in AWS GovCloud (US)).
 #[derive(Debug, Clone)]
 pub struct SecondRegion {
     settings: DrSettings,
@@ -56,11 +60,15 @@ impl SecondRegion {
     async fn replicate_one(&self, copy: &Snapshot) -> Outcome {
         let arn = Some(copy.arn.clone());
         let key = self.settings.key.as_str();
-        let url = match presign_copy(&self.primary, copy.kind, &copy.arn, &copy.identifier, &self.settings.region, key)
-            .await
-        {
-            Ok(url) => url,
-            Err(e) => return outcome(&copy.arn, arn, "error", None, format!("presigning the copy: {e}")),
+        let pre_signed_url = if presigned_url_applies(&copy.arn) {
+            let presigned =
+                presign_copy(&self.primary, copy.kind, &copy.arn, &copy.identifier, &self.settings.region, key).await;
+            match presigned {
+                Ok(url) => Some(url),
+                Err(e) => return outcome(&copy.arn, arn, "error", None, format!("presigning the copy: {e}")),
+            }
+        } else {
+            None
         };
         let mut copy_tags: BTreeMap<String, String> =
             copy.tags.iter().filter(|(k, _)| k.starts_with("offsite:")).map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -72,7 +80,7 @@ impl SecondRegion {
             target_identifier: copy.identifier.clone(),
             kms_key_id: key.to_owned(),
             tags: copy_tags,
-            pre_signed_url: Some(url),
+            pre_signed_url,
         };
         let target = Some(format!("{}:{}", self.settings.region, copy.identifier));
         match self.rds.copy(&request).await {

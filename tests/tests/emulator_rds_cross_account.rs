@@ -199,22 +199,62 @@ async fn aws_backup_recovery_points_are_listed_only_as_awsbackup() {
     assert!(tags.iter().any(|t| t.key() == Some("offsite-export") && t.value() == Some("true")), "{tags:?}");
 }
 
+/// `PreSignedUrl` "applies only to AWS GovCloud (US) Regions. It's ignored in other AWS
+/// Regions" (API_CopyDBSnapshot): in the commercial partition an encrypted cross-region copy
+/// needs the source ARN and the destination key, nothing more.
 #[tokio::test]
-async fn an_encrypted_copy_from_another_region_needs_a_presigned_url() {
+async fn an_encrypted_copy_from_another_commercial_region_needs_no_presigned_url() {
     let emulator = Emulator::start().expect("emulator starts");
     let vault = emulator.account(VAULT).await.expect("vault credentials");
     let east_key = kms_key(&vault, "east").await;
     db_instance(&vault, "orders", Some(&east_key)).await;
     let source = db_snapshot(&vault, "orders", "orders-1", vec![]).await;
     let source_arn = source.db_snapshot_arn().expect("ARN").to_owned();
+    assert!(!offsite_common::presign::presigned_url_applies(&source_arn), "{source_arn}");
     let west = vault.clone().into_builder().region(aws_config::Region::new("us-west-2")).build();
     let west_key = kms_key(&west, "west").await;
-    let copy = |url: Option<String>| {
+    let copy = |target: &'static str, key: Option<String>| {
         Client::new(&west)
             .copy_db_snapshot()
             .source_db_snapshot_identifier(&source_arn)
-            .target_db_snapshot_identifier("orders-1-west")
-            .kms_key_id(&west_key)
+            .target_db_snapshot_identifier(target)
+            .set_kms_key_id(key)
+            .send()
+    };
+
+    // The destination key is still required for an encrypted source.
+    let without_key = copy("orders-1-nokey", None).await;
+    assert_eq!(error_code(&without_key).as_deref(), Some("InvalidParameterValue"));
+    copy("orders-1-west", Some(west_key.clone())).await.expect("a cross-region copy without a presigned URL");
+    let west_copy = describe_db_snapshot(&west, "orders-1-west").await.expect("the copy in us-west-2");
+    assert_eq!(west_copy.kms_key_id(), Some(west_key.as_str()));
+    assert_eq!(west_copy.source_db_snapshot_identifier(), Some(source_arn.as_str()));
+    assert_eq!(west_copy.source_region(), Some("us-east-1"));
+    assert!(describe_db_snapshot(&west, "orders-1-nokey").await.is_none());
+}
+
+/// In the AWS GovCloud (US) partition RDS does use the `PreSignedUrl`: "You must specify
+/// this parameter when you copy an encrypted DB snapshot from another AWS Region by using
+/// the Amazon RDS API" (API_CopyDBSnapshot). The emulator checks its presence only.
+#[tokio::test]
+async fn in_govcloud_an_encrypted_copy_from_another_region_needs_a_presigned_url() {
+    let emulator = Emulator::start().expect("emulator starts");
+    let vault = emulator.account(VAULT).await.expect("vault credentials");
+    let gov_west = vault.clone().into_builder().region(aws_config::Region::new("us-gov-west-1")).build();
+    let gov_east = vault.clone().into_builder().region(aws_config::Region::new("us-gov-east-1")).build();
+    let west_key = kms_key(&gov_west, "gov west").await;
+    db_instance(&gov_west, "orders", Some(&west_key)).await;
+    let source = db_snapshot(&gov_west, "orders", "orders-1", vec![]).await;
+    let source_arn = source.db_snapshot_arn().expect("ARN").to_owned();
+    assert!(source_arn.starts_with("arn:aws-us-gov:rds:us-gov-west-1:"), "{source_arn}");
+    assert!(offsite_common::presign::presigned_url_applies(&source_arn));
+    let east_key = kms_key(&gov_east, "gov east").await;
+    let copy = |url: Option<String>| {
+        Client::new(&gov_east)
+            .copy_db_snapshot()
+            .source_db_snapshot_identifier(&source_arn)
+            .target_db_snapshot_identifier("orders-1-east")
+            .kms_key_id(&east_key)
             .set_pre_signed_url(url)
             .send()
     };
@@ -222,19 +262,19 @@ async fn an_encrypted_copy_from_another_region_needs_a_presigned_url() {
     let unsigned = copy(None).await;
     assert_eq!(error_code(&unsigned).as_deref(), Some("InvalidParameterValue"));
     let url = offsite_common::presign::presign_copy(
-        &vault,
+        &gov_west,
         SnapshotKind::Instance,
         &source_arn,
-        "orders-1-west",
-        "us-west-2",
-        &west_key,
+        "orders-1-east",
+        "us-gov-east-1",
+        &east_key,
     )
     .await
     .expect("presigned");
     copy(Some(url)).await.expect("a presigned cross-region copy");
-    let west_copy = describe_db_snapshot(&west, "orders-1-west").await.expect("the copy in us-west-2");
-    assert_eq!(west_copy.kms_key_id(), Some(west_key.as_str()));
-    assert_eq!(west_copy.source_db_snapshot_identifier(), Some(source_arn.as_str()));
+    let east_copy = describe_db_snapshot(&gov_east, "orders-1-east").await.expect("the copy in us-gov-east-1");
+    assert_eq!(east_copy.kms_key_id(), Some(east_key.as_str()));
+    assert_eq!(east_copy.source_db_snapshot_identifier(), Some(source_arn.as_str()));
 }
 
 #[tokio::test]

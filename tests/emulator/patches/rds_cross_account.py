@@ -14,9 +14,12 @@ AWS behaviour reproduced
 * KmsKeyId (API_CopyDBSnapshot / API_CopyDBClusterSnapshot, KmsKeyId):
   - copying an encrypted snapshot shared from another account requires ``KmsKeyId``
     -> ``InvalidParameterValue``;
-  - an encrypted snapshot copied to another region requires ``KmsKeyId`` -> same error,
-    and a ``PreSignedUrl`` (the SDKs that support ``SourceRegion`` generate it; the Rust SDK
-    does not) -> same error; the URL's signature is not checked;
+  - an encrypted snapshot copied to another region requires ``KmsKeyId`` -> same error;
+  - in the AWS GovCloud (US) partition (``us-gov-*`` regions) only, it also requires a
+    ``PreSignedUrl`` (the SDKs that support ``SourceRegion`` generate it; the Rust SDK does
+    not) -> same error; the URL's signature is not checked. Elsewhere no URL is required:
+    ``PreSignedUrl`` "applies only to AWS GovCloud (US) Regions. It's ignored in other AWS
+    Regions" (API_CopyDBSnapshot / API_CopyDBClusterSnapshot, PreSignedUrl);
   - a snapshot of the caller's own account in another region is found by its ARN;
     an encrypted *shared* snapshot can only be copied within its region -> same error;
   - without ``KmsKeyId`` the copy keeps the source's key (moto used the key of the
@@ -83,10 +86,16 @@ from moto.rds.exceptions import (
 from moto.rds.models import DBClusterSnapshot, DBSnapshot, RDSBackend, rds_backends
 from moto.rds.responses import RDSResponse
 from moto.rds.utils import split_arn
+from moto.utilities.utils import get_partition
 
 from .rds_snapshot_lifecycle import require_available
 
 Snapshot = DBSnapshot | DBClusterSnapshot
+
+# The only partition where RDS uses a copy's PreSignedUrl (API_CopyDBSnapshot, PreSignedUrl:
+# "This setting applies only to AWS GovCloud (US) Regions. It's ignored in other AWS
+# Regions").
+PRESIGNED_URL_PARTITION = "aws-us-gov"
 
 _KMS_KEY_ARN = re.compile(r"^arn:[^:]+:kms:(?P<region>[^:]+):(?P<account>\d{12}):(?P<key>.+)$")
 
@@ -170,10 +179,12 @@ def _check_copy(
         raise InvalidParameterValue(
             "KmsKeyId is required when copying an encrypted snapshot to another AWS Region."
         )
-    if encrypted and cross_region and not pre_signed_url:
+    govcloud = get_partition(backend.region_name) == PRESIGNED_URL_PARTITION
+    if encrypted and cross_region and govcloud and not pre_signed_url:
         raise InvalidParameterValue(
             "PreSignedUrl is required when copying an encrypted snapshot from another "
-            "AWS Region (SDKs without SourceRegion support must sign it themselves)."
+            "AWS GovCloud (US) Region (SDKs without SourceRegion support must sign it "
+            "themselves)."
         )
     if cluster and not encrypted and kms_key_id:
         raise InvalidParameterValue(
