@@ -868,10 +868,7 @@ def decide_bootstrap_assume(principal: Principal, call: Call) -> tuple[bool, str
             action=action, resource=role_arn, context=context,
         )
     except UnsupportedPolicy as error:
-        return False, denial_message(
-            principal, action, role_arn,
-            Decision(False, f"the Offsite emulator does not evaluate {error}", unsupported=True),
-        )
+        return False, denial_message(principal, action, role_arn, Decision(False, str(error), unsupported=True))
     if result.denied_by:
         return False, denial_message(principal, action, role_arn, Decision(False, "", "resource-based", True))
     if not result.allowed_by:

@@ -193,9 +193,9 @@ def _substitute(text: str, context: Context, known: KnownKeys, version: str | No
         if name in ("*", "?", "$"):
             return "\0" + name  # a literal character, restored after matching
         if "," in name:
-            raise UnsupportedPolicy(f"policy variable ${{{name}}} with a default value")
+            raise UnsupportedPolicy(f"policy variable ${{{name}}} with a default value is not evaluated by the emulator")
         if not known(name):
-            raise UnsupportedPolicy(f"policy variable ${{{name}}}")
+            raise UnsupportedPolicy(f"policy variable ${{{name}}} is not evaluated by the emulator")
         values = context.get(name.lower())
         if not values or len(values) != 1:
             missing = True
@@ -301,18 +301,18 @@ def condition_holds(operator: str, expected: list[str], actual: list[str] | None
     if ":" in operator:
         qualifier, operator = operator.split(":", 1)
         if qualifier not in ("ForAnyValue", "ForAllValues"):
-            raise UnsupportedPolicy(f"condition operator qualifier {qualifier}")
+            raise UnsupportedPolicy(f"condition operator qualifier {qualifier} is not evaluated by the emulator")
     if_exists = operator.endswith("IfExists") and operator != "IfExists"
     base = operator[: -len("IfExists")] if if_exists else operator
     if base == "Null":
         if qualifier or if_exists:
-            raise UnsupportedPolicy(f"condition operator {qualifier + ':' if qualifier else ''}{operator}")
+            raise UnsupportedPolicy(f"condition operator {qualifier + ':' if qualifier else ''}{operator} is not evaluated by the emulator")
         want_absent = [str(v).lower() for v in expected]
         return any((v == "true") == (actual is None) for v in want_absent)
     negated = base in _NEGATED
     positive = _NEGATED.get(base, base)
     if positive not in _MATCHERS:
-        raise UnsupportedPolicy(f"condition operator {operator}")
+        raise UnsupportedPolicy(f"condition operator {operator} is not evaluated by the emulator")
     if actual is None:
         if if_exists:
             return True
@@ -360,7 +360,7 @@ def principal_match(statement: dict[str, Any], principal: Principal) -> str | No
         if listed == "*":
             return None
         if not isinstance(listed, dict):
-            raise UnsupportedPolicy(f"NotPrincipal {listed!r}")
+            raise UnsupportedPolicy(f"NotPrincipal {listed!r} is not evaluated by the emulator")
         identities: list[str] = []
         for kind, values in listed.items():
             if kind == "AWS":
@@ -369,7 +369,7 @@ def principal_match(statement: dict[str, Any], principal: Principal) -> str | No
                 if principal.service and principal.service in _as_list(values):
                     return None
             else:
-                raise UnsupportedPolicy(f"NotPrincipal type {kind!r}")
+                raise UnsupportedPolicy(f"NotPrincipal type {kind!r} is not evaluated by the emulator")
         if principal.service:
             return "direct"
         own = {principal.account, f"arn:aws:iam::{principal.account}:root"}
@@ -382,7 +382,7 @@ def principal_match(statement: dict[str, Any], principal: Principal) -> str | No
     if element == "*":
         return "direct"
     if not isinstance(element, dict) or not element:
-        raise UnsupportedPolicy(f"Principal {element!r}")
+        raise UnsupportedPolicy(f"Principal {element!r} is not evaluated by the emulator")
     best: str | None = None
     for kind, values in element.items():
         if kind == "AWS":
@@ -397,7 +397,7 @@ def principal_match(statement: dict[str, Any], principal: Principal) -> str | No
         elif kind in ("Federated", "CanonicalUser"):
             continue  # never an IAM role session in this emulator
         else:
-            raise UnsupportedPolicy(f"Principal type {kind!r}")
+            raise UnsupportedPolicy(f"Principal type {kind!r} is not evaluated by the emulator")
     return best
 
 
@@ -439,10 +439,10 @@ def conditions_hold(
         base = operator.split(":", 1)[-1]
         base = base[: -len("IfExists")] if base.endswith("IfExists") else base
         if base not in OPERATORS:
-            raise UnsupportedPolicy(f"condition operator {operator}")
+            raise UnsupportedPolicy(f"condition operator {operator} is not evaluated by the emulator")
         for key, values in tests.items():
             if not known(key):
-                raise UnsupportedPolicy(f"condition key {key}")
+                raise UnsupportedPolicy(f"condition key {key} is not evaluated by the emulator")
             expected = []
             for raw in _as_list(values):
                 text = _substitute(str(raw).lower() if isinstance(raw, bool) else str(raw), context, known, version)
@@ -576,12 +576,7 @@ def authorize(request: Request) -> Decision:
                 request.resource_policy, request.resource_policy_name, principal=p, **common  # type: ignore[arg-type]
             )
     except UnsupportedPolicy as error:
-        return Decision(
-            False,
-            f"the Offsite emulator does not evaluate {error}",
-            policy_type="identity-based",
-            unsupported=True,
-        )
+        return Decision(False, str(error), policy_type="identity-based", unsupported=True)
     if identity.denied_by:
         return Decision(False, f"explicitly denied by {identity.denied_by}", "identity-based", True)
     if session and session.denied_by:
@@ -620,7 +615,7 @@ def denial_message(principal: Principal, action: str, resource: str, decision: D
     kind = decision.policy_type
     article = "an" if kind[0] in "aeiou" else "a"
     if decision.unsupported:
-        return f"{who} because {decision.reason}"
+        return f"{who} because the Offsite emulator cannot judge a policy: {decision.reason}"
     if decision.explicit:
         return f"{who} with an explicit deny in {article} {kind} policy"
     return f"{who} because no {kind} policy allows the {action} action"

@@ -284,7 +284,7 @@ class Statements(unittest.TestCase):
         self.assertFalse(decision.allowed)
         self.assertTrue(decision.unsupported)
         message = denial_message(CALLER, "dynamodb:ListTables", "*", decision)
-        self.assertIn("does not evaluate condition key aws:SourceVpce", message)
+        self.assertIn("cannot judge a policy: condition key aws:SourceVpce is not evaluated by the emulator (policy 0 statement 0)", message)
         # A statement that does not apply (another action) is not judged.
         self.assertFalse(
             decide("sqs:ListQueues", "*", [odd, policy(allow("sqs:ListQueues"))]).unsupported
