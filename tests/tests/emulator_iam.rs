@@ -13,7 +13,12 @@ use serde_json::json;
 
 /// Creates the role `name` in the account of `bootstrap`, trusted by `trust`, with one inline
 /// policy `statements`; returns its ARN.
-async fn create_role(bootstrap: &SdkConfig, name: &str, trust: &serde_json::Value, statements: &[serde_json::Value]) -> String {
+async fn create_role(
+    bootstrap: &SdkConfig,
+    name: &str,
+    trust: &serde_json::Value,
+    statements: &[serde_json::Value],
+) -> String {
     let iam = aws_sdk_iam::Client::new(bootstrap);
     let role = iam
         .create_role()
@@ -75,8 +80,12 @@ async fn list_exports_is_granted_only_on_resource_star() {
         )
     );
 
-    put_policy(&workload, "offsite-dynamo-export", &[json!({"Effect": "Allow", "Action": "dynamodb:ListExports", "Resource": "*"})])
-        .await;
+    put_policy(
+        &workload,
+        "offsite-dynamo-export",
+        &[json!({"Effect": "Allow", "Action": "dynamodb:ListExports", "Resource": "*"})],
+    )
+    .await;
     aws_sdk_dynamodb::Client::new(&job).list_exports().send().await.expect("ListExports on \"*\" is allowed");
     // Nothing else is: ListTables is another action.
     let other = aws_sdk_dynamodb::Client::new(&job).list_tables().send().await;
@@ -106,12 +115,14 @@ async fn a_role_is_assumed_only_as_its_trust_policy_and_the_callers_policies_all
     // An enforced caller: its own policies count too. A trust policy that names only the
     // account delegates to the caller's identity policies...
     let first = create_role(&workload, "first", &trust_policy(&role_arn(WORKLOAD)), &[]).await;
-    let by_account = create_role(&workload, "by-account", &trust_policy(&format!("arn:aws:iam::{WORKLOAD}:root")), &[]).await;
+    let by_account =
+        create_role(&workload, "by-account", &trust_policy(&format!("arn:aws:iam::{WORKLOAD}:root")), &[]).await;
     let caller = assume_role(&workload, &first, "chain").await.expect("first role");
     let no_permission = assume_role(&caller, &by_account, "hop").await;
     assert_eq!(error_code(&no_permission).as_deref(), Some("AccessDenied"));
     assert!(message(&no_permission).contains("because no identity-based policy allows the sts:AssumeRole action"));
-    put_policy(&workload, "first", &[json!({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": by_account})]).await;
+    put_policy(&workload, "first", &[json!({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": by_account})])
+        .await;
     assume_role(&caller, &by_account, "hop").await.expect("identity policy and trust policy allow it");
     // ... while one naming the caller's role grants it on its own, within the account.
     let by_role = create_role(&workload, "by-role", &trust_policy(&first), &[]).await;
@@ -176,7 +187,8 @@ async fn an_rds_copy_needs_the_selection_tag_on_the_source_and_the_marker_on_the
     .await;
     let exporter = aws_sdk_rds::Client::new(&assume_role(&workload, &role, "sweep").await.expect("assume"));
     let copy = |source: String, target: &'static str, marked: bool| {
-        let request = exporter.copy_db_snapshot().source_db_snapshot_identifier(source).target_db_snapshot_identifier(target);
+        let request =
+            exporter.copy_db_snapshot().source_db_snapshot_identifier(source).target_db_snapshot_identifier(target);
         let request = if marked { request.tags(tag("offsite:managed-by", "offsite-export")) } else { request };
         request.send()
     };
@@ -210,7 +222,12 @@ async fn an_rds_copy_under_a_kms_key_needs_the_key_through_rds() {
     let role = create_role(&workload, "copier", &trust_policy(&role_arn(WORKLOAD)), &[copy_anything.clone()]).await;
     let copier = aws_sdk_rds::Client::new(&assume_role(&workload, &role, "copy").await.expect("assume"));
     let copy = |target: &'static str| {
-        copier.copy_db_snapshot().source_db_snapshot_identifier(&source).target_db_snapshot_identifier(target).kms_key_id(&key).send()
+        copier
+            .copy_db_snapshot()
+            .source_db_snapshot_identifier(&source)
+            .target_db_snapshot_identifier(target)
+            .kms_key_id(&key)
+            .send()
     };
 
     let no_key_permission = copy("copy-1").await;
@@ -237,7 +254,9 @@ async fn an_rds_copy_under_a_kms_key_needs_the_key_through_rds() {
 
     // A key policy that does not delegate to IAM: the role's policy alone is not enough.
     let key_id = key.rsplit('/').next().expect("key id");
-    let bootstrap_only = policy(&[json!({"Effect": "Allow", "Principal": {"AWS": role_arn(WORKLOAD)}, "Action": "kms:*", "Resource": "*"})]);
+    let bootstrap_only = policy(&[
+        json!({"Effect": "Allow", "Principal": {"AWS": role_arn(WORKLOAD)}, "Action": "kms:*", "Resource": "*"}),
+    ]);
     aws_sdk_kms::Client::new(&workload)
         .put_key_policy()
         .key_id(key_id)
@@ -273,7 +292,8 @@ async fn a_queue_policy_and_a_topic_policy_decide_across_accounts() {
     assert_eq!(error_code(&no_queue_policy).as_deref(), Some("AccessDenied"), "{no_queue_policy:?}");
     assert!(message(&no_queue_policy).contains("because no resource-based policy allows the sqs:SendMessage action"));
 
-    let queue_policy = policy(&[json!({"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{WORKLOAD}:root")},
+    let queue_policy =
+        policy(&[json!({"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{WORKLOAD}:root")},
                                        "Action": "sqs:SendMessage", "Resource": queue_arn})]);
     sqs.set_queue_attributes()
         .queue_url(&url)
@@ -297,7 +317,13 @@ async fn a_queue_policy_and_a_topic_policy_decide_across_accounts() {
         .await
         .expect("queue policy");
     let reader = aws_sdk_sqs::Client::new(&assume_role(&vault, &reader, "read").await.expect("assume"));
-    reader.send_message().queue_url(&url).message_body("same account").send().await.expect("granted by the queue policy");
+    reader
+        .send_message()
+        .queue_url(&url)
+        .message_body("same account")
+        .send()
+        .await
+        .expect("granted by the queue policy");
     let received = reader.receive_message().queue_url(&url).send().await.expect("receive");
     assert_eq!(received.messages().len(), 1);
     let list = reader.list_queues().send().await;

@@ -372,6 +372,55 @@ class Catalogue(unittest.TestCase):
         self.assertEqual(context_for(base, info, "*"), {"aws:securetransport": ["true"]})
 
 
+class RequestMapping(unittest.TestCase):
+    """Which (action, resource) pairs a request is authorized as."""
+
+    def needed(self, call: Call) -> list[tuple[str, str]]:
+        return [(a.action, a.resource) for a in authorizations(call, CALLER)]
+
+    def test_s3_rest_shapes(self) -> None:
+        def s3(method: str, path: str, query: dict[str, list[str]] | None = None, **headers: str) -> Call:
+            return Call("s3", "", A, "us-east-1", {}, headers, method, path, query or {})
+
+        self.assertEqual(self.needed(s3("GET", "/")), [("s3:ListAllMyBuckets", "*")])
+        self.assertEqual(self.needed(s3("GET", "/b", {"list-type": ["2"]})), [("s3:ListBucket", "arn:aws:s3:::b")])
+        self.assertEqual(self.needed(s3("HEAD", "/b")), [("s3:ListBucket", "arn:aws:s3:::b")])
+        self.assertEqual(
+            self.needed(s3("GET", "/b/a/k.json", {"x-id": ["GetObject"]})), [("s3:GetObject", "arn:aws:s3:::b/a/k.json")]
+        )
+        self.assertEqual(self.needed(s3("PUT", "/b", {"policy": [""]})), [("s3:PutBucketPolicy", "arn:aws:s3:::b")])
+        copy = s3("PUT", "/b/new", **{"x-amz-copy-source": "/src/old%20key"})
+        self.assertEqual(
+            self.needed(copy), [("s3:PutObject", "arn:aws:s3:::b/new"), ("s3:GetObject", "arn:aws:s3:::src/old key")]
+        )
+        sse = s3("PUT", "/b/k", **{"x-amz-server-side-encryption": "aws:kms"})
+        self.assertEqual(authorizations(sse, CALLER)[0].context["s3:x-amz-server-side-encryption"], ["aws:kms"])
+
+    def test_queue_url_topic_subscription_and_key_alias(self) -> None:
+        send = Call("sqs", "SendMessage", A, "us-east-1", {"QueueUrl": f"http://127.0.0.1:5000/{B}/vault"}, {})
+        self.assertEqual(self.needed(send), [("sqs:SendMessage", QUEUE_B)])
+        topic = f"arn:aws:sns:us-east-1:{A}:t"
+        unsubscribe = Call("sns", "Unsubscribe", A, "us-east-1", {"SubscriptionArn": f"{topic}:0f1e"}, {})
+        # The reference lists no resource type for sns:Unsubscribe: "*", whatever it names.
+        self.assertEqual(self.needed(unsubscribe), [("sns:Unsubscribe", "*")])
+        publish = Call("sns", "Publish", A, "us-east-1", {"TopicArn": topic, "Message": "m"}, {})
+        self.assertEqual(self.needed(publish), [("sns:Publish", topic)])
+        subscribe = Call("sns", "Subscribe", A, "us-east-1", {"TopicArn": topic, "Protocol": "sqs", "Endpoint": QUEUE_B}, {})
+        context = authorizations(subscribe, CALLER)[0].context
+        self.assertEqual((context["sns:protocol"], context["sns:endpoint"]), (["sqs"], [QUEUE_B]))
+        describe = Call("kms", "DescribeKey", A, "us-east-1", {"KeyId": KEY_B}, {})
+        self.assertEqual(self.needed(describe), [("kms:DescribeKey", KEY_B)])
+        self.assertEqual(authorizations(describe, CALLER)[0].context["kms:calleraccount"], [A])
+
+    def test_unknown_or_unmappable_actions_are_refused(self) -> None:
+        from patches.iam_enforce import Refused
+
+        with self.assertRaisesRegex(Refused, "does not know the action rds:CopyEverything"):
+            authorizations(Call("rds", "CopyEverything", A, "us-east-1", {}, {}), CALLER)
+        with self.assertRaisesRegex(Refused, "cannot tell the snapshot resource"):
+            authorizations(Call("rds", "DeleteDBSnapshot", A, "us-east-1", {}, {}), CALLER)
+
+
 class BucketPolicyWrapper(unittest.TestCase):
     """``s3_bucket_policy`` (used by the DynamoDB export) keeps its behaviour."""
 
