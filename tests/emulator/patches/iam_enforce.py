@@ -25,6 +25,8 @@ What a request is authorized as
 The action: the service prefix (SigV4 scope, ``monitoring`` etc. mapped where the IAM prefix
 differs) and the API name from ``X-Amz-Target`` (JSON protocols), the ``Action`` parameter
 (query protocols) or the S3 REST shape (path-style: method, bucket/key, sub-resource).
+Batch operations are authorized as their single forms (``sns:PublishBatch`` as
+``sns:Publish``, ``sqs:SendMessageBatch`` as ``sqs:SendMessage`` ...: ``API_ACTIONS``).
 The catalogue (``iam_catalogue``, the Service Authorization Reference) must list it; an
 action it does not list, or one this module cannot map to resources, is refused naming it.
 The resources: ARNs built with the catalogue's ARN formats from the request's parameters
@@ -112,6 +114,19 @@ PARTITION = "aws"
 # SigV4 signing names whose IAM prefix differs.
 _PREFIX = {"monitoring": "cloudwatch", "email": "ses", "execute-api": "execute-api"}
 _JSON_SERVICES = {"dynamodb", "kms", "sqs", "logs", "events", "lambda"}
+
+
+# API operations authorized as an IAM action of another name: the batch forms (SNS API
+# reference, PublishBatch: "sns:Publish" permission; SQS Developer Guide, "Amazon SQS API
+# permissions: Actions and resource reference": the batch actions use the permissions of
+# their single forms). The catalogue lists IAM actions, not API operations, so these few
+# are named here.
+API_ACTIONS: dict[tuple[str, str], str] = {
+    ("sns", "PublishBatch"): "Publish",
+    ("sqs", "SendMessageBatch"): "SendMessage",
+    ("sqs", "DeleteMessageBatch"): "DeleteMessage",
+    ("sqs", "ChangeMessageVisibilityBatch"): "ChangeMessageVisibility",
+}
 
 
 class Refused(Exception):
@@ -776,7 +791,8 @@ def authorizations(call: Call, principal: Principal) -> list[Authorization]:
                 raise Refused(f"the Offsite emulator does not know the action s3:{name}")
             out.append(Authorization(info.full_name, arn, context_for(base, info, arn)))
         return out
-    info = iam_catalogue.action(call.service, call.operation) if call.operation else None
+    operation = API_ACTIONS.get((call.service, call.operation), call.operation)
+    info = iam_catalogue.action(call.service, operation) if operation else None
     if info is None:
         raise Refused(
             f"the Offsite emulator does not know the action {call.service}:{call.operation or '?'}"

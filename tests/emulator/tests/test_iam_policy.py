@@ -412,6 +412,47 @@ class RequestMapping(unittest.TestCase):
         self.assertEqual(self.needed(describe), [("kms:DescribeKey", KEY_B)])
         self.assertEqual(authorizations(describe, CALLER)[0].context["kms:calleraccount"], [A])
 
+    def test_every_action_the_pipeline_calls_is_mapped(self) -> None:
+        snap = f"arn:aws:rds:us-east-1:{A}:snapshot:s1"
+        csnap = f"arn:aws:rds:us-east-1:{A}:cluster-snapshot:c1"
+        topic = f"arn:aws:sns:us-east-1:{A}:t"
+        queue = f"http://127.0.0.1:5000/{B}/vault"
+        cases: list[tuple[str, str, dict[str, Any], list[str]]] = [
+            ("rds", "DescribeDBSnapshots", {}, ["*"]),
+            ("rds", "DescribeDBSnapshots", {"DBSnapshotIdentifier": "S1"}, [snap]),
+            ("rds", "DescribeDBClusterSnapshots", {"DBClusterSnapshotIdentifier": csnap}, [csnap]),
+            ("rds", "DeleteDBSnapshot", {"DBSnapshotIdentifier": "s1"}, [snap]),
+            ("rds", "DeleteDBClusterSnapshot", {"DBClusterSnapshotIdentifier": "c1"}, [csnap]),
+            ("rds", "ModifyDBSnapshotAttribute", {"DBSnapshotIdentifier": "s1", "AttributeName": "restore"}, [snap]),
+            ("rds", "ModifyDBClusterSnapshotAttribute", {"DBClusterSnapshotIdentifier": "c1"}, [csnap]),
+            ("rds", "DescribeDBSnapshotAttributes", {"DBSnapshotIdentifier": "s1"}, [snap]),
+            ("rds", "DescribeDBClusterSnapshotAttributes", {"DBClusterSnapshotIdentifier": "c1"}, [csnap]),
+            ("rds", "AddTagsToResource", {"ResourceName": snap}, [snap]),
+            ("rds", "RemoveTagsFromResource", {"ResourceName": csnap}, [csnap]),
+            ("rds", "ListTagsForResource", {"ResourceName": snap}, [snap]),
+            ("rds", "DescribeDBInstances", {"DBInstanceIdentifier": "db1"}, [f"arn:aws:rds:us-east-1:{A}:db:db1"]),
+            ("rds", "DescribeDBClusters", {}, ["*"]),
+            ("rds", "DescribeOptionGroups", {}, ["*"]),
+            ("sns", "Publish", {"TopicArn": topic}, [topic]),
+            ("sns", "PublishBatch", {"TopicArn": topic}, [topic]),
+            ("sqs", "SendMessage", {"QueueUrl": queue}, [QUEUE_B]),
+            ("sqs", "ReceiveMessage", {"QueueUrl": queue}, [QUEUE_B]),
+            ("sqs", "DeleteMessage", {"QueueUrl": queue}, [QUEUE_B]),
+            ("sqs", "GetQueueAttributes", {"QueueUrl": queue}, [QUEUE_B]),
+            ("dynamodb", "ListTables", {}, ["*"]),
+            ("dynamodb", "DescribeTable", {"TableName": "t"}, [TABLE]),
+            ("dynamodb", "DescribeContinuousBackups", {"TableName": "t"}, [TABLE]),
+            ("dynamodb", "ListTagsOfResource", {"ResourceArn": TABLE}, [TABLE]),
+            ("dynamodb", "ExportTableToPointInTime", {"TableArn": TABLE, "S3Bucket": "b"}, [TABLE]),
+            ("dynamodb", "ListExports", {"TableArn": TABLE}, ["*"]),
+            ("dynamodb", "DescribeExport", {"ExportArn": f"{TABLE}/export/01"}, [f"{TABLE}/export/01"]),
+            ("kms", "DescribeKey", {"KeyId": KEY_A}, [KEY_A]),
+            ("sts", "AssumeRole", {"RoleArn": ROLE}, [ROLE]),
+        ]
+        for service, operation, params, expected in cases:
+            call = Call(service, operation, A, "us-east-1", params, {})
+            self.assertEqual([r for _, r in self.needed(call)], expected, f"{service}:{operation}")
+
     def test_unknown_or_unmappable_actions_are_refused(self) -> None:
         from patches.iam_enforce import Refused
 
