@@ -219,7 +219,9 @@ async fn an_rds_copy_under_a_kms_key_needs_the_key_through_rds() {
     db_instance(&workload, "orders", Some(&key)).await;
     let source = db_snapshot(&workload, "orders", "orders-1", vec![]).await.db_snapshot_arn().expect("ARN").to_owned();
     let copy_anything = json!({"Effect": "Allow", "Action": "rds:CopyDBSnapshot", "Resource": "*"});
-    let role = create_role(&workload, "copier", &trust_policy(&role_arn(WORKLOAD)), &[copy_anything.clone()]).await;
+    let role =
+        create_role(&workload, "copier", &trust_policy(&role_arn(WORKLOAD)), std::slice::from_ref(&copy_anything))
+            .await;
     let copier = aws_sdk_rds::Client::new(&assume_role(&workload, &role, "copy").await.expect("assume"));
     let copy = |target: &'static str| {
         copier
