@@ -179,10 +179,10 @@ _MISSING = object()
 
 
 def _substitute(text: str, context: Context, known: KnownKeys, version: str | None) -> str | None:
-    """Policy variables in ``text`` replaced; None if a variable's key is absent (the
-    element then matches nothing). Wildcards in substituted values are escaped as literal
-    by returning them through ``_LITERAL`` markers is not needed: IAM treats the value
-    literally only via ${*}/${?}; values of keys used here hold no wildcards."""
+    """Policy variables in ``text`` replaced by the request's values; None if a variable's
+    key is absent (the element then matches nothing). ``${*}``, ``${?}``, ``${$}`` and any
+    ``*``/``?`` in a substituted value stand for themselves: they are marked with a NUL
+    prefix that the matchers read as "this character literally"."""
     if version != "2012-10-17" or "${" not in text:
         return text
     missing = False
@@ -200,7 +200,7 @@ def _substitute(text: str, context: Context, known: KnownKeys, version: str | No
         if not values or len(values) != 1:
             missing = True
             return ""
-        return values[0]
+        return "".join("\0" + c if c in "*?" else c for c in values[0])
 
     out = _VARIABLE.sub(value, text)
     return None if missing else out
@@ -256,11 +256,11 @@ _COMPARE: dict[str, Callable[[float, float], bool]] = {
     "GreaterThanEquals": lambda a, b: a >= b,
 }
 
-# Positive base operators -> (negated form, matcher(policy value, request value)).
 def _string_eq(p: str, v: str) -> bool:
     return p.replace("\0", "") == v
 
 
+# Positive operators -> matcher(policy value, request value); the negated ones map to them.
 _MATCHERS: dict[str, Callable[[str, str], bool]] = {
     "StringEquals": _string_eq,
     "StringEqualsIgnoreCase": lambda p, v: p.replace("\0", "").lower() == v.lower(),

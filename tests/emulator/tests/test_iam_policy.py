@@ -322,6 +322,10 @@ class Statements(unittest.TestCase):
         self.assertFalse(decide("sqs:SendMessage", QUEUE_B, [own], context=ctx).allowed)
         literal = json.dumps({"Version": "2008-10-17", "Statement": [allow("sqs:*", "arn:aws:sqs:*:${aws:PrincipalAccount}:*")]})
         self.assertFalse(decide("sqs:SendMessage", f"arn:aws:sqs:us-east-1:{A}:q", [literal], context=ctx).allowed)
+        # A substituted value's '*' is a literal character, not a wildcard.
+        starry = policy(allow("sqs:*", "arn:aws:sqs:*:*:${aws:PrincipalAccount}"))
+        self.assertFalse(decide("sqs:SendMessage", "arn:aws:sqs:us-east-1:1:queue", [starry], context={"aws:principalaccount": ["q*"]}).allowed)
+        self.assertTrue(decide("sqs:SendMessage", "arn:aws:sqs:us-east-1:1:q*", [starry], context={"aws:principalaccount": ["q*"]}).allowed)
         unknown = policy(allow("sqs:*", "arn:aws:sqs:*:${aws:username}:*"))
         self.assertTrue(decide("sqs:SendMessage", QUEUE_B, [unknown], context=ctx).unsupported)
 
