@@ -6,7 +6,8 @@ Who is enforced
 The principal is the access key's STS AssumeRole session (moto keeps it in the role
 account's STS backend, ``moto.sts.models.STSBackend.assumed_roles``; the key's account comes
 from ``moto.iam.models.get_account_id_from``). A session of a role that **exists** in that
-account's IAM (created through the IAM API, ARN with its path) is enforced. Credentials of
+account's IAM (created through the IAM API, ARN with its path) is enforced; a session of a
+role deleted since it was assumed is refused everything. Credentials of
 a role name the account's IAM does not hold (``arn:aws:iam::<account>:role/offsite-test``,
 the harness's) are the **bootstrap identity** of the account, the stand-in for whoever
 deploys the stacks, and stay unrestricted; so do IAM users and unknown keys. Control
@@ -104,7 +105,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 from xml.sax.saxutils import escape
 
 from moto.iam.models import get_account_id_from, iam_backends
-from moto.sts.models import sts_backends
+from moto.sts.models import STSBackend, sts_backends
 
 from . import iam_catalogue, rds_cross_account
 from .iam_policy import Context, Decision, Principal, Request, authorize, denial_message
@@ -892,12 +893,35 @@ def decide_bootstrap_assume(principal: Principal, call: Call) -> tuple[bool, str
     return True, ""
 
 
+def install_session_marks() -> None:
+    """Marks each AssumeRole session whose role existed when it was assumed, so that a session
+    of a role deleted later is refused rather than taken for a bootstrap identity (a deleted
+    role's policies are gone: its sessions are allowed nothing)."""
+    original = STSBackend.assume_role
+    if getattr(original, "_offsite_iam", False):
+        return
+
+    def assume_role(self: STSBackend, *args: Any, **kwargs: Any) -> Any:
+        session = original(self, *args, **kwargs)
+        _, _, account, _ = _arn_parts(session.role_arn)
+        try:
+            iam_backends[account][PARTITION].get_role_by_arn(session.role_arn)
+            session._offsite_role_existed = True
+        except Exception:
+            session._offsite_role_existed = False
+        return session
+
+    assume_role._offsite_iam = True  # type: ignore[attr-defined]
+    STSBackend.assume_role = assume_role  # type: ignore[method-assign]
+
+
 class IamEnforcement:
     """The WSGI middleware (see the module docstring)."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
         install_rds_key_checks()
+        install_session_marks()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "").startswith(CONTROL_PREFIXES):
@@ -910,13 +934,20 @@ class IamEnforcement:
         account = get_account_id_from(access_key)
         session = sts_backends[account][PARTITION].get_assumed_role_from_access_key(access_key)
         role = enforced_role(account, session)
-        if role is None and signing_name != "sts":
+        orphan = role is None and getattr(session, "_offsite_role_existed", False)
+        if role is None and not orphan and signing_name != "sts":
             return self.app(environ, start_response)
         call = parse_call(environ, signing_name, account, region)
         if session is not None:
             principal = Principal(account, arn=session.arn, role_arn=session.role_arn, access_key=access_key)
         else:
             principal = Principal(account, access_key=access_key)
+        if orphan and not (call.service == "sts" and call.operation == "GetCallerIdentity"):
+            message = (
+                f"User: {principal.describe()} is not authorized to perform: {call.action} "
+                f"because its role {session.role_arn} no longer exists"
+            )
+            return _error(call, signing_name, message, start_response)
         if role is None:
             if call.operation != "AssumeRole":
                 return self.app(environ, start_response)
