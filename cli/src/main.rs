@@ -26,7 +26,7 @@ use offsite_scanner::status::{status_rows, status_table};
 
 use clap::{Parser, Subcommand};
 use offsite_common::aws::{AwsSettings, load_sdk_config};
-use offsite_exporter::trigger::{MalformedEvent, classify};
+use offsite_exporter::trigger::{Home, MalformedEvent, classify_in};
 
 #[derive(Debug, Parser)]
 #[command(name = "offsite", version, about = "Offsite: AWS database backups out of reach of the account they protect")]
@@ -49,12 +49,19 @@ enum Command {
     ///
     /// Reads one event as JSON (an EventBridge event or a Lambda SNS event) and prints
     /// {"decision": "candidate"|"sweep"|"ignore", "snapshot_arn", "kind", "reason"}.
-    /// Exits 0 for any well-formed event, ignored ones included, and 2 when the input cannot
-    /// be read, is not JSON, or is an event with a missing or malformed field.
+    /// Exits 0 for every event the exporter decides on, ignored ones included, and 2 when the
+    /// input cannot be read, is not JSON, or can be no event the exporter knows (not a JSON
+    /// object, or an envelope member such as `detail` or `Records` of the wrong JSON type):
+    /// the inputs on which the function fails its invocation.
     ExplainEvent {
         /// The event as a JSON file; `-` reads standard input.
         #[arg(value_name = "FILE")]
         file: String,
+        /// The exporter function's ARN, for its partition, Region and account: where a
+        /// snapshot that an event names only by its identifier is looked for (the function
+        /// reads them from its own ARN). Without it, such events are explained as ignored.
+        #[arg(long, value_name = "ARN", value_parser = parse_function_arn)]
+        function_arn: Option<Home>,
     },
     /// The pipeline's copies on one side of an account pair, with stage, progress and age.
     ///
@@ -190,7 +197,7 @@ async fn main() -> ExitCode {
     }
     let result = match cli.command {
         // Before any settings are read: it needs none and must work without them.
-        Command::ExplainEvent { file } => return explain_event(&file),
+        Command::ExplainEvent { file, function_arn } => return explain_event(&file, function_arn.as_ref()),
         Command::Whoami => whoami(env).await,
         Command::Status { side: Side::Workload, json } => status_workload(env, json).await,
         Command::Status { side: Side::Vault, json } => vault_health(env, None, json).await.map(drop),
@@ -248,9 +255,19 @@ async fn whoami(env: &BTreeMap<String, String>) -> Result<(), CliError> {
     Ok(())
 }
 
+/// `--function-arn`: a Lambda function ARN, as the exporter's function reads its own.
+fn parse_function_arn(raw: &str) -> Result<Home, String> {
+    Home::from_function_arn(raw).ok_or_else(|| {
+        format!(
+            "{raw:?} is not a Lambda function ARN; expected arn:<partition>:lambda:<region>:<account>:function:<name>, \
+             e.g. arn:aws:lambda:eu-west-1:111111111111:function:offsite-exporter"
+        )
+    })
+}
+
 /// `offsite explain-event FILE`: the exporter's decision for one event, as JSON on stdout.
-fn explain_event(file: &str) -> ExitCode {
-    match explain(file) {
+fn explain_event(file: &str, home: Option<&Home>) -> ExitCode {
+    match explain(file, home) {
         Ok(report) => {
             println!("{report:#}");
             ExitCode::SUCCESS
@@ -262,7 +279,7 @@ fn explain_event(file: &str) -> ExitCode {
     }
 }
 
-fn explain(file: &str) -> Result<serde_json::Value, ExplainError> {
+fn explain(file: &str, home: Option<&Home>) -> Result<serde_json::Value, ExplainError> {
     let (name, bytes) = if file == "-" {
         let mut bytes = Vec::new();
         let read = std::io::stdin().read_to_end(&mut bytes);
@@ -273,7 +290,7 @@ fn explain(file: &str) -> Result<serde_json::Value, ExplainError> {
     let bytes = bytes.map_err(|source| ExplainError::Read { file: name.clone(), source })?;
     let event: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|source| ExplainError::NotJson { file: name, source })?;
-    Ok(classify(&event)?.explain())
+    Ok(classify_in(&event, home)?.explain())
 }
 
 /// `offsite plan`: the sweep as a dry run.

@@ -13,7 +13,7 @@ use offsite_common::config::ProcessEnv;
 use offsite_common::rds::RdsSnapshots;
 use offsite_exporter::export::Exporter;
 use offsite_exporter::settings::ExporterSettings;
-use offsite_exporter::trigger::{Trigger, classify};
+use offsite_exporter::trigger::{Home, Trigger, classify_in};
 use serde_json::Value;
 
 #[tokio::main]
@@ -30,7 +30,18 @@ async fn main() -> Result<(), Error> {
 }
 
 async fn handle(exporter: &Exporter, event: LambdaEvent<Value>) -> Result<Value, Error> {
-    let trigger = classify(&event.payload).inspect_err(|error| {
+    // The function's own ARN says where it runs: the only place a snapshot named by its
+    // identifier alone is looked for.
+    let home = Home::from_function_arn(&event.context.invoked_function_arn);
+    if home.is_none() {
+        tracing::warn!(
+            invoked_function_arn = %event.context.invoked_function_arn,
+            "the function's own ARN is not a Lambda function ARN: events naming a snapshot only by its identifier are ignored"
+        );
+    }
+    // Only a payload that can be no event the exporter knows is an error (and so retried and
+    // alarmed on); every other one is a candidate, a sweep or ignored with a reason.
+    let trigger = classify_in(&event.payload, home.as_ref()).inspect_err(|error| {
         tracing::error!(request_id = %event.context.request_id, error = %error, "malformed event");
     })?;
     let report = match trigger {
