@@ -156,6 +156,11 @@ async fn the_bootstrap_identity_stays_unrestricted() {
     aws_sdk_dynamodb::Client::new(&workload).list_exports().send().await.expect("bootstrap: DynamoDB");
     aws_sdk_sqs::Client::new(&workload).list_queues().send().await.expect("bootstrap: SQS");
     aws_sdk_iam::Client::new(&workload).list_roles().send().await.expect("bootstrap: IAM");
+
+    // A session of a deleted role is not a bootstrap identity: it is allowed nothing.
+    aws_sdk_iam::Client::new(&workload).delete_role().role_name("nothing-allowed").send().await.expect("delete role");
+    let orphan = aws_sdk_sqs::Client::new(&restricted).list_queues().send().await;
+    assert_eq!(error_code(&orphan).as_deref(), Some("AccessDenied"), "{orphan:?}");
 }
 
 #[tokio::test]
