@@ -94,6 +94,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 import threading
 import uuid
@@ -111,6 +112,7 @@ from . import iam_catalogue, rds_cross_account
 from .iam_policy import Context, Decision, Principal, Request, authorize, denial_message
 from .request_metrics import CONTROL_PREFIXES, _credential
 
+log = logging.getLogger("offsite_emulator.iam")
 PARTITION = "aws"
 # SigV4 signing names whose IAM prefix differs.
 _PREFIX = {"monitoring": "cloudwatch", "email": "ses", "execute-api": "execute-api"}
@@ -948,12 +950,19 @@ class IamEnforcement:
                 f"because its role {session.role_arn} no longer exists"
             )
             return _error(call, signing_name, message, start_response)
-        if role is None:
-            if call.operation != "AssumeRole":
-                return self.app(environ, start_response)
-            allowed, message = decide_bootstrap_assume(principal, call)
-        else:
-            allowed, message = decide(principal, role, session, call)
+        if role is None and call.operation != "AssumeRole":
+            return self.app(environ, start_response)
+        try:
+            if role is None:
+                allowed, message = decide_bootstrap_assume(principal, call)
+            else:
+                allowed, message = decide(principal, role, session, call)
+        except Exception as error:  # a bug here must refuse, loudly, not allow or answer 500
+            log.exception("IAM evaluation of %s by %s failed", call.action, principal.describe())
+            allowed, message = False, (
+                f"User: {principal.describe()} is not authorized to perform: {call.action} because "
+                f"the Offsite emulator failed to evaluate the request: {error!r}"
+            )
         if not allowed:
             return _error(call, signing_name, message, start_response)
         if role is None:
