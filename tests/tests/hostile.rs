@@ -703,43 +703,43 @@ async fn exporter_events(tally: &mut Tally, scope: &Scope, exporter: &mut Lambda
         (
             "not an event id",
             snapshot_event("RDS-EVENT-0042; rm -rf /", &s.nightly),
-            Malformed,
+            Ignored,
             "detail.EventID: \"RDS-EVENT-0042; rm -rf /\" is not an RDS event id".into(),
         ),
         (
             "a name, not an ARN",
             snapshot_event("RDS-EVENT-0042", "orders-nightly"),
-            Malformed,
+            Ignored,
             "detail.SourceArn: \"orders-nightly\" is not an RDS snapshot ARN (too few fields)".into(),
         ),
         (
             "a DB instance ARN",
             snapshot_event("RDS-EVENT-0042", &format!("arn:aws:rds:{REGION}:{WORKLOAD}:db:orders")),
-            Malformed,
-            "(not a snapshot or cluster-snapshot resource)".into(),
+            Ignored,
+            "names the snapshot only by its identifier".into(),
         ),
         (
             "another service's ARN",
             snapshot_event("RDS-EVENT-0042", &named(&s.nightly, ":rds:", ":ec2:")),
-            Malformed,
+            Ignored,
             "(not an RDS ARN)".into(),
         ),
         (
             "an account that is not 12 digits",
             snapshot_event("RDS-EVENT-0042", &named(&s.nightly, WORKLOAD, "1111")),
-            Malformed,
+            Ignored,
             "(the account is not 12 digits)".into(),
         ),
         (
             "an oversized snapshot name",
             snapshot_event("RDS-EVENT-0042", &format!("{}{}", s.nightly, "x".repeat(300))),
-            Malformed,
+            Ignored,
             "(empty or malformed snapshot name)".into(),
         ),
         (
             "a name with a line break",
             snapshot_event("RDS-EVENT-0042", &format!("{}\ninjected", s.nightly)),
-            Malformed,
+            Ignored,
             "(empty or malformed snapshot name)".into(),
         ),
         (
@@ -769,14 +769,14 @@ async fn exporter_events(tally: &mut Tally, scope: &Scope, exporter: &mut Lambda
         (
             "an instance ARN in a cluster event",
             rds_event("RDS DB Cluster Snapshot Event", "aws.rds", "RDS-EVENT-0075", &s.nightly),
-            Malformed,
+            Ignored,
             "is a DB instance snapshot (db-snapshot) ARN, but an RDS DB Cluster Snapshot Event is about a DB cluster"
                 .into(),
         ),
         (
             "a cluster ARN in an instance event",
             snapshot_event("RDS-EVENT-0042", &s.ledger),
-            Malformed,
+            Ignored,
             "is a DB cluster snapshot (db-cluster-snapshot) ARN, but an RDS DB Snapshot Event is about a DB instance"
                 .into(),
         ),
@@ -848,7 +848,7 @@ async fn exporter_events(tally: &mut Tally, scope: &Scope, exporter: &mut Lambda
                     detail.remove("state");
                 }
             }),
-            Malformed,
+            Ignored,
             "detail.state: missing; expected a backup job state".into(),
         ),
         (
@@ -857,19 +857,19 @@ async fn exporter_events(tally: &mut Tally, scope: &Scope, exporter: &mut Lambda
                 let record = e["Records"][0].clone();
                 e["Records"] = json!([record.clone(), record]);
             }),
-            Malformed,
+            Ignored,
             "Records: has 2 records; expected exactly one".into(),
         ),
         (
             "SNS: no records",
             json!({ "Records": [] }),
-            Malformed,
+            Ignored,
             "Records: is empty; expected exactly one SNS record".into(),
         ),
         (
             "SNS: a message that is not JSON",
             sns_event("{\"Event Source\": \"db-snapshot\", \"Source ARN\": "),
-            Malformed,
+            Ignored,
             "Records[0].Sns.Message: is not valid JSON".into(),
         ),
         (
@@ -887,7 +887,7 @@ async fn exporter_events(tally: &mut Tally, scope: &Scope, exporter: &mut Lambda
         (
             "SNS: an event id without RDS-EVENT",
             sns_event(&rds_notification("db-snapshot", "copy-now", &s.nightly)),
-            Malformed,
+            Ignored,
             "does not end in an RDS event id".into(),
         ),
         (
@@ -921,7 +921,7 @@ async fn exporter_events(tally: &mut Tally, scope: &Scope, exporter: &mut Lambda
                     sns.remove("Message");
                 }
             }),
-            Malformed,
+            Ignored,
             "Records[0].Sns.Message: missing".into(),
         ),
         (
@@ -1197,8 +1197,8 @@ async fn cli(tally: &mut Tally, scope: &Scope, p: &DeployedPair) {
     let vault = p.emulator.process_env(&p.vault).await.expect("vault environment");
     let events = workspace_root().join("cli/tests/events");
     let file = |name: &str| events.join(name).to_string_lossy().into_owned();
-    let (not_json, cluster_arn_event, directory) =
-        (file("not-json.txt"), file("rds-snapshot-event-with-cluster-arn.json"), events.to_string_lossy().into_owned());
+    let (not_json, malformed_event, directory) =
+        (file("not-json.txt"), file("forged-detail-not-an-object.json"), events.to_string_lossy().into_owned());
     let key = p.export_key.as_str();
     let deep = "[".repeat(100_000);
     let w = |name, args: &[&str], expected: &str| CliCase::new(name, args, &workload, expected);
@@ -1278,8 +1278,8 @@ async fn cli(tally: &mut Tally, scope: &Scope, p: &DeployedPair) {
             .stdin(deep.as_bytes()),
         w(
             "explain a malformed event",
-            &["explain-event", &cluster_arn_event],
-            "offsite: malformed event: detail.SourceArn",
+            &["explain-event", &malformed_event],
+            "offsite: malformed event: detail: is a string",
         ),
         w("explain two files", &["explain-event", &not_json, &not_json], "unexpected argument"),
         w("athena-ddl without a table", &["athena-ddl"], "required arguments were not provided:\n  --table <NAME>"),
