@@ -143,7 +143,8 @@ def action(service: str, name: str) -> ActionInfo | None:
 
 def arn_format(service: str, resource_type: str) -> str | None:
     svc = _catalogue().get(service.lower(), {})
-    return svc.get("resources", {}).get(resource_type, {}).get("arn")
+    arn = svc.get("resources", {}).get(resource_type, {}).get("arn")
+    return str(arn) if arn is not None else None
 
 
 def fill_arn(

@@ -442,7 +442,7 @@ def _request_tags(call: Call) -> dict[str, str] | None:
     elif isinstance(p.get("Tags"), dict):  # SQS TagQueue
         tags = {str(k): str(v) for k, v in p["Tags"].items()}
     else:  # query protocols: Tags.Tag.N.Key / Tags.member.N.Key
-        keys = {}
+        keys: dict[str, dict[str, str]] = {}
         for name, value in p.items():
             m = re.fullmatch(r"Tags\.(?:Tag\.|member\.)?(\d+)\.(Key|Value)", name)
             if m:
@@ -462,7 +462,7 @@ def _tags_of(arn: str) -> dict[str, str]:
 
             backend = rds_backends[account][region]
             kind, _, ident = resource.partition(":")
-            store = {
+            store: Any = {
                 "snapshot": backend.database_snapshots,
                 "cluster-snapshot": backend.cluster_snapshots,
                 "db": backend.databases,
@@ -908,9 +908,10 @@ def install_session_marks() -> None:
         _, _, account, _ = _arn_parts(session.role_arn)
         try:
             iam_backends[account][PARTITION].get_role_by_arn(session.role_arn)
-            session._offsite_role_existed = True
+            existed = True
         except Exception:
-            session._offsite_role_existed = False
+            existed = False
+        session._offsite_role_existed = existed  # type: ignore[attr-defined]
         return session
 
     assume_role._offsite_iam = True  # type: ignore[attr-defined]
@@ -947,7 +948,7 @@ class IamEnforcement:
         if orphan and not (call.service == "sts" and call.operation == "GetCallerIdentity"):
             message = (
                 f"User: {principal.describe()} is not authorized to perform: {call.action} "
-                f"because its role {session.role_arn} no longer exists"
+                f"because its role {principal.role_arn} no longer exists"
             )
             return _error(call, signing_name, message, start_response)
         if role is None and call.operation != "AssumeRole":

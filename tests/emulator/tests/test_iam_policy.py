@@ -383,8 +383,8 @@ class RequestMapping(unittest.TestCase):
         return [(a.action, a.resource) for a in authorizations(call, CALLER)]
 
     def test_s3_rest_shapes(self) -> None:
-        def s3(method: str, path: str, query: dict[str, list[str]] | None = None, **headers: str) -> Call:
-            return Call("s3", "", A, "us-east-1", {}, headers, method, path, query or {})
+        def s3(method: str, path: str, query: dict[str, list[str]] | None = None, headers: dict[str, str] | None = None) -> Call:
+            return Call("s3", "", A, "us-east-1", {}, headers or {}, method, path, query or {})
 
         self.assertEqual(self.needed(s3("GET", "/")), [("s3:ListAllMyBuckets", "*")])
         self.assertEqual(self.needed(s3("GET", "/b", {"list-type": ["2"]})), [("s3:ListBucket", "arn:aws:s3:::b")])
@@ -393,11 +393,11 @@ class RequestMapping(unittest.TestCase):
             self.needed(s3("GET", "/b/a/k.json", {"x-id": ["GetObject"]})), [("s3:GetObject", "arn:aws:s3:::b/a/k.json")]
         )
         self.assertEqual(self.needed(s3("PUT", "/b", {"policy": [""]})), [("s3:PutBucketPolicy", "arn:aws:s3:::b")])
-        copy = s3("PUT", "/b/new", **{"x-amz-copy-source": "/src/old%20key"})
+        copy = s3("PUT", "/b/new", headers={"x-amz-copy-source": "/src/old%20key"})
         self.assertEqual(
             self.needed(copy), [("s3:PutObject", "arn:aws:s3:::b/new"), ("s3:GetObject", "arn:aws:s3:::src/old key")]
         )
-        sse = s3("PUT", "/b/k", **{"x-amz-server-side-encryption": "aws:kms"})
+        sse = s3("PUT", "/b/k", headers={"x-amz-server-side-encryption": "aws:kms"})
         self.assertEqual(authorizations(sse, CALLER)[0].context["s3:x-amz-server-side-encryption"], ["aws:kms"])
 
     def test_queue_url_topic_subscription_and_key_alias(self) -> None:
