@@ -146,7 +146,92 @@ impl Deployment {
                 let list = self.list(t, &items[1])?;
                 list.get(index).cloned().map(Some).ok_or_else(|| fail(format!("no item {index}")))
             }
+            "Fn::FindInMap" if items.len() == 3 => {
+                let keys = items.iter().map(|i| self.string(t, i)).collect::<Result<Vec<_>, _>>()?;
+                match &t.doc["Mappings"][&keys[0]][&keys[1]][&keys[2]] {
+                    Value::String(s) => Ok(Some(s.clone())),
+                    Value::Number(n) => Ok(Some(n.to_string())),
+                    Value::Bool(b) => Ok(Some(b.to_string())),
+                    _ => Err(fail(format!("no scalar at Mappings.{}.{}.{}", keys[0], keys[1], keys[2]))),
+                }
+            }
             other => Err(fail(format!("{other} is not supported here"))),
+        }
+    }
+
+    /// Whether `name` is a parameter of a list type (`CommaDelimitedList`, `List<…>`), whose
+    /// `Ref` is a list.
+    fn is_list_parameter(t: &Template, name: &str) -> bool {
+        t.doc["Parameters"][name]["Type"]
+            .as_str()
+            .is_some_and(|kind| kind == "CommaDelimitedList" || kind.starts_with("List<"))
+    }
+
+    /// A whole JSON document (a policy document, a key policy, a trust policy, a resource's
+    /// properties) with every intrinsic function resolved as CloudFormation resolves it:
+    /// objects and arrays are walked; `Ref` (a list parameter gives an array), `Fn::GetAtt`,
+    /// `Fn::Sub`, `Fn::Join`, `Fn::FindInMap` give strings; `Fn::If` gives its chosen branch,
+    /// which may be an object or an array; `Fn::Select` an item of a list (also of a literal
+    /// array of objects); `Fn::Split` an array of strings. `AWS::NoValue` removes the
+    /// property or array item it stands for (a whole document that is `AWS::NoValue` is
+    /// `null`).
+    pub fn document(&self, t: &Template, value: &Value) -> Result<Value, ResolveError> {
+        Ok(self.resolve_document(t, value)?.unwrap_or(Value::Null))
+    }
+
+    fn resolve_document(&self, t: &Template, value: &Value) -> Result<Option<Value>, ResolveError> {
+        let fail = |why: String| ResolveError { template: t.name.clone(), what: value.to_string(), why };
+        match value {
+            Value::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    if let Some(resolved) = self.resolve_document(t, item)? {
+                        out.push(resolved);
+                    }
+                }
+                Ok(Some(Value::Array(out)))
+            }
+            Value::Object(object) => {
+                let intrinsic = object
+                    .iter()
+                    .next()
+                    .filter(|(k, _)| object.len() == 1 && (k.as_str() == "Ref" || k.starts_with("Fn::")));
+                let Some((function, args)) = intrinsic else {
+                    let mut out = serde_json::Map::new();
+                    for (key, item) in object {
+                        if let Some(resolved) = self.resolve_document(t, item)? {
+                            out.insert(key.clone(), resolved);
+                        }
+                    }
+                    return Ok(Some(Value::Object(out)));
+                };
+                let items = args.as_array().cloned().unwrap_or_default();
+                match function.as_str() {
+                    "Ref" if args.as_str().is_some_and(|name| Self::is_list_parameter(t, name)) => {
+                        let list = self.list(t, value)?;
+                        Ok(Some(Value::Array(list.into_iter().map(Value::String).collect())))
+                    }
+                    "Fn::If" if items.len() == 3 => {
+                        let name = items[0].as_str().unwrap_or_default();
+                        let chosen = if self.condition(t, name)? { &items[1] } else { &items[2] };
+                        self.resolve_document(t, chosen)
+                    }
+                    "Fn::Split" => {
+                        let list = self.list(t, value)?;
+                        Ok(Some(Value::Array(list.into_iter().map(Value::String).collect())))
+                    }
+                    "Fn::Select" if items.len() == 2 => {
+                        let index = self.string(t, &items[0])?.parse::<usize>().map_err(|e| fail(e.to_string()))?;
+                        let list = match self.resolve_document(t, &items[1])? {
+                            Some(Value::Array(list)) => list,
+                            _ => return Err(fail("Fn::Select needs a list".to_owned())),
+                        };
+                        list.get(index).cloned().map(Some).ok_or_else(|| fail(format!("no item {index}")))
+                    }
+                    _ => Ok(self.value(t, value)?.map(Value::String)),
+                }
+            }
+            scalar => Ok(Some(scalar.clone())),
         }
     }
 
@@ -159,6 +244,11 @@ impl Deployment {
             Value::Array(items) => {
                 items.iter().map(|i| self.value(t, i)).filter_map(Result::transpose).collect::<Result<Vec<_>, _>>()
             }
+            Value::Object(o) if o.contains_key("Fn::If") => match self.resolve_document(t, value)? {
+                Some(Value::Array(items)) => items.iter().map(|i| self.string(t, i)).collect(),
+                Some(other) => Ok(self.string(t, &other)?.split(',').map(str::to_owned).collect()),
+                None => Ok(Vec::new()),
+            },
             Value::Object(o) if o.contains_key("Fn::Split") => {
                 let args = o["Fn::Split"].as_array().cloned().unwrap_or_default();
                 let separator = args.first().and_then(Value::as_str).unwrap_or(",");
@@ -281,5 +371,81 @@ Resources:
         d.parameters.remove("Vault");
         let err = d.function_env(&t, "offsite-scanner").expect_err("Vault has no default");
         assert!(err.to_string().contains("Vault"), "{err}");
+    }
+
+    #[test]
+    fn documents_resolve_like_cloudformation() {
+        let t = Template::parse(
+            "t",
+            r#"
+Parameters:
+  Topics: {Type: CommaDelimitedList}
+  Dr: {Type: String, Default: ""}
+  Timeout: {Type: Number, Default: 300}
+Mappings:
+  Visibility: {"300": {Seconds: 1800}}
+Conditions:
+  HasDr: {"Fn::Not": [{"Fn::Equals": [{Ref: Dr}, ""]}]}
+Resources:
+  Queue: {Type: AWS::SQS::Queue}
+"#,
+        )
+        .expect("template");
+        let mut d = Deployment {
+            account: "222222222222".into(),
+            region: "us-east-1".into(),
+            stack_name: "s".into(),
+            parameters: BTreeMap::from([("Topics".into(), "arn:t1,arn:t2".into())]),
+            resources: BTreeMap::from([("Queue.Arn".into(), "arn:aws:sqs:us-east-1:222222222222:q".into())]),
+        };
+        let document = serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Sid": "A", "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+                 "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["Queue", "Arn"]},
+                 "Condition": {"ArnEquals": {"aws:SourceArn": {"Ref": "Topics"}}}},
+                {"Fn::If": ["HasDr", {"Sid": "Dr", "Effect": "Allow", "Action": "rds:CopyDBSnapshot",
+                    "Resource": {"Fn::Sub": "arn:${AWS::Partition}:rds:${Dr}:${AWS::AccountId}:snapshot:*"}},
+                    {"Ref": "AWS::NoValue"}]},
+                {"Sid": "Keys", "Effect": "Allow", "Action": "kms:DescribeKey",
+                 "Resource": {"Fn::If": ["HasDr", ["a", "b"], ["a"]]},
+                 "Condition": {"StringEquals": {"kms:ViaService": {"Fn::Join": [".", ["rds", {"Ref": "AWS::Region"}, "amazonaws.com"]]}},
+                               "Bool": {"Fn::If": ["HasDr", {"x": "true"}, {"Ref": "AWS::NoValue"}]}}},
+                {"Sid": "Pick", "Effect": "Allow", "Action": "sns:Subscribe",
+                 "Resource": {"Fn::Select": [1, {"Ref": "Topics"}]},
+                 "NotResource": {"Fn::Select": [0, {"Fn::Split": ["/", "x/y"]}]}}
+            ],
+            "Timeout": {"Fn::FindInMap": ["Visibility", {"Ref": "Timeout"}, "Seconds"]},
+            "Number": 5,
+            "Flag": true,
+        });
+        let resolved = d.document(&t, &document).expect("resolves");
+        assert_eq!(
+            resolved,
+            serde_json::json!({
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Sid": "A", "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+                     "Action": "sqs:SendMessage", "Resource": "arn:aws:sqs:us-east-1:222222222222:q",
+                     "Condition": {"ArnEquals": {"aws:SourceArn": ["arn:t1", "arn:t2"]}}},
+                    {"Sid": "Keys", "Effect": "Allow", "Action": "kms:DescribeKey", "Resource": ["a"],
+                     "Condition": {"StringEquals": {"kms:ViaService": "rds.us-east-1.amazonaws.com"}}},
+                    {"Sid": "Pick", "Effect": "Allow", "Action": "sns:Subscribe", "Resource": "arn:t2", "NotResource": "x"}
+                ],
+                "Timeout": "1800",
+                "Number": 5,
+                "Flag": true,
+            })
+        );
+        d.parameters.insert("Dr".into(), "us-west-2".into());
+        let resolved = d.document(&t, &document).expect("resolves");
+        assert_eq!(resolved["Statement"][1]["Resource"], "arn:aws:rds:us-west-2:222222222222:snapshot:*");
+        assert_eq!(resolved["Statement"][2]["Resource"], serde_json::json!(["a", "b"]));
+        assert_eq!(resolved["Statement"][2]["Condition"]["Bool"], serde_json::json!({"x": "true"}));
+        assert_eq!(d.document(&t, &serde_json::json!({"Ref": "AWS::NoValue"})).expect("resolves"), Value::Null);
+        let unknown = d.document(&t, &serde_json::json!({"Fn::GetAtt": ["Other", "Arn"]})).expect_err("unknown");
+        assert!(unknown.to_string().contains("Other.Arn"), "{unknown}");
+        let unsupported = d.document(&t, &serde_json::json!({"Fn::GetAZs": ""})).expect_err("unsupported");
+        assert!(unsupported.to_string().contains("Fn::GetAZs"), "{unsupported}");
     }
 }

@@ -35,7 +35,13 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
 )
 from werkzeug.serving import make_server  # noqa: E402
 
-from patches import apply_all, aws_backup, dynamodb_export, rds_snapshot_lifecycle  # noqa: E402
+from patches import (  # noqa: E402
+    apply_all,
+    aws_backup,
+    dynamodb_export,
+    rds_snapshot_lifecycle,
+    service_sessions,
+)
 from patches.iam_enforce import IamEnforcement  # noqa: E402
 from patches.request_metrics import RequestMetrics  # noqa: E402
 from patches.state import CONFIG, on_reset  # noqa: E402
@@ -172,6 +178,13 @@ def _dynamodb_backdate(body: dict[str, Any]) -> dict[str, Any]:
         ) from error
 
 
+def _service_session(body: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return service_sessions.service_session(body)
+    except service_sessions.ServiceSessionError as error:
+        raise ControlError(error.status, f"{error.code}: {error}") from error
+
+
 class ControlAPI:
     """``/_offsite/...`` in front of the counted, delayed moto application."""
 
@@ -190,6 +203,7 @@ class ControlAPI:
             },
             ("POST", "/_offsite/backup/recovery-point"): _backup_recovery_point,
             ("POST", "/_offsite/dynamodb/backdate"): _dynamodb_backdate,
+            ("POST", "/_offsite/sts/service-session"): _service_session,
         }
 
     def _reset_requests(self, _: dict[str, Any]) -> dict[str, Any]:
@@ -210,7 +224,7 @@ class ControlAPI:
         except ControlError as error:
             status, payload = error.status, {"error": str(error)}
         body = json.dumps(payload).encode()
-        reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
+        reason = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed"}
         start_response(
             f"{status} {reason[status]}",
             [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],

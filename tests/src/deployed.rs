@@ -1,37 +1,48 @@
 //! An account pair (and the auditor) deployed the way `infra/*.yaml` deploys it, on the
-//! emulator: the resources the templates create (keys, topic, queue and subscription, the
-//! auditor's bucket under its policy), and each function started as a Lambda process with
-//! exactly the environment its template gives it. Used by the deployed-shape test and the
-//! demo.
+//! emulator: the three templates' roles, policies, keys, topic, queues, subscription and the
+//! auditor's bucket, created from the templates themselves ([`crate::stack`]), and each
+//! function started as a Lambda process with exactly the environment its template gives it,
+//! under the credentials of its template role (a session Lambda would get, see
+//! [`Emulator::service_session`]). Used by the deployed-shape test, the permission tests
+//! and the demo.
 
 use std::collections::BTreeMap;
 
 use aws_config::SdkConfig;
 use offsite_infra::Template;
 use offsite_infra::resolve::Deployment;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::fixtures::{announcement_channel, auditor_export_policy, kms_key};
 use crate::lambda::LambdaFunction;
-use crate::{AUDITOR, Emulator, EmulatorOptions, HarnessError, REGION, VAULT, WORKLOAD, role_arn};
+use crate::stack::{Stack, StackError, deploy};
+use crate::{AUDITOR, Emulator, EmulatorOptions, HarnessError, REGION, VAULT, WORKLOAD};
 
-/// The auditor's bucket the DynamoDB job exports into.
+/// The auditor's bucket the DynamoDB job exports into (the auditor stack's `BucketName`).
 pub const AUDITOR_BUCKET: &str = "offsite-auditor-exports";
+
+/// The service principal that assumes the functions' roles.
+pub const LAMBDA_SERVICE: &str = "lambda.amazonaws.com";
 
 /// The three accounts with the stacks' resources, and how to start their functions.
 #[derive(Debug)]
 pub struct DeployedPair {
     pub emulator: Emulator,
+    /// The accounts' bootstrap identities (whoever deploys the stacks; unrestricted).
     pub workload: SdkConfig,
     pub vault: SdkConfig,
     pub auditor: SdkConfig,
+    /// The importer's role, as Lambda's SQS event source mapping polls the notice queue with
+    /// it: the harness drains the queue with this.
+    pub importer_role: SdkConfig,
     pub topic_arn: String,
     pub queue_url: String,
     pub export_key: String,
     pub import_key: String,
     pub audit_key: String,
-    workload_stack: (Template, Deployment, Vec<(String, String)>),
-    vault_stack: (Template, Deployment, Vec<(String, String)>),
+    pub workload_stack: Stack,
+    pub vault_stack: Stack,
+    pub auditor_stack: Stack,
+    process: Vec<(String, String)>,
 }
 
 /// Why a function could not be started.
@@ -43,17 +54,58 @@ pub enum DeployError {
     Template(#[from] offsite_infra::TemplateError),
     #[error(transparent)]
     Resolve(#[from] offsite_infra::resolve::ResolveError),
+    #[error(transparent)]
+    Stack(#[from] StackError),
     #[error("{0} is not built: run `cargo build --workspace --bins` (make test and make demo do)")]
     NotBuilt(String),
+    #[error("{0}")]
+    Missing(String),
     #[error(transparent)]
     Lambda(#[from] crate::lambda::LambdaError),
 }
 
+fn parameters(defaults: Vec<(&str, String)>, overrides: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = defaults.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    out.extend(overrides.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    out
+}
+
+fn deployment(account: &str, stack_name: &str, parameters: BTreeMap<String, String>) -> Deployment {
+    Deployment {
+        account: account.into(),
+        region: REGION.into(),
+        stack_name: stack_name.into(),
+        parameters,
+        resources: BTreeMap::new(),
+    }
+}
+
+fn need(stack: &Stack, key: &str) -> Result<String, DeployError> {
+    stack
+        .value(key)
+        .map(str::to_owned)
+        .ok_or_else(|| DeployError::Missing(format!("{}: no {key}", stack.template.name)))
+}
+
 impl DeployedPair {
-    /// Starts an emulator and creates what the three stacks create. `workload_parameters`
-    /// and `vault_parameters` override the templates' defaults (e.g. shorter settings).
+    /// Starts an emulator and deploys the three stacks from `infra/*.yaml`, in the order the
+    /// README deploys them (auditor, workload, vault), each with the others' real ARNs as
+    /// parameters. `workload_parameters` and `vault_parameters` override the templates'
+    /// defaults (e.g. shorter settings).
     pub async fn start(
         options: &EmulatorOptions,
+        workload_parameters: &[(&str, &str)],
+        vault_parameters: &[(&str, &str)],
+    ) -> Result<Self, DeployError> {
+        let workload = Template::load("workload")?;
+        Self::start_with(options, workload, workload_parameters, vault_parameters).await
+    }
+
+    /// [`DeployedPair::start`] with a workload template of the caller's (e.g. one a test
+    /// has broken on purpose).
+    pub async fn start_with(
+        options: &EmulatorOptions,
+        workload_template: Template,
         workload_parameters: &[(&str, &str)],
         vault_parameters: &[(&str, &str)],
     ) -> Result<Self, DeployError> {
@@ -61,89 +113,122 @@ impl DeployedPair {
         let workload = emulator.account(WORKLOAD).await?;
         let vault = emulator.account(VAULT).await?;
         let auditor = emulator.account(AUDITOR).await?;
-        let (topic_arn, queue_url) = announcement_channel(&workload, &vault, VAULT).await;
-        let export_key = kms_key(&workload, "offsite export key").await;
-        let import_key = kms_key(&vault, "offsite import key").await;
-        let audit_key = kms_key(&auditor, "auditor exports key").await;
-        aws_sdk_s3::Client::new(&auditor)
-            .create_bucket()
-            .bucket(AUDITOR_BUCKET)
-            .send()
-            .await
-            .map_err(|e| HarnessError::Control { path: "CreateBucket".into(), message: e.to_string() })?;
-        // The auditor stack's policy: only the export role writes under the job's prefix.
-        auditor_export_policy(&auditor, AUDITOR_BUCKET, &role_arn(WORKLOAD), "offsite/").await;
 
-        let mut w_parameters: BTreeMap<String, String> = [
-            ("VaultAccountId", VAULT),
-            ("CodeBucket", "offsite-code"),
-            ("AuditorBucket", AUDITOR_BUCKET),
-            ("AuditorAccountId", AUDITOR),
-            ("AuditorKeyArn", audit_key.as_str()),
-        ]
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-        w_parameters.extend(workload_parameters.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-        let workload_deployment = Deployment {
-            account: WORKLOAD.into(),
-            region: REGION.into(),
-            stack_name: "offsite-workload".into(),
-            parameters: w_parameters,
-            resources: BTreeMap::from([
-                ("ExportKey.Arn".into(), export_key.clone()),
-                ("Topic".into(), topic_arn.clone()),
-            ]),
+        let mut w_parameters = parameters(
+            vec![
+                ("VaultAccountId", VAULT.to_owned()),
+                ("CodeBucket", "offsite-code".to_owned()),
+                ("AuditorAccountId", AUDITOR.to_owned()),
+            ],
+            workload_parameters,
+        );
+        // The auditor deploys first, naming the workload's export role by its ARN (a named
+        // role, so known before the workload stack exists: infra/README.md, step 2).
+        let export_role = {
+            let d = deployment(WORKLOAD, "offsite-workload", w_parameters.clone());
+            let role = workload_template.resource("DynamoExportRole").cloned().unwrap_or(Value::Null);
+            let name = d.value(&workload_template, &role["Properties"]["RoleName"])?.unwrap_or_default();
+            format!("arn:aws:iam::{WORKLOAD}:role/{name}")
         };
+        let auditor_stack = deploy(
+            &auditor,
+            Template::load("auditor")?,
+            deployment(
+                AUDITOR,
+                "offsite-auditor",
+                parameters(
+                    vec![
+                        ("ExportRoleArn", export_role.clone()),
+                        ("BucketName", AUDITOR_BUCKET.to_owned()),
+                        ("DynamoTableName", "customers".to_owned()),
+                        ("GlueTableName", "customers".to_owned()),
+                        ("WorkloadAccountIds", WORKLOAD.to_owned()),
+                        ("WorkloadRegions", REGION.to_owned()),
+                    ],
+                    &[],
+                ),
+            ),
+        )
+        .await?;
+        let audit_key = need(&auditor_stack, "ExportKey.Arn")?;
+        w_parameters.insert("AuditorBucket".into(), need(&auditor_stack, "ExportBucket")?);
+        w_parameters.insert("AuditorKeyArn".into(), audit_key.clone());
+        let workload_stack =
+            deploy(&workload, workload_template, deployment(WORKLOAD, "offsite-workload", w_parameters)).await?;
+        let export_key = need(&workload_stack, "ExportKey.Arn")?;
+        let topic_arn = need(&workload_stack, "Topic")?;
+        if need(&workload_stack, "DynamoExportRole.Arn")? != export_role {
+            return Err(DeployError::Missing(format!("the auditor stack names {export_role}, not the export role")));
+        }
+
         let allowed = json!([{"account": WORKLOAD, "export_key_arn": export_key, "topic_arn": topic_arn}]).to_string();
-        let mut v_parameters: BTreeMap<String, String> = [
-            ("BreakGlassRoleArn", format!("arn:aws:iam::{VAULT}:role/break-glass")),
-            ("AllowedSources", allowed),
-            ("AllowedTopicArns", topic_arn.clone()),
-            ("AllowedExportKeyArns", export_key.clone()),
-            ("CodeBucket", "offsite-code".to_owned()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-        v_parameters.extend(vault_parameters.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-        let vault_deployment = Deployment {
-            account: VAULT.into(),
-            region: REGION.into(),
-            stack_name: "offsite-vault".into(),
-            parameters: v_parameters,
-            resources: BTreeMap::from([("ImportKey.Arn".into(), import_key.clone())]),
-        };
-        let w_process = emulator.process_env(&workload).await?;
-        let v_process = emulator.process_env(&vault).await?;
+        let v_parameters = parameters(
+            vec![
+                ("BreakGlassRoleArn", format!("arn:aws:iam::{VAULT}:role/break-glass")),
+                ("AllowedSources", allowed),
+                ("AllowedTopicArns", topic_arn.clone()),
+                ("AllowedExportKeyArns", export_key.clone()),
+                ("CodeBucket", "offsite-code".to_owned()),
+            ],
+            vault_parameters,
+        );
+        let vault_stack =
+            deploy(&vault, Template::load("vault")?, deployment(VAULT, "offsite-vault", v_parameters)).await?;
+        let import_key = need(&vault_stack, "ImportKey.Arn")?;
+        let queue_url = need(&vault_stack, "NoticeQueue")?;
+        let importer_arn = vault_stack
+            .function_role_arn("offsite-importer")
+            .ok_or_else(|| DeployError::Missing("the importer's role".into()))?
+            .to_owned();
+        // Lambda's event source mapping polls the queue with the function's role.
+        let importer_role = emulator.service_session(&importer_arn, LAMBDA_SERVICE).await?;
+        let process = vec![
+            ("OFFSITE_AWS_ENDPOINT_URL".to_owned(), emulator.endpoint().to_owned()),
+            ("AWS_REGION".to_owned(), REGION.to_owned()),
+        ];
         Ok(Self {
-            workload_stack: (Template::load("workload")?, workload_deployment, w_process),
-            vault_stack: (Template::load("vault")?, vault_deployment, v_process),
             emulator,
             workload,
             vault,
             auditor,
+            importer_role,
             topic_arn,
             queue_url,
             export_key,
             import_key,
             audit_key,
+            workload_stack,
+            vault_stack,
+            auditor_stack,
+            process,
         })
     }
 
-    /// The environment the template gives `binary`, plus the emulator's endpoint and the
-    /// account's credentials.
-    pub fn function_env(&self, binary: &str) -> Result<BTreeMap<String, String>, DeployError> {
-        let (template, deployment, process) = if binary.starts_with("offsite-importer")
-            || binary == "offsite-reconciler"
-            || binary == "offsite-retention"
-        {
+    fn stack_of(&self, binary: &str) -> &Stack {
+        if binary.starts_with("offsite-importer") || binary == "offsite-reconciler" || binary == "offsite-retention" {
             &self.vault_stack
         } else {
             &self.workload_stack
-        };
-        let mut env = deployment.function_env(template, binary)?;
-        env.extend(process.iter().cloned());
+        }
+    }
+
+    /// The ARN of the role `binary` runs as (its template's `Role`).
+    pub fn role_arn(&self, binary: &str) -> Result<String, DeployError> {
+        self.stack_of(binary)
+            .function_role_arn(binary)
+            .map(str::to_owned)
+            .ok_or_else(|| DeployError::Missing(format!("no role for {binary}")))
+    }
+
+    /// The environment the template gives `binary`, plus the emulator's endpoint and the
+    /// credentials of a session of its role that Lambda would give it (a new session each
+    /// call).
+    pub fn function_env(&self, binary: &str) -> Result<BTreeMap<String, String>, DeployError> {
+        let stack = self.stack_of(binary);
+        let mut env = stack.deployment.function_env(&stack.template, binary)?;
+        env.extend(self.process.iter().cloned());
+        let session = self.emulator.service_session_credentials(&self.role_arn(binary)?, LAMBDA_SERVICE)?;
+        env.extend(session.env());
         Ok(env)
     }
 

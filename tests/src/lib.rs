@@ -29,6 +29,7 @@ pub mod hostile;
 pub mod iam;
 pub mod lambda;
 pub mod pipeline;
+pub mod stack;
 
 /// The workload account: databases, exporter, scanner, SNS topic.
 pub const WORKLOAD: &str = "111111111111";
@@ -85,6 +86,40 @@ pub struct RecoveryPoint {
     pub arn: String,
     pub identifier: String,
     pub backup_job_id: String,
+}
+
+/// Credentials of a service session (see `Emulator::service_session`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServiceSession {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: String,
+    /// The session's ARN, `arn:aws:sts::<account>:assumed-role/<role>/<session>`.
+    pub arn: String,
+    pub role_arn: String,
+}
+
+impl ServiceSession {
+    /// As SDK credentials.
+    pub fn credentials(&self) -> Credentials {
+        Credentials::new(
+            &self.access_key_id,
+            &self.secret_access_key,
+            Some(self.session_token.clone()),
+            None,
+            "offsite-service-session",
+        )
+    }
+
+    /// The variables a process gets from the service (`AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`).
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID".to_owned(), self.access_key_id.clone()),
+            ("AWS_SECRET_ACCESS_KEY".to_owned(), self.secret_access_key.clone()),
+            ("AWS_SESSION_TOKEN".to_owned(), self.session_token.clone()),
+        ]
+    }
 }
 
 /// A snapshot the emulator was told to fail (see `Emulator::failed_snapshots`).
@@ -252,6 +287,46 @@ impl Emulator {
             env.push(("AWS_SESSION_TOKEN".to_owned(), token.to_owned()));
         }
         Ok(env)
+    }
+
+    /// Credentials of a session of `role_arn` assumed by the AWS service principal `service`
+    /// (`lambda.amazonaws.com`), as the service gives the code it runs under the role: the
+    /// emulator admits it only if the role's trust policy allows that service
+    /// `sts:AssumeRole` (control call `POST /_offsite/sts/service-session`). The session is
+    /// enforced like any session of a role created through the IAM API.
+    pub async fn service_session(&self, role_arn: &str, service: &str) -> Result<SdkConfig, HarnessError> {
+        let session = self.service_session_credentials(role_arn, service)?;
+        Ok(load_sdk_config(&self.settings())
+            .await
+            .into_builder()
+            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(session.credentials()))
+            .build())
+    }
+
+    /// The raw credentials of [`Emulator::service_session`].
+    pub fn service_session_credentials(&self, role_arn: &str, service: &str) -> Result<ServiceSession, HarnessError> {
+        const PATH: &str = "/_offsite/sts/service-session";
+        let failed = |message: String| HarnessError::Control { path: PATH.to_owned(), message };
+        let session_name = role_arn.rsplit('/').next().unwrap_or("session");
+        let body = serde_json::json!({
+            "role_arn": role_arn, "service": service, "session_name": session_name, "region": REGION,
+        });
+        let mut response = ureq::post(format!("{}{PATH}", self.endpoint))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .send_json(&body)
+            .map_err(|e| failed(e.to_string()))?;
+        let status = response.status();
+        let text = response.body_mut().read_to_string().map_err(|e| failed(e.to_string()))?;
+        if !status.is_success() {
+            let message = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v["error"].as_str().map(str::to_owned))
+                .unwrap_or(text);
+            return Err(failed(format!("{status}: {message}")));
+        }
+        serde_json::from_str(&text).map_err(|e| failed(format!("{e}: {text}")))
     }
 
     /// Requests served so far (control calls excluded).

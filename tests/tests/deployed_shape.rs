@@ -5,6 +5,9 @@
 //! envelopes. A variable the template names wrongly, forgets or gives a value the binary
 //! refuses stops the function at start, and this test with it.
 //!
+//! Each function runs under its template role (credentials of a session Lambda would get),
+//! on the emulator that evaluates the templates' roles, key policies and resource policies.
+//!
 //! Needs the binaries built (`cargo build --workspace --bins`; `make test` does it first).
 
 use std::time::Duration;
@@ -52,7 +55,8 @@ async fn every_function_runs_with_its_templates_environment_and_the_pipeline_del
     // Scanner, on its schedule: shares and announces the finished copy.
     let mut scanner = start("offsite-scanner");
     handled(&mut scanner, &scheduled(WORKLOAD, "offsite-scanner"));
-    let bodies = drain_queue(&p.vault, &p.queue_url).await;
+    // The event source mapping receives with the importer's role, as Lambda does.
+    let bodies = drain_queue(&p.importer_role, &p.queue_url).await;
     assert_eq!(bodies.len(), 1, "one announcement through SNS to the vault's queue");
 
     // Importer: the SQS batch, SNS envelopes inside, as the event source mapping delivers it.

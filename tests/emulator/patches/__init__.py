@@ -18,6 +18,7 @@ from . import (
     rds_snapshot_lifecycle,
     rds_snapshot_paging,
     rds_unencrypted,
+    s3_policy_deny_conditions,
     sns_cross_account,
 )
 from .state import run_reset_hooks
@@ -47,5 +48,6 @@ def apply_all() -> None:
     rds_unencrypted.apply()
     sns_cross_account.apply()
     dynamodb_export.apply()
+    s3_policy_deny_conditions.apply()
     MotoAPIBackend.reset = _reset_with_hooks(MotoAPIBackend.reset)  # type: ignore[method-assign]
     _applied = True

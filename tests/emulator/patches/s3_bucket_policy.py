@@ -22,7 +22,8 @@ s3:x-amz-server-side-encryption-aws-kms-key-id).)
   Action/NotAction, Resource/NotResource, every condition operator it knows, policy
   variables): see its docstring.
 * Condition keys: only ``aws:SecureTransport`` (always ``true``: AWS services write to S3
-  over TLS), ``s3:x-amz-server-side-encryption`` and
+  over TLS), ``aws:PrincipalArn`` and ``aws:PrincipalAccount`` (the caller's: the role ARN
+  of its session, its account), ``s3:x-amz-server-side-encryption`` and
   ``s3:x-amz-server-side-encryption-aws-kms-key-id`` (from the request's SSE settings;
   absent when none is requested). A key missing from the request makes a positive operator
   false and a negated one true.
@@ -59,6 +60,8 @@ from .iam_policy import (  # noqa: F401  (re-exported for dynamodb_export)
 
 SUPPORTED_KEYS = (
     "aws:securetransport",
+    "aws:principalarn",
+    "aws:principalaccount",
     "s3:x-amz-server-side-encryption",
     "s3:x-amz-server-side-encryption-aws-kms-key-id",
 )
@@ -75,6 +78,17 @@ def principal_of(access_key: str, account: str, partition: str = "aws") -> Princ
     if user is not None:
         return Principal(account, arn=user.arn, access_key=access_key)
     return Principal(account, access_key=access_key)
+
+
+def _principal_context(principal: Principal) -> dict[str, list[str]]:
+    """``aws:PrincipalArn`` (the role ARN of an assumed-role session, with its path) and
+    ``aws:PrincipalAccount``: "included in the request context for all signed requests"
+    (IAM User Guide, "AWS global condition context keys"); the export writes as its caller."""
+    context = {"aws:principalaccount": [principal.account]}
+    arn = principal.role_arn or principal.arn
+    if arn:
+        context["aws:principalarn"] = [arn]
+    return context
 
 
 def evaluate(
@@ -95,7 +109,7 @@ def evaluate(
         principal=principal,
         action=action,
         resource=resource,
-        context={k.lower(): [v] for k, v in context.items()},
+        context={**_principal_context(principal), **{k.lower(): [v] for k, v in context.items()}},
         known=_SUPPORTED,
     )
     if result.denied_by:
