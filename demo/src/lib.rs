@@ -236,14 +236,14 @@ pub async fn run(settings: &Settings, out: &mut dyn Write) -> Result<(Summary, D
     let pair = DeployedPair::start(&options, &[("ClaimSettle", "1s")], &[]).await?;
     say(
         out,
-        "  resources as infra/*.yaml creates them: export key, topic, vault queue and subscription, import key, auditor bucket",
+        "  stacks deployed from infra/*.yaml: roles and policies, export key, topic, vault queue and subscription, import key, auditor bucket",
     )?;
     say(out, "▸ Seeding the workload account")?;
     let (selected, not_selected, backup_events) = seed(&pair, out).await?;
     seed_tables(&pair, out).await?;
 
     let mut errors = Vec::new();
-    say(out, "▸ Starting the six functions as Lambda would, each with its template's environment")?;
+    say(out, "▸ Starting the six functions as Lambda would, each with its template's environment and role")?;
     let mut exporter = pair.function("offsite-exporter")?;
     let mut scanner = pair.function("offsite-scanner")?;
     let mut importer = pair.function("offsite-importer")?;
@@ -276,7 +276,8 @@ pub async fn run(settings: &Settings, out: &mut dyn Write) -> Result<(Summary, D
     for round in 1..=settings.max_rounds {
         record(invoke(&mut exporter, &scheduled(WORKLOAD, "offsite-exporter-sweep"), &mut errors, "exporter sweep"));
         invoke(&mut scanner, &scheduled(WORKLOAD, "offsite-scanner"), &mut errors, "scanner");
-        let bodies = drain_queue(&pair.vault, &pair.queue_url).await;
+        // Lambda's event source mapping receives with the importer's role.
+        let bodies = drain_queue(&pair.importer_role, &pair.queue_url).await;
         for batch in bodies.chunks(10) {
             let response = invoke(&mut importer, &sqs_event_json(batch), &mut errors, "importer");
             let failures = response.as_ref().and_then(|r| r["batchItemFailures"].as_array()).filter(|f| !f.is_empty());

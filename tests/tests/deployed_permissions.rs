@@ -1,0 +1,209 @@
+//! The templates' permissions, tested by taking them away: each function runs under its
+//! template role on the IAM-enforcing emulator (`DeployedPair`); with one statement its work
+//! needs removed, the run fails with AWS's error named in the function's report or log and
+//! leaves nothing half-done; with the statement back, the next run converges.
+//!
+//! Needs the binaries built (`cargo build --workspace --bins`; `make test` does it first).
+
+use std::time::Duration;
+
+use offsite_infra::Template;
+use offsite_tests::deployed::DeployedPair;
+use offsite_tests::events::{manual_snapshot_created, scheduled};
+use offsite_tests::fixtures::{db_instance, db_snapshot, drain_queue, dynamo_table, restore_accounts, tag, wait_for};
+use offsite_tests::lambda::{LambdaFunction, Outcome};
+use offsite_tests::pipeline::sqs_event_json;
+use offsite_tests::stack::Stack;
+use offsite_tests::{EmulatorOptions, SnapshotKind, VAULT, WORKLOAD};
+use serde_json::{Value, json};
+
+const INVOKE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Invokes and returns what the invocation said: its response or its error, as text.
+fn run(function: &mut LambdaFunction, event: &Value) -> String {
+    match function.invoke(event, INVOKE_TIMEOUT) {
+        Ok(Outcome::Response(response)) => response.to_string(),
+        Ok(Outcome::Error { error_type, message }) => format!("{error_type}: {message}"),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// The statements of the role's first inline policy, as the template writes them.
+fn statements<'a>(template: &'a mut Template, role: &str) -> &'a mut Vec<Value> {
+    template.doc["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_array_mut()
+        .unwrap_or_else(|| panic!("{role} has no inline policy statements"))
+}
+
+fn statement<'a>(statements: &'a mut [Value], sid: &str) -> &'a mut Value {
+    statements.iter_mut().find(|s| s["Sid"] == sid).unwrap_or_else(|| panic!("no statement {sid}"))
+}
+
+/// Puts the role's inline policies as `template` writes them (resolved for `stack`), with
+/// the statement `without` left out when given: what a stack update of the role does.
+async fn put_role_policies(p: &DeployedPair, stack: &Stack, role: &str, without: Option<&str>) {
+    let config = if stack.deployment.account == VAULT { &p.vault } else { &p.workload };
+    let resolved = stack
+        .deployment
+        .document(&stack.template, &stack.template.doc["Resources"][role]["Properties"])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let name = stack.value(role).unwrap_or_else(|| panic!("{role} not created"));
+    for policy in resolved["Policies"].as_array().into_iter().flatten() {
+        let mut document = policy["PolicyDocument"].clone();
+        if let (Some(sid), Some(list)) = (without, document["Statement"].as_array_mut()) {
+            let before = list.len();
+            list.retain(|s| s["Sid"] != sid);
+            assert_eq!(list.len() + 1, before, "{role} has one statement {sid}");
+        }
+        aws_sdk_iam::Client::new(config)
+            .put_role_policy()
+            .role_name(name)
+            .policy_name(policy["PolicyName"].as_str().unwrap_or_default())
+            .policy_document(document.to_string())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("put the policy of {role}: {}", aws_sdk_iam::error::DisplayErrorContext(e)));
+    }
+}
+
+async fn exports_of(p: &DeployedPair, table: &str) -> usize {
+    aws_sdk_dynamodb::Client::new(&p.workload)
+        .list_exports()
+        .table_arn(format!("arn:aws:dynamodb:us-east-1:{WORKLOAD}:table/{table}"))
+        .send()
+        .await
+        .expect("list exports")
+        .export_summaries
+        .unwrap_or_default()
+        .len()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dynamodb_job_needs_list_exports_on_star() {
+    // The statement shape the review fixed: dynamodb:ListExports next to the table-scoped
+    // actions on table/*. ListExports has no resource type, so that statement never grants
+    // it (Service Authorization Reference, Amazon DynamoDB).
+    let mut broken = Template::load("workload").expect("template");
+    let list = statements(&mut broken, "DynamoExportRole");
+    let actions = statement(list, "ListTablesAndExports")["Action"].as_array_mut().expect("actions");
+    actions.retain(|a| a != "dynamodb:ListExports");
+    statement(list, "ReadTables")["Action"].as_array_mut().expect("actions").push(json!("dynamodb:ListExports"));
+
+    let p =
+        DeployedPair::start_with(&EmulatorOptions::default(), broken, &[], &[]).await.unwrap_or_else(|e| panic!("{e}"));
+    dynamo_table(&p.workload, "ledger", true, true, 2).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let mut job = p.function("offsite-dynamo-export").unwrap_or_else(|e| panic!("{e}"));
+    let said = run(&mut job, &scheduled(WORKLOAD, "offsite-dynamo-export"));
+    let told = format!("{said}\n{}", job.output());
+    assert!(told.contains("AccessDeniedException"), "AWS's error is named: {told}");
+    assert!(told.contains("dynamodb:ListExports"), "the action is named: {told}");
+    assert_eq!(exports_of(&p, "ledger").await, 0, "nothing exported: {told}");
+
+    // The shipped statements: the next run exports.
+    let shipped = Stack { template: Template::load("workload").expect("template"), ..p.workload_stack.clone() };
+    put_role_policies(&p, &shipped, "DynamoExportRole", None).await;
+    let said = run(&mut job, &scheduled(WORKLOAD, "offsite-dynamo-export"));
+    let report: Value = serde_json::from_str(&said).unwrap_or_else(|_| panic!("a report: {said}"));
+    assert_eq!(report["tables"][0]["result"], "started", "{report:#}");
+    assert_eq!(exports_of(&p, "ledger").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_functions_run_as_their_template_roles() {
+    let p = DeployedPair::start(&EmulatorOptions::default(), &[], &[]).await.unwrap_or_else(|e| panic!("{e}"));
+    for binary in [
+        "offsite-exporter",
+        "offsite-scanner",
+        "offsite-dynamo-export",
+        "offsite-importer",
+        "offsite-reconciler",
+        "offsite-retention",
+    ] {
+        let env = p.function_env(binary).unwrap_or_else(|e| panic!("{e}"));
+        let credentials = aws_credential_types::Credentials::new(
+            &env["AWS_ACCESS_KEY_ID"],
+            &env["AWS_SECRET_ACCESS_KEY"],
+            env.get("AWS_SESSION_TOKEN").cloned(),
+            None,
+            "test",
+        );
+        let config = p
+            .workload
+            .clone()
+            .into_builder()
+            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(credentials))
+            .build();
+        let me = aws_sdk_sts::Client::new(&config).get_caller_identity().send().await.expect("who am I");
+        let role = p.role_arn(binary).unwrap_or_else(|e| panic!("{e}"));
+        let role_name = role.rsplit('/').next().unwrap_or_default();
+        assert!(me.arn().unwrap_or_default().contains(&format!(":assumed-role/{role_name}/")), "{binary}: {me:?}");
+        // Enforced: no function of the pipeline may list the account's roles.
+        let listed = aws_sdk_iam::Client::new(&config).list_roles().send().await;
+        assert!(listed.is_err(), "{binary} is not enforced");
+    }
+    // The bootstrap identity is not Lambda: the roles' trust policies refuse it.
+    let refused =
+        offsite_tests::iam::assume_role(&p.workload, &p.role_arn("offsite-exporter").expect("role"), "x").await;
+    assert!(refused.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exporter_scanner_and_importer_fail_cleanly_without_a_statement_and_converge_with_it() {
+    let p = DeployedPair::start(&EmulatorOptions::default(), &[("ClaimSettle", "0s")], &[])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    db_instance(&p.workload, "orders", None).await;
+    let source = db_snapshot(&p.workload, "orders", "orders-nightly", vec![tag("offsite-export", "true")]).await;
+    let source_arn = source.db_snapshot_arn.clone().expect("ARN");
+    let event = manual_snapshot_created(WORKLOAD, &source_arn, "orders-nightly");
+
+    // Exporter without its copy permission: AccessDenied named, no copy.
+    put_role_policies(&p, &p.workload_stack, "ExporterRole", Some("CopyOnlyToMarkedOffsiteTargets")).await;
+    let mut exporter = p.function("offsite-exporter").unwrap_or_else(|e| panic!("{e}"));
+    let said = run(&mut exporter, &event);
+    let told = format!("{said}\n{}", exporter.output());
+    assert!(told.contains("AccessDenied") && told.contains("rds:CopyDBSnapshot"), "{told}");
+    assert!(p.workload_copies().await.is_empty(), "no copy: {told}");
+    put_role_policies(&p, &p.workload_stack, "ExporterRole", None).await;
+    run(&mut exporter, &event);
+    let copies = p.workload_copies().await;
+    assert_eq!(copies.len(), 1, "the next run copies");
+    assert_eq!(copies[0].tag("offsite:source-arn"), Some(source_arn.as_str()), "with its tags");
+
+    // Scanner without sns:Publish: the copy is shared but not announced, its claim released;
+    // AuthorizationError named. With the statement back, the next scan announces it.
+    put_role_policies(&p, &p.workload_stack, "ScannerRole", Some("AnnounceOnTheTopic")).await;
+    let mut scanner = p.function("offsite-scanner").unwrap_or_else(|e| panic!("{e}"));
+    let said = run(&mut scanner, &scheduled(WORKLOAD, "offsite-scanner"));
+    let told = format!("{said}\n{}", scanner.output());
+    assert!(told.contains("AuthorizationError") && told.contains("sns:Publish"), "{told}");
+    assert!(drain_queue(&p.importer_role, &p.queue_url).await.is_empty(), "no notice: {told}");
+    let copy = p.workload_copies().await.remove(0);
+    assert_eq!(copy.tag("offsite:stage"), Some("exported"), "the claim is released: {told}");
+    put_role_policies(&p, &p.workload_stack, "ScannerRole", None).await;
+    run(&mut scanner, &scheduled(WORKLOAD, "offsite-scanner"));
+    assert_eq!(restore_accounts(&p.workload, SnapshotKind::Instance, &copy.identifier).await, vec![VAULT.to_owned()]);
+    let bodies = drain_queue(&p.importer_role, &p.queue_url).await;
+    assert_eq!(bodies.len(), 1, "the next scan announces");
+
+    // Importer without the import key's grant: KMSKeyNotAccessibleFault named, the notice
+    // back to the queue (batch item failure), no vault copy. With it, the same notice imports.
+    put_role_policies(&p, &p.vault_stack, "ImporterRole", Some("ImportKeyGrantsForRds")).await;
+    let mut importer = p.function("offsite-importer").unwrap_or_else(|e| panic!("{e}"));
+    let said = run(&mut importer, &sqs_event_json(&bodies));
+    let told = format!("{said}\n{}", importer.output());
+    assert!(told.contains("KMSKeyNotAccessibleFault"), "{told}");
+    let response: Value = serde_json::from_str(&said).unwrap_or_else(|_| panic!("a response: {told}"));
+    assert_eq!(response["batchItemFailures"].as_array().map(Vec::len), Some(1), "{told}");
+    assert!(p.vault_copies().await.is_empty(), "no vault copy: {told}");
+    put_role_policies(&p, &p.vault_stack, "ImporterRole", None).await;
+    let said = run(&mut importer, &sqs_event_json(&bodies));
+    assert!(said.contains("\"batchItemFailures\":[]"), "{said}");
+    let imported = wait_for("the vault copy", Duration::from_secs(20), || async {
+        let copies = p.vault_copies().await;
+        (copies.len() == 1).then_some(copies)
+    })
+    .await;
+    assert_eq!(imported[0].tag("offsite:source-account"), Some(WORKLOAD), "with its provenance tags");
+}
