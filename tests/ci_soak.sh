@@ -6,6 +6,7 @@
 #
 #   make ci-soak                       # 3 runs, one busy worker per core
 #   SOAK_RUNS=5 SOAK_WORKERS=4 make ci-soak
+#   SOAK_REF=<commit> make ci-soak     # soak that commit instead of HEAD
 #   SOAK_SHARED_TARGET=1 make ci-soak  # runs after the first keep the first one's build
 #                                      # cache (target/, moved into the next fresh clone)
 #
@@ -42,8 +43,8 @@ start_load() {
   done
 }
 
-commit=$(git rev-parse --short HEAD)
-if [ -n "$(git status --porcelain)" ]; then
+commit=$(git rev-parse --short "${SOAK_REF:-HEAD}")
+if [ -z "${SOAK_REF:-}" ] && [ -n "$(git status --porcelain)" ]; then
   echo "ci-soak: uncommitted changes are not soaked: testing $commit as committed" >&2
 fi
 echo "# ci-soak of $commit: $runs runs of CI=true .ci/run on a fresh clone, $workers busy workers on $(nproc) cores ($(date -u +%FT%TZ))" |
@@ -54,6 +55,7 @@ for n in $(seq "$runs"); do
   # One path for every run's clone, so a kept build cache stays valid in the next one.
   clone="$work/checkout"
   git clone --quiet --no-hardlinks "$root" "$clone"
+  git -C "$clone" checkout --quiet --detach "$commit"
   if [ "$shared_target" = 1 ] && [ -d "$work/target-kept" ]; then
     mv "$work/target-kept" "$clone/target"
   fi
