@@ -101,7 +101,7 @@ async fn topic_delivers_to_a_queue_of_another_account_in_an_sns_envelope() {
         .await
         .expect("publish");
 
-    let bodies = wait_for("the notice in the vault's queue", Duration::from_secs(10), || async {
+    let bodies = wait_for("the notice in the vault's queue", Duration::from_secs(60), || async {
         Some(receive_bodies(&vault, &queue_url).await).filter(|b| !b.is_empty())
     })
     .await;
@@ -142,7 +142,7 @@ async fn queue_policy_decides_and_refused_messages_go_to_the_subscription_dlq() 
         .await
         .expect("publish");
 
-    let in_dlq = wait_for("both refused deliveries in the DLQ", Duration::from_secs(10), || async {
+    let in_dlq = wait_for("both refused deliveries in the DLQ", Duration::from_secs(60), || async {
         Some(receive_bodies(&vault, &dlq_url).await).filter(|b| !b.is_empty())
     })
     .await;

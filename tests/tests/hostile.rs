@@ -1137,7 +1137,7 @@ async fn schedule_group(
     for (case, payload) in payloads {
         let before = log_count(function, EVENT_NOT_READ);
         let answer = Answer::of(function, payload);
-        let after = wait_for_log(function, EVENT_NOT_READ, before, Duration::from_secs(5));
+        let after = wait_for_log(function, EVENT_NOT_READ, before, Duration::from_secs(20));
         let logged =
             function.output().lines().rev().find(|l| l.contains(EVENT_NOT_READ)).unwrap_or_default().to_owned();
         let nothing_more = matches!(&answer, Answer::Response(v) if did_nothing_more(v));

@@ -45,7 +45,7 @@ async fn a_finished_copy_is_shared_and_announced_exactly_once() {
     assert!(ra.expect("scan a").announced.is_empty() && rb.expect("scan b").announced.is_empty());
     pipeline.scanner().scan(now(), "scan-4").await.expect("scan");
 
-    let notices = wait_for("the notice in the vault's queue", Duration::from_secs(10), || async {
+    let notices = wait_for("the notice in the vault's queue", Duration::from_secs(60), || async {
         Some(pipeline.notices().await).filter(|n| !n.is_empty())
     })
     .await;
@@ -68,7 +68,7 @@ async fn two_scans_racing_for_a_new_copy_announce_it_once() {
     let (ra, rb) = tokio::join!(a.scan(now(), "race-a"), b.scan(now(), "race-b"));
     let (ra, rb) = (ra.expect("scan a"), rb.expect("scan b"));
     assert_eq!(ra.announced.len() + rb.announced.len(), 1, "{ra:#?}\n{rb:#?}");
-    let notices = wait_for("the notice", Duration::from_secs(10), || async {
+    let notices = wait_for("the notice", Duration::from_secs(60), || async {
         Some(pipeline.notices().await).filter(|n| !n.is_empty())
     })
     .await;
@@ -160,7 +160,7 @@ async fn a_crash_after_sharing_and_before_marking_is_repaired_by_the_next_scan()
     let report = pipeline.scanner().scan(now(), "scan-after-crash").await.expect("scan");
     assert_eq!(report.announced, std::slice::from_ref(&copy.identifier), "{report:#?}");
     assert_eq!(restore_accounts(&pipeline.workload, SnapshotKind::Instance, &copy.identifier).await, [VAULT]);
-    let notices = wait_for("the notice", Duration::from_secs(10), || async {
+    let notices = wait_for("the notice", Duration::from_secs(60), || async {
         Some(pipeline.notices().await).filter(|n| !n.is_empty())
     })
     .await;
