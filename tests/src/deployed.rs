@@ -220,6 +220,18 @@ impl DeployedPair {
             .ok_or_else(|| DeployError::Missing(format!("no role for {binary}")))
     }
 
+    /// The ARN Lambda gives the function running `binary`
+    /// (`arn:aws:lambda:<region>:<account>:function:<FunctionName>`), what the Runtime API
+    /// reports as `Lambda-Runtime-Invoked-Function-Arn`.
+    pub fn function_arn(&self, binary: &str) -> Result<String, DeployError> {
+        let stack = self.stack_of(binary);
+        let (id, _) = stack
+            .template
+            .function(binary)
+            .ok_or_else(|| DeployError::Missing(format!("no function runs {binary}")))?;
+        need(stack, &format!("{id}.Arn"))
+    }
+
     /// The environment the template gives `binary`, plus the emulator's endpoint and the
     /// credentials of a session of its role that Lambda would give it (a new session each
     /// call).

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use offsite_infra::Template;
-use offsite_tests::deployed::DeployedPair;
+use offsite_tests::deployed::{DeployedPair, LAMBDA_SERVICE};
 use offsite_tests::events::{manual_snapshot_created, scheduled};
 use offsite_tests::fixtures::{db_instance, db_snapshot, drain_queue, dynamo_table, restore_accounts, tag, wait_for};
 use offsite_tests::lambda::{LambdaFunction, Outcome};
@@ -136,12 +136,22 @@ async fn the_functions_run_as_their_template_roles() {
             .build();
         let me = aws_sdk_sts::Client::new(&config).get_caller_identity().send().await.expect("who am I");
         let role = p.role_arn(binary).unwrap_or_else(|e| panic!("{e}"));
+        let function = p.function_arn(binary).unwrap_or_else(|e| panic!("{e}"));
+        let account = if role.contains(&format!("::{VAULT}:")) { VAULT } else { WORKLOAD };
+        assert!(function.starts_with(&format!("arn:aws:lambda:us-east-1:{account}:function:")), "{function}");
         let role_name = role.rsplit('/').next().unwrap_or_default();
         assert!(me.arn().unwrap_or_default().contains(&format!(":assumed-role/{role_name}/")), "{binary}: {me:?}");
         // Enforced: no function of the pipeline may list the account's roles.
         let listed = aws_sdk_iam::Client::new(&config).list_roles().send().await;
         assert!(listed.is_err(), "{binary} is not enforced");
     }
+    // Lambda gets no session of a role that does not trust it (the reconciler's schedule
+    // role trusts EventBridge Scheduler).
+    let schedule_role = p.vault_stack.value("ReconcileScheduleRole.Arn").expect("schedule role").to_owned();
+    let refused = p.emulator.service_session_credentials(&schedule_role, LAMBDA_SERVICE).expect_err("not Lambda's");
+    let refused = refused.to_string();
+    assert!(refused.contains("AccessDenied") && refused.contains("sts:AssumeRole"), "{refused}");
+    assert!(refused.contains("User: lambda.amazonaws.com is not authorized"), "{refused}");
     // The bootstrap identity is not Lambda: the roles' trust policies refuse it.
     let refused =
         offsite_tests::iam::assume_role(&p.workload, &p.role_arn("offsite-exporter").expect("role"), "x").await;
