@@ -217,3 +217,67 @@ async fn exporter_scanner_and_importer_fail_cleanly_without_a_statement_and_conv
     .await;
     assert_eq!(imported[0].tag("offsite:source-account"), Some(WORKLOAD), "with its provenance tags");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_reconciler_without_its_copy_permission_imports_nothing_and_converges_with_it() {
+    let p = DeployedPair::start(&EmulatorOptions::default(), &[("ClaimSettle", "0s")], &[])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    db_instance(&p.workload, "orders", None).await;
+    let source = db_snapshot(&p.workload, "orders", "orders-nightly", vec![tag("offsite-export", "true")]).await;
+    let source_arn = source.db_snapshot_arn.clone().expect("ARN");
+    let mut exporter = p.function("offsite-exporter").unwrap_or_else(|e| panic!("{e}"));
+    run(&mut exporter, &manual_snapshot_created(WORKLOAD, &source_arn, "orders-nightly"));
+    let mut scanner = p.function("offsite-scanner").unwrap_or_else(|e| panic!("{e}"));
+    run(&mut scanner, &scheduled(WORKLOAD, "offsite-scanner"));
+    // The notice is lost: the reconciler finds the share by itself.
+    assert_eq!(drain_queue(&p.importer_role, &p.queue_url).await.len(), 1);
+
+    put_role_policies(&p, &p.vault_stack, "ReconcilerRole", Some("CopySharedSnapshotsIntoVault")).await;
+    let mut reconciler = p.function("offsite-reconciler").unwrap_or_else(|e| panic!("{e}"));
+    let said = run(&mut reconciler, &scheduled(VAULT, "offsite-reconciler"));
+    let told = format!("{said}\n{}", reconciler.output());
+    assert!(told.contains("AccessDenied") && told.contains("rds:CopyDBSnapshot"), "{told}");
+    assert!(p.vault_copies().await.is_empty(), "no vault copy: {told}");
+
+    put_role_policies(&p, &p.vault_stack, "ReconcilerRole", None).await;
+    run(&mut reconciler, &scheduled(VAULT, "offsite-reconciler"));
+    let imported = wait_for("the vault copy", Duration::from_secs(20), || async {
+        let copies = p.vault_copies().await;
+        (copies.len() == 1).then_some(copies)
+    })
+    .await;
+    assert_eq!(imported[0].tag("offsite:source-account"), Some(WORKLOAD), "with its provenance tags");
+}
+
+/// The scanner without `rds:ModifyDBSnapshotAttribute`: the share is refused with AWS's
+/// error named, and nothing is announced for the unshared copy (no notice without a share).
+/// (The claim is not released after a failed share, so the next scan retries only when the
+/// claim expires, `CLAIM_TTL`: not waited for here.)
+#[tokio::test(flavor = "multi_thread")]
+async fn the_scanner_without_its_share_permission_announces_nothing() {
+    let p = DeployedPair::start(&EmulatorOptions::default(), &[("ClaimSettle", "0s")], &[])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    db_instance(&p.workload, "orders", None).await;
+    let source = db_snapshot(&p.workload, "orders", "orders-nightly", vec![tag("offsite-export", "true")]).await;
+    let source_arn = source.db_snapshot_arn.clone().expect("ARN");
+    let mut exporter = p.function("offsite-exporter").unwrap_or_else(|e| panic!("{e}"));
+    run(&mut exporter, &manual_snapshot_created(WORKLOAD, &source_arn, "orders-nightly"));
+
+    let mut broken = p.workload_stack.clone();
+    let list = statements(&mut broken.template, "ScannerRole");
+    statement(list, "ShareAndDeleteOnlyOurCopies")["Action"]
+        .as_array_mut()
+        .expect("actions")
+        .retain(|a| a != "rds:ModifyDBSnapshotAttribute");
+    put_role_policies(&p, &broken, "ScannerRole", None).await;
+    let mut scanner = p.function("offsite-scanner").unwrap_or_else(|e| panic!("{e}"));
+    let said = run(&mut scanner, &scheduled(WORKLOAD, "offsite-scanner"));
+    let told = format!("{said}\n{}", scanner.output());
+    assert!(told.contains("AccessDenied") && told.contains("rds:ModifyDBSnapshotAttribute"), "{told}");
+    let copy = p.workload_copies().await.remove(0);
+    assert!(restore_accounts(&p.workload, SnapshotKind::Instance, &copy.identifier).await.is_empty(), "{told}");
+    assert!(drain_queue(&p.importer_role, &p.queue_url).await.is_empty(), "no notice without a share: {told}");
+    assert_ne!(copy.tag("offsite:stage"), Some("announced"), "{told}");
+}
