@@ -539,4 +539,42 @@ Resources:
         assert_eq!(generated_name("offsite-vault", "ImporterRole", 64), "offsite-vault-ImporterRole");
         assert_eq!(generated_name(&"s".repeat(70), "X", 64).len(), 64);
     }
+
+    fn deployment() -> Deployment {
+        Deployment {
+            account: "111111111111".into(),
+            region: "us-east-1".into(),
+            stack_name: "s".into(),
+            ..Deployment::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unknown_type_and_a_cycle_are_errors_naming_them() {
+        let config = SdkConfig::builder().build();
+        let unknown = Template::parse(
+            "t",
+            "Resources:\n  Db: {Type: AWS::RDS::DBInstance}\n  Alarm: {Type: AWS::CloudWatch::Alarm}\n",
+        )
+        .expect("template");
+        let error = deploy(&config, unknown, deployment()).await.expect_err("unknown type");
+        assert_eq!(
+            error.to_string(),
+            "s: Db is of type AWS::RDS::DBInstance, which the deployer neither creates nor skips"
+        );
+        let cycle = Template::parse(
+            "t",
+            r#"
+Resources:
+  A: {Type: AWS::SQS::Queue, Properties: {RedrivePolicy: {deadLetterTargetArn: {"Fn::GetAtt": [B, Arn]}}}}
+  B: {Type: AWS::SQS::Queue, Properties: {RedrivePolicy: {deadLetterTargetArn: {"Fn::Sub": "${A.Arn}"}}}}
+  Off: {Type: AWS::SQS::Queue, Condition: Never}
+Conditions:
+  Never: {"Fn::Equals": [a, b]}
+"#,
+        )
+        .expect("template");
+        let error = deploy(&config, cycle, deployment()).await.expect_err("cycle");
+        assert_eq!(error.to_string(), r#"s: cannot create ["A", "B"]: they wait on each other"#);
+    }
 }
