@@ -145,6 +145,34 @@ async fn the_functions_run_as_their_template_roles() {
         let listed = aws_sdk_iam::Client::new(&config).list_roles().send().await;
         assert!(listed.is_err(), "{binary} is not enforced");
     }
+    // The stacks as the templates make them: the notice queue keeps its redrive policy and its
+    // queue policy, the vault's subscription its dead-letter queue.
+    let attributes = aws_sdk_sqs::Client::new(&p.vault)
+        .get_queue_attributes()
+        .queue_url(&p.queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes
+        .unwrap_or_default();
+    let dlq = p.vault_stack.value("NoticeDeadLetterQueue.Arn").expect("DLQ").to_owned();
+    let redrive = &attributes[&aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy];
+    assert!(redrive.contains(&dlq), "{attributes:?}");
+    let policy = &attributes[&aws_sdk_sqs::types::QueueAttributeName::Policy];
+    assert!(policy.contains(&p.topic_arn) && policy.contains("sns.amazonaws.com"), "{policy}");
+    let subscription = p.vault_stack.value("Subscription1").expect("subscription").to_owned();
+    let subscribed = aws_sdk_sns::Client::new(&p.vault)
+        .get_subscription_attributes()
+        .subscription_arn(&subscription)
+        .send()
+        .await
+        .expect("subscription attributes")
+        .attributes
+        .unwrap_or_default();
+    assert!(subscribed.get("RedrivePolicy").is_some_and(|r| r.contains(&dlq)), "{subscribed:?}");
+    assert_eq!(subscribed.get("Endpoint"), p.vault_stack.value("NoticeQueue.Arn").map(str::to_owned).as_ref());
+
     // Lambda gets no session of a role that does not trust it (the reconciler's schedule
     // role trusts EventBridge Scheduler).
     let schedule_role = p.vault_stack.value("ReconcileScheduleRole.Arn").expect("schedule role").to_owned();
