@@ -296,6 +296,8 @@ impl Scanner {
                     }
                 }
                 Err(e) => {
+                    // Not shared, so nothing may be announced; the next scan retries at once.
+                    self.release_claim(copy, report).await;
                     report.items.push(item(copy, Action::Announce, Err(e), &mut report.errors));
                     continue;
                 }
@@ -339,16 +341,21 @@ impl Scanner {
             }),
             Err(message) => {
                 report.errors.push(format!("publishing {}: {message}", copy.identifier));
-                // Release the claim so the next scan retries at once.
-                let release = BTreeMap::from([(tags::STAGE.to_owned(), tags::STAGE_EXPORTED.to_owned())]);
-                if let Err(e) = self.rds.add_tags(&copy.arn, &release).await {
-                    // The claim then expires after CLAIM_TTL instead.
-                    report.errors.push(format!("releasing the claim on {}: {e}", copy.identifier));
-                }
+                self.release_claim(copy, report).await;
                 Ok(format!("not announced: {message}"))
             }
         };
         report.items.push(item(copy, Action::Announce, result, &mut report.errors));
+    }
+
+    /// Gives up this scan's claim on a copy it could not share or announce, so that the next
+    /// scan retries at once instead of after `CLAIM_TTL`.
+    async fn release_claim(&self, copy: &Snapshot, report: &mut Report) {
+        let release = BTreeMap::from([(tags::STAGE.to_owned(), tags::STAGE_EXPORTED.to_owned())]);
+        if let Err(e) = self.rds.add_tags(&copy.arn, &release).await {
+            // The claim then expires after CLAIM_TTL instead.
+            report.errors.push(format!("releasing the claim on {}: {e}", copy.identifier));
+        }
     }
 }
 

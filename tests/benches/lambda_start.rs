@@ -46,10 +46,11 @@ async fn main() {
     for (name, event) in &functions {
         let (path, build) = binary(name);
         let env = pair.function_env(name).expect("environment");
+        let arn = pair.function_arn(name).expect("function ARN");
         let (mut ready, mut handled) = (Vec::new(), Vec::new());
         for _ in 0..starts {
             let started = Instant::now();
-            let mut function = LambdaFunction::start(&path, name, &env).expect("starts");
+            let mut function = LambdaFunction::start(&path, name, &arn, &env).expect("starts");
             let outcome = function.invoke(event, Duration::from_secs(60)).expect("handled");
             handled.push(started.elapsed());
             assert!(matches!(outcome, Outcome::Response(_)), "{name}: {outcome:?}\n{}", function.output());

@@ -247,7 +247,7 @@ impl DeployedPair {
     /// Starts the function running `binary` as a Lambda process.
     pub fn function(&self, binary: &str) -> Result<LambdaFunction, DeployError> {
         let path = crate::lambda::binary(binary).ok_or_else(|| DeployError::NotBuilt(binary.to_owned()))?;
-        Ok(LambdaFunction::start(&path, binary, &self.function_env(binary)?)?)
+        Ok(LambdaFunction::start(&path, binary, &self.function_arn(binary)?, &self.function_env(binary)?)?)
     }
 }
 

@@ -44,6 +44,8 @@ type Event = (String, Value);
 struct Api {
     events: Mutex<Receiver<Event>>,
     results: Sender<(String, Outcome)>,
+    /// `Lambda-Runtime-Invoked-Function-Arn` of every invocation.
+    function_arn: String,
 }
 
 /// A Lambda function process served by a local Runtime API.
@@ -70,13 +72,20 @@ impl std::fmt::Debug for LambdaFunction {
 
 impl LambdaFunction {
     /// Starts `binary` with `env` (nothing else from this process's environment but `PATH`)
-    /// plus the variables the Lambda service sets.
-    pub fn start(binary: &Path, name: &str, env: &BTreeMap<String, String>) -> Result<Self, LambdaError> {
+    /// plus the variables the Lambda service sets; each invocation names `function_arn` as
+    /// the invoked function, as Lambda does (the exporter reads its home account from it).
+    pub fn start(
+        binary: &Path,
+        name: &str,
+        function_arn: &str,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Self, LambdaError> {
         let listener = TcpListener::bind("127.0.0.1:0").map_err(LambdaError::Listen)?;
         let address = listener.local_addr().map_err(LambdaError::Listen)?;
         let (events_tx, events_rx) = channel::<Event>();
         let (results_tx, results_rx) = channel();
-        let api = Arc::new(Api { events: Mutex::new(events_rx), results: results_tx });
+        let api =
+            Arc::new(Api { events: Mutex::new(events_rx), results: results_tx, function_arn: function_arn.to_owned() });
         let ready = Arc::new(Mutex::new(None));
         let (accept_api, accept_ready) = (api.clone(), ready.clone());
         std::thread::spawn(move || {
@@ -242,10 +251,7 @@ fn route(method: &str, path: &str, body: &[u8], api: &Api, ready: &Mutex<Option<
         let headers = vec![
             ("Lambda-Runtime-Aws-Request-Id".to_owned(), id),
             ("Lambda-Runtime-Deadline-Ms".to_owned(), deadline.to_string()),
-            (
-                "Lambda-Runtime-Invoked-Function-Arn".to_owned(),
-                "arn:aws:lambda:us-east-1:000000000000:function:local".to_owned(),
-            ),
+            ("Lambda-Runtime-Invoked-Function-Arn".to_owned(), api.function_arn.clone()),
             ("Lambda-Runtime-Trace-Id".to_owned(), "Root=1-00000000-000000000000000000000000".to_owned()),
         ];
         return Some(("200 OK", headers, serde_json::to_vec(&event).unwrap_or_default()));

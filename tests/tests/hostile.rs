@@ -368,7 +368,8 @@ async fn importer_notices() -> Tally {
     let mut env = pipeline.env.clone();
     env.extend(pipeline.emulator.process_env(&pipeline.vault).await.expect("vault environment"));
     let path = binary("offsite-importer").expect("offsite-importer is built: cargo build --workspace --bins");
-    let mut importer = LambdaFunction::start(&path, "offsite-importer", &env).expect("the importer starts");
+    let arn = format!("arn:aws:lambda:{REGION}:{VAULT}:function:offsite-importer");
+    let mut importer = LambdaFunction::start(&path, "offsite-importer", &arn, &env).expect("the importer starts");
     let record = |fields: Value| json!({ "Records": [fields] });
     let events = [
         ("no Records", json!({ "detail-type": "Scheduled Event" }), "missing field `Records`"),
@@ -714,9 +715,11 @@ async fn exporter_events(tally: &mut Tally, scope: &Scope, exporter: &mut Lambda
         ),
         (
             "a DB instance ARN",
+            // The shape of a published sample (a DB instance ARN in SourceArn): SourceIdentifier
+            // names the snapshot in the function's own account, and there is none of that name.
             snapshot_event("RDS-EVENT-0042", &format!("arn:aws:rds:{REGION}:{WORKLOAD}:db:orders")),
-            Ignored,
-            "names the snapshot only by its identifier".into(),
+            NotCopied,
+            "orders was not found".into(),
         ),
         (
             "another service's ARN",
