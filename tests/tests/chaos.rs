@@ -611,7 +611,8 @@ async fn the_pipeline_converges_under_faults_crashes_and_hostile_deliveries() {
             let print = fingerprint(&workload, &vault, queued);
             // Settled: nothing changed, nothing crashed, nothing queued, and nothing still
             // being copied (a copy in progress is work to come, however quiet the round).
-            let copying = workload.values().chain(vault.values()).any(|s| matches!(s.status, SnapshotStatus::InProgress(_)));
+            let copying =
+                workload.values().chain(vault.values()).any(|s| matches!(s.status, SnapshotStatus::InProgress(_)));
             let settled = print == previous && harness.tally.crashes == crashes_before && queued.0 == 0 && !copying;
             previous = print;
             quiet_rounds = if settled { quiet_rounds + 1 } else { 0 };

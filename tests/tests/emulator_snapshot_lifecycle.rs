@@ -148,13 +148,17 @@ async fn the_next_copy_of_a_doomed_source_fails_whenever_it_is_made_and_only_tha
     let status = |s: Option<String>| s.unwrap_or_default();
     assert_eq!(status(describe_db_snapshot(&workload, "orders-1-first").await.and_then(|s| s.status)), "failed");
     assert_eq!(status(describe_db_snapshot(&workload, "orders-1-second").await.and_then(|s| s.status)), "available");
-    assert_eq!(status(describe_db_cluster_snapshot(&workload, "ledger-1-first").await.and_then(|s| s.status)), "failed");
+    assert_eq!(
+        status(describe_db_cluster_snapshot(&workload, "ledger-1-first").await.and_then(|s| s.status)),
+        "failed"
+    );
     assert_eq!(
         status(describe_db_cluster_snapshot(&workload, "ledger-1-second").await.and_then(|s| s.status)),
         "available"
     );
     let failed = emulator.failed_snapshots().expect("failed");
-    let seen: Vec<(&str, Option<&str>)> = failed.iter().map(|f| (f.identifier.as_str(), f.source_arn.as_deref())).collect();
+    let seen: Vec<(&str, Option<&str>)> =
+        failed.iter().map(|f| (f.identifier.as_str(), f.source_arn.as_deref())).collect();
     assert_eq!(
         seen,
         vec![("orders-1-first", Some(instance_source.as_str())), ("ledger-1-first", Some(cluster_source.as_str()))]
