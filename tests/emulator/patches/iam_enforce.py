@@ -76,8 +76,10 @@ An enforced caller's ``Copy(DB|DBCluster)Snapshot`` checks, for the copy's sourc
 target key (``install_rds_key_checks``, after the copy's other preconditions, as RDS does),
 the caller's ``kms:CreateGrant`` and ``kms:DescribeKey`` on the key under the key policy and
 the caller's IAM, with ``kms:ViaService`` ``rds.<region>.amazonaws.com``,
-``kms:CallerAccount``, ``kms:GrantIsForAWSResource`` true, ``aws:CalledVia``
-``rds.amazonaws.com`` and ``aws:ViaAWSService`` true (a forward access request); refused ->
+``kms:CallerAccount``, ``kms:GrantIsForAWSResource`` true and ``aws:ViaAWSService`` true (a
+forward access request), and no ``aws:CalledVia`` (IAM User Guide, "AWS global condition
+context keys": only Athena, CloudFormation, DynamoDB and AWS KMS set it; RDS does not);
+refused ->
 ``KMSKeyNotAccessibleFault`` with AWS's message and the emulator's reason after it. A key
 moto's KMS does not hold (its stand-in for ``aws/rds``) is not checked: the ``aws/rds`` key
 policy admits the account's principals through RDS.
@@ -671,16 +673,14 @@ def authorize_rds_key_use(principal: Principal, role: Any, session: Any, region:
     ``kms:CreateGrant`` and ``kms:DescribeKey`` on the key, under the key policy and the
     caller's IAM, as forward access requests through RDS (RDS User Guide,
     "Overview.Encryption.Keys"; KMS Developer Guide, "kms:ViaService", "kms:CallerAccount",
-    "kms:GrantIsForAWSResource"; IAM User Guide, "aws:CalledVia", "aws:ViaAWSService")."""
+    "kms:GrantIsForAWSResource"; IAM User Guide, "aws:ViaAWSService"; no "aws:CalledVia", which
+    RDS does not set)."""
     now = datetime.now(timezone.utc)
     base: Context = {
         "aws:principalaccount": [principal.account],
         "aws:principaltype": ["AssumedRole"],
         "aws:securetransport": ["true"],
         "aws:viaawsservice": ["true"],
-        "aws:calledvia": ["rds.amazonaws.com"],
-        "aws:calledviafirst": ["rds.amazonaws.com"],
-        "aws:calledvialast": ["rds.amazonaws.com"],
         "aws:principalisawsservice": ["false"],
         "aws:currenttime": [now.strftime("%Y-%m-%dT%H:%M:%SZ")],
         "aws:epochtime": [str(int(now.timestamp()))],
