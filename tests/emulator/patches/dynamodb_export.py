@@ -181,7 +181,8 @@ from moto.dynamodb.responses import DynamoHandler
 from moto.s3.models import s3_backends
 from moto.utilities.utils import get_partition
 
-from . import s3_bucket_policy
+from . import iam_enforce, s3_bucket_policy
+from .iam_policy import Context
 from .s3_bucket_policy import Principal, UnsupportedPolicy
 from .state import CONFIG
 
@@ -190,6 +191,8 @@ MIN_INCREMENTAL_SECONDS = 15 * 60
 MAX_INCREMENTAL_SECONDS = 24 * 3600
 VIEW_TYPES = ("NEW_AND_OLD_IMAGES", "NEW_IMAGE")
 MAX_LIST_RESULTS = 25
+# What S3 needs of the writer on an SSE-KMS key (see ``OffsiteExport._enforced_denial``).
+S3_KMS_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 
 # Request parameters that must match for a repeated ClientToken to be the same export.
 _IDEMPOTENT_PARAMS = (
@@ -441,6 +444,9 @@ class OffsiteExport:
         self.table = table
         self.caller = backend.account_id
         self.principal = principal
+        # An enforced caller (a role its account's IAM holds): the writes are authorized
+        # with its identity policies too (``_enforced_denial``), now and at completion.
+        self.enforced = iam_enforce.current_caller()
         self.params = params
         self.fingerprint = {k: _canonical(params.get(k)) for k in _IDEMPOTENT_PARAMS}
         self.start = now
@@ -523,8 +529,10 @@ class OffsiteExport:
         denied = f"Failed to write to S3 bucket {bucket}: Access Denied"
         if (expected and expected != owner) or (not expected and owner != self.caller):
             return f"{denied} (bucket owner {owner}, S3BucketOwner {expected or 'not given'})"
+        if self.enforced is not None:
+            return self._enforced_denial(bucket, denied)
         if owner == self.caller:
-            return None  # same account: identity policies decide, and they are not emulated
+            return None  # same account, bootstrap identity: unrestricted
         policy = self._s3().get_bucket(bucket).policy
         context = self._write_context()
         for key in self._keys():
@@ -543,6 +551,75 @@ class OffsiteExport:
                     f"{denied}: {self.principal.describe()} is not allowed to perform "
                     f"s3:PutObject on {resource} ({decision.reason})"
                 )
+        return None
+
+    def _sse_key(self, bucket: Any) -> tuple[str, bool] | None:
+        """The KMS key S3 encrypts the export's objects with (its ARN, held by moto's KMS)
+        and whether the bucket uses an S3 Bucket Key: ``S3SseKmsKeyId`` when the export
+        asks for ``KMS``, the bucket's default ``aws:kms`` key when it asks for no SSE (S3
+        applies the default encryption); None for AES256, or a key moto's KMS does not hold
+        (``aws/s3``, whose key policy admits the account's principals through S3)."""
+        algorithm = self.params.get("S3SseAlgorithm")
+        rule = (bucket.encryption or {}).get("Rule", {}) if bucket.encryption else {}
+        default = rule.get("ApplyServerSideEncryptionByDefault", {}) if isinstance(rule, dict) else {}
+        bucket_key = str(rule.get("BucketKeyEnabled", "false")).lower() == "true" if isinstance(rule, dict) else False
+        if algorithm == "KMS":
+            key_id = self.params.get("S3SseKmsKeyId") or ""
+        elif not algorithm and default.get("SSEAlgorithm") == "aws:kms":
+            key_id = default.get("KMSMasterKeyID") or ""
+        else:
+            return None
+        if not key_id:
+            return None
+        arn = iam_enforce._key_arn_in(key_id, bucket.account_id, bucket.region_name)
+        return (arn, bucket_key) if arn else None
+
+    def _enforced_denial(self, bucket_name: str, denied: str) -> str | None:
+        """For an enforced caller: DynamoDB writes the export with the caller's permissions
+        (DynamoDB Developer Guide, S3DataExport_Requesting, "Set up S3 permissions": "Your
+        AWS Identity and Access Management (IAM) policy needs to allow you to perform the S3
+        actions (s3:AbortMultipartUpload, s3:PutObject, and s3:PutObjectAcl)"), so each of
+        those on every object the export writes is evaluated as a forward access request
+        through DynamoDB (``aws:ViaAWSService`` true, ``aws:CalledVia``
+        ``dynamodb.amazonaws.com``: DynamoDB is one of the services that set it, IAM User
+        Guide, "AWS global condition context keys") under the caller's identity policies and
+        the bucket policy (IAM User Guide, "Policy evaluation logic": within the account
+        either, "Cross-account policy evaluation logic": across accounts both). An SSE-KMS
+        object also needs the caller's ``kms:GenerateDataKey`` and ``kms:Decrypt`` on the key
+        through S3 (S3 User Guide, "UsingKMSEncryption": GenerateDataKey to upload an
+        SSE-KMS object; "mpuoverview": "the requester must have permission to the
+        kms:Decrypt and kms:GenerateDataKey actions on the key" for a multipart upload),
+        ``kms:ViaService`` ``s3.<region>.amazonaws.com``, encryption context ``aws:s3:arn``
+        (the object, or the bucket with an S3 Bucket Key), under the key policy and the
+        caller's IAM. A refusal is what S3 answers DynamoDB (AccessDenied), so the export
+        fails with ``S3AccessDenied``."""
+        assert self.enforced is not None
+        principal, role, session = self.enforced
+        bucket = self._s3().get_bucket(bucket_name)
+        region = bucket.region_name
+        sse: Context = {k: [v] for k, v in self._write_context().items() if k.startswith("s3:")}
+        context = iam_enforce.forward_context(
+            principal, region, called_via=("dynamodb.amazonaws.com",), extra=sse
+        )
+        actions = ("s3:PutObject", "s3:PutObjectAcl", "s3:AbortMultipartUpload")
+        objects = [f"arn:aws:s3:::{bucket_name}/{key}" for key in self._keys()]
+        decision = iam_enforce.authorize_on_behalf(
+            principal, role, session, [(a, o) for o in objects for a in actions], context
+        )
+        if not decision.allowed:
+            return f"{denied}: {decision.reason}"
+        key = self._sse_key(bucket)
+        if key is not None:
+            key_arn, bucket_key = key
+            for obj in ([f"arn:aws:s3:::{bucket_name}"] if bucket_key else objects):
+                decision = iam_enforce.authorize_key_use(
+                    principal, role, session, region, key_arn,
+                    service="s3", actions=S3_KMS_ACTIONS,
+                    encryption_context={"aws:s3:arn": obj},
+                    called_via=("dynamodb.amazonaws.com",),
+                )
+                if not decision.allowed:
+                    return f"{denied}: {decision.reason}"
         return None
 
     def _begin(self) -> None:

@@ -668,15 +668,23 @@ def _key_arn_in(key_id: str, account: str, region: str) -> str | None:
     return f"arn:{PARTITION}:kms:{region}:{account}:key/{raw}"
 
 
-def authorize_rds_key_use(principal: Principal, role: Any, session: Any, region: str, key_arn: str) -> Decision:
-    """What RDS checks before it uses a key for a copy on the caller's behalf: the caller's
-    ``kms:CreateGrant`` and ``kms:DescribeKey`` on the key, under the key policy and the
-    caller's IAM, as forward access requests through RDS (RDS User Guide,
-    "Overview.Encryption.Keys"; KMS Developer Guide, "kms:ViaService", "kms:CallerAccount",
-    "kms:GrantIsForAWSResource"; IAM User Guide, "aws:ViaAWSService"; no "aws:CalledVia", which
-    RDS does not set)."""
+def forward_context(
+    principal: Principal,
+    region: str,
+    *,
+    via_service: str | None = None,
+    called_via: tuple[str, ...] = (),
+    extra: Context | None = None,
+) -> Context:
+    """The request context of a forward access request: a service (``via_service``, e.g.
+    ``rds``) calling another one with the caller's permissions (IAM User Guide, "Forward
+    access sessions", "AWS global condition context keys": ``aws:ViaAWSService`` true;
+    ``aws:CalledVia`` only when a service that sets it is in the chain: "Athena,
+    CloudFormation, DynamoDB, KMS"); for a KMS request ``kms:ViaService``
+    ``<service>.<region>.amazonaws.com`` and ``kms:CallerAccount`` (KMS Developer Guide,
+    "kms:ViaService", "kms:CallerAccount")."""
     now = datetime.now(timezone.utc)
-    base: Context = {
+    ctx: Context = {
         "aws:principalaccount": [principal.account],
         "aws:principaltype": ["AssumedRole"],
         "aws:securetransport": ["true"],
@@ -685,22 +693,48 @@ def authorize_rds_key_use(principal: Principal, role: Any, session: Any, region:
         "aws:currenttime": [now.strftime("%Y-%m-%dT%H:%M:%SZ")],
         "aws:epochtime": [str(int(now.timestamp()))],
         "aws:requestedregion": [region],
-        "kms:viaservice": [f"rds.{region}.amazonaws.com"],
-        "kms:calleraccount": [principal.account],
-        "kms:grantisforawsresource": ["true"],
     }
     if principal.role_arn:
-        base["aws:principalarn"] = [principal.role_arn]
-    for action in RDS_KMS_ACTIONS:
-        info = iam_catalogue.action("kms", action.split(":")[1])
-        assert info is not None
-        rp = resource_policy(action, key_arn)
+        ctx["aws:principalarn"] = [principal.role_arn]
+    elif principal.arn:
+        ctx["aws:principalarn"] = [principal.arn]
+    if called_via:
+        ctx["aws:calledvia"] = list(called_via)
+        ctx["aws:calledviafirst"] = [called_via[0]]
+        ctx["aws:calledvialast"] = [called_via[-1]]
+    if via_service:
+        ctx["kms:viaservice"] = [f"{via_service}.{region}.amazonaws.com"]
+        ctx["kms:calleraccount"] = [principal.account]
+    ctx.update(extra or {})
+    return ctx
+
+
+def authorize_on_behalf(
+    principal: Principal,
+    role: Any,
+    session: Any,
+    needed: Iterable[tuple[str, str]],
+    context: Context,
+) -> Decision:
+    """Every (action, resource) of ``needed`` as a service requests it with the caller's
+    permissions: the caller's identity policies and session policy, and the resource's
+    policy (key policy, bucket policy), evaluated by ``iam_policy.authorize`` with
+    ``context`` (from ``forward_context``); the first refusal, with AWS's message."""
+    for action, resource in needed:
+        service, name = action.split(":", 1)
+        info = iam_catalogue.action(service, name)
+        if info is None:
+            return Decision(False, (
+                f"User: {principal.describe()} is not authorized to perform: {action} because "
+                f"the Offsite emulator does not know the action {action}"
+            ))
+        rp = resource_policy(info.full_name, resource)
         decision = authorize(
             Request(
                 principal=principal,
                 action=info.full_name,
-                resource=key_arn,
-                context=context_for(base, info, key_arn),
+                resource=resource,
+                context=context_for(context, info, resource),
                 identity_policies=identity_policies(role),
                 session_policy=session.policy or None,
                 resource_account=rp.account,
@@ -711,8 +745,108 @@ def authorize_rds_key_use(principal: Principal, role: Any, session: Any, region:
             )
         )
         if not decision.allowed:
-            return Decision(False, denial_message(principal, info.full_name, key_arn, decision))
+            return Decision(False, denial_message(principal, info.full_name, resource, decision))
     return Decision(True, "")
+
+
+def authorize_key_use(
+    principal: Principal,
+    role: Any,
+    session: Any,
+    region: str,
+    key_arn: str,
+    *,
+    service: str,
+    actions: tuple[str, ...],
+    encryption_context: dict[str, str] | None = None,
+    called_via: tuple[str, ...] = (),
+    grant_for_aws_resource: bool = False,
+) -> Decision:
+    """What a service checks before it uses a KMS key on the caller's behalf: the caller's
+    ``actions`` on the key, under the key policy and the caller's IAM, as forward access
+    requests through ``service`` (``kms:ViaService`` ``<service>.<region>.amazonaws.com``,
+    ``kms:CallerAccount``, ``aws:ViaAWSService`` true, ``aws:CalledVia`` as given), with the
+    service's encryption context (``kms:EncryptionContext:<key>``,
+    ``kms:EncryptionContextKeys``) and ``kms:GrantIsForAWSResource`` for grants.
+
+    * RDS copies: ``kms:CreateGrant`` and ``kms:DescribeKey`` (RDS User Guide,
+      "Overview.Encryption.Keys"), grants for an AWS resource, no ``aws:CalledVia``.
+    * SNS publishing to an SSE topic: ``kms:GenerateDataKey`` and ``kms:Decrypt`` (SNS
+      Developer Guide, "Key management"), encryption context ``aws:sns:topicArn``.
+    * S3 writing an SSE-KMS object: ``kms:GenerateDataKey``, and ``kms:Decrypt`` for
+      multipart uploads (S3 User Guide, "UsingKMSEncryption", "mpuoverview"), encryption
+      context ``aws:s3:arn``."""
+    extra: Context = {"kms:grantisforawsresource": ["true" if grant_for_aws_resource else "false"]}
+    if encryption_context:
+        extra["kms:encryptioncontextkeys"] = list(encryption_context)
+        for k, v in encryption_context.items():
+            extra[f"kms:encryptioncontext:{k.lower()}"] = [v]
+    context = forward_context(principal, region, via_service=service, called_via=called_via, extra=extra)
+    return authorize_on_behalf(principal, role, session, [(a, key_arn) for a in actions], context)
+
+
+def authorize_rds_key_use(principal: Principal, role: Any, session: Any, region: str, key_arn: str) -> Decision:
+    """RDS's use of a key for a copy on the caller's behalf (``authorize_key_use``)."""
+    return authorize_key_use(
+        principal, role, session, region, key_arn,
+        service="rds", actions=RDS_KMS_ACTIONS, grant_for_aws_resource=True,
+    )
+
+
+def current_caller() -> tuple[Principal, Any, Any] | None:
+    """The enforced caller of the request this thread serves (principal, role, session),
+    or None for a bootstrap identity."""
+    enforced = getattr(_current, "enforced", None)
+    return None if enforced is None else enforced[:3]
+
+
+# --- KMS keys used by SNS for a publisher ------------------------------------------------
+
+SNS_KMS_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
+
+
+def topic_key_refusal(principal: Principal, role: Any, session: Any, call: Call) -> str | None:
+    """Why SNS may not use the topic's key for this ``Publish``/``PublishBatch`` of an
+    enforced caller (None if it may, or the topic has no key moto's KMS holds)."""
+    topic_arn = call.params.get("TopicArn") or call.params.get("TargetArn") or ""
+    service, region, account, _ = _arn_parts(topic_arn)
+    if service != "sns":
+        return None
+    try:
+        from moto.sns.models import sns_backends
+
+        topic = sns_backends[account][region].topics.get(topic_arn)
+    except Exception:
+        return None
+    key_id = getattr(topic, "kms_master_key_id", "") if topic is not None else ""
+    if not key_id:
+        return None
+    key_arn = _key_arn_in(key_id, account, region)
+    if key_arn is None:
+        return None  # e.g. alias/aws/sns: its key policy admits the account's principals via SNS
+    decision = authorize_key_use(
+        principal, role, session, region, key_arn,
+        service="sns", actions=SNS_KMS_ACTIONS,
+        encryption_context={"aws:sns:topicArn": topic_arn},
+    )
+    return None if decision.allowed else decision.reason
+
+
+def _sns_kms_error(message: str, start_response: Any) -> Iterable[bytes]:
+    """SNS's ``KMSAccessDenied`` (HTTP 400, Sender: the SNS API reference, Publish and
+    PublishBatch errors; the service model's ``KMSAccessDeniedException``)."""
+    request_id = str(uuid.uuid4())
+    body = (
+        "<ErrorResponse><Error><Type>Sender</Type><Code>KMSAccessDenied</Code>"
+        f"<Message>{escape(message)}</Message></Error>"
+        f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+    ).encode()
+    start_response("400 Bad Request", [
+        ("x-amzn-RequestId", request_id),
+        ("Content-Type", "text/xml"),
+        ("Content-Length", str(len(body))),
+    ])
+    return [body]
 
 
 def install_rds_key_checks() -> None:
@@ -968,6 +1102,19 @@ class IamEnforcement:
             return _error(call, signing_name, message, start_response)
         if role is None:
             return self.app(environ, start_response)
+        if call.service == "sns" and call.operation in ("Publish", "PublishBatch"):
+            try:
+                refused = topic_key_refusal(principal, role, session, call)
+            except Exception as error:  # refuse loudly, never allow or answer 500
+                log.exception("KMS evaluation of %s by %s failed", call.action, principal.describe())
+                refused = f"the Offsite emulator failed to evaluate the topic key: {error!r}"
+            if refused:
+                # SNS's KMS error, with KMS's refusal after it.
+                return _sns_kms_error(
+                    f"Amazon SNS could not use the topic's AWS KMS key for {principal.describe()}. "
+                    f"[Offsite emulator: {refused}]",
+                    start_response,
+                )
         # moto serves the request in this thread: the patches see the enforced caller.
         _current.enforced = (principal, role, session, call)
         try:
