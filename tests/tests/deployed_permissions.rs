@@ -326,3 +326,131 @@ async fn the_scanner_without_its_share_permission_announces_nothing_and_converge
     assert_eq!(restore_accounts(&p.workload, SnapshotKind::Instance, &copy.identifier).await, vec![VAULT.to_owned()]);
     assert_eq!(drain_queue(&p.importer_role, &p.queue_url).await.len(), 1, "the next scan announces");
 }
+
+/// The scanner without its topic-key statement: SNS cannot encrypt the notice with the
+/// scanner's permissions (SNS Developer Guide, "Key management": a publisher needs
+/// kms:GenerateDataKey and kms:Decrypt on the topic's key), Publish fails with
+/// `KMSAccessDenied`, nothing is announced and the claim is released; with the statement
+/// back, the next scan announces.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_scanner_without_the_topic_key_announces_nothing_and_converges_with_it() {
+    let p = DeployedPair::start(&EmulatorOptions::default(), &[("ClaimSettle", "0s")], &[])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    db_instance(&p.workload, "orders", None).await;
+    let source = db_snapshot(&p.workload, "orders", "orders-nightly", vec![tag("offsite-export", "true")]).await;
+    let source_arn = source.db_snapshot_arn.clone().expect("ARN");
+    let mut exporter = p.function("offsite-exporter").unwrap_or_else(|e| panic!("{e}"));
+    run(&mut exporter, &manual_snapshot_created(WORKLOAD, &source_arn, "orders-nightly"));
+
+    put_role_policies(&p, &p.workload_stack, "ScannerRole", Some("TopicKeyThroughSnsOnly")).await;
+    let mut scanner = p.function("offsite-scanner").unwrap_or_else(|e| panic!("{e}"));
+    let said = run(&mut scanner, &scheduled(WORKLOAD, "offsite-scanner"));
+    let told = said_and_logged(&scanner, &said, &["KMSAccessDenied", "kms:GenerateDataKey"]);
+    assert!(told.contains("KMSAccessDenied") && told.contains("kms:GenerateDataKey"), "{told}");
+    assert!(drain_queue(&p.importer_role, &p.queue_url).await.is_empty(), "no notice: {told}");
+    let copy = p.workload_copies().await.remove(0);
+    assert_eq!(copy.tag("offsite:stage"), Some("exported"), "the claim is released: {told}");
+
+    put_role_policies(&p, &p.workload_stack, "ScannerRole", None).await;
+    run(&mut scanner, &scheduled(WORKLOAD, "offsite-scanner"));
+    assert_eq!(drain_queue(&p.importer_role, &p.queue_url).await.len(), 1, "the next scan announces");
+}
+
+/// The table's outcome in the DynamoDB job's report.
+fn table_outcome(said: &str, table: &str) -> Value {
+    let report: Value = serde_json::from_str(said).unwrap_or_else(|_| panic!("a report: {said}"));
+    report["tables"]
+        .as_array()
+        .and_then(|t| t.iter().find(|o| o["table"] == table).cloned())
+        .unwrap_or_else(|| panic!("no outcome for {table}: {report:#}"))
+}
+
+async fn auditor_objects(p: &DeployedPair) -> usize {
+    aws_sdk_s3::Client::new(&p.auditor)
+        .list_objects_v2()
+        .bucket(offsite_tests::deployed::AUDITOR_BUCKET)
+        .send()
+        .await
+        .expect("list the auditor's bucket")
+        .contents()
+        .len()
+}
+
+/// The DynamoDB job without its auditor-key statement, then without its `s3:PutObject`
+/// statement: DynamoDB writes the export with the job's permissions (DynamoDB Developer
+/// Guide, S3DataExport_Requesting, "Set up S3 permissions"; SSE-KMS objects need
+/// kms:GenerateDataKey and, multipart, kms:Decrypt through S3: S3 User Guide,
+/// "UsingKMSEncryption", "mpuoverview"), so the export fails with `S3AccessDenied` naming
+/// the action and nothing is written. With the statements back the job exports: a table's
+/// next export (this slot's stays failed: "the next slot tries again") and a new table's.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dynamodb_job_without_its_key_or_write_statement_fails_the_export_and_converges_with_them() {
+    let p = DeployedPair::start(&EmulatorOptions::default(), &[], &[]).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut job = p.function("offsite-dynamo-export").unwrap_or_else(|e| panic!("{e}"));
+
+    // Without the auditor's key.
+    dynamo_table(&p.workload, "ledger", true, true, 2).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    put_role_policies(&p, &p.workload_stack, "DynamoExportRole", Some("AuditorKeyThroughS3Only")).await;
+    let said = run(&mut job, &scheduled(WORKLOAD, "offsite-dynamo-export"));
+    let told = said_and_logged(&job, &said, &["S3AccessDenied", "kms:GenerateDataKey"]);
+    let ledger = table_outcome(&said, "ledger");
+    assert_eq!(ledger["result"], "failed", "{told}");
+    let reason = ledger["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("S3AccessDenied") && reason.contains("kms:GenerateDataKey"), "{told}");
+    assert_eq!(auditor_objects(&p).await, 0, "nothing written: {told}");
+
+    // Without s3:PutObject (the key statement back).
+    dynamo_table(&p.workload, "journal", true, true, 2).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    put_role_policies(&p, &p.workload_stack, "DynamoExportRole", Some("WriteOnlyUnderOurPrefix")).await;
+    let said = run(&mut job, &scheduled(WORKLOAD, "offsite-dynamo-export"));
+    let told = said_and_logged(&job, &said, &["S3AccessDenied", "s3:PutObject"]);
+    let journal = table_outcome(&said, "journal");
+    assert_eq!(journal["result"], "failed", "{told}");
+    let reason = journal["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("S3AccessDenied") && reason.contains("s3:PutObject"), "{told}");
+    assert_eq!(auditor_objects(&p).await, 0, "nothing written: {told}");
+
+    // The shipped statements: a new table exports in this run; the failed tables' slot
+    // exports stay failed (same ClientToken), and their next export, as the next slot's run
+    // starts it (a new token) under the job's role, completes.
+    put_role_policies(&p, &p.workload_stack, "DynamoExportRole", None).await;
+    dynamo_table(&p.workload, "accounts", true, true, 2).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let said = run(&mut job, &scheduled(WORKLOAD, "offsite-dynamo-export"));
+    assert_eq!(table_outcome(&said, "accounts")["result"], "started", "{said}");
+    assert_eq!(table_outcome(&said, "ledger")["result"], "failed", "this slot's export: {said}");
+
+    let env = p.function_env("offsite-dynamo-export").unwrap_or_else(|e| panic!("{e}"));
+    let credentials = aws_credential_types::Credentials::new(
+        &env["AWS_ACCESS_KEY_ID"],
+        &env["AWS_SECRET_ACCESS_KEY"],
+        env.get("AWS_SESSION_TOKEN").cloned(),
+        None,
+        "test",
+    );
+    let as_job = p
+        .workload
+        .clone()
+        .into_builder()
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(credentials))
+        .build();
+    let next = aws_sdk_dynamodb::Client::new(&as_job)
+        .export_table_to_point_in_time()
+        .table_arn(format!("arn:aws:dynamodb:us-east-1:{WORKLOAD}:table/ledger"))
+        .s3_bucket(&env["OFFSITE_EXPORT_BUCKET"])
+        .s3_bucket_owner(&env["OFFSITE_EXPORT_BUCKET_OWNER"])
+        .s3_prefix(format!("{}/account={WORKLOAD}/next-slot", env["OFFSITE_EXPORT_PREFIX"]))
+        .s3_sse_algorithm(aws_sdk_dynamodb::types::S3SseAlgorithm::Kms)
+        .s3_sse_kms_key_id(&env["OFFSITE_EXPORT_SSE_KMS_KEY_ARN"])
+        .client_token("next-slot")
+        .send()
+        .await
+        .expect("export requested")
+        .export_description
+        .expect("description");
+    assert_eq!(next.export_status(), Some(&aws_sdk_dynamodb::types::ExportStatus::Completed), "{next:?}");
+    assert!(auditor_objects(&p).await > 0, "written");
+}

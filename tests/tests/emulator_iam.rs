@@ -383,3 +383,144 @@ fn the_evaluators_python_unit_tests_pass() {
     assert!(output.status.success(), "the Python unit tests failed:\n{report}");
     assert!(report.contains("\nOK"), "no unittest summary:\n{report}");
 }
+
+/// SNS encrypts a message to an SSE topic with the publisher's permissions on the topic key:
+/// "kms:GenerateDataKey and kms:Decrypt" (SNS Developer Guide, "Key management"); refused,
+/// Publish fails with `KMSAccessDenied` (SNS API Reference, Publish errors) and nothing is
+/// published.
+#[tokio::test]
+async fn publishing_to_an_encrypted_topic_needs_the_topic_key_through_sns() {
+    let emulator = Emulator::start().expect("emulator starts");
+    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
+    let key = kms_key(&workload, "topic").await; // moto's default key policy: delegates to IAM
+    let sns = aws_sdk_sns::Client::new(&workload);
+    let topic = sns
+        .create_topic()
+        .name("announcements")
+        .attributes("KmsMasterKeyId", &key)
+        .send()
+        .await
+        .expect("topic")
+        .topic_arn
+        .expect("ARN");
+    let sqs = aws_sdk_sqs::Client::new(&workload);
+    let url = sqs.create_queue().queue_name("listener").send().await.expect("queue").queue_url.expect("URL");
+    let queue_arn = format!("arn:aws:sqs:{REGION}:{WORKLOAD}:listener");
+    sns.subscribe().topic_arn(&topic).protocol("sqs").endpoint(&queue_arn).send().await.expect("subscribe");
+
+    let publish = json!({"Effect": "Allow", "Action": "sns:Publish", "Resource": topic});
+    let role =
+        create_role(&workload, "announcer", &trust_policy(&role_arn(WORKLOAD)), std::slice::from_ref(&publish)).await;
+    let announcer = aws_sdk_sns::Client::new(&assume_role(&workload, &role, "scan").await.expect("assume"));
+    let denied = announcer.publish().topic_arn(&topic).message("one").send().await;
+    assert_eq!(error_code(&denied).as_deref(), Some("KMSAccessDenied"), "{denied:?}");
+    let text = message(&denied);
+    assert!(text.contains("kms:GenerateDataKey") && text.contains(&key), "{text}");
+    assert!(text.contains(&session_arn(WORKLOAD, "announcer", "scan")), "{text}");
+    let entry = aws_sdk_sns::types::PublishBatchRequestEntry::builder().id("1").message("one").build().expect("entry");
+    let batch = announcer.publish_batch().topic_arn(&topic).publish_batch_request_entries(entry.clone()).send().await;
+    assert_eq!(error_code(&batch).as_deref(), Some("KMSAccessDenied"), "{batch:?}");
+    let received = sqs.receive_message().queue_url(&url).wait_time_seconds(1).send().await.expect("receive");
+    assert!(received.messages().is_empty(), "nothing published: {received:?}");
+
+    // The template's statement (infra/workload.yaml, TopicKeyThroughSnsOnly): both actions,
+    // through SNS, for this topic's encryption context.
+    let topic_key = json!({"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": key,
+        "Condition": {"StringEquals": {"kms:ViaService": format!("sns.{REGION}.amazonaws.com"),
+                                       "kms:EncryptionContext:aws:sns:topicArn": topic}}});
+    put_policy(&workload, "announcer", &[publish.clone(), topic_key]).await;
+    announcer.publish().topic_arn(&topic).message("two").send().await.expect("the key through SNS is allowed");
+    announcer.publish_batch().topic_arn(&topic).publish_batch_request_entries(entry).send().await.expect("batch");
+    // Only Decrypt is not enough.
+    let decrypt_only = json!({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key});
+    put_policy(&workload, "announcer", &[publish, decrypt_only]).await;
+    let denied = announcer.publish().topic_arn(&topic).message("three").send().await;
+    assert_eq!(error_code(&denied).as_deref(), Some("KMSAccessDenied"), "{denied:?}");
+    assert!(message(&denied).contains("kms:GenerateDataKey"), "{denied:?}");
+}
+
+/// DynamoDB writes an export with the caller's permissions (DynamoDB Developer Guide,
+/// S3DataExport_Requesting, "Set up S3 permissions"): across accounts the caller's identity
+/// policies and the bucket policy must both allow the writes, and an SSE-KMS export needs
+/// the caller's kms:GenerateDataKey and kms:Decrypt on the key through S3. Refused, the
+/// export ends FAILED with S3AccessDenied and nothing is written.
+#[tokio::test]
+async fn a_dynamodb_export_writes_with_the_callers_identity_policies_and_key() {
+    use aws_sdk_dynamodb::types::{ExportStatus, S3SseAlgorithm};
+    let emulator = Emulator::start().expect("emulator starts");
+    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
+    let auditor = emulator.account(offsite_tests::AUDITOR).await.expect("auditor credentials");
+    let table = offsite_tests::fixtures::dynamo_table(&workload, "ledger", true, true, 2).await;
+    let bucket = "audit-exports";
+    aws_sdk_s3::Client::new(&auditor).create_bucket().bucket(bucket).send().await.expect("bucket");
+    let key = kms_key(&auditor, "audit").await;
+    let key_id = key.rsplit('/').next().expect("key id").to_owned();
+    let role_name = "exporter";
+    let role_arn_ = format!("arn:aws:iam::{WORKLOAD}:role/{role_name}");
+    offsite_tests::fixtures::auditor_export_policy(&auditor, bucket, &role_arn_, "offsite/").await;
+    // The auditor's key policy (infra/auditor.yaml, ExportRoleWritesThroughS3).
+    let key_policy = policy(&[
+        json!({"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{}:root", offsite_tests::AUDITOR)},
+               "Action": "kms:*", "Resource": "*"}),
+        json!({"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{WORKLOAD}:root")},
+               "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": "*",
+               "Condition": {"StringEquals": {"kms:ViaService": format!("s3.{REGION}.amazonaws.com")},
+                             "ArnEquals": {"aws:PrincipalArn": role_arn_}}}),
+    ]);
+    aws_sdk_kms::Client::new(&auditor)
+        .put_key_policy()
+        .key_id(&key_id)
+        .policy_name("default")
+        .policy(key_policy.to_string())
+        .send()
+        .await
+        .expect("key policy");
+    let export = json!({"Effect": "Allow", "Action": ["dynamodb:ExportTableToPointInTime", "dynamodb:DescribeExport"],
+                        "Resource": [table, format!("{table}/export/*")]});
+    let writes = json!({"Effect": "Allow", "Action": ["s3:PutObject", "s3:PutObjectAcl", "s3:AbortMultipartUpload"],
+                        "Resource": format!("arn:aws:s3:::{bucket}/offsite/*")});
+    let no_put = json!({"Effect": "Allow", "Action": ["s3:PutObjectAcl", "s3:AbortMultipartUpload"],
+                        "Resource": format!("arn:aws:s3:::{bucket}/offsite/*")});
+    let key_use = json!({"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": key,
+                         "Condition": {"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}}});
+    create_role(&workload, role_name, &trust_policy(&role_arn(WORKLOAD)), &[export.clone(), no_put, key_use.clone()])
+        .await;
+    let job = aws_sdk_dynamodb::Client::new(&assume_role(&workload, &role_arn_, "export").await.expect("assume"));
+    let start = |token: &'static str| {
+        job.export_table_to_point_in_time()
+            .table_arn(&table)
+            .s3_bucket(bucket)
+            .s3_bucket_owner(offsite_tests::AUDITOR)
+            .s3_prefix("offsite/ledger")
+            .s3_sse_algorithm(S3SseAlgorithm::Kms)
+            .s3_sse_kms_key_id(&key)
+            .client_token(token)
+            .send()
+    };
+    let objects = || async {
+        aws_sdk_s3::Client::new(&auditor).list_objects_v2().bucket(bucket).send().await.expect("list").key_count()
+    };
+
+    // Without s3:PutObject in its identity policy, though the bucket policy allows it.
+    let failed = start("t1").await.expect("export requested").export_description.expect("description");
+    assert_eq!(failed.export_status(), Some(&ExportStatus::Failed), "{failed:?}");
+    assert_eq!(failed.failure_code(), Some("S3AccessDenied"), "{failed:?}");
+    let why = failed.failure_message().unwrap_or_default();
+    assert!(why.contains("s3:PutObject on resource") && why.contains("no identity-based policy allows"), "{why}");
+    assert!(why.contains(&session_arn(WORKLOAD, role_name, "export")), "{why}");
+    assert_eq!(objects().await, Some(0), "nothing written");
+
+    // Writes allowed, but no statement for the auditor's key.
+    put_policy(&workload, role_name, &[export.clone(), writes.clone()]).await;
+    let failed = start("t2").await.expect("export requested").export_description.expect("description");
+    assert_eq!(failed.failure_code(), Some("S3AccessDenied"), "{failed:?}");
+    let why = failed.failure_message().unwrap_or_default();
+    assert!(why.contains("kms:GenerateDataKey") && why.contains(&key), "{why}");
+    assert_eq!(objects().await, Some(0), "nothing written");
+
+    // Everything the documentation lists: the export starts and writes.
+    put_policy(&workload, role_name, &[export, writes, key_use]).await;
+    let started = start("t3").await.expect("export requested").export_description.expect("description");
+    assert_ne!(started.export_status(), Some(&ExportStatus::Failed), "{started:?}");
+    assert!(objects().await.unwrap_or_default() > 0, "_started written");
+}
