@@ -43,6 +43,28 @@ DynamoDB" (S3DataExport_Requesting) and "DynamoDB table export output format"
   and a message naming the principal, the action and the object. The policy is evaluated
   again when the export completes (each write is authorized when it is made): a policy
   changed meanwhile to deny fails the export then, after ``_started``.
+* The caller's permissions: an enforced caller (a session of a role its account's IAM
+  holds, ``iam_enforce``) writes the export as AWS documents it (Developer Guide,
+  S3DataExport_Requesting, "Set up S3 permissions": "Your AWS Identity and Access
+  Management (IAM) policy needs to allow you to perform the S3 actions
+  (s3:AbortMultipartUpload, s3:PutObject, and s3:PutObjectAcl)"): each of the three on
+  every object is evaluated by ``iam_enforce.authorize_on_behalf`` under the caller's
+  identity policies, its session policy and the bucket policy (IAM User Guide, "Policy
+  evaluation logic": one of them within the bucket's account, "Cross-account policy
+  evaluation logic": both across accounts), as a forward access request through DynamoDB
+  (``aws:ViaAWSService`` true, ``aws:CalledVia`` ``dynamodb.amazonaws.com``,
+  ``aws:SecureTransport`` true, the SSE keys above). The objects' KMS key (``S3SseKmsKeyId``
+  for ``KMS``; the bucket's default ``aws:kms`` key when no SSE is requested) needs the
+  caller's ``kms:GenerateDataKey`` and ``kms:Decrypt`` (S3 User Guide,
+  "UsingKMSEncryption"; "mpuoverview": "to perform a multipart upload with encryption
+  using an AWS KMS key, the requester must have permission to the kms:Decrypt and
+  kms:GenerateDataKey actions on the key") under the key policy and the caller's IAM,
+  ``kms:ViaService`` ``s3.<region>.amazonaws.com``, encryption context ``aws:s3:arn`` (the
+  object, or the bucket with an S3 Bucket Key): ``iam_enforce.authorize_key_use``. A key
+  moto's KMS does not hold (``aws/s3``) is not checked. Refused -> S3 answers AccessDenied,
+  so the export ends ``FAILED`` with ``S3AccessDenied`` (no KMS-specific failure code is
+  documented), the message naming the principal, the action and the object or key, nothing
+  written; evaluated again when the export completes.
 * Full export data: "The table export will be a snapshot of the table's state at this
   point in time" (API_ExportTableToPointInTime, ``ExportTime``; default: the time of the
   request). Each item is taken as it was at ``ExportTime`` (inclusive) from the item
@@ -143,13 +165,15 @@ Not enforced / not emulated
 * ``ListExports`` also lists ``IN_PROGRESS`` and ``FAILED`` exports (moto and the AWS
   console show them; the API text says it lists "completed exports within the past 90
   days"); there is no 90-day cut-off.
-* IAM identity policies are not evaluated (neither for a bucket of the caller's own
-  account, where no bucket policy is evaluated either, nor for a bucket of another
-  account, where only its bucket policy decides). Only ``s3:PutObject`` is checked: the
-  ``s3:AbortMultipartUpload`` and ``s3:PutObjectAcl`` the documentation also asks for are
-  not (when DynamoDB uses them is not documented). The SSE condition values assume that
-  the export's PutObject requests carry the requested encryption as headers.
-* KMS key policies, S3 Block Public Access / Object Ownership / ACLs, requester-pays
+* For the bootstrap identity (a caller that is not an enforced role) only a bucket of
+  another account is checked, by its bucket policy, ``s3:PutObject`` only. An enforced
+  caller (``iam_enforce``) is checked as AWS documents it: see "The caller's permissions"
+  above. When DynamoDB uses ``s3:AbortMultipartUpload`` and ``s3:PutObjectAcl`` is not
+  documented (the documentation only requires them): they are required of an enforced
+  caller on every object. The SSE condition values assume that the export's PutObject
+  requests carry the requested encryption as headers.
+* KMS key policies for the bootstrap identity, key states (a disabled key does not fail
+  the export), S3 Block Public Access / Object Ownership / ACLs, requester-pays
   buckets, the 300-exports quota and ``BilledSizeBytes`` accuracy (it is the uncompressed
   size of the exported JSON).
 """

@@ -54,7 +54,7 @@ tags in moto (a resource being created has none); ``kms:CallerAccount``,
 ``sts:RoleSessionName`` (AssumeRole). Service keys are kept only where the catalogue lists
 them for the action and resource type. ``aws:SourceArn``, ``aws:SourceAccount``,
 ``aws:CalledVia``, ``kms:ViaService`` are known and absent: a role's direct call carries
-none of them (they come with a service acting for it, not emulated yet).
+none of them (they come with a service acting for it: see below).
 
 Policies: the role's inline policies and attached managed policies (default version), the
 session policy; resource policies of SQS queues, SNS topics, S3 buckets, KMS keys (key
@@ -70,26 +70,46 @@ resource: <ARN> because no identity-based policy allows the <action> action" (or
 explicit deny in a(n) ... policy"; IAM User Guide, "Troubleshoot access denied error
 messages").
 
-KMS keys used by RDS for the caller
------------------------------------
-An enforced caller's ``Copy(DB|DBCluster)Snapshot`` checks, for the copy's source key and
-target key (``install_rds_key_checks``, after the copy's other preconditions, as RDS does),
-the caller's ``kms:CreateGrant`` and ``kms:DescribeKey`` on the key under the key policy and
-the caller's IAM, with ``kms:ViaService`` ``rds.<region>.amazonaws.com``,
-``kms:CallerAccount``, ``kms:GrantIsForAWSResource`` true and ``aws:ViaAWSService`` true (a
-forward access request), and no ``aws:CalledVia`` (IAM User Guide, "AWS global condition
-context keys": only Athena, CloudFormation, DynamoDB and AWS KMS set it; RDS does not);
-refused ->
-``KMSKeyNotAccessibleFault`` with AWS's message and the emulator's reason after it. A key
-moto's KMS does not hold (its stand-in for ``aws/rds``) is not checked: the ``aws/rds`` key
-policy admits the account's principals through RDS.
+Services acting with the caller's permissions
+---------------------------------------------
+A service that uses a KMS key or writes to S3 for an enforced caller does so as a forward
+access request: ``forward_context`` (``aws:ViaAWSService`` true; ``aws:CalledVia`` only when
+a service in the chain sets it, "Athena, CloudFormation, DynamoDB and AWS KMS" (IAM User
+Guide, "AWS global condition context keys"); for KMS ``kms:ViaService``
+``<service>.<region>.amazonaws.com`` and ``kms:CallerAccount``), evaluated by
+``authorize_on_behalf`` under the caller's identity and session policies and the resource's
+policy; ``authorize_key_use`` is the one check of "a service uses a key on the caller's
+behalf", parameterised by service, actions and encryption context:
+
+* RDS copies (``install_rds_key_checks``, after the copy's other preconditions, as RDS
+  does): ``kms:CreateGrant`` and ``kms:DescribeKey`` on the source key and the target key
+  (RDS User Guide, "Overview.Encryption.Keys"), ``kms:GrantIsForAWSResource`` true, no
+  ``aws:CalledVia`` (RDS does not set it); refused -> ``KMSKeyNotAccessibleFault`` with AWS's
+  message and the emulator's reason after it. A key moto's KMS does not hold (its stand-in
+  for ``aws/rds``) is not checked: the ``aws/rds`` key policy admits the account's
+  principals through RDS.
+* SNS ``Publish``/``PublishBatch`` to a topic with ``KmsMasterKeyId`` (``topic_key_refusal``,
+  after ``sns:Publish`` is allowed): ``kms:GenerateDataKey`` and ``kms:Decrypt`` on the
+  topic's key ("the publisher must have the kms:GenerateDataKey and kms:Decrypt permissions
+  for the AWS KMS key", SNS Developer Guide, "Key management", "Allow a user to send
+  messages to a topic with SSE"), ``kms:ViaService`` ``sns.<region>.amazonaws.com``,
+  encryption context ``aws:sns:topicArn`` = the topic (the key AWS's own key policies for
+  SSE topics condition on, e.g. GameLift FlexMatch guide, "Set up an SNS topic with
+  server-side encryption"; infra/workload.yaml's statement uses it), no ``aws:CalledVia``; refused -> HTTP 400 ``KMSAccessDenied``
+  (Sender), the code the SNS API reference lists for Publish and PublishBatch (service
+  model: ``KMSAccessDeniedException``, ``httpStatusCode`` 400), nothing published. An alias
+  or key moto's KMS does not hold (``alias/aws/sns``) is not checked.
+* DynamoDB exports (``dynamodb_export``, ``OffsiteExport._enforced_denial``): the caller's
+  S3 writes and, for SSE-KMS, ``kms:GenerateDataKey`` and ``kms:Decrypt`` through S3 (see
+  that module).
 
 Not enforced (yet)
 ------------------
-KMS use by other services on the caller's behalf (DynamoDB exports, S3, SQS, SNS); the S3
-writes of a DynamoDB export against the caller's identity policies (``dynamodb_export``
-checks the bucket policy); creating a DB snapshot under a key; permission boundaries, SCPs;
-IAM users; resource policies of DynamoDB tables; S3 ACLs and Block Public Access.
+KMS use by other services on the caller's behalf (SQS queues with a KMS key: the
+templates' queues use SSE-SQS; Athena, Glue); key states for SNS (a disabled or
+pending-deletion topic key: ``KMSDisabled``/``KMSInvalidState``); creating a DB snapshot
+under a key; permission boundaries, SCPs; IAM users; resource policies of DynamoDB tables; S3
+ACLs and Block Public Access.
 """
 
 from __future__ import annotations

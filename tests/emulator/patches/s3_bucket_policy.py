@@ -14,8 +14,9 @@ s3:x-amz-server-side-encryption-aws-kms-key-id).)
 
 * Cross-account access needs both the caller's identity policy and the resource policy to
   allow it. The DynamoDB export writes as the caller; the caller's identity policies are not
-  evaluated here (see ``iam_enforce`` for requests made by enforced roles), so here only the
-  bucket policy decides: an explicit ``Deny`` that applies wins; otherwise an ``Allow`` must
+  evaluated here (for an enforced role, ``dynamodb_export`` evaluates them with the bucket
+  policy through ``iam_enforce.authorize_on_behalf`` instead), so here only the bucket
+  policy decides: an explicit ``Deny`` that applies wins; otherwise an ``Allow`` must
   apply (naming the caller or its account); a bucket **without** a policy grants nothing
   to another account (implicit deny).
 * Statements are matched by the general evaluator, ``iam_policy`` (Principal/NotPrincipal,
