@@ -41,6 +41,18 @@ fn said_and_logged(function: &LambdaFunction, said: &str, needles: &[&str]) -> S
     }
 }
 
+/// The deployed pair (claims settle at once) with a DB instance `orders` and a selected
+/// manual snapshot `orders-nightly` of it; its ARN.
+async fn pair_with_a_selected_snapshot() -> (DeployedPair, String) {
+    let p = DeployedPair::start(&EmulatorOptions::default(), &[("ClaimSettle", "0s")], &[])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    db_instance(&p.workload, "orders", None).await;
+    let source = db_snapshot(&p.workload, "orders", "orders-nightly", vec![tag("offsite-export", "true")]).await;
+    let source_arn = source.db_snapshot_arn.clone().expect("ARN");
+    (p, source_arn)
+}
+
 /// The statements of the role's first inline policy, as the template writes them.
 fn statements<'a>(template: &'a mut Template, role: &str) -> &'a mut Vec<Value> {
     template.doc["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
@@ -201,12 +213,7 @@ async fn the_functions_run_as_their_template_roles() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn exporter_scanner_and_importer_fail_cleanly_without_a_statement_and_converge_with_it() {
-    let p = DeployedPair::start(&EmulatorOptions::default(), &[("ClaimSettle", "0s")], &[])
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    db_instance(&p.workload, "orders", None).await;
-    let source = db_snapshot(&p.workload, "orders", "orders-nightly", vec![tag("offsite-export", "true")]).await;
-    let source_arn = source.db_snapshot_arn.clone().expect("ARN");
+    let (p, source_arn) = pair_with_a_selected_snapshot().await;
     let event = manual_snapshot_created(WORKLOAD, &source_arn, "orders-nightly");
 
     // Exporter without its copy permission: AccessDenied named, no copy.
@@ -261,12 +268,7 @@ async fn exporter_scanner_and_importer_fail_cleanly_without_a_statement_and_conv
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_reconciler_without_its_copy_permission_imports_nothing_and_converges_with_it() {
-    let p = DeployedPair::start(&EmulatorOptions::default(), &[("ClaimSettle", "0s")], &[])
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    db_instance(&p.workload, "orders", None).await;
-    let source = db_snapshot(&p.workload, "orders", "orders-nightly", vec![tag("offsite-export", "true")]).await;
-    let source_arn = source.db_snapshot_arn.clone().expect("ARN");
+    let (p, source_arn) = pair_with_a_selected_snapshot().await;
     let mut exporter = p.function("offsite-exporter").unwrap_or_else(|e| panic!("{e}"));
     run(&mut exporter, &manual_snapshot_created(WORKLOAD, &source_arn, "orders-nightly"));
     let mut scanner = p.function("offsite-scanner").unwrap_or_else(|e| panic!("{e}"));
@@ -296,12 +298,7 @@ async fn the_reconciler_without_its_copy_permission_imports_nothing_and_converge
 /// the claim is released; with the statement back, the next scan shares and announces.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_scanner_without_its_share_permission_announces_nothing_and_converges_with_it() {
-    let p = DeployedPair::start(&EmulatorOptions::default(), &[("ClaimSettle", "0s")], &[])
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    db_instance(&p.workload, "orders", None).await;
-    let source = db_snapshot(&p.workload, "orders", "orders-nightly", vec![tag("offsite-export", "true")]).await;
-    let source_arn = source.db_snapshot_arn.clone().expect("ARN");
+    let (p, source_arn) = pair_with_a_selected_snapshot().await;
     let mut exporter = p.function("offsite-exporter").unwrap_or_else(|e| panic!("{e}"));
     run(&mut exporter, &manual_snapshot_created(WORKLOAD, &source_arn, "orders-nightly"));
 
@@ -334,12 +331,7 @@ async fn the_scanner_without_its_share_permission_announces_nothing_and_converge
 /// back, the next scan announces.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_scanner_without_the_topic_key_announces_nothing_and_converges_with_it() {
-    let p = DeployedPair::start(&EmulatorOptions::default(), &[("ClaimSettle", "0s")], &[])
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    db_instance(&p.workload, "orders", None).await;
-    let source = db_snapshot(&p.workload, "orders", "orders-nightly", vec![tag("offsite-export", "true")]).await;
-    let source_arn = source.db_snapshot_arn.clone().expect("ARN");
+    let (p, source_arn) = pair_with_a_selected_snapshot().await;
     let mut exporter = p.function("offsite-exporter").unwrap_or_else(|e| panic!("{e}"));
     run(&mut exporter, &manual_snapshot_created(WORKLOAD, &source_arn, "orders-nightly"));
 

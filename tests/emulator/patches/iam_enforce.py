@@ -518,22 +518,29 @@ def _tags_of(arn: str) -> dict[str, str]:
     return {}
 
 
-def _base_context(principal: Principal, call: Call) -> Context:
+def _principal_context(principal: Principal, region: str, *, via_aws_service: bool) -> Context:
+    """The global keys every request of ``principal`` carries, direct or forwarded by a
+    service (``aws:ViaAWSService``)."""
     now = datetime.now(timezone.utc)
     ctx: Context = {
         "aws:principalaccount": [principal.account],
         "aws:principaltype": ["AssumedRole"],
         "aws:securetransport": ["true"],
-        "aws:viaawsservice": ["false"],
+        "aws:viaawsservice": ["true" if via_aws_service else "false"],
         "aws:principalisawsservice": ["false"],
         "aws:currenttime": [now.strftime("%Y-%m-%dT%H:%M:%SZ")],
         "aws:epochtime": [str(int(now.timestamp()))],
-        "aws:requestedregion": [call.region],
+        "aws:requestedregion": [region],
     }
     if principal.role_arn:
         ctx["aws:principalarn"] = [principal.role_arn]
     elif principal.arn:
         ctx["aws:principalarn"] = [principal.arn]
+    return ctx
+
+
+def _base_context(principal: Principal, call: Call) -> Context:
+    ctx = _principal_context(principal, call.region, via_aws_service=False)
     tags = _request_tags(call)
     if tags is not None:
         ctx["aws:tagkeys"] = list(tags)
@@ -703,21 +710,7 @@ def forward_context(
     CloudFormation, DynamoDB, KMS"); for a KMS request ``kms:ViaService``
     ``<service>.<region>.amazonaws.com`` and ``kms:CallerAccount`` (KMS Developer Guide,
     "kms:ViaService", "kms:CallerAccount")."""
-    now = datetime.now(timezone.utc)
-    ctx: Context = {
-        "aws:principalaccount": [principal.account],
-        "aws:principaltype": ["AssumedRole"],
-        "aws:securetransport": ["true"],
-        "aws:viaawsservice": ["true"],
-        "aws:principalisawsservice": ["false"],
-        "aws:currenttime": [now.strftime("%Y-%m-%dT%H:%M:%SZ")],
-        "aws:epochtime": [str(int(now.timestamp()))],
-        "aws:requestedregion": [region],
-    }
-    if principal.role_arn:
-        ctx["aws:principalarn"] = [principal.role_arn]
-    elif principal.arn:
-        ctx["aws:principalarn"] = [principal.arn]
+    ctx = _principal_context(principal, region, via_aws_service=True)
     if called_via:
         ctx["aws:calledvia"] = list(called_via)
         ctx["aws:calledviafirst"] = [called_via[0]]
