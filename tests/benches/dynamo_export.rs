@@ -16,10 +16,11 @@ use aws_smithy_types::DateTime;
 use offsite_dynamo::run::{DynamoExporter, Report};
 use offsite_dynamo::settings::DynamoSettings;
 use offsite_tests::bench::{peak_rss_kib, reset_peak_rss};
-use offsite_tests::fixtures::{auditor_destination, dynamo_table};
-use offsite_tests::{AUDITOR, Emulator, WORKLOAD, workspace_root};
+use offsite_tests::deployed::{AUDITOR_BUCKET, DeployedPair};
+use offsite_tests::fixtures::dynamo_table;
+use offsite_tests::{AUDITOR, Emulator, EmulatorOptions, WORKLOAD, workspace_root};
 
-const BUCKET: &str = "auditor-exports";
+const BUCKET: &str = AUDITOR_BUCKET;
 
 fn setting(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -96,11 +97,13 @@ async fn naive_run(ddb: &aws_sdk_dynamodb::Client, audit_key: &str) -> usize {
 async fn main() {
     let tables = setting("OFFSITE_BENCH_TABLES", 2_500);
     let latency = Duration::from_millis(setting("OFFSITE_BENCH_LATENCY_MS", 20));
-    let emulator = Emulator::start().expect("emulator starts");
-    let workload = emulator.account(WORKLOAD).await.expect("workload");
-    let auditor = emulator.account(AUDITOR).await.expect("auditor");
-    let env = auditor_destination(&emulator, &auditor, BUCKET).await;
-    let audit_key = env["OFFSITE_EXPORT_SSE_KMS_KEY_ARN"].clone();
+    // The stacks as deployed: the job runs under its template role; the seeding and the
+    // naive baseline as the workload's operator.
+    let pair = DeployedPair::start(&EmulatorOptions::default(), &[], &[]).await.unwrap_or_else(|e| panic!("{e}"));
+    let (emulator, workload) = (&pair.emulator, &pair.workload);
+    let job_role = pair.role_config("offsite-dynamo-export").await.unwrap_or_else(|e| panic!("{e}"));
+    let env = pair.dynamo_destination_env();
+    let audit_key = pair.audit_key.clone();
 
     let seeding = Instant::now();
     let mut pending = Vec::new();
@@ -119,12 +122,12 @@ async fn main() {
 
     let settings = DynamoSettings::from_env(&env).expect("settings");
     let concurrency = settings.concurrency;
-    let job = DynamoExporter::new(aws_sdk_dynamodb::Client::new(&workload), settings, WORKLOAD.to_owned());
+    let job = DynamoExporter::new(aws_sdk_dynamodb::Client::new(&job_role), settings, WORKLOAD.to_owned());
     emulator.set_latency(latency).expect("latency");
     let now = DateTime::from(SystemTime::now());
 
     reset_peak_rss();
-    let (first, first_figures) = measured(&emulator, &job, now).await;
+    let (first, first_figures) = measured(emulator, &job, now).await;
     let peak_kib = peak_rss_kib();
     assert_eq!(first.tables.len() as u64, tables, "every table checked");
     assert_eq!(first.count("started"), 300.min(tables as usize), "the first run fills the in-flight limit");
@@ -132,19 +135,19 @@ async fn main() {
     let mut started = first.count("started");
     let all_started = Instant::now();
     while (started as u64) < tables {
-        let (report, figures) = measured(&emulator, &job, now).await;
+        let (report, figures) = measured(emulator, &job, now).await;
         assert!(report.count("started") > 0, "a run must make progress: {figures}");
         started += report.count("started");
         runs.push(figures);
     }
     let rest_wall = all_started.elapsed().as_secs_f64();
-    let (rerun, rerun_figures) = measured(&emulator, &job, now).await;
+    let (rerun, rerun_figures) = measured(emulator, &job, now).await;
     assert_eq!(rerun.count("already-started") as u64, tables, "a rerun in the slot starts nothing");
 
     // The naive baseline, same emulator: one table at a time, a describe per table.
     emulator.reset_request_counts().expect("reset counts");
     let naive_started = Instant::now();
-    let naive_exports = naive_run(&aws_sdk_dynamodb::Client::new(&workload), &audit_key).await;
+    let naive_exports = naive_run(&aws_sdk_dynamodb::Client::new(workload), &audit_key).await;
     let naive_wall = naive_started.elapsed().as_secs_f64();
     let naive_calls = emulator
         .request_counts()

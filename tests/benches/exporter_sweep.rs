@@ -15,6 +15,7 @@ use aws_smithy_types::DateTime;
 use offsite_common::rds::RdsSnapshots;
 use offsite_exporter::export::{Exporter, Outcome};
 use offsite_exporter::settings::ExporterSettings;
+use offsite_tests::deployed::DeployedPair;
 use offsite_tests::fixtures::{db_instance, kms_key, tag};
 use offsite_tests::{Emulator, EmulatorOptions, REGION, WORKLOAD, workspace_root};
 
@@ -78,13 +79,16 @@ async fn main() {
     let sources = setting("OFFSITE_BENCH_SOURCES", 1000);
     let latency = Duration::from_millis(setting("OFFSITE_BENCH_LATENCY_MS", 20));
     let quota = u32::try_from(3 * sources + 100).unwrap_or(u32::MAX);
-    let emulator = Emulator::start_with(&EmulatorOptions { rds_snapshot_quota: Some(quota), ..Default::default() })
-        .expect("emulator starts");
-    let workload = emulator.account(WORKLOAD).await.expect("workload");
-    let export_key = kms_key(&workload, "export").await;
-    let database_key = kms_key(&workload, "database").await;
-    db_instance(&workload, "orders", Some(&database_key)).await;
-    let rds = Client::new(&workload);
+    // The pair as the templates deploy it: the exporter runs under its role, the seeding and
+    // the naive baseline (a script without the pipeline's tags, which that role refuses) as
+    // the workload's operator.
+    let options = EmulatorOptions { rds_snapshot_quota: Some(quota), ..Default::default() };
+    let pair = DeployedPair::start(&options, &[], &[]).await.unwrap_or_else(|e| panic!("{e}"));
+    let (emulator, workload, export_key) = (&pair.emulator, &pair.workload, pair.export_key.clone());
+    let exporter_role = pair.role_config("offsite-exporter").await.unwrap_or_else(|e| panic!("{e}"));
+    let database_key = kms_key(workload, "database").await;
+    db_instance(workload, "orders", Some(&database_key)).await;
+    let rds = Client::new(workload);
     let seeding = Instant::now();
     let mut pending = Vec::new();
     for i in 0..sources {
@@ -112,7 +116,10 @@ async fn main() {
     .iter()
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
     .collect();
-    let exporter = Exporter::new(RdsSnapshots::new(rds.clone()), ExporterSettings::from_env(&env).expect("settings"));
+    let exporter = Exporter::new(
+        RdsSnapshots::new(Client::new(&exporter_role)),
+        ExporterSettings::from_env(&env).expect("settings"),
+    );
     emulator.set_latency(latency).expect("latency");
 
     emulator.reset_request_counts().expect("reset");
@@ -121,7 +128,7 @@ async fn main() {
     let report = exporter.sweep(DateTime::from(SystemTime::now()), false).await.expect("sweep");
     let offsite_wall = started.elapsed().as_secs_f64();
     let peak = offsite_tests::bench::peak_rss_mib();
-    let (offsite_calls, offsite_by_action) = calls(&emulator);
+    let (offsite_calls, offsite_by_action) = calls(emulator);
     assert_eq!(report.count(&Outcome::Copied), IN_FLIGHT, "the sweep fills the in-flight limit");
     assert_eq!(report.count(&Outcome::Deferred) as u64, sources - IN_FLIGHT as u64, "and defers the rest");
 
@@ -129,7 +136,7 @@ async fn main() {
     let started = Instant::now();
     let naive_copied = naive_sweep(&rds, &export_key).await;
     let naive_wall = started.elapsed().as_secs_f64();
-    let (naive_calls, naive_by_action) = calls(&emulator);
+    let (naive_calls, naive_by_action) = calls(emulator);
     assert_eq!(naive_copied, IN_FLIGHT);
 
     let result = serde_json::json!({

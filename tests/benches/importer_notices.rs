@@ -15,7 +15,7 @@ use offsite_common::notice::Notice;
 use offsite_common::snapshot::{Snapshot, SnapshotKind, SnapshotStatus};
 use offsite_common::tags;
 use offsite_exporter::plan::attempt_identifier;
-use offsite_tests::fixtures::{db_snapshot, drain_queue, tag};
+use offsite_tests::fixtures::{db_snapshot, tag};
 use offsite_tests::pipeline::{Pipeline, sqs_event};
 use offsite_tests::{EmulatorOptions, REGION, VAULT, WORKLOAD, workspace_root};
 
@@ -100,7 +100,7 @@ async fn main() {
     offsite_tests::bench::settle(&mut pending, 0, "seed copy").await;
     let scan = p.scanner().scan(DateTime::from(SystemTime::now()), "bench").await.expect("scan");
     assert_eq!(scan.announced.len() as u64, notices, "every copy announced");
-    let bodies = drain_queue(&p.vault, &p.queue_url).await;
+    let bodies = p.queue_bodies().await;
     assert_eq!(bodies.len() as u64, notices);
     let parsed: Vec<Notice> = bodies
         .iter()
@@ -113,10 +113,8 @@ async fn main() {
     let mut env = p.env.clone();
     env.insert("OFFSITE_MAX_IMPORTS_PER_INVOCATION".into(), "10".into());
     env.insert("OFFSITE_MAX_IMPORTS_PER_SOURCE_PER_DAY".into(), notices.to_string());
-    let vault = offsite_importer::run::Vault::new(
-        offsite_common::rds::RdsSnapshots::new(Client::new(&p.vault)),
-        offsite_importer::settings::VaultSettings::from_env(&env).expect("settings"),
-    );
+    // The importer under its template role; the naive baseline as the vault's operator.
+    let vault = p.vault_as(&p.importer_role, &env);
     p.emulator.set_latency(latency).expect("latency");
 
     p.emulator.reset_request_counts().expect("reset");

@@ -21,8 +21,9 @@ use offsite_exporter::plan::attempt_identifier;
 use offsite_scanner::scan::Scanner;
 use offsite_scanner::settings::ScannerSettings;
 use offsite_tests::bench::{peak_rss_kib, reset_peak_rss};
-use offsite_tests::fixtures::{announcement_channel, db_instance, db_snapshot, kms_key, tag};
-use offsite_tests::{Emulator, EmulatorOptions, REGION, VAULT, WORKLOAD, workspace_root};
+use offsite_tests::deployed::DeployedPair;
+use offsite_tests::fixtures::{db_instance, db_snapshot, tag};
+use offsite_tests::{EmulatorOptions, REGION, VAULT, WORKLOAD, workspace_root};
 
 fn setting(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -88,18 +89,19 @@ async fn main() {
 /// One size: seed, naive baseline, Offsite's scan.
 async fn scenario(copies: u64, due: u64, latency: Duration) -> serde_json::Value {
     let quota = u32::try_from(copies + 100).unwrap_or(u32::MAX);
-    let emulator = Emulator::start_with(&EmulatorOptions { rds_snapshot_quota: Some(quota), ..Default::default() })
-        .expect("emulator starts");
-    let workload = emulator.account(WORKLOAD).await.expect("workload");
-    let vault = emulator.account(VAULT).await.expect("vault");
-    let (topic_arn, _queue) = announcement_channel(&workload, &vault, VAULT).await;
-    let export_key = kms_key(&workload, "export").await;
-    db_instance(&workload, "orders", None).await;
-    db_snapshot(&workload, "orders", "orders-source", vec![]).await;
+    // The pair as the templates deploy it: the scanner runs under its role; the seeding (the
+    // state the exporter leaves) and the naive baseline as the workload's operator.
+    let options = EmulatorOptions { rds_snapshot_quota: Some(quota), ..Default::default() };
+    let pair = DeployedPair::start(&options, &[], &[]).await.unwrap_or_else(|e| panic!("{e}"));
+    let (emulator, workload) = (&pair.emulator, &pair.workload);
+    let (topic_arn, export_key) = (pair.topic_arn.clone(), pair.export_key.clone());
+    let scanner_role = pair.role_config("offsite-scanner").await.unwrap_or_else(|e| panic!("{e}"));
+    db_instance(workload, "orders", None).await;
+    db_snapshot(workload, "orders", "orders-source", vec![]).await;
 
     // Seed: `copies` of the pipeline's copies, all announced a day ago except `due` new ones.
     let started = Instant::now();
-    let rds = Client::new(&workload);
+    let rds = Client::new(workload);
     let yesterday =
         DateTime::from_secs(DateTime::from(SystemTime::now()).secs() - 86_400).fmt(Format::DateTime).expect("time");
     let mut pending = Vec::new();
@@ -146,12 +148,13 @@ async fn scenario(copies: u64, due: u64, latency: Duration) -> serde_json::Value
     .collect();
     let settings = ScannerSettings::from_env(&env).expect("settings");
     let claim_settle = settings.claim_settle;
-    let scanner = Scanner::new(RdsSnapshots::new(rds.clone()), aws_sdk_sns::Client::new(&workload), settings);
+    let scanner =
+        Scanner::new(RdsSnapshots::new(Client::new(&scanner_role)), aws_sdk_sns::Client::new(&scanner_role), settings);
 
     emulator.set_latency(latency).expect("latency");
     emulator.reset_request_counts().expect("reset counts");
     let naive_started = Instant::now();
-    let naive_announced = naive_scan(&rds, &aws_sdk_sns::Client::new(&workload), &topic_arn).await;
+    let naive_announced = naive_scan(&rds, &aws_sdk_sns::Client::new(workload), &topic_arn).await;
     let naive_wall = naive_started.elapsed();
     assert_eq!(naive_announced as u64, due, "the baseline must do the same work");
     let naive_counts = emulator.request_counts().expect("counts");

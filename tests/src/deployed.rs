@@ -36,9 +36,15 @@ pub struct DeployedPair {
     pub importer_role: SdkConfig,
     pub topic_arn: String,
     pub queue_url: String,
+    /// Where the notice queue's redrive policy sends a notice after `NoticeMaxReceiveCount`
+    /// receives.
+    pub dead_letter_queue_url: String,
     pub export_key: String,
     pub import_key: String,
     pub audit_key: String,
+    /// The vault's key in its second region, when the pair was deployed with one
+    /// ([`DeployedPair::start_with_second_region`]).
+    pub dr_key: Option<String>,
     pub workload_stack: Stack,
     pub vault_stack: Stack,
     pub auditor_stack: Stack,
@@ -101,6 +107,19 @@ impl DeployedPair {
         Self::start_with(options, workload, workload_parameters, vault_parameters).await
     }
 
+    /// [`DeployedPair::start`] with a second region for the vault: the operator creates the
+    /// vault's key there first (a key of the account, its default key policy delegating to
+    /// IAM) and passes it with the region as `DrKeyArn` and `DrRegion` (infra/README.md).
+    pub async fn start_with_second_region(
+        options: &EmulatorOptions,
+        workload_parameters: &[(&str, &str)],
+        vault_parameters: &[(&str, &str)],
+        second_region: &str,
+    ) -> Result<Self, DeployError> {
+        let workload = Template::load("workload")?;
+        Self::deploy(options, workload, workload_parameters, vault_parameters, Some(second_region)).await
+    }
+
     /// [`DeployedPair::start`] with a workload template of the caller's (e.g. one a test
     /// has broken on purpose).
     pub async fn start_with(
@@ -108,6 +127,16 @@ impl DeployedPair {
         workload_template: Template,
         workload_parameters: &[(&str, &str)],
         vault_parameters: &[(&str, &str)],
+    ) -> Result<Self, DeployError> {
+        Self::deploy(options, workload_template, workload_parameters, vault_parameters, None).await
+    }
+
+    async fn deploy(
+        options: &EmulatorOptions,
+        workload_template: Template,
+        workload_parameters: &[(&str, &str)],
+        vault_parameters: &[(&str, &str)],
+        second_region: Option<&str>,
     ) -> Result<Self, DeployError> {
         let emulator = Emulator::start_with(options)?;
         let workload = emulator.account(WORKLOAD).await?;
@@ -162,7 +191,14 @@ impl DeployedPair {
         }
 
         let allowed = json!([{"account": WORKLOAD, "export_key_arn": export_key, "topic_arn": topic_arn}]).to_string();
-        let v_parameters = parameters(
+        let dr_key = match second_region {
+            Some(region) => {
+                let there = vault.clone().into_builder().region(aws_config::Region::new(region.to_owned())).build();
+                Some(crate::fixtures::kms_key(&there, "offsite vault, second region").await)
+            }
+            None => None,
+        };
+        let mut v_parameters = parameters(
             vec![
                 ("BreakGlassRoleArn", format!("arn:aws:iam::{VAULT}:role/break-glass")),
                 ("AllowedSources", allowed),
@@ -172,10 +208,15 @@ impl DeployedPair {
             ],
             vault_parameters,
         );
+        if let (Some(region), Some(key)) = (second_region, &dr_key) {
+            v_parameters.insert("DrRegion".into(), region.to_owned());
+            v_parameters.insert("DrKeyArn".into(), key.clone());
+        }
         let vault_stack =
             deploy(&vault, Template::load("vault")?, deployment(VAULT, "offsite-vault", v_parameters)).await?;
         let import_key = need(&vault_stack, "ImportKey.Arn")?;
         let queue_url = need(&vault_stack, "NoticeQueue")?;
+        let dead_letter_queue_url = need(&vault_stack, "NoticeDeadLetterQueue")?;
         let importer_arn = vault_stack
             .function_role_arn("offsite-importer")
             .ok_or_else(|| DeployError::Missing("the importer's role".into()))?
@@ -194,9 +235,11 @@ impl DeployedPair {
             importer_role,
             topic_arn,
             queue_url,
+            dead_letter_queue_url,
             export_key,
             import_key,
             audit_key,
+            dr_key,
             workload_stack,
             vault_stack,
             auditor_stack,
@@ -242,6 +285,28 @@ impl DeployedPair {
         let session = self.emulator.service_session_credentials(&self.role_arn(binary)?, LAMBDA_SERVICE)?;
         env.extend(session.env());
         Ok(env)
+    }
+
+    /// An SDK configuration with the credentials Lambda gives `binary`: a new session of its
+    /// template role. For library-level runs of a function (the chaos run, the benchmarks).
+    pub async fn role_config(&self, binary: &str) -> Result<SdkConfig, DeployError> {
+        Ok(self.emulator.service_session(&self.role_arn(binary)?, LAMBDA_SERVICE).await?)
+    }
+
+    /// The DynamoDB job's destination as the stacks give it (the auditor's bucket, its
+    /// owner, the auditor's key) and the emulator's endpoint: the settings library-level runs
+    /// of the job start from (the job's other settings keep their defaults).
+    pub fn dynamo_destination_env(&self) -> BTreeMap<String, String> {
+        let mut env: BTreeMap<String, String> = [
+            ("OFFSITE_EXPORT_BUCKET", AUDITOR_BUCKET),
+            ("OFFSITE_EXPORT_BUCKET_OWNER", AUDITOR),
+            ("OFFSITE_EXPORT_SSE_KMS_KEY_ARN", self.audit_key.as_str()),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        env.extend(self.process.iter().cloned());
+        env
     }
 
     /// Starts the function running `binary` as a Lambda process.

@@ -276,6 +276,9 @@ pub async fn drain_queue(config: &SdkConfig, queue_url: &str) -> Vec<String> {
             .receive_message()
             .queue_url(queue_url)
             .max_number_of_messages(10)
+            // A short poll: the template's queue long-polls (20 s) by default, and an empty
+            // answer ends the drain.
+            .wait_time_seconds(0)
             .send()
             .await
             .unwrap_or_else(|e| panic!("receive: {}", DisplayErrorContext(e)))
@@ -403,34 +406,6 @@ pub async fn export_output(
         keys.push(key);
     }
     (summary, keys, lines)
-}
-
-/// The auditor's export destination as `infra/auditor.yaml` makes it: `bucket`, its policy
-/// letting the workload's export role write under `offsite/` (the job's default prefix), and
-/// a KMS key. Returns the DynamoDB job's environment for it on `emulator`.
-pub async fn auditor_destination(
-    emulator: &crate::Emulator,
-    auditor: &SdkConfig,
-    bucket: &str,
-) -> std::collections::BTreeMap<String, String> {
-    aws_sdk_s3::Client::new(auditor)
-        .create_bucket()
-        .bucket(bucket)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create bucket {bucket}: {}", DisplayErrorContext(e)));
-    auditor_export_policy(auditor, bucket, &crate::role_arn(crate::WORKLOAD), "offsite/").await;
-    let audit_key = kms_key(auditor, "audit").await;
-    [
-        ("OFFSITE_AWS_ENDPOINT_URL", emulator.endpoint()),
-        ("AWS_REGION", crate::REGION),
-        ("OFFSITE_EXPORT_BUCKET", bucket),
-        ("OFFSITE_EXPORT_BUCKET_OWNER", crate::AUDITOR),
-        ("OFFSITE_EXPORT_SSE_KMS_KEY_ARN", audit_key.as_str()),
-    ]
-    .iter()
-    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-    .collect()
 }
 
 /// Puts `policy` (a JSON document) as the bucket policy of `bucket`, owned by `owner`.

@@ -289,39 +289,6 @@ impl Scope {
     }
 }
 
-/// Gives `queue_url` a dead-letter queue (`<name>-dlq`, after 5 receives), as the vault's
-/// template does; returns the DLQ's URL.
-pub async fn dead_letter_queue(vault: &SdkConfig, queue_url: &str) -> String {
-    let sqs = aws_sdk_sqs::Client::new(vault);
-    let name = format!("{}-dlq", queue_url.rsplit('/').next().unwrap_or("queue"));
-    let dlq_url = sqs
-        .create_queue()
-        .queue_name(&name)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create {name}: {e:?}"))
-        .queue_url
-        .unwrap_or_else(|| panic!("{name} without URL"));
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&dlq_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("ARN of {name}: {e:?}"))
-        .attributes
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .unwrap_or_else(|| panic!("{name} without ARN"));
-    let redrive = serde_json::json!({ "deadLetterTargetArn": arn, "maxReceiveCount": "5" }).to_string();
-    sqs.set_queue_attributes()
-        .queue_url(queue_url)
-        .attributes(QueueAttributeName::RedrivePolicy, redrive)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("redrive policy of {queue_url}: {e:?}"));
-    dlq_url
-}
-
 /// What a process did.
 #[derive(Debug, Clone)]
 pub struct Ran {

@@ -1,7 +1,10 @@
-//! A whole account pair on one emulator, wired as the templates wire it: the workload's
-//! exporter and scanner, the SNS topic, the vault's queue, importer and reconciler.
+//! A whole account pair on one emulator, deployed from `infra/*.yaml` ([`DeployedPair`]):
+//! the workload's exporter and scanner, the SNS topic, the vault's queue, importer,
+//! reconciler and retention, each run as a library with the credentials of its template role
+//! (the emulator enforces them), the test itself acting as the accounts' operators.
 
 use std::collections::BTreeMap;
+use std::ops::Deref;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
@@ -18,24 +21,35 @@ use offsite_importer::settings::VaultSettings;
 use offsite_scanner::scan::Scanner;
 use offsite_scanner::settings::ScannerSettings;
 
-use crate::fixtures::{announcement_channel, db_instance, db_snapshot, drain_queue, kms_key, tag, wait_for};
-use crate::{Emulator, EmulatorOptions, REGION, VAULT, WORKLOAD};
+use crate::deployed::DeployedPair;
+use crate::fixtures::{db_instance, db_snapshot, drain_queue, tag, wait_for};
+use crate::{EmulatorOptions, REGION, VAULT, WORKLOAD};
 
-/// The selection tag every pipeline test uses.
+/// The selection tag every pipeline test uses (the templates' default `SelectionTagKey`
+/// and `SelectionTagValue`).
 pub const SELECTED: (&str, &str) = ("offsite-export", "true");
 
-/// The account pair, its keys, its channel and its settings.
+/// The deployed account pair, a session of each function's role, and the settings.
+/// Dereferences to the [`DeployedPair`] (the emulator, the operators' configurations, the
+/// stacks' topic, queues and keys).
 #[derive(Debug)]
 pub struct Pipeline {
-    pub emulator: Emulator,
-    pub workload: SdkConfig,
-    pub vault: SdkConfig,
-    pub topic_arn: String,
-    pub queue_url: String,
-    pub export_key: String,
-    pub import_key: String,
-    /// Every function's settings, as the templates would give them.
+    pub pair: DeployedPair,
+    /// What each function calls AWS with: a session of its template role.
+    pub exporter_role: SdkConfig,
+    pub scanner_role: SdkConfig,
+    pub reconciler_role: SdkConfig,
+    pub retention_role: SdkConfig,
+    /// Every function's settings (the stacks' topic, keys and accounts; claims settle in 1s).
     pub env: BTreeMap<String, String>,
+}
+
+impl Deref for Pipeline {
+    type Target = DeployedPair;
+
+    fn deref(&self) -> &DeployedPair {
+        &self.pair
+    }
 }
 
 impl Pipeline {
@@ -47,46 +61,72 @@ impl Pipeline {
 
     /// The same with any emulator options (benchmarks raise the snapshot quota).
     pub async fn start_with(options: &EmulatorOptions) -> Self {
-        let emulator = Emulator::start_with(options).expect("emulator starts");
-        let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
-        let vault = emulator.account(VAULT).await.expect("vault credentials");
-        let (topic_arn, queue_url) = announcement_channel(&workload, &vault, VAULT).await;
-        let export_key = kms_key(&workload, "export").await;
-        let import_key = kms_key(&vault, "import").await;
-        db_instance(&workload, "orders", None).await;
+        let pair = DeployedPair::start(options, &[], &[]).await.unwrap_or_else(|e| panic!("deploy the pair: {e}"));
+        Self::on(pair).await
+    }
+
+    /// The pipeline on a pair deployed by the caller (other template parameters, a second
+    /// region).
+    pub async fn on(pair: DeployedPair) -> Self {
+        let role = |binary: &'static str| {
+            let pair = &pair;
+            async move { pair.role_config(binary).await.unwrap_or_else(|e| panic!("{binary}'s role: {e}")) }
+        };
+        let (exporter_role, scanner_role, reconciler_role, retention_role) = (
+            role("offsite-exporter").await,
+            role("offsite-scanner").await,
+            role("offsite-reconciler").await,
+            role("offsite-retention").await,
+        );
+        db_instance(&pair.workload, "orders", None).await;
         let allowed = serde_json::json!([{
-            "account": WORKLOAD, "export_key_arn": export_key, "topic_arn": topic_arn,
+            "account": WORKLOAD, "export_key_arn": pair.export_key, "topic_arn": pair.topic_arn,
         }])
         .to_string();
         let env: BTreeMap<String, String> = [
-            ("OFFSITE_AWS_ENDPOINT_URL", emulator.endpoint()),
+            ("OFFSITE_AWS_ENDPOINT_URL", pair.emulator.endpoint()),
             ("AWS_REGION", REGION),
-            ("OFFSITE_EXPORT_KEY_ARN", &export_key),
+            ("OFFSITE_EXPORT_KEY_ARN", &pair.export_key),
             ("OFFSITE_VAULT_ACCOUNT_ID", VAULT),
-            ("OFFSITE_TOPIC_ARN", &topic_arn),
+            ("OFFSITE_TOPIC_ARN", &pair.topic_arn),
             ("OFFSITE_CLAIM_SETTLE", "1s"),
-            ("OFFSITE_IMPORT_KEY_ARN", &import_key),
+            ("OFFSITE_IMPORT_KEY_ARN", &pair.import_key),
             ("OFFSITE_ALLOWED_SOURCES", &allowed),
         ]
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
-        Self { emulator, workload, vault, topic_arn, queue_url, export_key, import_key, env }
+        Self { pair, exporter_role, scanner_role, reconciler_role, retention_role, env }
     }
 
     pub fn exporter(&self) -> Exporter {
         let settings = ExporterSettings::from_env(&self.env).expect("exporter settings");
-        Exporter::new(RdsSnapshots::new(Client::new(&self.workload)), settings)
+        Exporter::new(RdsSnapshots::new(Client::new(&self.exporter_role)), settings)
     }
 
     pub fn scanner(&self) -> Scanner {
         let settings = ScannerSettings::from_env(&self.env).expect("scanner settings");
-        Scanner::new(RdsSnapshots::new(Client::new(&self.workload)), aws_sdk_sns::Client::new(&self.workload), settings)
+        Scanner::new(
+            RdsSnapshots::new(Client::new(&self.scanner_role)),
+            aws_sdk_sns::Client::new(&self.scanner_role),
+            settings,
+        )
     }
 
+    /// The importer (as Lambda runs it, with the importer's role).
     pub fn vault_side(&self) -> Vault {
-        let settings = VaultSettings::from_env(&self.env).expect("vault settings");
-        Vault::new(RdsSnapshots::new(Client::new(&self.vault)), settings)
+        self.vault_as(&self.importer_role, &self.env)
+    }
+
+    /// The reconciler: the same code as the importer, under the reconciler's role.
+    pub fn reconciler(&self) -> Vault {
+        self.vault_as(&self.reconciler_role, &self.env)
+    }
+
+    /// The vault's code with `env` as its settings, under `role`.
+    pub fn vault_as(&self, role: &SdkConfig, env: &BTreeMap<String, String>) -> Vault {
+        let settings = VaultSettings::from_env(env).expect("vault settings");
+        Vault::new(RdsSnapshots::new(Client::new(role)), settings)
     }
 
     /// Takes a selected manual snapshot of `orders` and exports it; returns the copy.
@@ -140,9 +180,10 @@ impl Pipeline {
         .await
     }
 
-    /// Receives (and deletes) every message in the vault's queue; the SNS envelopes.
+    /// Receives (and deletes) every message in the vault's queue, as Lambda's event source
+    /// mapping does with the importer's role; the SNS envelopes.
     pub async fn queue_bodies(&self) -> Vec<String> {
-        drain_queue(&self.vault, &self.queue_url).await
+        drain_queue(&self.importer_role, &self.queue_url).await
     }
 
     /// The notices now in the vault's queue (consumed).
@@ -189,7 +230,7 @@ pub fn sqs_event_json(bodies: &[String]) -> serde_json::Value {
                 "messageAttributes": {},
                 "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
                 "eventSource": "aws:sqs",
-                "eventSourceARN": format!("arn:aws:sqs:{REGION}:{VAULT}:offsite-import"),
+                "eventSourceARN": format!("arn:aws:sqs:{REGION}:{VAULT}:offsite-vault-notices"),
                 "awsRegion": REGION
             })
         })

@@ -4,6 +4,9 @@
 //! - 200 selected snapshots: per DB instance its automated snapshot, an AWS Backup recovery
 //!   point and manual snapshots; per Aurora cluster a recovery point and manual snapshots.
 //!   Unselected snapshots stand beside them. RDS fails the first copy of ten of them.
+//! - The stacks are deployed from `infra/*.yaml`; every function runs under a session of its
+//!   template role (the emulator enforces IAM), the event source mapping polls with the
+//!   importer's.
 //! - Every function container's AWS calls go through its own fault lane
 //!   (`offsite_tests::faults`): 20 % of attempts throttled, 5xx, timed out, dropped, or
 //!   answered into the void. Every invocation crashes at the first step boundary no crash of
@@ -46,6 +49,7 @@ use offsite_importer::run::Vault;
 use offsite_importer::settings::VaultSettings;
 use offsite_scanner::scan::Scanner;
 use offsite_scanner::settings::ScannerSettings;
+use offsite_tests::deployed::DeployedPair;
 use offsite_tests::faults::{Boundary, Crash, Dice, Invoked, Lane, LaneStats};
 use offsite_tests::fixtures::{
     db_cluster, db_cluster_snapshot, db_instance, db_snapshot, kms_key, select_automated_snapshot, tag,
@@ -72,7 +76,7 @@ const ROUND: Duration = Duration::from_secs(20 * 60);
 /// different.
 const MAX_ROUNDS: usize = 80;
 
-/// The functions, each container on its own lane. Two scanners overlap (the schedule and
+/// The functions, each container on its own lane and with a session of its template role. Two scanners overlap (the schedule and
 /// the copy-finished event) and the importer runs in two warm containers. A crash kills the
 /// sandbox: the next invocation of that container starts cold (no warm listing).
 struct Functions {
@@ -92,15 +96,15 @@ impl Functions {
         let vault_settings = VaultSettings::from_env(env).expect("vault settings");
         let scanner = |name: &str| {
             let lane = lane(name);
-            let config = lane.wrap(&pipeline.workload);
+            let config = lane.wrap(&pipeline.scanner_role);
             let settings = ScannerSettings::from_env(env).expect("scanner settings");
             let scanner =
                 Scanner::new(RdsSnapshots::new(Client::new(&config)), aws_sdk_sns::Client::new(&config), settings);
             (lane, scanner)
         };
-        let vault = |name: &str| {
+        let vault = |name: &str, role: &SdkConfig| {
             let lane = lane(name);
-            let config = lane.wrap(&pipeline.vault);
+            let config = lane.wrap(role);
             let vault = Vault::new(RdsSnapshots::new(Client::new(&config)), vault_settings.clone());
             (lane, vault, config)
         };
@@ -110,17 +114,17 @@ impl Functions {
             exporter: (
                 exporter.clone(),
                 Exporter::new(
-                    RdsSnapshots::new(Client::new(&exporter.wrap(&pipeline.workload))),
+                    RdsSnapshots::new(Client::new(&exporter.wrap(&pipeline.exporter_role))),
                     ExporterSettings::from_env(env).expect("exporter settings"),
                 ),
             ),
             scanners: [scanner("scanner"), scanner("scanner-on-event")],
-            importers: [vault("importer"), vault("importer-b")],
+            importers: [vault("importer", &pipeline.importer_role), vault("importer-b", &pipeline.importer_role)],
             reconciler: {
-                let (lane, vault, _) = vault("reconciler");
+                let (lane, vault, _) = vault("reconciler", &pipeline.reconciler_role);
                 (lane, vault)
             },
-            retention: (retention.clone(), RdsSnapshots::new(Client::new(&retention.wrap(&pipeline.vault)))),
+            retention: (retention.clone(), RdsSnapshots::new(Client::new(&retention.wrap(&pipeline.retention_role)))),
             policy: Policy::from_env(env).expect("retention policy"),
             vault_settings: vault_settings.clone(),
         }
@@ -211,7 +215,10 @@ async fn queue_depth(sqs: &aws_sdk_sqs::Client, url: &str) -> u32 {
 async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
     let mut bodies = Vec::new();
     loop {
-        let received = sqs.receive_message().queue_url(url).max_number_of_messages(10).send().await.expect("receive");
+        // A short poll (the template's queues long-poll for 20 s): an empty answer ends it.
+        let received =
+            sqs.receive_message().queue_url(url).max_number_of_messages(10).wait_time_seconds(0).send().await;
+        let received = received.expect("receive");
         let messages = received.messages.unwrap_or_default();
         if messages.is_empty() {
             return bodies;
@@ -228,7 +235,11 @@ async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
 /// The harness's side of the account pair: the vault queue as Lambda's event source
 /// mapping sees it, the dice and the counts.
 struct Harness<'a> {
-    sqs: &'a aws_sdk_sqs::Client,
+    /// What Lambda's event source mapping polls with: the importer's role.
+    mapping: &'a aws_sdk_sqs::Client,
+    /// The rest of the world the harness plays, with the vault operator's rights: SNS
+    /// delivering a notification twice, the visibility timeout passing.
+    world: &'a aws_sdk_sqs::Client,
     queue_url: &'a str,
     hostile: &'a BTreeSet<String>,
     dice: Dice,
@@ -254,14 +265,16 @@ fn failed_by_rds(pipeline: &Pipeline) -> BTreeMap<String, Option<String>> {
 
 /// The harness's event source mapping: one pass over what is visible in the queue now.
 async fn deliver(functions: &mut Functions, harness: &mut Harness<'_>, now: DateTime) {
-    let Harness { sqs, queue_url, hostile, dice, tally, .. } = harness;
-    let (sqs, queue_url) = (*sqs, *queue_url);
+    let Harness { mapping: sqs, world, queue_url, hostile, dice, tally, .. } = harness;
+    let (sqs, world, queue_url) = (*sqs, *world, *queue_url);
     let mut received = Vec::new();
     loop {
         let batch = sqs
             .receive_message()
             .queue_url(queue_url)
             .max_number_of_messages(10)
+            // One pass over what is visible now (the queue long-polls for 20 s by default).
+            .wait_time_seconds(0)
             .visibility_timeout(300)
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
             .send()
@@ -294,7 +307,7 @@ async fn deliver(functions: &mut Functions, harness: &mut Harness<'_>, now: Date
         }
         if valid && first && dice.chance(DUPLICATE_RATE) {
             // SNS delivers at least once: the same notification twice.
-            sqs.send_message().queue_url(queue_url).message_body(&body).send().await.expect("duplicate");
+            world.send_message().queue_url(queue_url).message_body(&body).send().await.expect("duplicate");
             tally.duplicate_deliveries += 1;
         }
         deliverable.push((message.message_id().unwrap_or_default().to_owned(), handle, body, receives));
@@ -307,7 +320,8 @@ async fn deliver(functions: &mut Functions, harness: &mut Harness<'_>, now: Date
                 serde_json::json!({
                     "messageId": id, "receiptHandle": handle, "body": body,
                     "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs",
-                    "eventSourceARN": format!("arn:aws:sqs:{REGION}:{VAULT}:offsite-import"), "awsRegion": REGION,
+                    "eventSourceARN": format!("arn:aws:sqs:{REGION}:{VAULT}:offsite-vault-notices"),
+                    "awsRegion": REGION,
                 })
             })
             .collect();
@@ -355,7 +369,8 @@ async fn deliver(functions: &mut Functions, harness: &mut Harness<'_>, now: Date
                 sqs.delete_message().queue_url(queue_url).receipt_handle(handle).send().await.expect("ack");
             } else {
                 // Back after the visibility timeout (here: at once, as if it had passed).
-                sqs.change_message_visibility()
+                world
+                    .change_message_visibility()
                     .queue_url(queue_url)
                     .receipt_handle(handle)
                     .visibility_timeout(0)
@@ -495,34 +510,17 @@ fn hostile_messages(pipeline: &Pipeline) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pipeline_converges_under_faults_crashes_and_hostile_deliveries() {
     let started = Instant::now();
-    let pipeline =
-        Pipeline::start_with(&EmulatorOptions { copy_delay: Duration::from_secs(1), ..Default::default() }).await;
+    // The pair as the templates deploy it, the notice queue's redrive policy (to the stack's
+    // DLQ) at the receive count the harness's crash rule is written for.
+    let max_receive_count = MAX_RECEIVE_COUNT.to_string();
+    let options = EmulatorOptions { copy_delay: Duration::from_secs(1), ..Default::default() };
+    let pair = DeployedPair::start(&options, &[], &[("NoticeMaxReceiveCount", &max_receive_count)])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let pipeline = Pipeline::on(pair).await;
     let sqs = aws_sdk_sqs::Client::new(&pipeline.vault);
-    let dlq_url =
-        sqs.create_queue().queue_name("offsite-import-dlq").send().await.expect("DLQ").queue_url.expect("DLQ URL");
-    let redrive = serde_json::json!({
-        "deadLetterTargetArn": format!("arn:aws:sqs:{REGION}:{VAULT}:offsite-import-dlq"),
-        "maxReceiveCount": MAX_RECEIVE_COUNT,
-    });
-    // moto 5.2.5's SetQueueAttributes drops the queue policy when the call does not name it
-    // (AWS changes only the attributes named), so the policy goes along.
-    let policy = sqs
-        .get_queue_attributes()
-        .queue_url(&pipeline.queue_url)
-        .attribute_names(QueueAttributeName::Policy)
-        .send()
-        .await
-        .expect("queue policy")
-        .attributes
-        .and_then(|mut a| a.remove(&QueueAttributeName::Policy))
-        .expect("the channel's queue policy");
-    sqs.set_queue_attributes()
-        .queue_url(&pipeline.queue_url)
-        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
-        .attributes(QueueAttributeName::Policy, policy)
-        .send()
-        .await
-        .expect("redrive policy");
+    let dlq_url = pipeline.dead_letter_queue_url.clone();
+    let mapping = aws_sdk_sqs::Client::new(&pipeline.importer_role);
 
     let (selected, unselected) = seed_sources(&pipeline).await;
     assert_eq!(selected.len(), 200);
@@ -551,7 +549,8 @@ async fn the_pipeline_converges_under_faults_crashes_and_hostile_deliveries() {
     let hostile: BTreeSet<String> = hostile.into_iter().collect();
 
     let mut harness = Harness {
-        sqs: &sqs,
+        mapping: &mapping,
+        world: &sqs,
         queue_url: &pipeline.queue_url,
         hostile: &hostile,
         dice: Dice::new(SEED),
@@ -759,38 +758,40 @@ async fn the_dynamodb_job_exports_each_table_once_per_slot_under_faults_and_cras
     use aws_sdk_dynamodb::types::ExportStatus;
     use offsite_dynamo::run::DynamoExporter;
     use offsite_dynamo::settings::DynamoSettings;
-    use offsite_tests::fixtures::{auditor_destination, dynamo_table, export_output};
-    use offsite_tests::{AUDITOR, Emulator};
+    use offsite_tests::deployed::AUDITOR_BUCKET;
+    use offsite_tests::fixtures::{dynamo_table, export_output};
 
     const TABLES: usize = 24;
     const ITEMS: usize = 4;
-    const BUCKET: &str = "auditor-exports";
+    const BUCKET: &str = AUDITOR_BUCKET;
     let started = Instant::now();
-    let emulator = Emulator::start_with(&EmulatorOptions { copy_delay: Duration::from_secs(1), ..Default::default() })
-        .expect("emulator");
-    let workload = emulator.account(WORKLOAD).await.expect("workload");
-    let auditor = emulator.account(AUDITOR).await.expect("auditor");
-    let env = auditor_destination(&emulator, &auditor, BUCKET).await;
+    // The stacks as deployed: the job runs under its template role, into the auditor's
+    // bucket through its policy and under its key.
+    let options = EmulatorOptions { copy_delay: Duration::from_secs(1), ..Default::default() };
+    let pair = DeployedPair::start(&options, &[], &[]).await.unwrap_or_else(|e| panic!("{e}"));
+    let (emulator, workload, auditor) = (&pair.emulator, &pair.workload, &pair.auditor);
+    let job_role = pair.role_config("offsite-dynamo-export").await.unwrap_or_else(|e| panic!("{e}"));
+    let env = pair.dynamo_destination_env();
     let mut selected = BTreeMap::new();
     for i in 0..TABLES {
         let name = format!("orders-{i:02}");
-        selected.insert(dynamo_table(&workload, &name, true, true, ITEMS).await, name);
+        selected.insert(dynamo_table(workload, &name, true, true, ITEMS).await, name);
     }
     for name in ["no-pitr-a", "no-pitr-b"] {
-        dynamo_table(&workload, name, false, true, 1).await;
+        dynamo_table(workload, name, false, true, 1).await;
     }
-    let unselected = dynamo_table(&workload, "scratch", true, false, 1).await;
+    let unselected = dynamo_table(workload, "scratch", true, false, 1).await;
     // Items and PITR as of three days ago, so that yesterday's slot is restorable.
     for name in selected.values().map(String::as_str).chain(["scratch"]) {
         emulator.backdate_dynamodb_table(WORKLOAD, name, Duration::from_secs(3 * 86_400)).expect("backdate");
     }
     let lane = Lane::new("dynamodb-export", SEED, FAULT_RATE);
     let job = DynamoExporter::new(
-        aws_sdk_dynamodb::Client::new(&lane.wrap(&workload)),
+        aws_sdk_dynamodb::Client::new(&lane.wrap(&job_role)),
         DynamoSettings::from_env(&env).expect("settings"),
         WORKLOAD.to_owned(),
     );
-    let ddb = aws_sdk_dynamodb::Client::new(&workload);
+    let ddb = aws_sdk_dynamodb::Client::new(workload);
     let exports = || async {
         let mut all = Vec::new();
         let mut token = None;
@@ -839,7 +840,7 @@ async fn the_dynamodb_job_exports_each_table_once_per_slot_under_faults_and_cras
         let table = export.table_arn().unwrap_or_default().to_owned();
         assert_ne!(table, unselected, "an unselected table was exported");
         *per_table_slot.entry((table, export.export_time().map_or(0, DateTime::secs))).or_default() += 1;
-        let (_, _, lines) = export_output(&auditor, BUCKET, export).await;
+        let (_, _, lines) = export_output(auditor, BUCKET, export).await;
         assert_eq!(lines.len(), ITEMS, "every item of {:?} in its export", export.table_arn());
     }
     let expected_exports = TABLES * 2;

@@ -41,23 +41,6 @@ fn said_and_logged(function: &LambdaFunction, said: &str, needles: &[&str]) -> S
     }
 }
 
-/// An SDK configuration with the credentials Lambda gives `binary` (its template role).
-fn as_function(p: &DeployedPair, binary: &str) -> aws_config::SdkConfig {
-    let env = p.function_env(binary).unwrap_or_else(|e| panic!("{e}"));
-    let credentials = aws_credential_types::Credentials::new(
-        &env["AWS_ACCESS_KEY_ID"],
-        &env["AWS_SECRET_ACCESS_KEY"],
-        env.get("AWS_SESSION_TOKEN").cloned(),
-        None,
-        "test",
-    );
-    p.workload
-        .clone()
-        .into_builder()
-        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(credentials))
-        .build()
-}
-
 /// The deployed pair (claims settle at once) with a DB instance `orders` and a selected
 /// manual snapshot `orders-nightly` of it; its ARN.
 async fn pair_with_a_selected_snapshot() -> (DeployedPair, String) {
@@ -162,7 +145,7 @@ async fn the_functions_run_as_their_template_roles() {
         "offsite-reconciler",
         "offsite-retention",
     ] {
-        let config = as_function(&p, binary);
+        let config = p.role_config(binary).await.unwrap_or_else(|e| panic!("{e}"));
         let me = aws_sdk_sts::Client::new(&config).get_caller_identity().send().await.expect("who am I");
         let role = p.role_arn(binary).unwrap_or_else(|e| panic!("{e}"));
         let function = p.function_arn(binary).unwrap_or_else(|e| panic!("{e}"));
@@ -420,7 +403,7 @@ async fn the_dynamodb_job_without_its_key_or_write_statement_fails_the_export_an
     assert_eq!(table_outcome(&said, "ledger")["result"], "failed", "this slot's export: {said}");
 
     let env = p.function_env("offsite-dynamo-export").unwrap_or_else(|e| panic!("{e}"));
-    let as_job = as_function(&p, "offsite-dynamo-export");
+    let as_job = p.role_config("offsite-dynamo-export").await.unwrap_or_else(|e| panic!("{e}"));
     let next = aws_sdk_dynamodb::Client::new(&as_job)
         .export_table_to_point_in_time()
         .table_arn(format!("arn:aws:dynamodb:us-east-1:{WORKLOAD}:table/ledger"))

@@ -9,36 +9,47 @@ use aws_sdk_dynamodb::Client;
 use aws_smithy_types::DateTime;
 use offsite_dynamo::run::DynamoExporter;
 use offsite_dynamo::settings::DynamoSettings;
-use offsite_tests::fixtures::{auditor_destination, dynamo_table};
-use offsite_tests::{AUDITOR, Emulator, REGION, WORKLOAD};
+use offsite_tests::deployed::{AUDITOR_BUCKET, DeployedPair};
+use offsite_tests::fixtures::dynamo_table;
+use offsite_tests::{EmulatorOptions, REGION, WORKLOAD};
 
-const BUCKET: &str = "auditor-exports";
+const BUCKET: &str = AUDITOR_BUCKET;
 
 /// PITR has just been enabled: let its window open past the export time the job picks.
 async fn let_pitr_window_open() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
 }
 
+/// The stacks as deployed; the job runs under its template role, the test is the
+/// workload's and the auditor's operators.
 struct Setup {
-    emulator: Emulator,
+    pair: DeployedPair,
     workload: SdkConfig,
     auditor: SdkConfig,
+    job_role: SdkConfig,
     env: BTreeMap<String, String>,
 }
 
+impl std::ops::Deref for Setup {
+    type Target = DeployedPair;
+
+    fn deref(&self) -> &DeployedPair {
+        &self.pair
+    }
+}
+
 async fn setup() -> Setup {
-    let emulator = Emulator::start().expect("emulator starts");
-    let workload = emulator.account(WORKLOAD).await.expect("workload");
-    let auditor = emulator.account(AUDITOR).await.expect("auditor");
-    let env = auditor_destination(&emulator, &auditor, BUCKET).await;
-    Setup { emulator, workload, auditor, env }
+    let pair = DeployedPair::start(&EmulatorOptions::default(), &[], &[]).await.unwrap_or_else(|e| panic!("{e}"));
+    let job_role = pair.role_config("offsite-dynamo-export").await.unwrap_or_else(|e| panic!("{e}"));
+    let env = pair.dynamo_destination_env();
+    Setup { workload: pair.workload.clone(), auditor: pair.auditor.clone(), pair, job_role, env }
 }
 
 fn job(setup: &Setup, extra: &[(&str, &str)]) -> DynamoExporter {
     let mut env = setup.env.clone();
     env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     let settings = DynamoSettings::from_env(&env).expect("settings");
-    DynamoExporter::new(Client::new(&setup.workload), settings, WORKLOAD.to_owned())
+    DynamoExporter::new(Client::new(&setup.job_role), settings, WORKLOAD.to_owned())
 }
 
 fn now() -> DateTime {

@@ -11,20 +11,29 @@ use offsite_common::tags;
 use offsite_exporter::export::{Exporter, Outcome, Report};
 use offsite_exporter::settings::{EXPORT_KEY_VAR, ExporterSettings};
 use offsite_exporter::trigger::{Trigger, classify};
+use offsite_tests::deployed::DeployedPair;
 use offsite_tests::fixtures::{
     db_cluster, db_cluster_snapshot, db_instance, db_instance_default_key, db_snapshot, kms_key,
     select_automated_snapshot, tag,
 };
-use offsite_tests::{Emulator, EmulatorOptions, REGION, SnapshotKind, WORKLOAD};
+use offsite_tests::{EmulatorOptions, REGION, SnapshotKind, WORKLOAD};
 
 const SELECTED: (&str, &str) = ("offsite-export", "true");
 
-fn exporter(emulator: &Emulator, config: &SdkConfig, export_key: &str) -> Exporter {
-    let mut env = BTreeMap::from([(EXPORT_KEY_VAR.to_owned(), export_key.to_owned())]);
-    env.insert("OFFSITE_AWS_ENDPOINT_URL".to_owned(), emulator.endpoint().to_owned());
+/// The account pair as the templates deploy it; the test acts as the workload's operator
+/// (`pair.workload`), the exporter under its template role.
+async fn deployed(options: &EmulatorOptions) -> DeployedPair {
+    DeployedPair::start(options, &[], &[]).await.unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The exporter as Lambda runs it: a session of its role, the stack's export key.
+async fn exporter(pair: &DeployedPair) -> Exporter {
+    let mut env = BTreeMap::from([(EXPORT_KEY_VAR.to_owned(), pair.export_key.clone())]);
+    env.insert("OFFSITE_AWS_ENDPOINT_URL".to_owned(), pair.emulator.endpoint().to_owned());
     env.insert("AWS_REGION".to_owned(), REGION.to_owned());
     let settings = ExporterSettings::from_env(&env).expect("valid settings");
-    Exporter::new(RdsSnapshots::new(Client::new(config)), settings)
+    let role = pair.role_config("offsite-exporter").await.unwrap_or_else(|e| panic!("{e}"));
+    Exporter::new(RdsSnapshots::new(Client::new(&role)), settings)
 }
 
 /// The pipeline's copies in the account, by identifier.
@@ -71,10 +80,9 @@ fn manual_snapshot_created(arn: &str, identifier: &str) -> serde_json::Value {
 
 #[tokio::test]
 async fn sweep_copies_every_selected_kind_and_name_style_once_with_the_export_key() {
-    let emulator = Emulator::start().expect("emulator starts");
-    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
+    let pair = deployed(&EmulatorOptions::default()).await;
+    let (emulator, workload, export_key) = (&pair.emulator, pair.workload.clone(), pair.export_key.clone());
     let rds = Client::new(&workload);
-    let export_key = kms_key(&workload, "export").await;
     let database_key = kms_key(&workload, "database").await;
     db_instance(&workload, "orders", Some(&database_key)).await;
     db_instance(&workload, "plain", None).await;
@@ -121,7 +129,7 @@ async fn sweep_copies_every_selected_kind_and_name_style_once_with_the_export_ke
     }
     expected.sort();
 
-    let exporter = exporter(&emulator, &workload, &export_key);
+    let exporter = exporter(&pair).await;
     let report = exporter.sweep(DateTime::from(std::time::SystemTime::now()), false).await.expect("sweep");
 
     let mut copied = sources_with(&report, &Outcome::Copied);
@@ -183,9 +191,8 @@ async fn sweep_copies_every_selected_kind_and_name_style_once_with_the_export_ke
 
 #[tokio::test]
 async fn the_same_event_twice_and_two_exporters_at_once_make_one_copy() {
-    let emulator = Emulator::start().expect("emulator starts");
-    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
-    let export_key = kms_key(&workload, "export").await;
+    let pair = deployed(&EmulatorOptions::default()).await;
+    let workload = pair.workload.clone();
     db_instance(&workload, "orders", None).await;
     let first = db_snapshot(&workload, "orders", "first", vec![tag(SELECTED.0, SELECTED.1)])
         .await
@@ -195,8 +202,8 @@ async fn the_same_event_twice_and_two_exporters_at_once_make_one_copy() {
         .await
         .db_snapshot_arn
         .expect("ARN");
-    let exporter_a = exporter(&emulator, &workload, &export_key);
-    let exporter_b = exporter(&emulator, &workload, &export_key);
+    let exporter_a = exporter(&pair).await;
+    let exporter_b = exporter(&pair).await;
     let arn_of = |event: serde_json::Value| match classify(&event).expect("well-formed") {
         Trigger::Candidate { snapshot, .. } => snapshot,
         other => panic!("expected a candidate: {other:?}"),
@@ -226,19 +233,14 @@ async fn the_same_event_twice_and_two_exporters_at_once_make_one_copy() {
 async fn quota_exceeded_stops_copying_and_fails_the_run_loudly() {
     // moto counts every instance snapshot against its quota: 1 automated + 3 manual = 4,
     // so exactly one copy fits under 5.
-    let emulator = Emulator::start_with(&EmulatorOptions { rds_snapshot_quota: Some(5), ..Default::default() })
-        .expect("emulator starts");
-    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
-    let export_key = kms_key(&workload, "export").await;
+    let pair = deployed(&EmulatorOptions { rds_snapshot_quota: Some(5), ..Default::default() }).await;
+    let workload = pair.workload.clone();
     db_instance(&workload, "orders", None).await;
     for name in ["a", "b", "c"] {
         db_snapshot(&workload, "orders", name, vec![tag(SELECTED.0, SELECTED.1)]).await;
     }
 
-    let report = exporter(&emulator, &workload, &export_key)
-        .sweep(DateTime::from(std::time::SystemTime::now()), false)
-        .await
-        .expect("sweep");
+    let report = exporter(&pair).await.sweep(DateTime::from(std::time::SystemTime::now()), false).await.expect("sweep");
 
     assert!(report.quota_exceeded, "{report:#?}");
     assert_eq!(report.count(&Outcome::Copied), 1);
@@ -249,9 +251,8 @@ async fn quota_exceeded_stops_copying_and_fails_the_run_loudly() {
 
 #[tokio::test]
 async fn a_disabled_export_key_fails_with_a_clear_reason_and_copies_nothing() {
-    let emulator = Emulator::start().expect("emulator starts");
-    let workload = emulator.account(WORKLOAD).await.expect("workload credentials");
-    let export_key = kms_key(&workload, "export").await;
+    let pair = deployed(&EmulatorOptions::default()).await;
+    let (workload, export_key) = (pair.workload.clone(), pair.export_key.clone());
     let key_id = export_key.rsplit('/').next().expect("key id");
     aws_sdk_kms::Client::new(&workload).disable_key().key_id(key_id).send().await.expect("disable");
     db_instance(&workload, "orders", None).await;
@@ -259,10 +260,7 @@ async fn a_disabled_export_key_fails_with_a_clear_reason_and_copies_nothing() {
         db_snapshot(&workload, "orders", name, vec![tag(SELECTED.0, SELECTED.1)]).await;
     }
 
-    let report = exporter(&emulator, &workload, &export_key)
-        .sweep(DateTime::from(std::time::SystemTime::now()), false)
-        .await
-        .expect("sweep");
+    let report = exporter(&pair).await.sweep(DateTime::from(std::time::SystemTime::now()), false).await.expect("sweep");
 
     let failed: Vec<_> = report.items.iter().filter(|i| i.outcome == Outcome::Failed).collect();
     assert_eq!(failed.len(), 1, "the first failure stops the run: {report:#?}");

@@ -31,7 +31,7 @@ use offsite_tests::events::scheduled;
 use offsite_tests::fixtures::{
     db_cluster, db_cluster_snapshot, db_instance, db_snapshot, dynamo_table, kms_key, share_snapshot, tag, wait_for,
 };
-use offsite_tests::hostile::{Scope, Tally, dead_letter_queue, log_count, run_process, start_lambda, wait_for_log};
+use offsite_tests::hostile::{Scope, Tally, log_count, run_process, start_lambda, wait_for_log};
 use offsite_tests::lambda::{LambdaFunction, Outcome, binary};
 use offsite_tests::pipeline::{Pipeline, SELECTED, sns_envelope, sqs_event};
 use offsite_tests::{AUDITOR, EmulatorOptions, REGION, SnapshotKind, VAULT, WORKLOAD, workspace_root};
@@ -107,7 +107,7 @@ async fn importer_notices() -> Tally {
     let mut tally = Tally::default();
     let pipeline = Pipeline::start(Duration::from_secs(1)).await;
     let (copy, bodies) = pipeline.announced("orders-1").await;
-    let dlq = dead_letter_queue(&pipeline.vault, &pipeline.queue_url).await;
+    let dlq = pipeline.dead_letter_queue_url.clone();
     let good: Notice = {
         let envelope: Value = serde_json::from_str(&bodies[0]).expect("envelope");
         Notice::parse(envelope["Message"].as_str().expect("message")).expect("notice")
@@ -365,11 +365,8 @@ async fn importer_notices() -> Tally {
 
     // SQS events that are no SQS batch: the binary refuses them before any record, naming
     // the field (the whole event then comes back, so nothing is lost either).
-    let mut env = pipeline.env.clone();
-    env.extend(pipeline.emulator.process_env(&pipeline.vault).await.expect("vault environment"));
-    let path = binary("offsite-importer").expect("offsite-importer is built: cargo build --workspace --bins");
-    let arn = format!("arn:aws:lambda:{REGION}:{VAULT}:function:offsite-importer");
-    let mut importer = LambdaFunction::start(&path, "offsite-importer", &arn, &env).expect("the importer starts");
+    // As deployed: the template's environment, a session of the importer's role.
+    let mut importer = pipeline.function("offsite-importer").unwrap_or_else(|e| panic!("{e}"));
     let record = |fields: Value| json!({ "Records": [fields] });
     let events = [
         ("no Records", json!({ "detail-type": "Scheduled Event" }), "missing field `Records`"),
@@ -427,7 +424,7 @@ async fn deployed_entry_points() -> Tally {
     let p = DeployedPair::start(&EmulatorOptions::default(), &[("ClaimSettle", "0s")], &[])
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let dlq = dead_letter_queue(&p.vault, &p.queue_url).await;
+    let dlq = p.dead_letter_queue_url.clone();
     // The DynamoDB job's table first: point-in-time recovery needs a moment to be usable.
     dynamo_table(&p.workload, "ledger-events", true, true, 3).await;
     let scope = Scope {

@@ -13,9 +13,10 @@ use offsite_common::rds::RdsSnapshots;
 use offsite_common::tags;
 use offsite_importer::retention::{Policy, apply};
 use offsite_importer::run::Outcome;
+use offsite_tests::deployed::DeployedPair;
 use offsite_tests::fixtures::{db_instance, db_snapshot, kms_key, share_snapshot};
 use offsite_tests::pipeline::{Pipeline, sqs_event};
-use offsite_tests::{AUDITOR, SnapshotKind, VAULT, WORKLOAD};
+use offsite_tests::{AUDITOR, EmulatorOptions, SnapshotKind, VAULT, WORKLOAD};
 
 fn now() -> DateTime {
     DateTime::from(SystemTime::now())
@@ -89,7 +90,7 @@ async fn the_reconciler_imports_what_was_shared_but_never_announced() {
     db_snapshot(&auditor, "stranger", "stranger-1", vec![]).await;
     share_snapshot(&auditor, SnapshotKind::Instance, "stranger-1", VAULT).await;
 
-    let report = pipeline.vault_side().reconcile(now()).await.expect("reconcile");
+    let report = pipeline.reconciler().reconcile(now()).await.expect("reconcile");
     let by_arn: BTreeMap<&str, &Outcome> = report.outcomes.iter().map(|o| (o.item.as_str(), o)).collect();
     assert_eq!(by_arn[copy.arn.as_str()].result, "imported", "{report:#?}");
     let stranger = report.outcomes.iter().find(|o| o.item.contains(AUDITOR)).expect("the stranger's share is reported");
@@ -101,7 +102,7 @@ async fn the_reconciler_imports_what_was_shared_but_never_announced() {
     assert_eq!(vault[0].tag(tags::IMPORTED_BY), Some("reconciler"));
     assert!(report.freshness.is_empty(), "freshness covers the copies present when the run started");
 
-    let again = pipeline.vault_side().reconcile(now()).await.expect("reconcile again");
+    let again = pipeline.reconciler().reconcile(now()).await.expect("reconcile again");
     assert!(again.outcomes.iter().all(|o| o.result != "imported"), "{again:#?}");
     let orders = again.freshness.iter().find(|f| f.source_database == "orders").expect("freshness of orders");
     assert_eq!((orders.source_account.as_str(), orders.copies), (WORKLOAD, 1));
@@ -116,13 +117,18 @@ async fn retention_keeps_what_the_policy_keeps_and_nothing_else_is_touched() {
         let report = pipeline.vault_side().handle_batch(&sqs_event(&bodies), now()).await.expect("batch");
         assert_eq!(results(&report.outcomes), ["imported"]);
     }
-    // Backdate the data: 40, 20 and 2 days old.
-    let rds = RdsSnapshots::new(Client::new(&pipeline.vault));
+    // Backdate the data: 40, 20 and 2 days old (the vault's operators' hand; retention
+    // runs under its own role).
+    let operator = RdsSnapshots::new(Client::new(&pipeline.vault));
+    let rds = RdsSnapshots::new(Client::new(&pipeline.retention_role));
     let mut vault = pipeline.vault_copies().await;
     vault.sort_by(|a, b| a.identifier.cmp(&b.identifier));
     for (copy, days) in vault.iter().zip([40, 20, 2]) {
         let taken = rfc3339(DateTime::from_secs(now().secs() - days * 86_400));
-        rds.add_tags(&copy.arn, &BTreeMap::from([(tags::SOURCE_CREATED.to_owned(), taken)])).await.expect("backdate");
+        operator
+            .add_tags(&copy.arn, &BTreeMap::from([(tags::SOURCE_CREATED.to_owned(), taken)]))
+            .await
+            .expect("backdate");
     }
     // A snapshot the vault's operators made themselves.
     let own_key = kms_key(&pipeline.vault, "own").await;
@@ -154,19 +160,23 @@ async fn with_a_second_region_every_import_is_copied_there_once() {
     use offsite_importer::run::Vault;
     use offsite_importer::settings::{DR_KEY_VAR, DR_REGION_VAR, VaultSettings};
 
-    let pipeline = Pipeline::start(Duration::ZERO).await;
+    // Deployed with a second region: the template lets the reconciler copy there.
+    let pair = DeployedPair::start_with_second_region(&EmulatorOptions::default(), &[], &[], "us-west-2")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let pipeline = Pipeline::on(pair).await;
     let (_copy, bodies) = pipeline.announced("orders-1").await;
     let imported = pipeline.vault_side().handle_batch(&sqs_event(&bodies), now()).await.expect("batch");
     assert_eq!(results(&imported.outcomes), ["imported"]);
-    let west = pipeline.vault.clone().into_builder().region(aws_config::Region::new("us-west-2")).build();
-    let dr_key = kms_key(&west, "second region").await;
+    let dr_key = pipeline.dr_key.clone().expect("the second region's key");
+    let role = &pipeline.reconciler_role;
+    let west = role.clone().into_builder().region(aws_config::Region::new("us-west-2")).build();
     let mut env = pipeline.env.clone();
     env.insert(DR_REGION_VAR.to_owned(), "us-west-2".to_owned());
     env.insert(DR_KEY_VAR.to_owned(), dr_key.clone());
     let settings = VaultSettings::from_env(&env).expect("settings with a second region");
-    let second = SecondRegion::new(settings.dr.clone().expect("second region"), pipeline.vault.clone(), &west);
-    let vault =
-        Vault::new(RdsSnapshots::new(Client::new(&pipeline.vault)), settings).with_second_region(second.clone());
+    let second = SecondRegion::new(settings.dr.clone().expect("second region"), role.clone(), &west);
+    let vault = Vault::new(RdsSnapshots::new(Client::new(role)), settings).with_second_region(second.clone());
 
     let report = vault.reconcile(now()).await.expect("reconcile");
     let primary = pipeline.vault_copies().await;
@@ -192,8 +202,7 @@ async fn with_a_second_region_every_import_is_copied_there_once() {
 
 #[tokio::test]
 async fn a_flood_is_deferred_not_dropped() {
-    use offsite_importer::run::Vault;
-    use offsite_importer::settings::{MAX_PER_INVOCATION_VAR, MAX_PER_SOURCE_PER_DAY_VAR, VaultSettings};
+    use offsite_importer::settings::{MAX_PER_INVOCATION_VAR, MAX_PER_SOURCE_PER_DAY_VAR};
 
     let pipeline = Pipeline::start(Duration::ZERO).await;
     let mut bodies = Vec::new();
@@ -203,7 +212,7 @@ async fn a_flood_is_deferred_not_dropped() {
     let vault_with = |name: &str, value: &str| {
         let mut env = pipeline.env.clone();
         env.insert(name.to_owned(), value.to_owned());
-        Vault::new(RdsSnapshots::new(Client::new(&pipeline.vault)), VaultSettings::from_env(&env).expect("settings"))
+        pipeline.vault_as(&pipeline.importer_role, &env)
     };
 
     let capped = vault_with(MAX_PER_INVOCATION_VAR, "1").handle_batch(&sqs_event(&bodies), now()).await.expect("batch");

@@ -153,7 +153,7 @@ async fn a_crash_after_sharing_and_before_marking_is_repaired_by_the_next_scan()
         (tags::CLAIM.to_owned(), "dead-scan".to_owned()),
         (tags::CLAIMED_AT.to_owned(), an_hour_ago),
     ]);
-    let rds = RdsSnapshots::new(Client::new(&pipeline.workload));
+    let rds = RdsSnapshots::new(Client::new(&pipeline.scanner_role));
     rds.add_tags(&copy.arn, &claim).await.expect("claim");
     rds.share(copy.kind, &copy.identifier, VAULT).await.expect("share");
 
@@ -223,7 +223,7 @@ async fn a_crash_between_two_publish_batches_repeats_no_notice() {
         pipeline.snapshot_and_export(&format!("orders-{i}")).await;
     }
     let lane = Lane::new("scanner", 1, 0.0);
-    let config = lane.wrap(&pipeline.workload);
+    let config = lane.wrap(&pipeline.scanner_role);
     let settings = ScannerSettings::from_env(&pipeline.env).expect("settings");
     let scanner = Scanner::new(RdsSnapshots::new(Client::new(&config)), aws_sdk_sns::Client::new(&config), settings);
 
