@@ -12,11 +12,12 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_types::DateTime;
 use offsite_dynamo::run::DynamoExporter;
 use offsite_dynamo::settings::DynamoSettings;
-use offsite_tests::fixtures::{auditor_export_policy, dynamo_table, kms_key, wait_for};
-use offsite_tests::{AUDITOR, Emulator, REGION, WORKLOAD, role_arn, workspace_root};
+use offsite_tests::deployed::{AUDITOR_BUCKET, DeployedPair};
+use offsite_tests::fixtures::{dynamo_table, wait_for};
+use offsite_tests::{Emulator, EmulatorOptions, REGION, WORKLOAD, workspace_root};
 use serde_json::{Value, json};
 
-const BUCKET: &str = "auditor-exports";
+const BUCKET: &str = AUDITOR_BUCKET;
 
 /// Copies every object of the bucket under `prefix` to `root/<key>`.
 async fn download(s3: &aws_sdk_s3::Client, prefix: &str, root: &Path) -> usize {
@@ -35,16 +36,16 @@ async fn download(s3: &aws_sdk_s3::Client, prefix: &str, root: &Path) -> usize {
 
 #[tokio::test]
 async fn the_ddl_parses_as_hive_and_the_equivalent_query_reads_the_exported_items() {
-    let emulator = Emulator::start().expect("emulator starts");
-    let workload = emulator.account(WORKLOAD).await.expect("workload");
-    let auditor = emulator.account(AUDITOR).await.expect("auditor");
-    let s3 = aws_sdk_s3::Client::new(&auditor);
-    s3.create_bucket().bucket(BUCKET).send().await.expect("bucket");
-    auditor_export_policy(&auditor, BUCKET, &role_arn(WORKLOAD), "exports/dynamodb/").await;
-    let audit_key = kms_key(&auditor, "audit").await;
-    let ddb = aws_sdk_dynamodb::Client::new(&workload);
+    // The stacks as deployed, exporting under a prefix of two segments; the job runs under
+    // its template role, the test is the workload's operator and the auditor.
+    let pair = DeployedPair::start(&EmulatorOptions::default(), &[("ExportPrefix", "exports/dynamodb")], &[])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (emulator, workload) = (&pair.emulator, &pair.workload);
+    let s3 = aws_sdk_s3::Client::new(&pair.auditor);
+    let ddb = aws_sdk_dynamodb::Client::new(workload);
     // Items of several DynamoDB types, written before PITR is enabled (so in the export).
-    dynamo_table(&workload, "orders-2024", false, true, 0).await;
+    dynamo_table(workload, "orders-2024", false, true, 0).await;
     let items: Vec<HashMap<String, AttributeValue>> = (0..3)
         .map(|i| {
             HashMap::from([
@@ -74,15 +75,13 @@ async fn the_ddl_parses_as_hive_and_the_equivalent_query_reads_the_exported_item
         .expect("PITR");
     tokio::time::sleep(Duration::from_millis(2500)).await;
 
-    let mut env = emulator.process_env(&workload).await.expect("process environment");
-    env.extend([
-        ("OFFSITE_EXPORT_BUCKET".to_owned(), BUCKET.to_owned()),
-        ("OFFSITE_EXPORT_BUCKET_OWNER".to_owned(), AUDITOR.to_owned()),
-        ("OFFSITE_EXPORT_SSE_KMS_KEY_ARN".to_owned(), audit_key.clone()),
-        ("OFFSITE_EXPORT_PREFIX".to_owned(), "exports/dynamodb".to_owned()),
-    ]);
+    let mut env = emulator.process_env(workload).await.expect("process environment");
+    env.extend(pair.dynamo_destination_env());
+    env.push(("OFFSITE_EXPORT_PREFIX".to_owned(), "exports/dynamodb".to_owned()));
     let settings: BTreeMap<String, String> = env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    let job = DynamoExporter::new(ddb.clone(), DynamoSettings::from_env(&settings).expect("settings"), WORKLOAD.into());
+    let job_role = pair.role_config("offsite-dynamo-export").await.unwrap_or_else(|e| panic!("{e}"));
+    let settings = DynamoSettings::from_env(&settings).expect("settings");
+    let job = DynamoExporter::new(aws_sdk_dynamodb::Client::new(&job_role), settings, WORKLOAD.into());
     let report = job.run(DateTime::from(SystemTime::now())).await.expect("run");
     assert_eq!(report.count("started"), 1, "{report:#?}");
     wait_for("the export to complete", Duration::from_secs(20), || async {
@@ -120,7 +119,7 @@ async fn the_ddl_parses_as_hive_and_the_equivalent_query_reads_the_exported_item
     assert!(checked.status.success(), "{}\n{ddl_text}", String::from_utf8_lossy(&checked.stderr));
     let result: Value = serde_json::from_slice(&checked.stdout).expect("JSON");
     assert_eq!((result["database"].as_str(), result["table"].as_str()), (Some("audit"), Some("orders_2024")));
-    assert_eq!(result["location"], "s3://auditor-exports/exports/dynamodb/");
+    assert_eq!(result["location"], format!("s3://{BUCKET}/exports/dynamodb/"));
     let mut rows: Vec<Value> = result["items"].as_array().expect("items").clone();
     rows.sort_by_key(|r| r["Item"]["pk"]["S"].as_str().map(str::to_owned));
     assert_eq!(rows.len(), 3, "{result:#}");

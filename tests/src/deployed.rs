@@ -159,26 +159,23 @@ impl DeployedPair {
             let name = d.value(&workload_template, &role["Properties"]["RoleName"])?.unwrap_or_default();
             format!("arn:aws:iam::{WORKLOAD}:role/{name}")
         };
-        let auditor_stack = deploy(
-            &auditor,
-            Template::load("auditor")?,
-            deployment(
-                AUDITOR,
-                "offsite-auditor",
-                parameters(
-                    vec![
-                        ("ExportRoleArn", export_role.clone()),
-                        ("BucketName", AUDITOR_BUCKET.to_owned()),
-                        ("DynamoTableName", "customers".to_owned()),
-                        ("GlueTableName", "customers".to_owned()),
-                        ("WorkloadAccountIds", WORKLOAD.to_owned()),
-                        ("WorkloadRegions", REGION.to_owned()),
-                    ],
-                    &[],
-                ),
-            ),
-        )
-        .await?;
+        // The auditor admits the export role under the prefix the workload writes to.
+        let mut a_parameters = parameters(
+            vec![
+                ("ExportRoleArn", export_role.clone()),
+                ("BucketName", AUDITOR_BUCKET.to_owned()),
+                ("DynamoTableName", "customers".to_owned()),
+                ("GlueTableName", "customers".to_owned()),
+                ("WorkloadAccountIds", WORKLOAD.to_owned()),
+                ("WorkloadRegions", REGION.to_owned()),
+            ],
+            &[],
+        );
+        if let Some(prefix) = w_parameters.get("ExportPrefix") {
+            a_parameters.insert("ExportPrefix".into(), prefix.clone());
+        }
+        let auditor_stack =
+            deploy(&auditor, Template::load("auditor")?, deployment(AUDITOR, "offsite-auditor", a_parameters)).await?;
         let audit_key = need(&auditor_stack, "ExportKey.Arn")?;
         w_parameters.insert("AuditorBucket".into(), need(&auditor_stack, "ExportBucket")?);
         w_parameters.insert("AuditorKeyArn".into(), audit_key.clone());

@@ -421,3 +421,57 @@ async fn the_dynamodb_job_without_its_key_or_write_statement_fails_the_export_an
     assert_eq!(next.export_status(), Some(&aws_sdk_dynamodb::types::ExportStatus::Completed), "{next:?}");
     assert!(auditor_objects(&p).await > 0, "written");
 }
+
+/// Retention without `DeleteOwnImportsOnly`: every deletion its policy decides is refused
+/// with AWS's error, reported by name, and nothing is deleted; with the statement back the
+/// same run deletes exactly those copies. (In-process, at a time a month ahead: the copies
+/// are minutes old and retention never deletes anything younger than a day.)
+#[tokio::test(flavor = "multi_thread")]
+async fn retention_without_its_delete_permission_deletes_nothing_and_converges_with_it() {
+    use std::collections::BTreeMap;
+
+    use aws_smithy_types::DateTime;
+    use aws_smithy_types::date_time::Format;
+    use offsite_common::rds::RdsSnapshots;
+    use offsite_common::tags;
+    use offsite_importer::retention::{Policy, apply};
+    use offsite_tests::pipeline::{Pipeline, sqs_event};
+
+    let pair = DeployedPair::start(&EmulatorOptions::default(), &[], &[]).await.unwrap_or_else(|e| panic!("{e}"));
+    let p = Pipeline::on(pair).await;
+    let now = DateTime::from(std::time::SystemTime::now());
+    for name in ["orders-a", "orders-b"] {
+        let (_copy, bodies) = p.announced(name).await;
+        let report = p.vault_side().handle_batch(&sqs_event(&bodies), now).await.expect("import");
+        assert!(report.response.batch_item_failures.is_empty(), "{report:#?}");
+    }
+    // The data of the first is 20 days old, of the second 2 days (the operator's hand).
+    let mut copies = p.vault_copies().await;
+    copies.sort_by(|a, b| a.identifier.cmp(&b.identifier));
+    let operator = RdsSnapshots::new(aws_sdk_rds::Client::new(&p.vault));
+    for (copy, days) in copies.iter().zip([20, 2]) {
+        let taken = DateTime::from_secs(now.secs() - days * 86_400).fmt(Format::DateTime).expect("time");
+        let tag = BTreeMap::from([(tags::SOURCE_CREATED.to_owned(), taken)]);
+        operator.add_tags(&copy.arn, &tag).await.expect("backdate");
+    }
+    let policy =
+        Policy { keep_last: 1, daily: 0, weekly: 0, monthly: 0, min_age: Duration::from_secs(86_400), dry_run: false };
+    let later = DateTime::from_secs(now.secs() + 30 * 86_400);
+    let retention = RdsSnapshots::new(aws_sdk_rds::Client::new(&p.retention_role));
+
+    put_role_policies(&p, &p.vault_stack, "RetentionRole", Some("DeleteOwnImportsOnly")).await;
+    let denied = apply(&retention, &policy, later, tags::MARKER_IMPORT).await.expect("listing is still allowed");
+    assert!(denied.deleted.is_empty(), "{denied:#?}");
+    assert_eq!(denied.errors.len(), 1, "{denied:#?}");
+    let error = &denied.errors[0];
+    assert!(error.contains("AccessDenied") && error.contains("rds:DeleteDBSnapshot"), "{error}");
+    assert_eq!(p.vault_copies().await.len(), 2, "nothing deleted");
+
+    put_role_policies(&p, &p.vault_stack, "RetentionRole", None).await;
+    let applied = apply(&retention, &policy, later, tags::MARKER_IMPORT).await.expect("retention");
+    assert_eq!(applied.deleted, [copies[0].identifier.clone()], "{applied:#?}");
+    assert!(applied.errors.is_empty(), "{applied:#?}");
+    let left = p.vault_copies().await;
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].identifier, copies[1].identifier, "the newer data stays");
+}
