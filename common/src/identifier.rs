@@ -108,6 +108,32 @@ mod tests {
     const ARN: &str = "arn:aws:rds:us-east-1:111111111111:snapshot:";
 
     #[test]
+    fn copy_identifiers_are_pinned() {
+        // Persistent format (ARCHITECTURE.md, "Persistent formats"): the values below are
+        // written out by hand, from the documented rule, never computed by the code under test.
+        // If this test fails, the code now names things differently than every copy, notice or
+        // export already in AWS: do not update the values; keep the old form recognised (a
+        // migration) or revert.
+        let instance = "arn:aws:rds:us-east-1:111111111111:snapshot:orders-nightly";
+        assert_eq!(
+            copy_identifier("offsite", SnapshotKind::Instance, instance, "orders-nightly"),
+            "offsite-orders-nightly-0924fa2c75cf54b6"
+        );
+        let backup = "awsbackup:job-8c0f9a8e-3b9b-4c8e-9a67-2f1d0b5f7e11";
+        assert_eq!(
+            copy_identifier("offsite", SnapshotKind::Instance, &format!("{ARN}{backup}"), backup),
+            "offsite-awsbackup-job-8c0f9a8e-3b9b-4c8e-9a67-2f1d0b5f7e11-28ceff2f6065d5e1"
+        );
+        // Cluster snapshot identifiers have 63 characters at most: the readable part is cut.
+        let name = "rds:ledger-2026-12-01-04-00-with-a-rather-long-cluster-name";
+        let cluster = format!("arn:aws:rds:us-east-1:111111111111:cluster-snapshot:{name}");
+        assert_eq!(
+            copy_identifier("offsite", SnapshotKind::Cluster, &cluster, name),
+            "offsite-rds-ledger-2026-12-01-04-00-with-a-rat-ce9292ad15e2074e"
+        );
+    }
+
+    #[test]
     fn automated_and_backup_names_map_readably() {
         let id = copy_identifier(
             "offsite",

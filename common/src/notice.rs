@@ -148,6 +148,17 @@ impl Notice {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn notice_ids_are_pinned() {
+        // Persistent format (ARCHITECTURE.md, "Persistent formats"): the values below are
+        // written out by hand, from the documented rule, never computed by the code under test.
+        // If this test fails, the code now names things differently than every copy, notice or
+        // export already in AWS: do not update the values; keep the old form recognised (a
+        // migration) or revert.
+        let copy = "arn:aws:rds:us-east-1:111111111111:snapshot:offsite-orders-nightly-0924fa2c75cf54b6";
+        assert_eq!(Notice::id_for(copy), "n-3a1ca1b32dd741b3c91af3fbbde5a557");
+    }
+
     use super::*;
 
     const COPY: &str = "arn:aws:rds:eu-west-1:111111111111:snapshot:offsite-orders-0123456789abcdef";

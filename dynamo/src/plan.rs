@@ -299,6 +299,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn client_tokens_are_pinned() {
+        // Persistent format (ARCHITECTURE.md, "Persistent formats"): the values below are
+        // written out by hand, from the documented rule, never computed by the code under test.
+        // If this test fails, the code now names things differently than every copy, notice or
+        // export already in AWS: do not update the values; keep the old form recognised (a
+        // migration) or revert.
+        let prefix = "offsite/account=111111111111/region=us-east-1/table=orders/kind=full/date=2027-01-15";
+        let table = "arn:aws:dynamodb:us-east-1:111111111111:table/orders";
+        assert_eq!(
+            client_token(table, 1_799_971_200, "offsite-auditor-exports", prefix),
+            "89eb92f1ec5e81f6af07d5b87ea637ca"
+        );
+    }
+
+    #[test]
     fn slots_prefixes_and_tokens_are_deterministic() {
         let day = 86_400;
         assert_eq!(slot_start(1_800_000_123, day), 1_799_971_200);

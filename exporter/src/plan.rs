@@ -198,6 +198,19 @@ pub fn copy_request(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn attempt_identifiers_are_pinned() {
+        // Persistent format (ARCHITECTURE.md, "Persistent formats"): the values below are
+        // written out by hand, from the documented rule, never computed by the code under test.
+        // If this test fails, the code now names things differently than every copy, notice or
+        // export already in AWS: do not update the values; keep the old form recognised (a
+        // migration) or revert.
+        let arn = "arn:aws:rds:us-east-1:111111111111:snapshot:orders-nightly";
+        let s = Snapshot::bare(SnapshotKind::Instance, arn, "orders-nightly", SnapshotStatus::Available);
+        assert_eq!(attempt_identifier(&s, 1), "offsite-orders-nightly-0924fa2c75cf54b6");
+        assert_eq!(attempt_identifier(&s, 2), "offsite-orders-nightly-9d9691f30fcfdf46");
+    }
+
     use aws_smithy_types::DateTime;
 
     use super::*;

@@ -138,3 +138,31 @@ pub async fn import(
         Err(error) => Err(error.into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use offsite_common::snapshot::{SnapshotKind, SnapshotStatus};
+
+    use super::*;
+
+    #[test]
+    fn vault_identifiers_are_pinned() {
+        // Persistent format (ARCHITECTURE.md, "Persistent formats"): the values below are
+        // written out by hand, from the documented rule, never computed by the code under
+        // test. If this test fails, the vault now names its copies differently than every
+        // copy it already holds (retention would no longer count them as imports): do not
+        // update the values; keep the old form recognised (a migration) or revert.
+        let shared = |kind, arn: &str| Snapshot::bare(kind, arn, "", SnapshotStatus::Available);
+        let instance = "arn:aws:rds:us-east-1:111111111111:snapshot:offsite-orders-nightly-0924fa2c75cf54b6";
+        assert_eq!(
+            vault_identifier(&shared(SnapshotKind::Instance, instance)),
+            "vault-offsite-orders-nightly-0924fa2c75cf54b6-3a1ca1b32dd741b3"
+        );
+        let cluster = "arn:aws:rds:us-east-1:111111111111:cluster-snapshot:\
+                       offsite-rds-ledger-2026-12-01-04-00-with-a-rat-ce9292ad15e2074e";
+        assert_eq!(
+            vault_identifier(&shared(SnapshotKind::Cluster, cluster)),
+            "vault-offsite-rds-ledger-2026-12-01-04-00-with-741d3739b6f88a46"
+        );
+    }
+}

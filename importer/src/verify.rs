@@ -164,3 +164,191 @@ pub fn check_shared(
         other => Err(Rejection::NotAvailable { arn: arn.to_owned(), status: other.as_str().to_owned() }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Every rejection `check_notice` and `check_shared` can give, each on a notice or a
+    //! share that differs from a good one in that one respect. (The importer reaches each
+    //! of them too; `tests/tests/hostile.rs` sends them through it against the emulator.)
+
+    use offsite_common::config::Setting;
+    use offsite_common::notice::NOTICE_VERSION;
+
+    use super::*;
+
+    const W: &str = "111111111111";
+    const OTHER: &str = "444444444444";
+    const TOPIC: &str = "arn:aws:sns:us-east-1:111111111111:offsite-announcements";
+    const OTHER_TOPIC: &str = "arn:aws:sns:us-east-1:444444444444:offsite-announcements";
+    const KEY: &str = "arn:aws:kms:us-east-1:111111111111:key/export";
+    const COPY: &str = "arn:aws:rds:us-east-1:111111111111:snapshot:offsite-orders-nightly-0924fa2c75cf54b6";
+
+    fn allow() -> AllowList {
+        AllowList::parse_setting(&format!(
+            r#"[{{"account":"{W}","export_key_arn":"{KEY}","topic_arn":"{TOPIC}"}},
+                {{"account":"{OTHER}","export_key_arn":"arn:aws:kms:us-east-1:{OTHER}:key/export","topic_arn":"{OTHER_TOPIC}"}}]"#
+        ))
+        .expect("allow-list")
+    }
+
+    fn now() -> DateTime {
+        DateTime::from_str("2026-12-06T12:00:00Z", Format::DateTime).expect("time")
+    }
+
+    fn notice() -> Notice {
+        Notice {
+            version: NOTICE_VERSION,
+            notice_id: Notice::id_for(COPY),
+            kind: SnapshotKind::Instance,
+            copy_arn: COPY.into(),
+            source_account: W.parse().expect("account"),
+            source_region: "us-east-1".into(),
+            export_key_arn: KEY.into(),
+            source_snapshot_arn: "arn:aws:rds:us-east-1:111111111111:snapshot:orders-nightly".into(),
+            source_database: Some("orders".into()),
+            engine: Some("postgres".into()),
+            original_create_time: Some("2026-12-06T03:00:00Z".into()),
+            announce_time: "2026-12-06T11:00:00Z".into(),
+        }
+    }
+
+    fn check(topic: &str, notice: &Notice) -> Result<String, Rejection> {
+        let allow = allow();
+        let expect = Expectations {
+            allow: &allow,
+            region: "us-east-1",
+            now: now(),
+            max_notice_age: Duration::from_secs(86_400),
+        };
+        let envelope = SnsEnvelope { topic_arn: topic.into(), message_id: "m".into(), message: notice.to_json() };
+        check_notice(&envelope, &expect).map(|(n, source)| format!("{} from {}", n.copy_arn, source.account))
+    }
+
+    fn reissued(edit: impl Fn(&mut Notice)) -> Notice {
+        let mut n = notice();
+        edit(&mut n);
+        n.notice_id = Notice::id_for(&n.copy_arn);
+        n
+    }
+
+    #[test]
+    fn a_good_notice_passes_with_its_source() {
+        assert_eq!(check(TOPIC, &notice()), Ok(format!("{COPY} from {W}")));
+    }
+
+    #[test]
+    fn each_wrong_claim_in_a_notice_has_its_own_rejection() {
+        let other_account = reissued(|n| {
+            n.source_account = OTHER.parse().expect("account");
+            n.copy_arn = COPY.replace(W, OTHER);
+            n.source_snapshot_arn = n.source_snapshot_arn.replace(W, OTHER);
+            n.export_key_arn = format!("arn:aws:kms:us-east-1:{OTHER}:key/export");
+        });
+        // Allowed account, allowed topic, but the topic is the *other* allowed account's.
+        assert_eq!(
+            check(TOPIC, &other_account),
+            Err(Rejection::TopicOfAnotherAccount { account: OTHER.into(), topic: TOPIC.into() })
+        );
+        assert_eq!(
+            check(OTHER_TOPIC, &notice()),
+            Err(Rejection::TopicOfAnotherAccount { account: W.into(), topic: OTHER_TOPIC.into() })
+        );
+        let stranger_topic = "arn:aws:sns:us-east-1:555555555555:offsite-announcements";
+        assert_eq!(check(stranger_topic, &notice()), Err(Rejection::TopicNotAllowed(stranger_topic.into())));
+        let stranger = reissued(|n| {
+            n.source_account = "555555555555".parse().expect("account");
+            n.copy_arn = COPY.replace(W, "555555555555");
+            n.source_snapshot_arn = n.source_snapshot_arn.replace(W, "555555555555");
+            n.export_key_arn = KEY.replace(W, "555555555555");
+        });
+        assert_eq!(check(TOPIC, &stranger), Err(Rejection::AccountNotAllowed("555555555555".into())));
+        let west = reissued(|n| {
+            n.source_region = "us-west-2".into();
+            n.copy_arn = COPY.replace("us-east-1", "us-west-2");
+            n.source_snapshot_arn = n.source_snapshot_arn.replace("us-east-1", "us-west-2");
+        });
+        assert_eq!(
+            check(TOPIC, &west),
+            Err(Rejection::WrongRegion { actual: "us-west-2".into(), expected: "us-east-1".into() })
+        );
+        let key = "arn:aws:kms:us-east-1:111111111111:key/other";
+        assert_eq!(
+            check(TOPIC, &reissued(|n| n.export_key_arn = key.into())),
+            Err(Rejection::KeyNotExpected { claimed: key.into(), expected: KEY.into() })
+        );
+        let old = "2026-12-05T11:59:59Z";
+        assert_eq!(check(TOPIC, &reissued(|n| n.announce_time = old.into())), Err(Rejection::Stale(old.into())));
+        let exactly_a_day = "2026-12-05T12:00:00Z";
+        assert!(check(TOPIC, &reissued(|n| n.announce_time = exactly_a_day.into())).is_ok(), "the bound is inclusive");
+        let ahead = "2026-12-06T12:05:01Z";
+        assert_eq!(
+            check(TOPIC, &reissued(|n| n.announce_time = ahead.into())),
+            Err(Rejection::FromTheFuture(ahead.into()))
+        );
+        let skew = "2026-12-06T12:05:00Z";
+        assert!(check(TOPIC, &reissued(|n| n.announce_time = skew.into())).is_ok(), "five minutes of skew pass");
+        let Err(Rejection::Notice(reason)) = check(TOPIC, &reissued(|n| n.version = 2)) else {
+            panic!("a notice of another version is invalid")
+        };
+        assert!(reason.contains("version"), "{reason}");
+    }
+
+    fn shared(edit: impl Fn(&mut Snapshot)) -> Snapshot {
+        let mut s = Snapshot::bare(SnapshotKind::Instance, COPY, "offsite-orders-nightly-0924fa2c75cf54b6", {
+            SnapshotStatus::Available
+        });
+        s.snapshot_type = Some("shared".into());
+        s.encrypted = true;
+        s.kms_key_id = Some(KEY.into());
+        edit(&mut s);
+        s
+    }
+
+    fn check_share(found: Option<&Snapshot>, kind: SnapshotKind) -> Result<(), Rejection> {
+        let allow = allow();
+        let source = allow.get(&W.parse().expect("account")).expect("allowed");
+        check_shared(found, COPY, kind, source)
+    }
+
+    #[test]
+    fn each_wrong_fact_about_a_share_has_its_own_rejection() {
+        assert_eq!(check_share(Some(&shared(|_| ())), SnapshotKind::Instance), Ok(()));
+        assert_eq!(check_share(None, SnapshotKind::Instance), Err(Rejection::NotShared(COPY.into())));
+        // The listing answered with another snapshot, or with one that is not a share.
+        let elsewhere = shared(|s| s.arn = COPY.replace("nightly", "weekly"));
+        assert_eq!(
+            check_share(Some(&elsewhere), SnapshotKind::Instance),
+            Err(Rejection::NotShareFromSource(COPY.into()))
+        );
+        let own = shared(|s| s.snapshot_type = Some("manual".into()));
+        assert_eq!(check_share(Some(&own), SnapshotKind::Instance), Err(Rejection::NotShareFromSource(COPY.into())));
+        // Reachable only here: the notice parser refuses a notice whose kind disagrees with
+        // its copy ARN before the importer looks the share up.
+        assert_eq!(
+            check_share(Some(&shared(|_| ())), SnapshotKind::Cluster),
+            Err(Rejection::WrongKind {
+                arn: COPY.into(),
+                actual: SnapshotKind::Instance,
+                claimed: SnapshotKind::Cluster
+            })
+        );
+        let plain = shared(|s| {
+            s.encrypted = false;
+            s.kms_key_id = None;
+        });
+        assert_eq!(check_share(Some(&plain), SnapshotKind::Instance), Err(Rejection::Unencrypted(COPY.into())));
+        let other_key = "arn:aws:kms:us-east-1:111111111111:key/other";
+        assert_eq!(
+            check_share(Some(&shared(|s| s.kms_key_id = Some(other_key.into()))), SnapshotKind::Instance),
+            Err(Rejection::WrongKey { arn: COPY.into(), actual: other_key.into(), expected: KEY.into() })
+        );
+        let copying = shared(|s| s.status = SnapshotStatus::InProgress("creating".into()));
+        let not_yet = check_share(Some(&copying), SnapshotKind::Instance);
+        assert_eq!(not_yet, Err(Rejection::NotAvailable { arn: COPY.into(), status: "creating".into() }));
+        assert!(
+            not_yet.is_err_and(|r| r.is_retryable()),
+            "a share still copying comes back later, never dead-lettered"
+        );
+        assert!(!Rejection::NotShared(COPY.into()).is_retryable());
+    }
+}
