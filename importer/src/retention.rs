@@ -278,18 +278,78 @@ mod tests {
         inner.get(..inner.len().saturating_sub(17)).unwrap_or(inner).to_owned()
     }
 
+    /// Every verdict that keeps a copy: (name, reason), newest first.
+    fn kept(verdicts: &[Verdict]) -> Vec<(String, String)> {
+        verdicts.iter().filter(|v| !v.delete).map(|v| (name(&v.copy_identifier), v.reason.clone())).collect()
+    }
+
     #[test]
     fn grandfather_father_son_per_database() {
-        // One copy a day for 90 days.
+        // One copy a day for 90 days, at 08:00 UTC. Day 0 (NOW) is Friday 2027-01-15.
         let copies: Vec<Snapshot> = (0..90).map(|d| copy(&format!("c{d:02}"), d, "orders")).collect();
+        // The minimum age keeps only the copy of today: the buckets decide the rest.
+        let one_day = Policy { min_age: Duration::from_secs(86_400), ..policy() };
+        let verdicts = plan(&copies, &one_day, DateTime::from_secs(NOW), tags::MARKER_IMPORT);
+        let reasons: Vec<(&str, &str)> = [
+            ("c00", "among the newest"),
+            ("c01", "among the newest"),
+            // The third daily: days 0, 1 and 2.
+            ("c02", "newest of its day"),
+            // ISO weeks start on Monday: the week before this one ends on Sunday 2027-01-10.
+            ("c05", "newest of its week"),
+            // Calendar months: December 2026 ends on the 31st.
+            ("c15", "newest of its month"),
+        ]
+        .to_vec();
+        let expected: Vec<(String, String)> = reasons.iter().map(|(n, r)| ((*n).to_owned(), (*r).to_owned())).collect();
+        assert_eq!(kept(&verdicts), expected);
+        assert_eq!(deleted(&verdicts).len(), 85);
+
+        // Under the default-like minimum age of 7 days, the week's copies stay as well.
         let verdicts = plan(&copies, &policy(), DateTime::from_secs(NOW), tags::MARKER_IMPORT);
-        let kept: Vec<String> = verdicts.iter().filter(|v| !v.delete).map(|v| name(&v.copy_identifier)).collect();
-        // Newest 2, 3 dailies (0,1,2), younger than 7 days (0..=6), 2 weeklies, 2 monthlies.
-        for id in ["c00", "c01", "c02", "c03", "c04", "c05", "c06"] {
-            assert!(kept.iter().any(|k| k == id), "{id} kept: {kept:?}");
-        }
-        assert!(kept.len() <= 7 + 2 + 2, "{kept:?}");
-        assert!(deleted(&verdicts).iter().any(|d| d == "c89"));
+        let young: Vec<String> = kept(&verdicts)
+            .into_iter()
+            .filter(|(_, reason)| reason == "younger than the minimum age")
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(young, ["c03", "c04", "c06"], "c07 is exactly 7 days old: no longer young");
+    }
+
+    #[test]
+    fn a_copys_own_age_counts_not_only_its_datas() {
+        // The reconciler has just imported a copy of 100-day-old data (a lost notice, found
+        // late): its data is old, the copy is minutes old. It stays until the copy itself is
+        // older than the minimum age, so a fresh copy is never deleted on its first run.
+        let newest = copy("newest", 0, "orders");
+        let mut late = copy("late", 100, "orders");
+        late.created = Some(DateTime::from_secs(NOW - 600));
+        let strict = Policy { keep_last: 1, daily: 0, weekly: 0, monthly: 0, ..policy() };
+        let copies = [newest, late];
+        let verdicts = plan(&copies, &strict, DateTime::from_secs(NOW), tags::MARKER_IMPORT);
+        assert_eq!(
+            kept(&verdicts),
+            [("newest".to_owned(), "among the newest".to_owned()), ("late".to_owned(), "younger than the minimum age".to_owned())]
+        );
+        let a_week_later = DateTime::from_secs(NOW - 600 + 7 * DAY);
+        assert_eq!(deleted(&plan(&copies, &strict, a_week_later, tags::MARKER_IMPORT)), ["late"]);
+    }
+
+    #[test]
+    fn the_second_region_applies_the_policy_to_its_own_copies_only() {
+        let strict = Policy { keep_last: 1, daily: 0, weekly: 0, monthly: 0, ..policy() };
+        let dr = |id: &str, days_ago| {
+            let mut c = copy(id, days_ago, "orders");
+            c.tags.insert(tags::MARKER.into(), tags::MARKER_IMPORT_DR.into());
+            c
+        };
+        let copies = [dr("d0", 0), dr("d1", 30), dr("d2", 60)];
+        let now = DateTime::from_secs(NOW);
+        assert_eq!(deleted(&plan(&copies, &strict, now, tags::MARKER_IMPORT_DR)), ["d1", "d2"]);
+        // The primary region's run never takes a second-region copy for one of its own, and
+        // the reverse.
+        assert!(deleted(&plan(&copies, &strict, now, tags::MARKER_IMPORT)).is_empty());
+        let primary = [copy("p0", 0, "orders"), copy("p1", 30, "orders")];
+        assert!(deleted(&plan(&primary, &strict, now, tags::MARKER_IMPORT_DR)).is_empty());
     }
 
     #[test]

@@ -75,8 +75,18 @@ async fn every_function_runs_with_its_templates_environment_and_the_pipeline_del
     let mut reconciler = start("offsite-reconciler");
     handled(&mut reconciler, &scheduled(VAULT, "offsite-reconciler"));
     let mut retention = start("offsite-retention");
-    handled(&mut retention, &scheduled(VAULT, "offsite-retention"));
+    let reports = handled(&mut retention, &scheduled(VAULT, "offsite-retention"));
     assert_eq!(p.vault_copies().await.len(), 1, "exactly one vault copy, kept");
+    // It saw that copy and kept it for the policy's first reason (the template's policy, not
+    // a dry run); one report, the stack has no second region.
+    let verdicts: Vec<(&str, bool, &str)> = reports[0]["verdicts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| (v["copy_identifier"].as_str().unwrap_or(""), v["delete"] == true, v["reason"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(verdicts, [(imported[0].identifier.as_str(), false, "among the newest")], "{reports:#}");
+    assert_eq!((reports.as_array().map(Vec::len), &reports[0]["dry_run"]), (Some(1), &json!(false)), "{reports:#}");
 
     // The DynamoDB job, on its schedule, into the auditor's bucket.
     dynamo_table(&p.workload, "ledger", true, true, 2).await;

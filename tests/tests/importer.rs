@@ -52,7 +52,17 @@ async fn a_notice_becomes_a_vault_copy_under_the_vault_key_with_provenance() {
     assert_eq!(imported.tag(tags::SOURCE_ARN), copy.tag(tags::SOURCE_ARN));
     assert_eq!(imported.tag(tags::NOTICE_ID), Some(Notice::id_for(&copy.arn).as_str()));
     assert_eq!(imported.tag(tags::IMPORTED_BY), Some("importer"));
-    assert!(imported.tag(tags::IMPORTED_AT).is_some() && imported.tag(tags::SOURCE_CREATED).is_some());
+    assert!(imported.tag(tags::IMPORTED_AT).is_some());
+    // When the data was taken (what `verify --rpo` and the freshness metric measure): the
+    // source snapshot's creation time, carried by the workload's copy.
+    let source = RdsSnapshots::new(Client::new(&pipeline.workload))
+        .describe(SnapshotKind::Instance, "orders-1", None)
+        .await
+        .expect("describe")
+        .expect("the source");
+    let taken = source.created.map(rfc3339).expect("the source's creation time");
+    assert_eq!(copy.tag(tags::SOURCE_CREATED), Some(taken.as_str()));
+    assert_eq!(imported.tag(tags::SOURCE_CREATED), Some(taken.as_str()));
 }
 
 #[tokio::test]
@@ -154,29 +164,36 @@ async fn retention_keeps_what_the_policy_keeps_and_nothing_else_is_touched() {
     assert!(all.db_snapshots().iter().any(|s| s.db_snapshot_identifier() == Some("operator-manual")));
 }
 
-#[tokio::test]
-async fn with_a_second_region_every_import_is_copied_there_once() {
+/// The pair deployed with a second region (us-west-2), and the reconciler as the template
+/// runs it there: its role in both regions, the stack's second-region key.
+async fn with_second_region() -> (Pipeline, offsite_importer::run::Vault, offsite_importer::dr::SecondRegion) {
     use offsite_importer::dr::SecondRegion;
     use offsite_importer::run::Vault;
     use offsite_importer::settings::{DR_KEY_VAR, DR_REGION_VAR, VaultSettings};
 
-    // Deployed with a second region: the template lets the reconciler copy there.
     let pair = DeployedPair::start_with_second_region(&EmulatorOptions::default(), &[], &[], "us-west-2")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let pipeline = Pipeline::on(pair).await;
-    let (_copy, bodies) = pipeline.announced("orders-1").await;
-    let imported = pipeline.vault_side().handle_batch(&sqs_event(&bodies), now()).await.expect("batch");
-    assert_eq!(results(&imported.outcomes), ["imported"]);
     let dr_key = pipeline.dr_key.clone().expect("the second region's key");
     let role = &pipeline.reconciler_role;
     let west = role.clone().into_builder().region(aws_config::Region::new("us-west-2")).build();
     let mut env = pipeline.env.clone();
     env.insert(DR_REGION_VAR.to_owned(), "us-west-2".to_owned());
-    env.insert(DR_KEY_VAR.to_owned(), dr_key.clone());
+    env.insert(DR_KEY_VAR.to_owned(), dr_key);
     let settings = VaultSettings::from_env(&env).expect("settings with a second region");
     let second = SecondRegion::new(settings.dr.clone().expect("second region"), role.clone(), &west);
     let vault = Vault::new(RdsSnapshots::new(Client::new(role)), settings).with_second_region(second.clone());
+    (pipeline, vault, second)
+}
+
+#[tokio::test]
+async fn with_a_second_region_every_import_is_copied_there_once() {
+    let (pipeline, vault, second) = with_second_region().await;
+    let dr_key = pipeline.dr_key.clone().expect("the second region's key");
+    let (_copy, bodies) = pipeline.announced("orders-1").await;
+    let imported = pipeline.vault_side().handle_batch(&sqs_event(&bodies), now()).await.expect("batch");
+    assert_eq!(results(&imported.outcomes), ["imported"]);
 
     let report = vault.reconcile(now()).await.expect("reconcile");
     let primary = pipeline.vault_copies().await;
@@ -198,6 +215,43 @@ async fn with_a_second_region_every_import_is_copied_there_once() {
     let again = vault.reconcile(now()).await.expect("reconcile again");
     assert!(again.outcomes.iter().all(|o| o.result != "replicated"), "{again:#?}");
     assert_eq!(second.copies().await.expect("list").len(), 1);
+}
+
+/// Retention in the second region, under the retention role the template gives it there:
+/// the same policy over the second-region copies (their own marker), nothing else touched.
+#[tokio::test]
+async fn retention_in_the_second_region_deletes_only_its_own_expired_copies() {
+    let (pipeline, vault, second) = with_second_region().await;
+    for name in ["orders-a", "orders-b"] {
+        let (_copy, bodies) = pipeline.announced(name).await;
+        let report = pipeline.vault_side().handle_batch(&sqs_event(&bodies), now()).await.expect("batch");
+        assert_eq!(results(&report.outcomes), ["imported"]);
+    }
+    let report = vault.reconcile(now()).await.expect("reconcile");
+    assert_eq!(report.outcomes.iter().filter(|o| o.result == "replicated").count(), 2, "{report:#?}");
+    // The second region's data: 20 and 2 days old (the operator's hand).
+    let mut copies = second.copies().await.expect("second-region copies");
+    copies.sort_by(|a, b| a.identifier.cmp(&b.identifier));
+    let west_operator = pipeline.vault.clone().into_builder().region(aws_config::Region::new("us-west-2")).build();
+    let operator = RdsSnapshots::new(Client::new(&west_operator));
+    for (copy, days) in copies.iter().zip([20, 2]) {
+        let taken = rfc3339(DateTime::from_secs(now().secs() - days * 86_400));
+        let tag = BTreeMap::from([(tags::SOURCE_CREATED.to_owned(), taken)]);
+        operator.add_tags(&copy.arn, &tag).await.expect("backdate");
+    }
+    let retention_west =
+        pipeline.retention_role.clone().into_builder().region(aws_config::Region::new("us-west-2")).build();
+    let retention = RdsSnapshots::new(Client::new(&retention_west));
+    let policy =
+        Policy { keep_last: 1, daily: 0, weekly: 0, monthly: 0, min_age: Duration::from_secs(86_400), dry_run: false };
+    let later = DateTime::from_secs(now().secs() + 30 * 86_400);
+
+    let report = apply(&retention, &policy, later, tags::MARKER_IMPORT_DR).await.expect("retention");
+    assert_eq!(report.deleted, [copies[0].identifier.clone()], "{report:#?}");
+    assert!(report.errors.is_empty(), "{report:#?}");
+    let left = second.copies().await.expect("second-region copies");
+    assert_eq!(left.iter().map(|c| c.identifier.as_str()).collect::<Vec<_>>(), [copies[1].identifier.as_str()]);
+    assert_eq!(pipeline.vault_copies().await.len(), 2, "the primary region's copies are not this run's");
 }
 
 #[tokio::test]
