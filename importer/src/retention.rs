@@ -328,7 +328,10 @@ mod tests {
         let verdicts = plan(&copies, &strict, DateTime::from_secs(NOW), tags::MARKER_IMPORT);
         assert_eq!(
             kept(&verdicts),
-            [("newest".to_owned(), "among the newest".to_owned()), ("late".to_owned(), "younger than the minimum age".to_owned())]
+            [
+                ("newest".to_owned(), "among the newest".to_owned()),
+                ("late".to_owned(), "younger than the minimum age".to_owned())
+            ]
         );
         let a_week_later = DateTime::from_secs(NOW - 600 + 7 * DAY);
         assert_eq!(deleted(&plan(&copies, &strict, a_week_later, tags::MARKER_IMPORT)), ["late"]);

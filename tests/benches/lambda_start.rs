@@ -21,7 +21,7 @@ fn binary(name: &str) -> (PathBuf, &'static str) {
     if release.exists() {
         return (release, "release");
     }
-    (offsite_tests::lambda::binary(name).unwrap_or_else(|| panic!("{name} is not built")), "debug")
+    (offsite_tests::lambda::binary(name).unwrap_or_else(|e| panic!("{e}")), "debug")
 }
 
 fn median(mut values: Vec<Duration>) -> f64 {

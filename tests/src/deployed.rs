@@ -62,8 +62,8 @@ pub enum DeployError {
     Resolve(#[from] offsite_infra::resolve::ResolveError),
     #[error(transparent)]
     Stack(#[from] StackError),
-    #[error("{0} is not built: run `cargo build --workspace --bins` (make test and make demo do)")]
-    NotBuilt(String),
+    #[error(transparent)]
+    Binary(#[from] crate::lambda::BinaryError),
     #[error("{0}")]
     Missing(String),
     #[error(transparent)]
@@ -308,7 +308,7 @@ impl DeployedPair {
 
     /// Starts the function running `binary` as a Lambda process.
     pub fn function(&self, binary: &str) -> Result<LambdaFunction, DeployError> {
-        let path = crate::lambda::binary(binary).ok_or_else(|| DeployError::NotBuilt(binary.to_owned()))?;
+        let path = crate::lambda::binary(binary)?;
         Ok(LambdaFunction::start(&path, binary, &self.function_arn(binary)?, &self.function_env(binary)?)?)
     }
 }

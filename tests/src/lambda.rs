@@ -278,9 +278,147 @@ fn route(method: &str, path: &str, body: &[u8], api: &Api, ready: &Mutex<Option<
     accepted()
 }
 
+/// Why a workspace binary cannot be run.
+#[derive(Debug, thiserror::Error)]
+pub enum BinaryError {
+    #[error("{0} is not built: run `cargo build --workspace --bins` (make test does it first)")]
+    NotBuilt(String),
+    #[error(
+        "{binary} is older than {changed}: run `cargo build --workspace --bins` (make test does it first), \
+         or this test runs the code as it was before that change"
+    )]
+    Stale { binary: String, changed: String },
+    #[error("{binary}: {message}")]
+    Unknown { binary: String, message: String },
+}
+
+/// The workspace package each binary the tests run belongs to.
+const PACKAGES: &[(&str, &str)] = &[
+    ("offsite-exporter", "exporter"),
+    ("offsite-scanner", "scanner"),
+    ("offsite-importer", "importer"),
+    ("offsite-reconciler", "importer"),
+    ("offsite-retention", "importer"),
+    ("offsite-dynamo-export", "dynamo"),
+    ("offsite", "cli"),
+    ("offsite-demo", "demo"),
+];
+
 /// The path of a workspace binary built by `cargo build` (debug profile), e.g.
-/// `offsite-exporter`; `None` when it is not built.
-pub fn binary(name: &str) -> Option<PathBuf> {
-    let path = crate::workspace_root().join("target/debug").join(name);
-    path.exists().then_some(path)
+/// `offsite-exporter`, refused when it is not built or when any source it is built from
+/// (its package's and its workspace dependencies' `src/**/*.rs` and `Cargo.toml`, and
+/// `Cargo.lock`) changed after it was linked: a test must not judge yesterday's binary.
+pub fn binary(name: &str) -> Result<PathBuf, BinaryError> {
+    binary_in(&crate::workspace_root(), name)
+}
+
+fn binary_in(root: &Path, name: &str) -> Result<PathBuf, BinaryError> {
+    let path = root.join("target/debug").join(name);
+    let unknown = |message: String| BinaryError::Unknown { binary: name.to_owned(), message };
+    let linked =
+        std::fs::metadata(&path).and_then(|m| m.modified()).map_err(|_| BinaryError::NotBuilt(name.to_owned()))?;
+    let package = PACKAGES
+        .iter()
+        .find(|(binary, _)| *binary == name)
+        .map(|(_, package)| *package)
+        .ok_or_else(|| unknown("not a binary of the workspace's packages".to_owned()))?;
+    let mut sources = vec![root.join("Cargo.lock")];
+    for dir in packages_built_into(root, package) {
+        sources.push(dir.join("Cargo.toml"));
+        rust_files(&dir.join("src"), &mut sources);
+    }
+    for source in sources {
+        let modified = std::fs::metadata(&source).and_then(|m| m.modified()).map_err(|e| unknown(e.to_string()))?;
+        if modified > linked {
+            let shown = source.strip_prefix(root).unwrap_or(&source).display().to_string();
+            return Err(BinaryError::Stale { binary: name.to_owned(), changed: shown });
+        }
+    }
+    Ok(path)
+}
+
+/// `package` and the workspace packages it depends on (its `[dependencies]` named
+/// `offsite-<dir>`), transitively.
+fn packages_built_into(root: &Path, package: &str) -> Vec<PathBuf> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut todo = vec![package.to_owned()];
+    while let Some(next) = todo.pop() {
+        if seen.contains(&next) {
+            continue;
+        }
+        let manifest = std::fs::read_to_string(root.join(&next).join("Cargo.toml")).unwrap_or_default();
+        let mut in_dependencies = false;
+        for line in manifest.lines().map(str::trim) {
+            if line.starts_with('[') {
+                in_dependencies = line == "[dependencies]";
+            } else if in_dependencies && let Some(rest) = line.strip_prefix("offsite-") {
+                let dir: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+                if root.join(&dir).join("Cargo.toml").exists() {
+                    todo.push(dir);
+                }
+            }
+        }
+        seen.push(next);
+    }
+    seen.into_iter().map(|dir| root.join(dir)).collect()
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod binary_tests {
+    use std::fs::{File, create_dir_all, write};
+    use std::time::SystemTime;
+
+    use super::*;
+
+    fn file(root: &Path, path: &str, text: &str, at: SystemTime) {
+        let path = root.join(path);
+        create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        write(&path, text).expect("write");
+        File::options().write(true).open(&path).and_then(|f| f.set_modified(at)).expect("mtime");
+    }
+
+    #[test]
+    fn a_binary_older_than_any_source_it_is_built_from_is_refused() {
+        let root = std::env::temp_dir().join(format!("offsite-binary-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let t = |secs: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000 + secs);
+        file(&root, "Cargo.lock", "", t(0));
+        file(
+            &root,
+            "exporter/Cargo.toml",
+            "[dependencies]\noffsite-common.workspace = true\n[dev-dependencies]\noffsite-tests.workspace = true\n",
+            t(0),
+        );
+        file(&root, "exporter/src/main.rs", "", t(0));
+        file(&root, "common/Cargo.toml", "[dependencies]\n", t(0));
+        file(&root, "common/src/deep/lib.rs", "", t(0));
+        file(&root, "tests/Cargo.toml", "[dependencies]\n", t(0));
+        file(&root, "tests/src/lib.rs", "", t(50));
+        assert!(matches!(binary_in(&root, "offsite-exporter"), Err(BinaryError::NotBuilt(_))));
+
+        file(&root, "target/debug/offsite-exporter", "", t(10));
+        assert_eq!(binary_in(&root, "offsite-exporter").ok(), Some(root.join("target/debug/offsite-exporter")));
+        // A dev-dependency is not built into the binary; a dependency's source is.
+        file(&root, "common/src/deep/lib.rs", "// changed", t(20));
+        let Err(BinaryError::Stale { changed, .. }) = binary_in(&root, "offsite-exporter") else {
+            panic!("a binary older than its dependency's source must be refused")
+        };
+        assert_eq!(changed, "common/src/deep/lib.rs");
+        file(&root, "target/debug/offsite-exporter", "", t(30));
+        assert!(binary_in(&root, "offsite-exporter").is_ok());
+        file(&root, "Cargo.lock", "# changed", t(40));
+        assert!(matches!(binary_in(&root, "offsite-exporter"), Err(BinaryError::Stale { .. })));
+        let _ = std::fs::remove_dir_all(&root);
+    }
 }

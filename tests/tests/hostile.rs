@@ -1192,7 +1192,7 @@ impl CliCase {
 /// message naming what is wrong; those refused before any AWS call make none.
 async fn cli(tally: &mut Tally, scope: &Scope, p: &DeployedPair) {
     const ENTRY: &str = "CLI";
-    let offsite = binary("offsite").expect("offsite is built: cargo build --workspace --bins");
+    let offsite = binary("offsite").unwrap_or_else(|e| panic!("{e}"));
     let workload = p.emulator.process_env(&p.workload).await.expect("workload environment");
     let vault = p.emulator.process_env(&p.vault).await.expect("vault environment");
     let events = workspace_root().join("cli/tests/events");
@@ -1429,7 +1429,7 @@ async fn configuration(tally: &mut Tally, scope: &Scope, p: &DeployedPair) {
     let group = tally.begin(scope).await;
     p.emulator.reset_request_counts().expect("reset request counts");
     for (name, settings) in cases {
-        let path = binary(name).unwrap_or_else(|| panic!("{name} is built: cargo build --workspace --bins"));
+        let path = binary(name).unwrap_or_else(|e| panic!("{e}"));
         let env: BTreeMap<String, String> = p.function_env(name).unwrap_or_else(|e| panic!("{e}"));
         for (variable, value) in settings {
             let mut env = env.clone();
