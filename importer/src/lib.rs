@@ -12,12 +12,14 @@
 //! - [`run`]: a batch (importer) and a reconcile run.
 //! - [`dr`]: the optional second-region copy.
 //! - [`retention`]: the vault's retention policy (pure) and its settings.
+//! - [`register`]: the databases the vault protects, remembered even with no copy left.
 
 pub mod allow;
 pub mod dr;
 pub mod envelope;
 pub mod health;
 pub mod import;
+pub mod register;
 pub mod retention;
 pub mod run;
 pub mod settings;

@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::dr::SecondRegion;
 use crate::envelope::{self, BatchResponse, ItemFailure, SqsEvent};
 use crate::import::{ImportError, Imported, ImportedBy, import, is_genuine_import, provenance};
+use crate::register::{Register, compare, databases_of};
 use crate::settings::VaultSettings;
 use crate::verify::{Expectations, Rejection, check_notice, check_shared};
 
@@ -57,6 +58,8 @@ pub struct Vault {
     rds: RdsSnapshots,
     settings: VaultSettings,
     second_region: Option<SecondRegion>,
+    /// The reconciler's register of protected databases.
+    register: Option<Register>,
     /// The importer's listing of the vault, with when it was made (see
     /// [`VAULT_LISTING_TTL`]); shared by the clones of one warm container.
     listing: Arc<Mutex<Option<(Instant, Existing)>>>,
@@ -106,7 +109,14 @@ pub struct BatchReport {
 
 impl Vault {
     pub fn new(rds: RdsSnapshots, settings: VaultSettings) -> Self {
-        Self { rds, settings, second_region: None, listing: Arc::new(Mutex::new(None)) }
+        Self { rds, settings, second_region: None, register: None, listing: Arc::new(Mutex::new(None)) }
+    }
+
+    /// The reconciler remembers every database it sees an import of, and reports those
+    /// with no copy left.
+    pub fn with_register(mut self, register: Register) -> Self {
+        self.register = Some(register);
+        self
     }
 
     /// The reconciler also copies every available import into this second region.
@@ -256,7 +266,18 @@ impl Vault {
                 outcomes.push(outcome);
             }
         }
-        let freshness = freshness(&copies, now);
+        let mut freshness = freshness(&copies, now);
+        let (lost_databases, register_error) = match &self.register {
+            Some(register) => check_register(register, &copies, now).await,
+            None => (Vec::new(), None),
+        };
+        // A database with no copy left has the age of nothing: beyond any RPO.
+        freshness.extend(lost_databases.iter().map(|(source_account, source_database)| Freshness {
+            source_account: source_account.clone(),
+            source_database: source_database.clone(),
+            newest_age_seconds: u64::try_from(now.secs()).unwrap_or(0),
+            copies: 0,
+        }));
         for database in &freshness {
             let mut metrics = Metrics::with_dimensions(&[
                 ("SourceAccount", &database.source_account),
@@ -265,8 +286,12 @@ impl Vault {
             metrics.add("NewestVaultCopyAgeSeconds", database.newest_age_seconds as f64);
             metrics.flush();
         }
-        metrics(&outcomes, "reconciler").flush();
-        Ok(ReconcileReport { outcomes, freshness })
+        let mut run_metrics = metrics(&outcomes, "reconciler");
+        run_metrics.add("LostDatabases", lost_databases.len() as f64);
+        run_metrics.flush();
+        let lost_databases =
+            lost_databases.into_iter().map(|(account, database)| format!("{account}/{database}")).collect();
+        Ok(ReconcileReport { outcomes, freshness, lost_databases, register_error })
     }
 
     async fn reconcile_one(
@@ -310,7 +335,41 @@ impl Vault {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReconcileReport {
     pub outcomes: Vec<Outcome>,
+    /// Per protected database; a lost one (no copy left) with 0 copies and the age of nothing.
     pub freshness: Vec<Freshness>,
+    /// Databases the register remembers and the vault holds no copy of (`account/database`).
+    pub lost_databases: Vec<String>,
+    /// The register could not be read or written: the run's imports stand, the invocation
+    /// fails so that the error alarm says so.
+    pub register_error: Option<String>,
+}
+
+/// Remembers the databases of `copies` the register does not hold yet; returns the ones it
+/// holds with no copy left (each logged as a security finding), and the register's error.
+async fn check_register(
+    register: &Register,
+    copies: &[Snapshot],
+    now: DateTime,
+) -> (Vec<(String, String)>, Option<String>) {
+    let remembered = match register.remembered().await {
+        Ok(remembered) => remembered,
+        Err(error) => {
+            tracing::error!(error = %error, "the register of protected databases cannot be read");
+            return (Vec::new(), Some(error.to_string()));
+        }
+    };
+    let (new, lost) = compare(&remembered, &databases_of(copies));
+    let mut register_error = None;
+    for key in &new {
+        if let Err(error) = register.remember(key, now).await {
+            tracing::error!(error = %error, "a protected database cannot be remembered");
+            register_error.get_or_insert(error.to_string());
+        }
+    }
+    for (account, database) in &lost {
+        tracing::error!(source_account = %account, source_database = %database, "SECURITY: the vault holds no copy of a database it protects");
+    }
+    (lost, register_error)
 }
 
 /// How old the newest vault copy of one source database is.

@@ -7,6 +7,7 @@ use offsite_common::aws::{AwsSettings, REGION_VAR, RegionName};
 use offsite_common::config::{self, Env, KmsKeyArn, Setting};
 
 use crate::allow::AllowList;
+use crate::register::RegisterPath;
 use crate::retention::Policy;
 
 pub const IMPORT_KEY_VAR: &str = "OFFSITE_IMPORT_KEY_ARN";
@@ -16,6 +17,7 @@ pub const MAX_PER_SOURCE_PER_DAY_VAR: &str = "OFFSITE_MAX_IMPORTS_PER_SOURCE_PER
 pub const MAX_NOTICE_AGE_VAR: &str = "OFFSITE_MAX_NOTICE_AGE";
 pub const DR_REGION_VAR: &str = "OFFSITE_DR_REGION";
 pub const DR_KEY_VAR: &str = "OFFSITE_DR_KEY_ARN";
+pub const REGISTER_PATH_VAR: &str = "OFFSITE_PROTECTED_DATABASES_PATH";
 
 /// An SQS batch holds at most 10 messages; two batches' worth per invocation by default.
 pub const DEFAULT_MAX_PER_INVOCATION: u32 = 20;
@@ -39,6 +41,8 @@ pub struct VaultSettings {
     pub max_notice_age: Duration,
     /// The optional second region of the vault account.
     pub dr: Option<DrSettings>,
+    /// Where the reconciler remembers the databases the vault protects.
+    pub register: RegisterPath,
 }
 
 /// Where the vault keeps a second copy of every import.
@@ -139,6 +143,7 @@ impl VaultSettings {
             max_per_invocation,
             max_per_source_per_day,
             max_notice_age,
+            register: config::or_default(env, REGISTER_PATH_VAR, RegisterPath::default())?,
         })
     }
 }

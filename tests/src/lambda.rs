@@ -305,9 +305,12 @@ const PACKAGES: &[(&str, &str)] = &[
 ];
 
 /// The path of a workspace binary built by `cargo build` (debug profile), e.g.
-/// `offsite-exporter`, refused when it is not built or when any source it is built from
-/// (its package's and its workspace dependencies' `src/**/*.rs` and `Cargo.toml`, and
-/// `Cargo.lock`) changed after it was linked: a test must not judge yesterday's binary.
+/// `offsite-exporter`, refused when it is not built or when a Rust source it is built from
+/// changed after it was linked (its own `[[bin]]` file, its package's library and its
+/// workspace dependencies' libraries): a test must not judge yesterday's binary. Cargo
+/// relinks a binary whenever one of those changes, so a fresh build always passes;
+/// manifests and `Cargo.lock` are left out, since cargo rebuilds only the binaries a change
+/// there affects.
 pub fn binary(name: &str) -> Result<PathBuf, BinaryError> {
     binary_in(&crate::workspace_root(), name)
 }
@@ -322,10 +325,18 @@ fn binary_in(root: &Path, name: &str) -> Result<PathBuf, BinaryError> {
         .find(|(binary, _)| *binary == name)
         .map(|(_, package)| *package)
         .ok_or_else(|| unknown("not a binary of the workspace's packages".to_owned()))?;
-    let mut sources = vec![root.join("Cargo.lock")];
+    let mut sources = Vec::new();
     for dir in packages_built_into(root, package) {
-        sources.push(dir.join("Cargo.toml"));
-        rust_files(&dir.join("src"), &mut sources);
+        let manifest = Manifest::read(&dir);
+        let src = dir.join("src");
+        let mut files = Vec::new();
+        rust_files(&src, &mut files);
+        // The library: every file but the binaries' own.
+        sources.extend(files.into_iter().filter(|f| !f.starts_with(src.join("bin")) && !manifest.is_bin_file(&dir, f)));
+        if dir.ends_with(package) {
+            let own = manifest.bins.iter().find(|(bin, _)| bin == name).map(|(_, file)| dir.join(file));
+            sources.push(own.ok_or_else(|| unknown(format!("no [[bin]] named {name} in {package}/Cargo.toml")))?);
+        }
     }
     for source in sources {
         let modified = std::fs::metadata(&source).and_then(|m| m.modified()).map_err(|e| unknown(e.to_string()))?;
@@ -337,8 +348,54 @@ fn binary_in(root: &Path, name: &str) -> Result<PathBuf, BinaryError> {
     Ok(path)
 }
 
-/// `package` and the workspace packages it depends on (its `[dependencies]` named
-/// `offsite-<dir>`), transitively.
+/// What the tests need of a package's `Cargo.toml`: its workspace dependencies (the
+/// `[dependencies]` named `offsite-<dir>`) and its `[[bin]]` targets (name, path).
+struct Manifest {
+    dependencies: Vec<String>,
+    bins: Vec<(String, String)>,
+}
+
+impl Manifest {
+    fn read(dir: &Path) -> Self {
+        let text = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap_or_default();
+        let (mut dependencies, mut bins) = (Vec::new(), Vec::new());
+        let mut section = String::new();
+        for line in text.lines().map(str::trim) {
+            if line.starts_with('[') {
+                section = line.to_owned();
+                if section == "[[bin]]" {
+                    bins.push((String::new(), String::new()));
+                }
+                continue;
+            }
+            let value = || line.split_once('=').map(|(_, v)| v.trim().trim_matches('"').to_owned()).unwrap_or_default();
+            match section.as_str() {
+                "[dependencies]" => {
+                    if let Some(rest) = line.strip_prefix("offsite-") {
+                        dependencies.push(rest.chars().take_while(char::is_ascii_alphanumeric).collect());
+                    }
+                }
+                "[[bin]]" => {
+                    if let Some(bin) = bins.last_mut() {
+                        if line.starts_with("name") {
+                            bin.0 = value();
+                        } else if line.starts_with("path") {
+                            bin.1 = value();
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Self { dependencies, bins }
+    }
+
+    fn is_bin_file(&self, dir: &Path, file: &Path) -> bool {
+        self.bins.iter().any(|(_, path)| dir.join(path) == file)
+    }
+}
+
+/// `package` and the workspace packages it depends on, transitively.
 fn packages_built_into(root: &Path, package: &str) -> Vec<PathBuf> {
     let mut seen: Vec<String> = Vec::new();
     let mut todo = vec![package.to_owned()];
@@ -346,18 +403,8 @@ fn packages_built_into(root: &Path, package: &str) -> Vec<PathBuf> {
         if seen.contains(&next) {
             continue;
         }
-        let manifest = std::fs::read_to_string(root.join(&next).join("Cargo.toml")).unwrap_or_default();
-        let mut in_dependencies = false;
-        for line in manifest.lines().map(str::trim) {
-            if line.starts_with('[') {
-                in_dependencies = line == "[dependencies]";
-            } else if in_dependencies && let Some(rest) = line.strip_prefix("offsite-") {
-                let dir: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
-                if root.join(&dir).join("Cargo.toml").exists() {
-                    todo.push(dir);
-                }
-            }
-        }
+        let manifest = Manifest::read(&root.join(&next));
+        todo.extend(manifest.dependencies.into_iter().filter(|dir| root.join(dir).join("Cargo.toml").exists()));
         seen.push(next);
     }
     seen.into_iter().map(|dir| root.join(dir)).collect()
@@ -393,32 +440,42 @@ mod binary_tests {
         let root = std::env::temp_dir().join(format!("offsite-binary-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         let t = |secs: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000 + secs);
-        file(&root, "Cargo.lock", "", t(0));
-        file(
-            &root,
-            "exporter/Cargo.toml",
-            "[dependencies]\noffsite-common.workspace = true\n[dev-dependencies]\noffsite-tests.workspace = true\n",
-            t(0),
-        );
-        file(&root, "exporter/src/main.rs", "", t(0));
-        file(&root, "common/Cargo.toml", "[dependencies]\n", t(0));
+        let importer = "[[bin]]\nname = \"offsite-importer\"\npath = \"src/bin/importer.rs\"\n\n\
+                        [[bin]]\nname = \"offsite-reconciler\"\npath = \"src/bin/reconciler.rs\"\n\n\
+                        [dependencies]\noffsite-common.workspace = true\n\n\
+                        [dev-dependencies]\noffsite-tests.workspace = true\n";
+        file(&root, "importer/Cargo.toml", importer, t(0));
+        file(&root, "importer/src/lib.rs", "", t(0));
+        file(&root, "importer/src/bin/importer.rs", "", t(0));
+        file(&root, "importer/src/bin/reconciler.rs", "", t(0));
+        file(&root, "common/Cargo.toml", "[[bin]]\nname = \"tool\"\npath = \"src/main.rs\"\n", t(0));
         file(&root, "common/src/deep/lib.rs", "", t(0));
-        file(&root, "tests/Cargo.toml", "[dependencies]\n", t(0));
+        file(&root, "common/src/main.rs", "", t(0));
+        file(&root, "tests/Cargo.toml", "", t(0));
         file(&root, "tests/src/lib.rs", "", t(50));
-        assert!(matches!(binary_in(&root, "offsite-exporter"), Err(BinaryError::NotBuilt(_))));
+        assert!(matches!(binary_in(&root, "offsite-importer"), Err(BinaryError::NotBuilt(_))));
 
-        file(&root, "target/debug/offsite-exporter", "", t(10));
-        assert_eq!(binary_in(&root, "offsite-exporter").ok(), Some(root.join("target/debug/offsite-exporter")));
-        // A dev-dependency is not built into the binary; a dependency's source is.
-        file(&root, "common/src/deep/lib.rs", "// changed", t(20));
-        let Err(BinaryError::Stale { changed, .. }) = binary_in(&root, "offsite-exporter") else {
-            panic!("a binary older than its dependency's source must be refused")
-        };
-        assert_eq!(changed, "common/src/deep/lib.rs");
-        file(&root, "target/debug/offsite-exporter", "", t(30));
-        assert!(binary_in(&root, "offsite-exporter").is_ok());
-        file(&root, "Cargo.lock", "# changed", t(40));
-        assert!(matches!(binary_in(&root, "offsite-exporter"), Err(BinaryError::Stale { .. })));
+        file(&root, "target/debug/offsite-importer", "", t(10));
+        assert_eq!(binary_in(&root, "offsite-importer").ok(), Some(root.join("target/debug/offsite-importer")));
+        // Not built into it: a dev-dependency, another binary of the package, a dependency's
+        // binary, the manifests and the lock file (cargo does not relink it for those).
+        for other in ["importer/src/bin/reconciler.rs", "common/src/main.rs", "importer/Cargo.toml", "Cargo.lock"] {
+            let text = if other.ends_with("Cargo.toml") { format!("{importer}\n") } else { "// changed".to_owned() };
+            file(&root, other, &text, t(20));
+            assert!(binary_in(&root, "offsite-importer").is_ok(), "{other}");
+        }
+        // Built into it: its own file, its library, a dependency's library.
+        for (changed, at) in
+            [("importer/src/bin/importer.rs", 30), ("importer/src/lib.rs", 40), ("common/src/deep/lib.rs", 60)]
+        {
+            file(&root, changed, "// changed", t(at));
+            let Err(BinaryError::Stale { changed: named, .. }) = binary_in(&root, "offsite-importer") else {
+                panic!("a binary older than {changed} must be refused")
+            };
+            assert_eq!(named, changed);
+            file(&root, "target/debug/offsite-importer", "", t(at + 5));
+        }
+        assert!(binary_in(&root, "offsite-importer").is_ok());
         let _ = std::fs::remove_dir_all(&root);
     }
 }

@@ -16,6 +16,7 @@ use offsite_common::tags;
 use offsite_exporter::export::{Exporter, Outcome};
 use offsite_exporter::settings::ExporterSettings;
 use offsite_importer::envelope::SqsEvent;
+use offsite_importer::register::Register;
 use offsite_importer::run::Vault;
 use offsite_importer::settings::VaultSettings;
 use offsite_scanner::scan::Scanner;
@@ -118,9 +119,13 @@ impl Pipeline {
         self.vault_as(&self.importer_role, &self.env)
     }
 
-    /// The reconciler: the same code as the importer, under the reconciler's role.
+    /// The reconciler: the same code as the importer, under the reconciler's role, with the
+    /// register of protected databases the template gives it.
     pub fn reconciler(&self) -> Vault {
-        self.vault_as(&self.reconciler_role, &self.env)
+        let vault = self.vault_as(&self.reconciler_role, &self.env);
+        let register =
+            Register::new(aws_sdk_ssm::Client::new(&self.reconciler_role), vault.settings().register.clone());
+        vault.with_register(register)
     }
 
     /// The vault's code with `env` as its settings, under `role`.

@@ -284,3 +284,54 @@ async fn a_flood_is_deferred_not_dropped() {
     assert_eq!(results(&rest.outcomes), ["already-imported", "already-imported", "imported"]);
     assert_eq!(pipeline.vault_copies().await.len(), 3);
 }
+
+/// The reconciler remembers every database it sees an import of (in the vault's SSM
+/// Parameter Store, under the template's path), so a database whose vault copies all vanish
+/// is reported lost and given the age of nothing: the freshness alarm fires, where before
+/// the database just dropped out of the metric.
+#[tokio::test]
+async fn a_database_whose_vault_copies_all_vanish_is_reported_lost() {
+    let pipeline = Pipeline::start(Duration::ZERO).await;
+    let (copy, bodies) = pipeline.announced("orders-1").await;
+    let report = pipeline.vault_side().handle_batch(&sqs_event(&bodies), now()).await.expect("batch");
+    assert_eq!(results(&report.outcomes), ["imported"]);
+
+    let first = pipeline.reconciler().reconcile(now()).await.expect("reconcile");
+    assert!(first.lost_databases.is_empty() && first.register_error.is_none(), "{first:#?}");
+    let register = aws_sdk_ssm::Client::new(&pipeline.vault)
+        .get_parameters_by_path()
+        .path("/offsite/protected-databases")
+        .recursive(true)
+        .send()
+        .await
+        .expect("the register");
+    let names: Vec<&str> = register.parameters().iter().filter_map(|p| p.name()).collect();
+    assert_eq!(names, [format!("/offsite/protected-databases/{WORKLOAD}/orders")]);
+
+    // The workload's shared copy is gone (it would otherwise be imported again), and every
+    // vault copy of `orders` is deleted (by hand, by a compromised principal).
+    Client::new(&pipeline.workload)
+        .delete_db_snapshot()
+        .db_snapshot_identifier(&copy.identifier)
+        .send()
+        .await
+        .expect("delete the workload's copy");
+    for copy in pipeline.vault_copies().await {
+        Client::new(&pipeline.vault)
+            .delete_db_snapshot()
+            .db_snapshot_identifier(&copy.identifier)
+            .send()
+            .await
+            .expect("delete");
+    }
+    let at = now();
+    let lost = pipeline.reconciler().reconcile(at).await.expect("reconcile");
+    assert_eq!(lost.lost_databases, [format!("{WORKLOAD}/orders")], "{lost:#?}");
+    let orders = lost.freshness.iter().find(|f| f.source_database == "orders").expect("orders still reported");
+    assert_eq!((orders.copies, orders.newest_age_seconds), (0, u64::try_from(at.secs()).expect("now")));
+    assert!(lost.register_error.is_none(), "{lost:#?}");
+    assert!(lost.outcomes.is_empty(), "nothing left to import: {lost:#?}");
+    // It stays lost, run after run: the register is never rewritten by the pipeline.
+    let again = pipeline.reconciler().reconcile(now()).await.expect("reconcile");
+    assert_eq!(again.lost_databases, [format!("{WORKLOAD}/orders")]);
+}

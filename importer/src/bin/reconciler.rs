@@ -9,6 +9,7 @@ use offsite_common::aws::{AwsSettings, load_sdk_config};
 use offsite_common::config::ProcessEnv;
 use offsite_common::rds::RdsSnapshots;
 use offsite_importer::dr::SecondRegion;
+use offsite_importer::register::Register;
 use offsite_importer::run::Vault;
 use offsite_importer::settings::VaultSettings;
 use serde_json::Value;
@@ -29,7 +30,9 @@ async fn main() -> Result<(), Error> {
         }
         None => None,
     };
-    let mut vault = Vault::new(RdsSnapshots::new(aws_sdk_rds::Client::new(&sdk_config)), settings);
+    let register = Register::new(aws_sdk_ssm::Client::new(&sdk_config), settings.register.clone());
+    let mut vault =
+        Vault::new(RdsSnapshots::new(aws_sdk_rds::Client::new(&sdk_config)), settings).with_register(register);
     if let Some(second_region) = second_region {
         vault = vault.with_second_region(second_region);
     }
@@ -38,6 +41,11 @@ async fn main() -> Result<(), Error> {
         let trigger = offsite_common::logging::trigger_of(&event.payload);
         tracing::info!(trigger = %trigger, request_id = %event.context.request_id, "reconcile: {}", offsite_common::logging::EVENT_NOT_READ);
         let report = vault.reconcile(DateTime::from(SystemTime::now())).await?;
+        if let Some(error) = &report.register_error {
+            // The imports of this run stand; the failed invocation is what the error alarm sees.
+            tracing::info!(report = %serde_json::to_string(&report)?, "reconcile");
+            return Err(Error::from(error.clone()));
+        }
         Ok::<Value, Error>(serde_json::to_value(&report)?)
     }))
     .await

@@ -138,7 +138,7 @@ log = logging.getLogger("offsite_emulator.iam")
 PARTITION = "aws"
 # SigV4 signing names whose IAM prefix differs.
 _PREFIX = {"monitoring": "cloudwatch", "email": "ses", "execute-api": "execute-api"}
-_JSON_SERVICES = {"dynamodb", "kms", "sqs", "logs", "events", "lambda"}
+_JSON_SERVICES = {"dynamodb", "kms", "sqs", "logs", "events", "lambda", "ssm"}
 
 
 # API operations authorized as an IAM action of another name: the batch forms (SNS API
@@ -272,6 +272,15 @@ def _kms_key_arn(call: Call, key_id: str) -> str:
     return f"arn:{PARTITION}:kms:{region}:{account}:key/{raw}"
 
 
+def _ssm_parameter_arn(call: Call, name: str) -> str:
+    """A parameter's ARN: ``parameter/`` and its name without the leading slash (Service
+    Authorization Reference, AWS Systems Manager, resource type ``parameter``). A path is
+    authorized as the parameter ARN of the path (GetParametersByPath)."""
+    if name.startswith("arn:"):
+        return name
+    return f"arn:{PARTITION}:ssm:{call.region}:{call.account}:parameter/{name.lstrip('/')}"
+
+
 def _role_arn(call: Call, name: str) -> str:
     try:
         return iam_backends[call.account][PARTITION].get_role(name).arn
@@ -325,6 +334,7 @@ _PARAMS: dict[str, list[tuple[str, _Builder]]] = {
         ("AliasName", lambda c, v: v if v.startswith("arn:") else
          f"arn:{PARTITION}:kms:{c.region}:{c.account}:{v}"),
     ],
+    "ssm": [("Name", _ssm_parameter_arn), ("Path", _ssm_parameter_arn)],
     "sts": [("RoleArn", lambda c, v: v)],
     "iam": [
         ("RoleName", _role_arn),
@@ -564,6 +574,12 @@ def _base_context(principal: Principal, call: Call) -> Context:
         for header in ("x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id"):
             if h.get(header):
                 ctx[f"s3:{header}"] = [h[header]]
+    if call.service == "ssm":
+        # Set only when the request names them (the SSM condition keys of PutParameter and
+        # GetParametersByPath); an absent key is absent, as IAM treats it.
+        for name in ("Overwrite", "Recursive"):
+            if isinstance(p.get(name), bool):
+                ctx[f"ssm:{name.lower()}"] = ["true" if p[name] else "false"]
     if call.service == "sts":
         if p.get("ExternalId"):
             ctx["sts:externalid"] = [p["ExternalId"]]

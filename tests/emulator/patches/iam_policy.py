@@ -108,6 +108,8 @@ KNOWN_KEYS: tuple[str, ...] = (
     "s3:x-amz-server-side-encryption-aws-kms-key-id",
     "sts:externalid",
     "sts:rolesessionname",
+    "ssm:overwrite",
+    "ssm:recursive",
 )
 
 
