@@ -76,19 +76,31 @@ fn never(t: &Template, binary: &str, actions: &[&str], what: &str, out: &mut Vec
     }
 }
 
-/// Every grant of `actions` to the role is limited to snapshots carrying the marker
-/// `offsite:managed-by=<marker>` (a resource-tag condition) and never on `*`.
-fn only_marked(t: &Template, binary: &str, actions: &[&str], marker: &str, out: &mut Vec<String>) {
+/// The resource-tag condition keys that can carry the marker of a snapshot.
+const MARKER_KEYS: [&str; 3] = [
+    "aws:ResourceTag/offsite:managed-by",
+    "rds:snapshot-tag/offsite:managed-by",
+    "rds:cluster-snapshot-tag/offsite:managed-by",
+];
+
+/// Every grant of `actions` to the role is limited to snapshots carrying one of `markers`
+/// as `offsite:managed-by` (`StringEquals` on a resource-tag key, with those values only)
+/// and never on `*`.
+fn only_marked(t: &Template, binary: &str, actions: &[&str], markers: &[&str], out: &mut Vec<String>) {
     let Some((role, statements)) = role(t, binary, out) else { return };
     for action in actions {
         for s in statements.iter().filter(|s| s.allow && s.covers(action)) {
-            let condition = s.condition_text();
-            let tagged = condition.contains("offsite:managed-by") && condition.contains(marker);
+            let tagged = MARKER_KEYS.iter().any(|key| {
+                let values = s.condition_values("StringEquals", key);
+                !values.is_empty() && values.iter().all(|v| markers.iter().any(|m| v == m))
+            });
             if !tagged || s.any_resource() {
                 out.push(format!(
-                    "{} {role}: {binary} may {action} without the marker condition offsite:managed-by={marker} \
+                    "{} {role}: {binary} may {action} without the marker condition offsite:managed-by={} \
                      on named resources (statement {:?})",
-                    t.name, s.sid
+                    t.name,
+                    markers.join(" or "),
+                    s.sid
                 ));
             }
         }
@@ -96,7 +108,8 @@ fn only_marked(t: &Template, binary: &str, actions: &[&str], marker: &str, out: 
 }
 
 /// A key policy denies deleting, disabling and re-policying the key to everyone but the
-/// principals its condition names.
+/// principals its condition names (a negated operator on `aws:PrincipalArn`: the Deny
+/// applies to every principal that is *not* named).
 fn key_denies_destruction(t: &Template, key_id: &str, out: &mut Vec<String>) {
     let Some(key) = t.resource(key_id) else {
         out.push(format!("{}: no key {key_id}", t.name));
@@ -106,7 +119,10 @@ fn key_denies_destruction(t: &Template, key_id: &str, out: &mut Vec<String>) {
     for action in KEY_DESTRUCTION {
         let denied = statements.iter().any(|s| {
             let everyone = s.principal == "*" || s.principal["AWS"] == "*";
-            !s.allow && everyone && s.covers(action) && s.condition_text().contains("aws:PrincipalArn")
+            let all_but_named = ["ArnNotEquals", "ArnNotLike", "StringNotEquals", "StringNotLike"]
+                .iter()
+                .any(|operator| !s.condition_values(operator, "aws:PrincipalArn").is_empty());
+            !s.allow && everyone && s.covers(action) && all_but_named
         });
         if !denied {
             out.push(format!("{} {key_id}: the key policy must deny {action} to all but the break-glass role", t.name));
@@ -122,8 +138,8 @@ pub fn workload(t: &Template) -> Vec<String> {
     out.extend(no_wildcard_actions(t));
     never(t, "offsite-exporter", &DELETE, "delete a snapshot", &mut out);
     never(t, "offsite-exporter", &SHARE, "share a snapshot", &mut out);
-    only_marked(t, "offsite-scanner", &DELETE, "offsite-export", &mut out);
-    only_marked(t, "offsite-scanner", &SHARE, "offsite-export", &mut out);
+    only_marked(t, "offsite-scanner", &DELETE, &["offsite-export"], &mut out);
+    only_marked(t, "offsite-scanner", &SHARE, &["offsite-export"], &mut out);
     never(t, "offsite-scanner", &COPY, "copy a snapshot", &mut out);
     never(t, "offsite-dynamo-export", &DELETE, "delete a snapshot", &mut out);
     never(t, "offsite-dynamo-export", &SHARE, "share a snapshot", &mut out);
@@ -247,7 +263,8 @@ pub fn vault(t: &Template) -> Vec<String> {
         never(t, binary, &SHARE, "share a snapshot", &mut out);
         never(t, binary, &KEY_DESTRUCTION, "touch the key's life", &mut out);
     }
-    only_marked(t, "offsite-retention", &DELETE, "offsite-import", &mut out);
+    // Its own imports, and their second-region copies (their own marker).
+    only_marked(t, "offsite-retention", &DELETE, &["offsite-import", "offsite-import-dr"], &mut out);
     never(t, "offsite-retention", &SHARE, "share a snapshot", &mut out);
     never(t, "offsite-retention", &COPY, "copy a snapshot", &mut out);
     let keys: Vec<&str> = t.of_type("AWS::KMS::Key").map(|(id, _)| id).collect();
@@ -323,7 +340,11 @@ pub fn auditor(t: &Template) -> Vec<String> {
     let mut export_bucket_seen = false;
     for (id, policy) in &policies {
         let statements = Statement::all(&policy["Properties"]["PolicyDocument"]);
-        if !statements.iter().any(|s| !s.allow && s.condition_text().contains("aws:SecureTransport")) {
+        let tls_only = |s: &Statement| {
+            let values = s.condition_values("Bool", "aws:SecureTransport");
+            !s.allow && !values.is_empty() && values.iter().all(|v| v == "false" || v == false)
+        };
+        if !statements.iter().any(tls_only) {
             out.push(format!("{} {id}: no TLS-only deny", t.name));
         }
         for s in statements.iter().filter(|s| s.allow) {

@@ -189,9 +189,18 @@ impl Statement {
         self.actions.iter().any(|p| wildcard_match(p, &action))
     }
 
-    /// The condition's text, for "does it test this key/value" checks.
+    /// The condition's text (as written, `${...}` references included).
     pub fn condition_text(&self) -> String {
         self.condition.to_string()
+    }
+
+    /// The values the condition compares `key` with under exactly `operator` (e.g.
+    /// `StringEquals`; `IfExists` and set qualifiers are other operators): what a check
+    /// must judge, not the text (a `StringNotEquals` names the same key and value as a
+    /// `StringEquals`). Condition keys are case-insensitive in IAM, operators are not.
+    pub fn condition_values(&self, operator: &str, key: &str) -> Vec<Value> {
+        let Some(block) = self.condition.get(operator).and_then(Value::as_object) else { return Vec::new() };
+        block.iter().filter(|(k, _)| k.eq_ignore_ascii_case(key)).flat_map(|(_, v)| list(v)).collect()
     }
 
     /// Whether any resource is `*`.

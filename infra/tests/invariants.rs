@@ -75,7 +75,7 @@ Resources:
         "must deny kms:ScheduleKeyDeletion",
         "only sns.amazonaws.com may sqs:SendMessage",
         "is not a topic ARN",
-        "allows [\"sqs:*\"]",
+        "ImporterRole: statement \"\" allows [\"sqs:*\"]",
     ] {
         assert!(violations.contains(expected), "expected {expected:?} in:\n{violations}");
     }
@@ -156,9 +156,12 @@ Resources:
     )
     .expect("parses");
     let violations = auditor(&broken).join("\n");
-    for expected in
-        ["no TLS-only deny", "allows", "no bucket policy lets the export role", "BucketOwnerEnforced expected"]
-    {
+    for expected in [
+        "no TLS-only deny",
+        "Policy: statement \"\" allows \"arn:aws:iam::444444444444:root\"",
+        "no bucket policy lets the export role",
+        "BucketOwnerEnforced expected",
+    ] {
         assert!(violations.contains(expected), "expected {expected:?} in:\n{violations}");
     }
 }
@@ -257,4 +260,108 @@ Resources:
     let off = workload(&template("false")).join("\n");
     assert!(off.contains("the scanner needs ReservedConcurrentExecutions 1 by default"), "{off}");
     assert!(!off.contains("the DynamoDB job needs"), "{off}");
+}
+
+/// The rules judge the operator and the effect, not the text: each statement below names the
+/// right key and value under the wrong operator (or the right operator with the wrong
+/// value), and each is refused.
+#[test]
+fn conditions_are_judged_by_operator_and_value_not_by_their_text() {
+    let vault_template = Template::parse(
+        "inverted-vault",
+        r#"
+Resources:
+  Importer:
+    Type: AWS::Lambda::Function
+    Properties: {Runtime: provided.al2023, Handler: bootstrap, Role: {"Fn::GetAtt": [SharedRole, Arn]}, Code: {S3Key: offsite-importer.zip}}
+  Reconciler:
+    Type: AWS::Lambda::Function
+    Properties: {Runtime: provided.al2023, Handler: bootstrap, Role: {"Fn::GetAtt": [SharedRole, Arn]}, Code: {S3Key: offsite-reconciler.zip}}
+  Retention:
+    Type: AWS::Lambda::Function
+    Properties: {Runtime: provided.al2023, Handler: bootstrap, Role: {"Fn::GetAtt": [RetentionRole, Arn]}, Code: {S3Key: offsite-retention.zip}}
+  SharedRole:
+    Type: AWS::IAM::Role
+    Properties: {}
+  RetentionRole:
+    Type: AWS::IAM::Role
+    Properties:
+      Policies:
+        - PolicyName: p
+          PolicyDocument:
+            Statement:
+              - Sid: DeleteAllButOurs
+                Effect: Allow
+                Action: rds:DeleteDBSnapshot
+                Resource: "arn:aws:rds:*:*:snapshot:vault-*"
+                Condition: {StringNotEquals: {"aws:ResourceTag/offsite:managed-by": offsite-import}}
+              - Sid: DeleteOursOrAnything
+                Effect: Allow
+                Action: rds:DeleteDBClusterSnapshot
+                Resource: "arn:aws:rds:*:*:cluster-snapshot:vault-*"
+                Condition: {StringEquals: {"aws:ResourceTag/offsite:managed-by": [offsite-import, team-x]}}
+  Key:
+    Type: AWS::KMS::Key
+    Properties:
+      KeyPolicy:
+        Statement:
+          - Sid: DenyOnlyTheBreakGlassRole
+            Effect: Deny
+            Principal: {AWS: "*"}
+            Action: [kms:ScheduleKeyDeletion, kms:DisableKey, kms:PutKeyPolicy]
+            Resource: "*"
+            Condition: {ArnEquals: {"aws:PrincipalArn": "arn:aws:iam::222222222222:role/break-glass"}}
+  QueuePolicy:
+    Type: AWS::SQS::QueuePolicy
+    Properties:
+      PolicyDocument:
+        Statement:
+          - {Sid: AnyTopic, Effect: Allow, Principal: {Service: sns.amazonaws.com}, Action: sqs:SendMessage, Resource: "*"}
+"#,
+    )
+    .expect("parses");
+    let violations = vault(&vault_template).join("\n");
+    for expected in [
+        "Reconciler: shares role SharedRole",
+        "offsite-retention may rds:DeleteDBSnapshot without the marker condition offsite:managed-by=offsite-import or \
+         offsite-import-dr on named resources (statement \"DeleteAllButOurs\")",
+        "offsite-retention may rds:DeleteDBClusterSnapshot without the marker condition \
+         offsite:managed-by=offsite-import or offsite-import-dr on named resources (statement \"DeleteOursOrAnything\")",
+        "Key: the key policy must deny kms:ScheduleKeyDeletion to all but the break-glass role",
+        "QueuePolicy: statement \"AnyTopic\" has no aws:SourceArn condition",
+    ] {
+        assert!(violations.contains(expected), "expected {expected:?} in:\n{violations}");
+    }
+
+    let auditor_template = Template::parse(
+        "inverted-auditor",
+        r#"
+Parameters:
+  ExportRoleArn: {Type: String}
+Resources:
+  Bucket:
+    Type: AWS::S3::Bucket
+    Properties:
+      PublicAccessBlockConfiguration: {BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true}
+      BucketEncryption: {ServerSideEncryptionConfiguration: [{ServerSideEncryptionByDefault: {SSEAlgorithm: "aws:kms"}}]}
+      OwnershipControls: {Rules: [{ObjectOwnership: BucketOwnerEnforced}]}
+  Policy:
+    Type: AWS::S3::BucketPolicy
+    Properties:
+      Bucket: {Ref: Bucket}
+      PolicyDocument:
+        Statement:
+          - {Sid: DenyTls, Effect: Deny, Principal: "*", Action: "s3:*", Resource: "*", Condition: {Bool: {"aws:SecureTransport": "true"}}}
+          - {Sid: ExportReadsToo, Effect: Allow, Principal: {AWS: {Ref: ExportRoleArn}}, Action: [s3:PutObject, s3:GetObject], Resource: "*"}
+"#,
+    )
+    .expect("parses");
+    let violations = auditor(&auditor_template).join("\n");
+    for expected in [
+        "Policy: no TLS-only deny",
+        "Policy: the export role may only write objects: [\"s3:putobject\", \"s3:getobject\"]",
+    ] {
+        assert!(violations.contains(expected), "expected {expected:?} in:\n{violations}");
+    }
+    assert!(!violations.contains("BucketOwnerEnforced expected"), "the bucket itself is right:\n{violations}");
 }
