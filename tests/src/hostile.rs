@@ -27,8 +27,12 @@ pub struct Case {
     pub expected: String,
     /// What the entry point answered (or printed), shortened.
     pub got: String,
-    /// Refused (or, for a schedule, ignored) with the expected reason.
+    /// Refused with the expected reason (for an unread payload: unread, and the function did
+    /// its scheduled work and nothing more).
     pub rejected_with_reason: bool,
+    /// A payload the function never reads (a schedule's): nothing to refuse, so it is
+    /// counted apart from the refusals.
+    pub unread: bool,
     /// The state differed after the case's group; `changes` says how.
     pub changed: bool,
     pub changes: Vec<String>,
@@ -58,9 +62,20 @@ impl Tally {
             expected: expected.to_owned(),
             got: shown,
             rejected_with_reason: rejected && !expected.is_empty() && got.contains(expected),
-            changed: false,
+            unread: false,
             changes: Vec::new(),
+            changed: false,
         });
+    }
+
+    /// Records a payload the function does not read (a scheduled function's): `ignored`
+    /// says it logged so and did its scheduled work and nothing more. Counted apart: such a
+    /// case refuses nothing, it only shows the payload changes nothing.
+    pub fn record_unread(&mut self, entry_point: &'static str, name: &str, expected: &str, got: &str, ignored: bool) {
+        self.record(entry_point, name, expected, got, ignored);
+        if let Some(case) = self.cases.last_mut() {
+            case.unread = true;
+        }
     }
 
     /// Starts a group of cases: captures the state they must leave as it is.
@@ -89,12 +104,28 @@ impl Tally {
         &self.cases
     }
 
+    /// The cases that had something to refuse.
+    pub fn refusals(&self) -> impl Iterator<Item = &Case> {
+        self.cases.iter().filter(|c| !c.unread)
+    }
+
+    /// The unread payloads.
+    pub fn unread(&self) -> impl Iterator<Item = &Case> {
+        self.cases.iter().filter(|c| c.unread)
+    }
+
     pub fn rejected_with_reason(&self) -> usize {
-        self.cases.iter().filter(|c| c.rejected_with_reason).count()
+        self.refusals().filter(|c| c.rejected_with_reason).count()
     }
 
     pub fn caused_a_change(&self) -> usize {
-        self.cases.iter().filter(|c| c.changed).count()
+        self.refusals().filter(|c| c.changed).count()
+    }
+
+    /// Whether every case passed: each refusal refused with its reason, each unread
+    /// payload ignored, none changed anything; and there were refusals.
+    pub fn all_passed(&self) -> bool {
+        self.refusals().count() > 0 && self.cases.iter().all(|c| c.rejected_with_reason && !c.changed)
     }
 
     /// Cases per entry point.
@@ -106,13 +137,17 @@ impl Tally {
         counts
     }
 
-    /// `hostile: <k> cases, <r> rejected with a reason, <c> caused a change`.
+    /// `hostile: <k> cases, <r> rejected with a reason, <c> caused a change; <u> unread
+    /// schedule payloads, <i> ignored, <c> caused a change`.
     pub fn summary(&self) -> String {
         format!(
-            "hostile: {} cases, {} rejected with a reason, {} caused a change",
-            self.cases.len(),
+            "hostile: {} cases, {} rejected with a reason, {} caused a change; {} unread schedule payloads, {} ignored, {} caused a change",
+            self.refusals().count(),
             self.rejected_with_reason(),
-            self.caused_a_change()
+            self.caused_a_change(),
+            self.unread().count(),
+            self.unread().filter(|c| c.rejected_with_reason).count(),
+            self.unread().filter(|c| c.changed).count(),
         )
     }
 

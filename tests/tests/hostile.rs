@@ -52,9 +52,8 @@ async fn hostile_input_at_every_entry_point_is_rejected_with_its_reason_and_chan
     tally.extend(deployed.await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())));
 
     offsite_tests::summary_line("hostile", &tally.summary());
-    let k = tally.cases().len();
     assert!(
-        tally.rejected_with_reason() == k && tally.caused_a_change() == 0 && k > 0,
+        tally.all_passed(),
         "{}\ncases per entry point: {:?}\n{}",
         tally.summary(),
         tally.per_entry_point(),
@@ -1142,7 +1141,7 @@ async fn schedule_group(
             function.output().lines().rev().find(|l| l.contains(EVENT_NOT_READ)).unwrap_or_default().to_owned();
         let nothing_more = matches!(&answer, Answer::Response(v) if did_nothing_more(v));
         let got = if after == before + 1 { format!("{logged}\n{}", answer.text()) } else { answer.text() };
-        tally.record(entry, case, EVENT_NOT_READ, &got, nothing_more && after == before + 1);
+        tally.record_unread(entry, case, EVENT_NOT_READ, &got, nothing_more && after == before + 1);
     }
     tally.end(group, scope).await;
 }
