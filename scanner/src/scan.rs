@@ -399,3 +399,59 @@ pub fn notice_for(copy: &Snapshot, settings: &ScannerSettings, announce_time: &s
     // The importer checks exactly this; never publish what it would refuse.
     Notice::parse(&notice.to_json()).map_err(|e| format!("notice would be invalid: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    //! The last guard before a delete, below the decision: the listing only ever yields the
+    //! pipeline's copies, so no scan reaches it; here it is called directly, over an RDS
+    //! client mocked below the SDK that counts the deletes it receives.
+
+    use aws_sdk_rds::operation::delete_db_snapshot::DeleteDbSnapshotOutput;
+    use aws_smithy_mocks::{mock, mock_client};
+    use offsite_common::snapshot::SnapshotStatus;
+
+    use super::*;
+
+    fn scanner(rds: aws_sdk_rds::Client) -> Scanner {
+        let env: BTreeMap<String, String> = [
+            ("OFFSITE_VAULT_ACCOUNT_ID", "222222222222"),
+            ("OFFSITE_TOPIC_ARN", "arn:aws:sns:us-east-1:111111111111:offsite"),
+            ("OFFSITE_EXPORT_KEY_ARN", "arn:aws:kms:us-east-1:111111111111:key/k"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        // Never called: an SNS client with no endpoint behind it.
+        let sns = aws_sdk_sns::Client::from_conf(
+            aws_sdk_sns::Config::builder()
+                .behavior_version(aws_sdk_sns::config::BehaviorVersion::latest())
+                .region(aws_sdk_sns::config::Region::new("us-east-1"))
+                .build(),
+        );
+        Scanner::new(RdsSnapshots::new(rds), sns, ScannerSettings::from_env(&env).expect("settings"))
+    }
+
+    #[tokio::test]
+    async fn a_copy_without_the_export_marker_is_never_deleted_whatever_was_decided() {
+        let delete =
+            mock!(aws_sdk_rds::Client::delete_db_snapshot).then_output(|| DeleteDbSnapshotOutput::builder().build());
+        let scanner = scanner(mock_client!(aws_sdk_rds, [&delete]));
+        let arn = "arn:aws:rds:us-east-1:111111111111:snapshot:offsite-orders-nightly-0924fa2c75cf54b6";
+        let mut copy = Snapshot::bare(SnapshotKind::Instance, arn, "offsite-orders-nightly-0924fa2c75cf54b6", {
+            SnapshotStatus::Available
+        });
+        for marker in [None, Some(tags::MARKER_IMPORT), Some("offsite-export-but-not-quite")] {
+            copy.tags.clear();
+            if let Some(marker) = marker {
+                copy.tags.insert(tags::MARKER.to_owned(), marker.to_owned());
+            }
+            let refused = scanner.delete_copy(&copy).await.expect_err("refused");
+            assert!(refused.message.contains("not one of Offsite's copies"), "{refused}");
+        }
+        assert_eq!(delete.num_calls(), 0, "no delete reached RDS");
+        // The guard refuses only that: the pipeline's own copy is deleted.
+        copy.tags.insert(tags::MARKER.to_owned(), tags::MARKER_EXPORT.to_owned());
+        scanner.delete_copy(&copy).await.expect("deleted");
+        assert_eq!(delete.num_calls(), 1);
+    }
+}
