@@ -21,7 +21,8 @@ use offsite_exporter::settings::{
 };
 use offsite_importer::allow::AllowList;
 use offsite_importer::health::{health, health_table};
-use offsite_importer::settings::ALLOWED_SOURCES_VAR;
+use offsite_importer::register::{Register, RegisterPath};
+use offsite_importer::settings::{ALLOWED_SOURCES_VAR, REGISTER_PATH_VAR};
 use offsite_scanner::status::{status_rows, status_table};
 
 use clap::{Parser, Subcommand};
@@ -162,6 +163,8 @@ enum CliError {
     TableShape(#[from] offsite_dynamo::athena::ShapeError),
     #[error("{0}")]
     Athena(String),
+    #[error("{0}; `offsite verify` needs ssm:GetParametersByPath on it (or set {REGISTER_PATH_VAR})")]
+    Register(#[from] offsite_importer::register::RegisterError),
 }
 
 /// Why `explain-event` could not explain; printed as one line, exit status 2.
@@ -423,7 +426,11 @@ async fn vault_health(env: &BTreeMap<String, String>, rpo: Option<String>, json:
     for kind in kinds {
         shared.extend(rds.list(kind, Some("shared")).await?);
     }
-    let health = health(&copies, &shared, allow.as_ref(), rpo, DateTime::from(SystemTime::now()));
+    // The databases the vault protects (the reconciler's register, importer/src/register.rs).
+    let path: RegisterPath = offsite_common::config::or_default(&env, REGISTER_PATH_VAR, RegisterPath::default())?;
+    let register = Register::new(aws_sdk_ssm::Client::new(&sdk_config), path);
+    let remembered = register.remembered().await?;
+    let health = health(&copies, &shared, allow.as_ref(), &remembered, rpo, DateTime::from(SystemTime::now()));
     if json {
         println!("{}", serde_json::to_string_pretty(&health).unwrap_or_default());
     } else {

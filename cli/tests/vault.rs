@@ -61,4 +61,17 @@ async fn verify_passes_when_fresh_and_fails_on_an_unimported_share_or_an_old_cop
     let bad = run(&["verify", "--rpo", "soon"]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--rpo=\"soon\" is invalid"));
+
+    // The reconciler remembers `orders`; then its only vault copy and the remaining share
+    // are gone. Verify names it lost, whatever the RPO.
+    let reconciled = pipeline.reconciler().reconcile(DateTime::from(SystemTime::now())).await.expect("reconcile");
+    assert!(reconciled.register_error.is_none(), "{reconciled:#?}");
+    let rds = aws_sdk_rds::Client::new(&pipeline.vault);
+    for copy in pipeline.vault_copies().await {
+        rds.delete_db_snapshot().db_snapshot_identifier(&copy.identifier).send().await.expect("delete");
+    }
+    let lost = run(&["verify", "--rpo", "100d"]);
+    let text = String::from_utf8_lossy(&lost.stdout);
+    assert_eq!(lost.status.code(), Some(1), "{text}");
+    assert!(text.contains("LOST: 111111111111/orders is protected and has no vault copy left"), "{text}");
 }

@@ -1,5 +1,6 @@
 //! `offsite status --side vault` and `offsite verify`: is every source database's newest
-//! vault copy within the RPO, and is everything shared with the vault imported?
+//! vault copy within the RPO, is everything shared with the vault imported, and does every
+//! database the vault has protected (its register) still have a copy?
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use offsite_common::tags;
 use serde::Serialize;
 
 use crate::allow::AllowList;
+use crate::register::{DatabaseKey, compare, databases_of};
 use crate::run::{Freshness, freshness};
 
 /// One source database in the vault.
@@ -29,15 +31,19 @@ pub struct Health {
     /// Available snapshots shared with the vault (by allowed accounts, when an allow-list is
     /// given) that have no vault copy.
     pub not_imported: Vec<String>,
+    /// Databases the register remembers with no vault copy left (`account/database`).
+    pub lost: Vec<String>,
     pub rpo_seconds: Option<u64>,
     pub ok: bool,
 }
 
-/// Computes the health from the vault's copies and what is shared with it.
+/// Computes the health from the vault's copies, what is shared with it and the databases
+/// its register remembers.
 pub fn health(
     copies: &[Snapshot],
     shared: &[Snapshot],
     allow: Option<&AllowList>,
+    remembered: &BTreeSet<DatabaseKey>,
     rpo: Option<Duration>,
     now: DateTime,
 ) -> Health {
@@ -59,8 +65,10 @@ pub fn health(
             DatabaseHealth { freshness: f, stale }
         })
         .collect();
-    let ok = not_imported.is_empty() && databases.iter().all(|d| !d.stale);
-    Health { databases, not_imported, rpo_seconds: rpo.map(|r| r.as_secs()), ok }
+    let (_, lost) = compare(remembered, &databases_of(copies));
+    let lost: Vec<String> = lost.into_iter().map(|(account, database)| format!("{account}/{database}")).collect();
+    let ok = not_imported.is_empty() && lost.is_empty() && databases.iter().all(|d| !d.stale);
+    Health { databases, not_imported, lost, rpo_seconds: rpo.map(|r| r.as_secs()), ok }
 }
 
 /// The health as a table and a closing line.
@@ -82,11 +90,15 @@ pub fn health_table(health: &Health) -> String {
     for arn in &health.not_imported {
         out.push_str(&format!("not imported: {arn}\n"));
     }
+    for database in &health.lost {
+        out.push_str(&format!("LOST: {database} is protected and has no vault copy left\n"));
+    }
     let stale = health.databases.iter().filter(|d| d.stale).count();
     out.push_str(&format!(
-        "vault: {} databases, {stale} older than the RPO, {} shared snapshots not imported\n",
+        "vault: {} databases, {stale} older than the RPO, {} shared snapshots not imported{}\n",
         health.databases.len(),
-        health.not_imported.len()
+        health.not_imported.len(),
+        if health.lost.is_empty() { String::new() } else { format!(", {} lost", health.lost.len()) }
     ));
     out
 }
@@ -126,16 +138,45 @@ mod tests {
     }
 
     #[test]
+    fn a_protected_database_with_no_copy_left_fails_verification() {
+        let a = "arn:aws:rds:us-east-1:111111111111:snapshot:offsite-a";
+        let mut orders = vault_copy("orders", 2, a);
+        orders.identifier = crate::import::vault_identifier(&shared(a));
+        let key = |database: &str| ("111111111111".to_owned(), database.to_owned());
+        let remembered = BTreeSet::from([key("orders"), key("ledger")]);
+        let h = health(&[orders], &[shared(a)], None, &remembered, None, DateTime::from_secs(NOW));
+        assert_eq!(h.lost, ["111111111111/ledger"]);
+        assert!(!h.ok);
+        let table = health_table(&h);
+        assert!(table.contains("LOST: 111111111111/ledger is protected and has no vault copy left"), "{table}");
+        assert!(table.trim_end().ends_with("0 shared snapshots not imported, 1 lost"), "{table}");
+    }
+
+    #[test]
     fn stale_databases_and_unimported_shares_fail_verification() {
         let a = "arn:aws:rds:us-east-1:111111111111:snapshot:offsite-a";
         let b = "arn:aws:rds:us-east-1:111111111111:snapshot:offsite-b";
         let copies = [vault_copy("orders", 2, a), vault_copy("ledger", 50, "x")];
-        let fine =
-            health(&copies[..1], &[shared(a)], None, Some(Duration::from_secs(26 * 3600)), DateTime::from_secs(NOW));
+        let fine = health(
+            &copies[..1],
+            &[shared(a)],
+            None,
+            &BTreeSet::new(),
+            Some(Duration::from_secs(26 * 3600)),
+            DateTime::from_secs(NOW),
+        );
         assert!(fine.ok, "{fine:?}");
-        let stale = health(&copies, &[shared(a)], None, Some(Duration::from_secs(26 * 3600)), DateTime::from_secs(NOW));
+        let stale = health(
+            &copies,
+            &[shared(a)],
+            None,
+            &BTreeSet::new(),
+            Some(Duration::from_secs(26 * 3600)),
+            DateTime::from_secs(NOW),
+        );
         assert!(!stale.ok && stale.databases.iter().any(|d| d.stale && d.freshness.source_database == "ledger"));
-        let missing = health(&copies[..1], &[shared(a), shared(b)], None, None, DateTime::from_secs(NOW));
+        let missing =
+            health(&copies[..1], &[shared(a), shared(b)], None, &BTreeSet::new(), None, DateTime::from_secs(NOW));
         assert_eq!(missing.not_imported, [b]);
         assert!(!missing.ok);
         assert!(
