@@ -12,6 +12,17 @@ fn assert_keeps(name: &str, check: fn(&Template) -> Vec<String>) {
     assert!(violations.is_empty(), "{name}.yaml breaks its invariants:\n{}", violations.join("\n"));
 }
 
+/// Parses `yaml` as the template `name`, runs `check` over it and asserts that each of
+/// `expected` is among the violations; returns them, one per line.
+fn refused(name: &str, yaml: &str, check: fn(&Template) -> Vec<String>, expected: &[&str]) -> String {
+    let template = Template::parse(name, yaml).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let violations = check(&template).join("\n");
+    for line in expected {
+        assert!(violations.contains(line), "expected {line:?} in:\n{violations}");
+    }
+    violations
+}
+
 #[test]
 fn the_workload_template_keeps_its_invariants() {
     assert_keeps("workload", workload);
@@ -30,7 +41,7 @@ fn the_auditor_template_keeps_its_invariants() {
 /// A template broken on purpose: every rule of the vault check must fire.
 #[test]
 fn a_vault_that_lets_the_importer_delete_and_anyone_send_is_refused() {
-    let broken = Template::parse(
+    refused(
         "broken-vault",
         r#"
 Parameters:
@@ -65,26 +76,23 @@ Resources:
         Statement:
           - {Effect: Allow, Principal: "*", Action: "sqs:*", Resource: "*", Condition: {ArnEquals: {"aws:SourceArn": {Ref: TopicArn}}}}
 "#,
-    )
-    .expect("parses");
-    let violations = vault(&broken).join("\n");
-    for expected in [
-        "offsite-importer may rds:DeleteDBSnapshot",
-        "offsite-importer may rds:ModifyDBSnapshotAttribute",
-        "no Lambda function for offsite-retention",
-        "must deny kms:ScheduleKeyDeletion",
-        "only sns.amazonaws.com may sqs:SendMessage",
-        "is not a topic ARN",
-        "ImporterRole: statement \"\" allows [\"sqs:*\"]",
-    ] {
-        assert!(violations.contains(expected), "expected {expected:?} in:\n{violations}");
-    }
+        vault,
+        &[
+            "offsite-importer may rds:DeleteDBSnapshot",
+            "offsite-importer may rds:ModifyDBSnapshotAttribute",
+            "no Lambda function for offsite-retention",
+            "must deny kms:ScheduleKeyDeletion",
+            "only sns.amazonaws.com may sqs:SendMessage",
+            "is not a topic ARN",
+            "ImporterRole: statement \"\" allows [\"sqs:*\"]",
+        ],
+    );
 }
 
 /// The workload rules fire on a scanner that deletes anything and an exporter that shares.
 #[test]
 fn a_workload_whose_scanner_deletes_anything_is_refused() {
-    let broken = Template::parse(
+    refused(
         "broken-workload",
         r#"
 Resources:
@@ -121,24 +129,21 @@ Resources:
             Statement:
               - {Effect: Allow, Action: rds:DeleteDBSnapshot, Resource: "arn:aws:rds:*:*:snapshot:offsite-*"}
 "#,
-    )
-    .expect("parses");
-    let violations = workload(&broken).join("\n");
-    for expected in [
-        "offsite-exporter may rds:ModifyDBClusterSnapshotAttribute",
-        "the exporter's copy grant",
-        "offsite-scanner may rds:DeleteDBSnapshot without the marker condition",
-        "the same OFFSITE_SWEEP_WINDOW",
-        "ReservedConcurrentExecutions 1",
-        "no Lambda function for offsite-dynamo-export",
-    ] {
-        assert!(violations.contains(expected), "expected {expected:?} in:\n{violations}");
-    }
+        workload,
+        &[
+            "offsite-exporter may rds:ModifyDBClusterSnapshotAttribute",
+            "the exporter's copy grant",
+            "offsite-scanner may rds:DeleteDBSnapshot without the marker condition",
+            "the same OFFSITE_SWEEP_WINDOW",
+            "ReservedConcurrentExecutions 1",
+            "no Lambda function for offsite-dynamo-export",
+        ],
+    );
 }
 
 #[test]
 fn an_auditor_bucket_open_to_others_is_refused() {
-    let broken = Template::parse(
+    refused(
         "broken-auditor",
         r#"
 Resources:
@@ -153,17 +158,14 @@ Resources:
         Statement:
           - {Effect: Allow, Principal: {AWS: "arn:aws:iam::444444444444:root"}, Action: "s3:GetObject", Resource: "*"}
 "#,
-    )
-    .expect("parses");
-    let violations = auditor(&broken).join("\n");
-    for expected in [
-        "no TLS-only deny",
-        "Policy: statement \"\" allows \"arn:aws:iam::444444444444:root\"",
-        "no bucket policy lets the export role",
-        "BucketOwnerEnforced expected",
-    ] {
-        assert!(violations.contains(expected), "expected {expected:?} in:\n{violations}");
-    }
+        auditor,
+        &[
+            "no TLS-only deny",
+            "Policy: statement \"\" allows \"arn:aws:iam::444444444444:root\"",
+            "no bucket policy lets the export role",
+            "BucketOwnerEnforced expected",
+        ],
+    );
 }
 
 /// Defect found against the Service Authorization Reference: `dynamodb:ListExports` has no
@@ -267,7 +269,7 @@ Resources:
 /// value), and each is refused.
 #[test]
 fn conditions_are_judged_by_operator_and_value_not_by_their_text() {
-    let vault_template = Template::parse(
+    refused(
         "inverted-vault",
         r#"
 Resources:
@@ -318,22 +320,19 @@ Resources:
         Statement:
           - {Sid: AnyTopic, Effect: Allow, Principal: {Service: sns.amazonaws.com}, Action: sqs:SendMessage, Resource: "*"}
 "#,
-    )
-    .expect("parses");
-    let violations = vault(&vault_template).join("\n");
-    for expected in [
-        "Reconciler: shares role SharedRole",
-        "offsite-retention may rds:DeleteDBSnapshot without the marker condition offsite:managed-by=offsite-import or \
+        vault,
+        &[
+            "Reconciler: shares role SharedRole",
+            "offsite-retention may rds:DeleteDBSnapshot without the marker condition offsite:managed-by=offsite-import or \
          offsite-import-dr on named resources (statement \"DeleteAllButOurs\")",
-        "offsite-retention may rds:DeleteDBClusterSnapshot without the marker condition \
+            "offsite-retention may rds:DeleteDBClusterSnapshot without the marker condition \
          offsite:managed-by=offsite-import or offsite-import-dr on named resources (statement \"DeleteOursOrAnything\")",
-        "Key: the key policy must deny kms:ScheduleKeyDeletion to all but the break-glass role",
-        "QueuePolicy: statement \"AnyTopic\" has no aws:SourceArn condition",
-    ] {
-        assert!(violations.contains(expected), "expected {expected:?} in:\n{violations}");
-    }
+            "Key: the key policy must deny kms:ScheduleKeyDeletion to all but the break-glass role",
+            "QueuePolicy: statement \"AnyTopic\" has no aws:SourceArn condition",
+        ],
+    );
 
-    let auditor_template = Template::parse(
+    let violations = refused(
         "inverted-auditor",
         r#"
 Parameters:
@@ -354,14 +353,11 @@ Resources:
           - {Sid: DenyTls, Effect: Deny, Principal: "*", Action: "s3:*", Resource: "*", Condition: {Bool: {"aws:SecureTransport": "true"}}}
           - {Sid: ExportReadsToo, Effect: Allow, Principal: {AWS: {Ref: ExportRoleArn}}, Action: [s3:PutObject, s3:GetObject], Resource: "*"}
 "#,
-    )
-    .expect("parses");
-    let violations = auditor(&auditor_template).join("\n");
-    for expected in [
-        "Policy: no TLS-only deny",
-        "Policy: the export role may only write objects: [\"s3:putobject\", \"s3:getobject\"]",
-    ] {
-        assert!(violations.contains(expected), "expected {expected:?} in:\n{violations}");
-    }
+        auditor,
+        &[
+            "Policy: no TLS-only deny",
+            "Policy: the export role may only write objects: [\"s3:putobject\", \"s3:getobject\"]",
+        ],
+    );
     assert!(!violations.contains("BucketOwnerEnforced expected"), "the bucket itself is right:\n{violations}");
 }
