@@ -242,7 +242,7 @@ mod tests {
                 r#"[{"account":"111111111111","export_key_arn":"arn:aws:kms:us-east-1:111111111111:key/k"}]"#,
             ),
         ];
-        let (key, sources) = ("a KMS key ARN such as", "a JSON list such as");
+        let (key, sources, path) = ("a KMS key ARN such as", "a JSON list such as", "an SSM parameter path such as");
         let (per_run, per_day, age) =
             ("a whole number from 1 to 1000", "a whole number from 1 to 10000", "a duration of at least 1h");
         let own = [
@@ -262,11 +262,14 @@ mod tests {
             (MAX_PER_SOURCE_PER_DAY_VAR, "0", per_day),
             (MAX_NOTICE_AGE_VAR, "5m", age),
             (MAX_NOTICE_AGE_VAR, "a week", age),
+            (REGISTER_PATH_VAR, "offsite/protected", path),
+            (REGISTER_PATH_VAR, "/aws/offsite", path),
+            (REGISTER_PATH_VAR, "/offsite//protected", path),
         ];
         let malformed = [own.as_slice(), DR_MALFORMED, AWS_MALFORMED].concat();
         let required = [(REGION_VAR, REGION), (IMPORT_KEY_VAR, key), (ALLOWED_SOURCES_VAR, sources)];
         let read = check_settings(|e| VaultSettings::from_env(e), &base, &malformed, &required);
-        assert_eq!(read.len(), 10, "{read:?}");
+        assert_eq!(read.len(), 11, "{read:?}");
         check_dr_rules(|e| VaultSettings::from_env(e), &base);
     }
 
