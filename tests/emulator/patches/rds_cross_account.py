@@ -71,6 +71,7 @@ from __future__ import annotations
 import copy
 import functools
 import re
+import threading
 from typing import Any
 
 from moto.core.responses import ActionResult
@@ -199,6 +200,13 @@ def _check_copy(
 
 # --- copies ---------------------------------------------------------------------------
 
+# A snapshot identifier is created once: of two concurrent copies to one target, RDS starts
+# one and answers the other DBSnapshotAlreadyExists / DBClusterSnapshotAlreadyExistsFault
+# (API_CopyDBSnapshot, API_CopyDBClusterSnapshot, Errors). moto's server is threaded and its
+# check-then-insert is not atomic, and the key checks below (IAM evaluation on the caller's
+# behalf) widen the gap between the two, so the check and the creation run under one lock.
+_create_lock = threading.RLock()
+
 
 def _copy_db_snapshot(original: Any) -> Any:
     @functools.wraps(original)
@@ -209,19 +217,20 @@ def _copy_db_snapshot(original: Any) -> Any:
         kms_key_id: str | None = None,
         **kwargs: Any,
     ) -> DBSnapshot:
-        # moto checks the target first; keep that order (an existing target is reported
-        # as DBSnapshotAlreadyExists even if the source is gone).
-        if target_db_snapshot_identifier in self.database_snapshots:
-            raise DBSnapshotAlreadyExistsError(target_db_snapshot_identifier)
-        source = self.get_db_snapshot(source_db_snapshot_identifier)
-        _check_copy(self, source, kms_key_id, cluster=False, pre_signed_url=kwargs.get("pre_signed_url"))
-        target = original(
-            self,
-            source_db_snapshot_identifier,
-            target_db_snapshot_identifier,
-            kms_key_id=kms_key_id,
-            **kwargs,
-        )
+        with _create_lock:
+            # moto checks the target first; keep that order (an existing target is reported
+            # as DBSnapshotAlreadyExists even if the source is gone).
+            if target_db_snapshot_identifier in self.database_snapshots:
+                raise DBSnapshotAlreadyExistsError(target_db_snapshot_identifier)
+            source = self.get_db_snapshot(source_db_snapshot_identifier)
+            _check_copy(self, source, kms_key_id, cluster=False, pre_signed_url=kwargs.get("pre_signed_url"))
+            target = original(
+                self,
+                source_db_snapshot_identifier,
+                target_db_snapshot_identifier,
+                kms_key_id=kms_key_id,
+                **kwargs,
+            )
         if not kms_key_id:
             target.kms_key_id = source.kms_key_id
             target.storage_encrypted = source.storage_encrypted
@@ -244,17 +253,18 @@ def _copy_db_cluster_snapshot(original: Any) -> Any:
         kms_key_id: str | None = None,
         **kwargs: Any,
     ) -> DBClusterSnapshot:
-        if target_db_cluster_snapshot_identifier in self.cluster_snapshots:
-            raise DBClusterSnapshotAlreadyExistsError(target_db_cluster_snapshot_identifier)
-        source = self.get_db_cluster_snapshot(source_db_cluster_snapshot_identifier)
-        _check_copy(self, source, kms_key_id, cluster=True, pre_signed_url=kwargs.get("pre_signed_url"))
-        target = original(
-            self,
-            source_db_cluster_snapshot_identifier,
-            target_db_cluster_snapshot_identifier,
-            kms_key_id=kms_key_id,
-            **kwargs,
-        )
+        with _create_lock:
+            if target_db_cluster_snapshot_identifier in self.cluster_snapshots:
+                raise DBClusterSnapshotAlreadyExistsError(target_db_cluster_snapshot_identifier)
+            source = self.get_db_cluster_snapshot(source_db_cluster_snapshot_identifier)
+            _check_copy(self, source, kms_key_id, cluster=True, pre_signed_url=kwargs.get("pre_signed_url"))
+            target = original(
+                self,
+                source_db_cluster_snapshot_identifier,
+                target_db_cluster_snapshot_identifier,
+                kms_key_id=kms_key_id,
+                **kwargs,
+            )
         target.source_db_cluster_snapshot_arn = source.arn
         return target
 
