@@ -108,6 +108,26 @@ mod tests {
     const ARN: &str = "arn:aws:rds:us-east-1:111111111111:snapshot:";
 
     #[test]
+    fn identifiers_against_rds_rules() {
+        for valid in ["a", "offsite-orders-1", &"a".repeat(63)] {
+            assert!(is_valid_identifier(SnapshotKind::Cluster, valid), "{valid}");
+        }
+        assert!(is_valid_identifier(SnapshotKind::Instance, &"a".repeat(255)));
+        for (kind, invalid) in [
+            (SnapshotKind::Instance, String::new()),
+            (SnapshotKind::Instance, "1orders".to_owned()),
+            (SnapshotKind::Instance, "-orders".to_owned()),
+            (SnapshotKind::Instance, "orders_1".to_owned()),
+            (SnapshotKind::Instance, "orders--1".to_owned()),
+            (SnapshotKind::Instance, "orders-".to_owned()),
+            (SnapshotKind::Instance, "a".repeat(256)),
+            (SnapshotKind::Cluster, "a".repeat(64)),
+        ] {
+            assert!(!is_valid_identifier(kind, &invalid), "{kind:?} {invalid:?}");
+        }
+    }
+
+    #[test]
     fn copy_identifiers_are_pinned() {
         // Persistent format (ARCHITECTURE.md, "Persistent formats"): the values below are
         // written out by hand, from the documented rule, never computed by the code under test.

@@ -201,6 +201,36 @@ mod tests {
     }
 
     #[test]
+    fn the_size_limit_is_inclusive_and_each_claim_must_agree() {
+        // Exactly MAX_NOTICE_BYTES is read (and refused for what it says, not its size).
+        let at_limit = format!("{{\"version\":1,\"pad\":\"{}\"}}", "x".repeat(MAX_NOTICE_BYTES - 22));
+        assert_eq!(at_limit.len(), MAX_NOTICE_BYTES);
+        assert!(matches!(Notice::parse(&at_limit), Err(NoticeError::Malformed(_))));
+        let refused = |edit: &dyn Fn(&mut Notice)| {
+            let mut n = notice();
+            edit(&mut n);
+            n.notice_id = Notice::id_for(&n.copy_arn);
+            match Notice::parse(&n.to_json()) {
+                Err(NoticeError::Invalid { field, .. }) => field,
+                other => panic!("expected a refusal, got {other:?}"),
+            }
+        };
+        // The kind must match both ARNs, each on its own.
+        assert_eq!(
+            refused(&|n| n.source_snapshot_arn = n.source_snapshot_arn.replace(":snapshot:", ":cluster-snapshot:")),
+            "kind"
+        );
+        assert_eq!(refused(&|n| n.copy_arn = n.copy_arn.replace(":snapshot:", ":cluster-snapshot:")), "kind");
+        // Names: empty, over 255 characters, or with control characters; 255 are fine.
+        assert_eq!(refused(&|n| n.source_database = Some(String::new())), "source_database");
+        assert_eq!(refused(&|n| n.engine = Some("e".repeat(256))), "engine");
+        assert_eq!(refused(&|n| n.engine = Some("post\ngres".into())), "engine");
+        let mut longest = notice();
+        longest.source_database = Some("d".repeat(255));
+        assert!(Notice::parse(&longest.to_json()).is_ok());
+    }
+
+    #[test]
     fn refuses_a_field_given_twice() {
         let good = notice().to_json();
         for (field, first) in

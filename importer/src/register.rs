@@ -182,6 +182,13 @@ mod tests {
         for bad in ["offsite", "/", "/a//b", "/a/", "/a b", "/aws/x", "/SSM/x", "/a*"] {
             assert!(RegisterPath::parse_setting(bad).is_err(), "{bad}");
         }
+        // At most 500 characters and 10 levels: room for /<account>/<database> below.
+        let long = format!("/{}", "a".repeat(499));
+        assert!(RegisterPath::parse_setting(&long).is_ok());
+        assert!(RegisterPath::parse_setting(&format!("{long}a")).is_err());
+        let deep = "/a".repeat(10);
+        assert!(RegisterPath::parse_setting(&deep).is_ok());
+        assert!(RegisterPath::parse_setting(&format!("{deep}/a")).is_err());
     }
 
     #[test]
@@ -230,7 +237,11 @@ mod tests {
         };
         let mut impostor = import("offsite-c", Some("forged"));
         impostor.identifier = "vault-forged".into();
-        let copies = [import("offsite-a", Some("orders")), import("offsite-b", None), impostor];
+        // A name that would be another level of the register's hierarchy.
+        let nested = import("offsite-d", Some("orders/../ledger"));
+        let mut no_account = import("offsite-e", Some("ledger"));
+        no_account.tags.insert(tags::SOURCE_ACCOUNT.into(), String::new());
+        let copies = [import("offsite-a", Some("orders")), import("offsite-b", None), impostor, nested, no_account];
         assert_eq!(databases_of(&copies), BTreeSet::from([key("111111111111", "orders")]));
     }
 }
