@@ -9,7 +9,7 @@ EMULATOR_ARGS ?=
 
 VENV_STAMP := $(VENV)/.installed
 
-.PHONY: venv emulator demo test ci-soak bench package lint lint-infra fmt clean
+.PHONY: venv emulator demo test ci-soak bench mutants package lint lint-infra fmt clean
 
 # The emulator (moto, pinned) in a project virtualenv; reinstalled when the pins change.
 $(VENV_STAMP): tests/emulator/requirements.txt
@@ -49,6 +49,18 @@ bench: venv
 	$(CARGO) build --workspace --bins --locked
 	$(CARGO) bench --locked --profile dev -p offsite-tests
 	$(VENV)/bin/python tests/bench_report.py
+
+# Mutation testing of the pure decision modules with cargo-mutants (pinned, installed into
+# target/tools): each mutant is built and the module's unit tests run; a mutant no test
+# catches is "missed". Slow on two cores (about 40 minutes), so not part of CI; results in
+# target/mutants/mutants.out (missed.txt, caught.txt, outcomes.json).
+MUTANTS_VERSION := 25.3.1
+MUTANTS_FILES := importer/src/verify.rs common/src/notice.rs common/src/identifier.rs \
+	importer/src/register.rs importer/src/retention.rs scanner/src/decide.rs exporter/src/plan.rs dynamo/src/plan.rs
+mutants:
+	$(CARGO) install cargo-mutants --version $(MUTANTS_VERSION) --locked --root target/tools
+	PATH="$(CURDIR)/target/tools/bin:$$PATH" $(CARGO) mutants --no-shuffle -j 1 --timeout 180 \
+		--output target/mutants $(addprefix --file ,$(MUTANTS_FILES)) -- --lib
 
 # Lambda packages: every function binary built for provided.al2023 with cargo-lambda
 # (pinned, installed into its own virtualenv), zipped as target/lambda/<binary>/bootstrap.zip,

@@ -388,5 +388,49 @@ mod tests {
         assert_eq!(year_month(20_819), (2027, 1)); // 2027-01-01
         assert_eq!(year_month(20_818), (2026, 12));
         assert_eq!(year_month(19_782), (2024, 2)); // 2024-02-29
+        // Century rules: 2100 is no leap year, 2000 and 2400 are; and before 1970.
+        assert_eq!((year_month(47_540), year_month(47_541)), ((2100, 2), (2100, 3)));
+        assert_eq!((year_month(11_016), year_month(11_017)), ((2000, 2), (2000, 3)));
+        assert_eq!(year_month(157_113), (2400, 2));
+        assert_eq!(year_month(-1), (1969, 12));
+    }
+
+    #[test]
+    fn every_month_of_two_years_is_its_own_bucket() {
+        // One copy on the 15th of each of 24 months: 24 monthly buckets keep all 24, 23
+        // keep all but the oldest (a bucket shared by two months would keep fewer).
+        let days: Vec<i64> = (0..24)
+            .map(|i| {
+                let (year, month) = (2025 + i / 12, 1 + i % 12);
+                let days_to = |y: i64, m: i64| {
+                    let (y, m) = if m <= 2 { (y - 1, m + 12) } else { (y, m) };
+                    365 * y + y / 4 - y / 100 + y / 400 + (153 * (m - 3) + 2) / 5 + 15 - 719_469
+                };
+                (NOW / DAY) - days_to(year, month)
+            })
+            .collect();
+        let copies: Vec<Snapshot> =
+            days.iter().enumerate().map(|(i, d)| copy(&format!("m{i:02}"), *d, "orders")).collect();
+        let monthly = |n| Policy {
+            keep_last: 1,
+            daily: 0,
+            weekly: 0,
+            monthly: n,
+            min_age: Duration::from_secs(86_400),
+            dry_run: false,
+        };
+        let later = DateTime::from_secs(NOW + 800 * DAY);
+        assert!(deleted(&plan(&copies, &monthly(24), later, tags::MARKER_IMPORT)).is_empty());
+        assert_eq!(deleted(&plan(&copies, &monthly(23), later, tags::MARKER_IMPORT)), ["m00"]);
+    }
+
+    #[test]
+    fn the_default_policy_keeps_a_week_at_least() {
+        let policy = Policy::from_env(&BTreeMap::<String, String>::new()).expect("defaults");
+        assert_eq!(
+            (policy.keep_last, policy.daily, policy.weekly, policy.monthly, policy.min_age),
+            (7, 7, 5, 12, Duration::from_secs(7 * 86_400))
+        );
+        assert!(!policy.dry_run);
     }
 }
