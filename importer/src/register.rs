@@ -13,7 +13,8 @@
 
 use std::collections::BTreeSet;
 
-use aws_sdk_ssm::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_ssm::error::DisplayErrorContext;
+use aws_sdk_ssm::operation::put_parameter::PutParameterError;
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use offsite_common::config::Setting;
@@ -160,7 +161,7 @@ impl Register {
             .await;
         match put {
             Ok(_) => Ok(()),
-            Err(e) if e.code() == Some("ParameterAlreadyExists") => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(PutParameterError::is_parameter_already_exists) => Ok(()),
             Err(e) => Err(self.error("PutParameter", DisplayErrorContext(e).to_string())),
         }
     }
@@ -206,6 +207,68 @@ mod tests {
             "/elsewhere/111111111111/orders",
         ] {
             assert_eq!(key_of(&path, other), None, "{other}");
+        }
+    }
+
+    /// Below the SDK (`aws-smithy-mocks`): what SSM answers a second or concurrent run.
+    mod ssm {
+        use aws_sdk_ssm::operation::get_parameters_by_path::GetParametersByPathOutput;
+        use aws_sdk_ssm::operation::put_parameter::PutParameterOutput;
+        use aws_sdk_ssm::types::Parameter;
+        use aws_sdk_ssm::types::error::{ParameterAlreadyExists, ParameterLimitExceeded};
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+        use super::*;
+
+        fn register(client: aws_sdk_ssm::Client) -> Register {
+            Register::new(client, RegisterPath::default())
+        }
+
+        #[tokio::test]
+        async fn an_existing_parameter_is_done_any_other_refusal_is_an_error() {
+            let put = mock!(aws_sdk_ssm::Client::put_parameter)
+                .match_requests(|r| r.overwrite() == Some(false))
+                .sequence()
+                .output(|| PutParameterOutput::builder().version(1).build())
+                .error(|| PutParameterError::ParameterAlreadyExists(ParameterAlreadyExists::builder().build()))
+                .error(|| PutParameterError::ParameterLimitExceeded(ParameterLimitExceeded::builder().build()))
+                .build();
+            let register = register(mock_client!(aws_sdk_ssm, RuleMode::Sequential, [&put]));
+            let orders = key("111111111111", "orders");
+            let now = DateTime::from_secs(1_800_000_000);
+            assert!(register.remember(&orders, now).await.is_ok(), "written");
+            assert!(register.remember(&orders, now).await.is_ok(), "already there: done");
+            let error = register.remember(&orders, now).await.expect_err("a real refusal");
+            assert_eq!(error.operation, "PutParameter");
+            assert!(error.to_string().contains("ParameterLimitExceeded"), "{error}");
+            assert_eq!(put.num_calls(), 3);
+        }
+
+        #[tokio::test]
+        async fn every_page_is_read_and_foreign_names_are_left_out() {
+            let page = |names: &[&str], next: Option<&str>| {
+                GetParametersByPathOutput::builder()
+                    .set_parameters(Some(names.iter().map(|n| Parameter::builder().name(*n).build()).collect()))
+                    .set_next_token(next.map(str::to_owned))
+                    .build()
+            };
+            let first = page(
+                &["/offsite/protected-databases/111111111111/orders", "/offsite/protected-databases/x"],
+                Some("t"),
+            );
+            let second = page(&["/offsite/protected-databases/444444444444/ledger"], None);
+            let get = mock!(aws_sdk_ssm::Client::get_parameters_by_path)
+                .match_requests(|r| r.path() == Some(DEFAULT_PATH) && r.recursive() == Some(true))
+                .sequence()
+                .output(move || first.clone())
+                .output(move || second.clone())
+                .build();
+            let register = register(mock_client!(aws_sdk_ssm, RuleMode::Sequential, [&get]));
+            assert_eq!(
+                register.remembered().await.expect("read"),
+                BTreeSet::from([key("111111111111", "orders"), key("444444444444", "ledger")])
+            );
+            assert_eq!(get.num_calls(), 2);
         }
     }
 
