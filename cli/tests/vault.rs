@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use aws_smithy_types::DateTime;
 use offsite_tests::SnapshotKind;
 use offsite_tests::VAULT;
-use offsite_tests::fixtures::{share_snapshot, wait_for};
+use offsite_tests::fixtures::{delete_db_snapshot, share_snapshot, wait_for};
 use offsite_tests::pipeline::{Pipeline, sqs_event};
 
 #[tokio::test]
@@ -66,9 +66,8 @@ async fn verify_passes_when_fresh_and_fails_on_an_unimported_share_or_an_old_cop
     // are gone. Verify names it lost, whatever the RPO.
     let reconciled = pipeline.reconciler().reconcile(DateTime::from(SystemTime::now())).await.expect("reconcile");
     assert!(reconciled.register_error.is_none(), "{reconciled:#?}");
-    let rds = aws_sdk_rds::Client::new(&pipeline.vault);
     for copy in pipeline.vault_copies().await {
-        rds.delete_db_snapshot().db_snapshot_identifier(&copy.identifier).send().await.expect("delete");
+        delete_db_snapshot(&pipeline.vault, &copy.identifier).await;
     }
     let lost = run(&["verify", "--rpo", "100d"]);
     let text = String::from_utf8_lossy(&lost.stdout);

@@ -152,6 +152,16 @@ pub async fn db_cluster_snapshot(
         .unwrap_or_else(|| panic!("no DB cluster snapshot in the answer for {identifier}"))
 }
 
+/// Deletes a DB snapshot of the account, as its operator (or whoever holds its rights) would.
+pub async fn delete_db_snapshot(config: &SdkConfig, identifier: &str) {
+    aws_sdk_rds::Client::new(config)
+        .delete_db_snapshot()
+        .db_snapshot_identifier(identifier)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("delete {identifier}: {}", DisplayErrorContext(e)));
+}
+
 /// Shares a snapshot with `account` (its `restore` attribute), as the scanner does.
 pub async fn share_snapshot(config: &SdkConfig, kind: SnapshotKind, identifier: &str, account: &str) {
     let rds = aws_sdk_rds::Client::new(config);

@@ -14,7 +14,7 @@ use offsite_common::tags;
 use offsite_importer::retention::{Policy, apply};
 use offsite_importer::run::Outcome;
 use offsite_tests::deployed::DeployedPair;
-use offsite_tests::fixtures::{db_instance, db_snapshot, kms_key, share_snapshot};
+use offsite_tests::fixtures::{db_instance, db_snapshot, delete_db_snapshot, kms_key, share_snapshot};
 use offsite_tests::pipeline::{Pipeline, sqs_event};
 use offsite_tests::{AUDITOR, EmulatorOptions, SnapshotKind, VAULT, WORKLOAD};
 
@@ -310,19 +310,9 @@ async fn a_database_whose_vault_copies_all_vanish_is_reported_lost() {
 
     // The workload's shared copy is gone (it would otherwise be imported again), and every
     // vault copy of `orders` is deleted (by hand, by a compromised principal).
-    Client::new(&pipeline.workload)
-        .delete_db_snapshot()
-        .db_snapshot_identifier(&copy.identifier)
-        .send()
-        .await
-        .expect("delete the workload's copy");
+    delete_db_snapshot(&pipeline.workload, &copy.identifier).await;
     for copy in pipeline.vault_copies().await {
-        Client::new(&pipeline.vault)
-            .delete_db_snapshot()
-            .db_snapshot_identifier(&copy.identifier)
-            .send()
-            .await
-            .expect("delete");
+        delete_db_snapshot(&pipeline.vault, &copy.identifier).await;
     }
     let at = now();
     let lost = pipeline.reconciler().reconcile(at).await.expect("reconcile");
