@@ -12,13 +12,12 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use aws_smithy_types::DateTime;
+use offsite_common::config::workload::{EXPORT_KEY_VAR, SWEEP_WINDOW_VAR};
 use offsite_common::rds::RdsSnapshots;
 use offsite_common::snapshot::{SnapshotArn, SnapshotKind};
 use offsite_common::{table, tags};
 use offsite_exporter::export::{Exporter, Outcome, Report};
-use offsite_exporter::settings::{
-    EXPORT_KEY_VAR, ExporterSettings, SELECTION_TAG_KEY_VAR, SELECTION_TAG_VALUE_VAR, SWEEP_WINDOW_VAR,
-};
+use offsite_exporter::settings::{ExporterSettings, SELECTION_TAG_KEY_VAR, SELECTION_TAG_VALUE_VAR};
 use offsite_importer::allow::AllowList;
 use offsite_importer::health::{health, health_table};
 use offsite_importer::register::{Register, RegisterPath};

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_types::DateTime;
-use offsite_dynamo::run::DynamoExporter;
+use offsite_dynamo::run::{DynamoExporter, TableResult};
 use offsite_dynamo::settings::DynamoSettings;
 use offsite_tests::deployed::{AUDITOR_BUCKET, DeployedPair};
 use offsite_tests::fixtures::{dynamo_table, wait_for};
@@ -83,7 +83,7 @@ async fn the_ddl_parses_as_hive_and_the_equivalent_query_reads_the_exported_item
     let settings = DynamoSettings::from_env(&settings).expect("settings");
     let job = DynamoExporter::new(aws_sdk_dynamodb::Client::new(&job_role), settings, WORKLOAD.into());
     let report = job.run(DateTime::from(SystemTime::now())).await.expect("run");
-    assert_eq!(report.count("started"), 1, "{report:#?}");
+    assert_eq!(report.count(TableResult::Started), 1, "{report:#?}");
     wait_for("the export to complete", Duration::from_secs(20), || async {
         let arn = report.tables[0].export_arn.clone()?;
         let d = ddb.describe_export().export_arn(arn).send().await.ok()?.export_description?;

@@ -158,6 +158,16 @@ impl Setting for EndpointUrl {
     }
 }
 
+#[cfg(any(test, feature = "test-support"))]
+/// A malformed value of each variable of [`AwsSettings`], which every
+/// function reads: for the tables of the functions' own tests.
+pub const AWS_MALFORMED: &[(&str, &str, &str)] = &[
+    (REGION_VAR, "Europe", "an AWS region name such as"),
+    (ENDPOINT_URL_VAR, "127.0.0.1:5000", "an http:// or https:// URL"),
+    (MAX_ATTEMPTS_VAR, "0", "a whole number from 1 to 20"),
+    (MAX_ATTEMPTS_VAR, "many", "a whole number from 1 to 20"),
+];
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;

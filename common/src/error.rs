@@ -1,13 +1,5 @@
 use std::fmt;
 
-/// The error of the `offsite-common` crate.
-#[derive(Debug, thiserror::Error)]
-pub enum CommonError {
-    /// A setting is missing or malformed; the function must not start.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-}
-
 /// A setting that is missing or malformed.
 ///
 /// Its message names the variable, shows the value (shortened) and says what form was

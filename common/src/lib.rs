@@ -5,15 +5,22 @@
 //! - [`aws`]: the SDK configuration, built from an explicit endpoint setting and with the
 //!   SDK's retries configured, so that no stray variable silently redirects a function.
 //! - [`account`]: AWS account identifiers, validated where they enter.
+//! - [`snapshot`], [`identifier`], [`lineage`], [`tags`], [`notice`]: the contracts both
+//!   sides of an account pair keep (the snapshot model, copy names and their lineage, the
+//!   state tags, the notice on the wire), as plain functions over plain data.
+//! - [`rds`], [`rds_error`], [`presign`]: the thin RDS adapter both sides call (one method
+//!   per API call, both snapshot kinds, errors folded to one kind), and `copy_once`.
+//! - [`metrics`], [`logging`], [`table`]: EMF metrics, JSON logs, the CLI's tables.
 //!
-//! Decision logic lives here as plain functions over plain data; AWS calls live in thin
-//! adapters in the function crates.
+//! AWS calls of other services (SNS, SQS, SSM, DynamoDB) live in thin adapters in the
+//! function crate that alone uses them.
 
 pub mod account;
 pub mod aws;
 pub mod config;
 mod error;
 pub mod identifier;
+pub mod lineage;
 pub mod logging;
 pub mod metrics;
 pub mod notice;
@@ -25,4 +32,4 @@ pub mod table;
 pub mod tags;
 
 pub use account::AccountId;
-pub use error::{CommonError, ConfigError};
+pub use error::ConfigError;

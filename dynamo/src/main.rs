@@ -6,7 +6,7 @@ use aws_smithy_types::DateTime;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use offsite_common::aws::load_sdk_config;
 use offsite_common::config::ProcessEnv;
-use offsite_dynamo::run::DynamoExporter;
+use offsite_dynamo::run::{DynamoExporter, RunError};
 use offsite_dynamo::settings::DynamoSettings;
 use serde_json::Value;
 
@@ -20,18 +20,13 @@ async fn main() -> Result<(), Error> {
     let sdk_config = load_sdk_config(&settings.aws).await;
     // The account goes into every export prefix; without it nothing can be named.
     let identity = aws_sdk_sts::Client::new(&sdk_config).get_caller_identity().send().await.map_err(|e| {
-        let error = format!(
-            "cannot identify the account (sts:GetCallerIdentity): {}",
-            aws_sdk_sts::error::DisplayErrorContext(e)
-        );
-        tracing::error!(error = %error, "the DynamoDB export job cannot start");
-        Error::from(error)
+        let message = format!("cannot identify the account: {}", aws_sdk_sts::error::DisplayErrorContext(e));
+        cannot_start(RunError::Aws { operation: "sts:GetCallerIdentity", message })
     })?;
     // Every export prefix names the account: without it the job would write `account=/`.
     let account = identity.account().filter(|a| !a.is_empty()).map(str::to_owned).ok_or_else(|| {
-        let error = "sts:GetCallerIdentity returned no account: the export prefix cannot be named".to_owned();
-        tracing::error!(error = %error, "the DynamoDB export job cannot start");
-        Error::from(error)
+        let message = "no account in the answer: the export prefix cannot be named".to_owned();
+        cannot_start(RunError::Aws { operation: "sts:GetCallerIdentity", message })
     })?;
     let job = DynamoExporter::new(aws_sdk_dynamodb::Client::new(&sdk_config), settings, account);
     let job = &job;
@@ -42,4 +37,10 @@ async fn main() -> Result<(), Error> {
         Ok::<Value, Error>(serde_json::to_value(&report)?)
     }))
     .await
+}
+
+/// Logs why the job cannot start, and stops the start with it.
+fn cannot_start(error: RunError) -> Error {
+    tracing::error!(error = %error, "the DynamoDB export job cannot start");
+    error.into()
 }

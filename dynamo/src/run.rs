@@ -28,12 +28,53 @@ use crate::settings::{DynamoSettings, Encryption, MAX_IN_FLIGHT, TableSelection}
 /// How many unresolved failures of one table are described (and reported) per run.
 const MAX_FAILURES_DESCRIBED: usize = 3;
 
+/// What happened to one table, as the report and the metrics name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TableResult {
+    /// This slot's export was started.
+    Started,
+    /// This slot's export exists (a rerun): nothing new started.
+    AlreadyStarted,
+    /// Point-in-time recovery is off: the table cannot be exported (an operator must act).
+    NoPitr,
+    /// Not in this run (the in-flight limit, PITR not far enough yet): the next run does it.
+    Deferred,
+    /// The table check or the export start failed; see the reason.
+    Failed,
+}
+
+impl TableResult {
+    pub const ALL: [Self; 5] = [Self::Started, Self::AlreadyStarted, Self::NoPitr, Self::Deferred, Self::Failed];
+
+    /// The name in reports and logs (the serialised form).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Started => "started",
+            Self::AlreadyStarted => "already-started",
+            Self::NoPitr => "no-pitr",
+            Self::Deferred => "deferred",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// The metric that counts it.
+    pub fn metric(self) -> &'static str {
+        match self {
+            Self::Started => "ExportsStarted",
+            Self::AlreadyStarted => "ExportsAlreadyStarted",
+            Self::NoPitr => "TablesWithoutPitr",
+            Self::Deferred => "ExportsDeferred",
+            Self::Failed => "ExportStartFailures",
+        }
+    }
+}
+
 /// What happened to one table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TableOutcome {
     pub table: String,
-    /// `started`, `already-started`, `no-pitr`, `deferred`, `failed`.
-    pub result: &'static str,
+    pub result: TableResult,
     pub kind: Option<ExportKind>,
     pub export_arn: Option<String>,
     pub s3_prefix: Option<String>,
@@ -75,7 +116,7 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn count(&self, result: &str) -> usize {
+    pub fn count(&self, result: TableResult) -> usize {
         self.tables.iter().filter(|t| t.result == result).count()
     }
 
@@ -86,20 +127,15 @@ impl Report {
 
     fn metrics(&self) -> Metrics {
         let mut m = Metrics::new("Function", "dynamodb-export");
-        for (name, result) in [
-            ("ExportsStarted", "started"),
-            ("ExportsAlreadyStarted", "already-started"),
-            ("TablesWithoutPitr", "no-pitr"),
-            ("ExportsDeferred", "deferred"),
-            ("ExportStartFailures", "failed"),
-        ] {
-            m.add(name, self.count(result) as f64);
+        for result in TableResult::ALL {
+            m.add(result.metric(), self.count(result) as f64);
         }
         m.add("ExportsFailed", self.failed.len() as f64);
         m.add("TablesWithCompletedExport", self.completed().count() as f64);
         // Selected tables with PITR but no completed export yet: the age metric cannot see
         // them, this one can (alarm when it stays above 0 past the first period).
-        let never = self.tables.iter().filter(|t| t.result != "no-pitr" && t.last_completed.is_none()).count();
+        let never =
+            self.tables.iter().filter(|t| t.result != TableResult::NoPitr && t.last_completed.is_none()).count();
         m.add("TablesWithoutCompletedExport", never as f64);
         m.add("ExportedItems", self.completed().map(|c| c.item_count as f64).sum());
         m.add("ExportedBytes", self.completed().map(|c| c.billed_bytes as f64).sum());
@@ -176,7 +212,7 @@ impl DynamoExporter {
         };
         if let Some(wanted) = &wanted {
             for missing in wanted.iter().filter(|w| !names.iter().any(|n| n == *w)) {
-                report.tables.push(outcome(missing, "failed", "named in OFFSITE_TABLES but does not exist"));
+                report.tables.push(outcome(missing, TableResult::Failed, "named in OFFSITE_TABLES but does not exist"));
             }
         }
         let slot = slot_start(now.secs(), i64::try_from(self.settings.period.as_secs()).unwrap_or(86_400));
@@ -203,7 +239,7 @@ impl DynamoExporter {
                     report.failed.extend(failures);
                     report.in_flight_before += in_flight;
                 }
-                Err(e) => report.tables.push(outcome("?", "failed", &format!("table check failed: {e}"))),
+                Err(e) => report.tables.push(outcome("?", TableResult::Failed, &format!("table check failed: {e}"))),
             }
         }
         report.tables.extend(self.start_all(due, report.in_flight_before).await);
@@ -232,7 +268,7 @@ impl DynamoExporter {
         for (index, ready) in due.into_iter().enumerate() {
             if index >= room {
                 outcomes.push(TableOutcome {
-                    result: "deferred",
+                    result: TableResult::Deferred,
                     reason: format!(
                         "{in_flight} exports in flight before this run and at most {} per run: next run",
                         self.settings.max_per_run
@@ -246,7 +282,7 @@ impl DynamoExporter {
                 let _permit = parallel.acquire_owned().await;
                 if limit_hit.load(Ordering::SeqCst) {
                     return TableOutcome {
-                        result: "deferred",
+                        result: TableResult::Deferred,
                         reason: "LimitExceededException earlier in this run: next run".to_owned(),
                         ..ready.outcome
                     };
@@ -257,7 +293,7 @@ impl DynamoExporter {
         while let Some(done) = starts.join_next().await {
             match done {
                 Ok(outcome) => outcomes.push(outcome),
-                Err(e) => outcomes.push(outcome("?", "failed", &format!("export start failed: {e}"))),
+                Err(e) => outcomes.push(outcome("?", TableResult::Failed, &format!("export start failed: {e}"))),
             }
         }
         outcomes
@@ -276,7 +312,7 @@ impl DynamoExporter {
         }
         let history = match self.history(&arn).await {
             Ok(history) => history,
-            Err(e) => return Checked::Done(outcome(name, "failed", &e.to_string()), Vec::new(), 0),
+            Err(e) => return Checked::Done(outcome(name, TableResult::Failed, &e.to_string()), Vec::new(), 0),
         };
         let in_flight =
             u32::try_from(history.iter().filter(|e| e.state == ExportState::InProgress).count()).unwrap_or(u32::MAX);
@@ -290,14 +326,19 @@ impl DynamoExporter {
             })
             .collect();
         let completed = last_completed(&history).and_then(|c| completed_export(c, now));
-        let base = TableOutcome { last_completed: completed, ..outcome(name, "", "") };
+        let base = TableOutcome { last_completed: completed, ..outcome(name, TableResult::Failed, "") };
         let prefix_of = |kind| prefix(&self.settings.prefix, &self.account, &self.settings.region, name, kind, slot);
         let token_of = |kind| client_token(&arn, slot, &self.settings.bucket, &prefix_of(kind));
         let tokens = [token_of(ExportKind::Full), token_of(ExportKind::Incremental)];
         // The slot's export exists: nothing else to ask (reruns in a slot stay cheap).
         if let Some(ours) = this_slots_export(&history, &tokens) {
             let reason = "this slot's export exists: nothing new started".to_owned();
-            let done = TableOutcome { result: "already-started", export_arn: Some(ours.arn.clone()), reason, ..base };
+            let done = TableOutcome {
+                result: TableResult::AlreadyStarted,
+                export_arn: Some(ours.arn.clone()),
+                reason,
+                ..base
+            };
             return Checked::Done(done, failures, in_flight);
         }
         let backups = match self.ddb.describe_continuous_backups().table_name(name).send().await {
@@ -308,7 +349,7 @@ impl DynamoExporter {
         if pitr.and_then(|p| p.point_in_time_recovery_status()) != Some(&PointInTimeRecoveryStatus::Enabled) {
             let reason = "point-in-time recovery is off: enable it to export this table";
             return Checked::Done(
-                TableOutcome { result: "no-pitr", reason: reason.to_owned(), ..base },
+                TableOutcome { result: TableResult::NoPitr, reason: reason.to_owned(), ..base },
                 failures,
                 in_flight,
             );
@@ -320,11 +361,11 @@ impl DynamoExporter {
         match decide(&history, slot, &tokens, window, &self.settings.mode) {
             Decision::AlreadyStarted { arn } => {
                 let reason = "this slot's export exists: nothing new started".to_owned();
-                let done = TableOutcome { result: "already-started", export_arn: Some(arn), reason, ..base };
+                let done = TableOutcome { result: TableResult::AlreadyStarted, export_arn: Some(arn), reason, ..base };
                 Checked::Done(done, failures, in_flight)
             }
             Decision::Wait(reason) => {
-                Checked::Done(TableOutcome { result: "deferred", reason, ..base }, failures, in_flight)
+                Checked::Done(TableOutcome { result: TableResult::Deferred, reason, ..base }, failures, in_flight)
             }
             Decision::Start { window, why } => {
                 let kind = window.kind();
@@ -407,14 +448,14 @@ impl DynamoExporter {
                 // The same token gives back the export a previous run started.
                 let (result, reason) = match description.export_status() {
                     Some(ExportStatus::Failed) => (
-                        "failed",
+                        TableResult::Failed,
                         format!(
                             "this slot's export failed: {}: {} (the next slot tries again)",
                             description.failure_code().unwrap_or("no code"),
                             description.failure_message().unwrap_or("no message")
                         ),
                     ),
-                    _ => ("started", format!("export started: {}", base.reason)),
+                    _ => (TableResult::Started, format!("export started: {}", base.reason)),
                 };
                 TableOutcome { result, export_arn, reason, ..base }
             }
@@ -427,14 +468,14 @@ impl DynamoExporter {
                     Some("LimitExceededException") => {
                         limit_hit.store(true, Ordering::SeqCst);
                         return TableOutcome {
-                            result: "deferred",
+                            result: TableResult::Deferred,
                             reason: "LimitExceededException: too many exports in flight; next run".to_owned(),
                             ..base
                         };
                     }
                     _ => DisplayErrorContext(&e).to_string(),
                 };
-                TableOutcome { result: "failed", reason, ..base }
+                TableOutcome { result: TableResult::Failed, reason, ..base }
             }
         }
     }
@@ -495,7 +536,7 @@ fn completed_export(export: &PastExport, now: DateTime) -> Option<CompletedExpor
     })
 }
 
-fn outcome(table: &str, result: &'static str, reason: &str) -> TableOutcome {
+fn outcome(table: &str, result: TableResult, reason: &str) -> TableOutcome {
     TableOutcome {
         table: table.to_owned(),
         result,
@@ -512,18 +553,22 @@ fn failed_check<E: std::error::Error + 'static, R: std::fmt::Debug>(
     operation: &str,
     e: &aws_sdk_dynamodb::error::SdkError<E, R>,
 ) -> Checked {
-    Checked::Done(outcome(name, "failed", &format!("{operation}: {}", DisplayErrorContext(e))), Vec::new(), 0)
+    Checked::Done(
+        outcome(name, TableResult::Failed, &format!("{operation}: {}", DisplayErrorContext(e))),
+        Vec::new(),
+        0,
+    )
 }
 
 /// One log line per table, and one per unresolved failure.
 fn log(report: &Report) {
     for t in &report.tables {
         match t.result {
-            "no-pitr" | "failed" => {
-                tracing::warn!(table = %t.table, result = t.result, reason = %t.reason, "table not exported");
+            TableResult::NoPitr | TableResult::Failed => {
+                tracing::warn!(table = %t.table, result = t.result.as_str(), reason = %t.reason, "table not exported");
             }
             _ => tracing::info!(
-                table = %t.table, result = t.result, kind = ?t.kind, export_arn = ?t.export_arn, prefix = ?t.s3_prefix,
+                table = %t.table, result = t.result.as_str(), kind = ?t.kind, export_arn = ?t.export_arn, prefix = ?t.s3_prefix,
                 reason = %t.reason, last_completed = ?t.last_completed, "table export"
             ),
         }
@@ -539,6 +584,13 @@ fn log(report: &Report) {
 #[cfg(test)]
 mod tests {
     use super::partition;
+
+    #[test]
+    fn results_serialise_as_the_report_names_them() {
+        for result in super::TableResult::ALL {
+            assert_eq!(serde_json::to_string(&result).expect("json"), format!("\"{}\"", result.as_str()));
+        }
+    }
 
     #[test]
     fn table_arns_use_the_regions_partition() {

@@ -210,22 +210,18 @@ impl DynamoSettings {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
 
-    fn env(extra: &[(&str, &str)]) -> BTreeMap<String, String> {
-        let mut env: BTreeMap<String, String> = [
-            ("AWS_REGION", "us-east-1"),
-            (BUCKET_VAR, "auditor-exports"),
-            (BUCKET_OWNER_VAR, "333333333333"),
-            (SSE_KEY_VAR, "arn:aws:kms:us-east-1:333333333333:key/audit"),
-        ]
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-        env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-        env
+    /// A valid environment.
+    const BASE: &[(&str, &str)] = &[
+        ("AWS_REGION", "us-east-1"),
+        (BUCKET_VAR, "auditor-exports"),
+        (BUCKET_OWNER_VAR, "333333333333"),
+        (SSE_KEY_VAR, "arn:aws:kms:us-east-1:333333333333:key/audit"),
+    ];
+
+    fn env(extra: &[(&str, &str)]) -> offsite_common::config::coverage::TestEnv {
+        offsite_common::config::coverage::env_over(BASE, extra)
     }
 
     #[test]
@@ -250,7 +246,8 @@ mod tests {
 
     #[test]
     fn every_variable_read_is_refused_when_missing_or_malformed() {
-        use offsite_common::config::coverage::{AWS_MALFORMED, check_rule, check_settings};
+        use offsite_common::aws::AWS_MALFORMED;
+        use offsite_common::config::coverage::{check_rule, check_settings};
         let base = [
             ("AWS_REGION", "us-east-1"),
             (BUCKET_VAR, "auditor-exports"),

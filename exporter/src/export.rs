@@ -5,6 +5,7 @@ use std::time::SystemTime;
 
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
+use offsite_common::lineage::{CopyOnce, CopyOnceError, Lineage};
 use offsite_common::metrics::Metrics;
 use offsite_common::rds::{RdsError, RdsSnapshots};
 use offsite_common::rds_error::RdsErrorKind;
@@ -59,16 +60,13 @@ impl Report {
         self.items.iter().filter(|i| &i.outcome == outcome).count()
     }
 
-    /// A one-line summary of what must fail the invocation (so alarms fire and AWS retries
-    /// the event), or `None` when the run did its job.
-    pub fn failure_summary(&self) -> Option<String> {
-        let failed: Vec<&str> =
-            self.items.iter().filter(|i| i.outcome == Outcome::Failed).map(|i| i.reason.as_str()).collect();
-        if failed.is_empty() && !self.quota_exceeded {
-            return None;
-        }
-        let quota = if self.quota_exceeded { "manual snapshot quota exceeded; " } else { "" };
-        Some(format!("{quota}{} copy failure(s): {}", failed.len(), failed.join("; ")))
+    /// What must fail the invocation (so alarms fire and AWS retries the event), or `None`
+    /// when the run did its job.
+    pub fn failure(&self) -> Option<ExportError> {
+        let failures: Vec<String> =
+            self.items.iter().filter(|i| i.outcome == Outcome::Failed).map(|i| i.reason.clone()).collect();
+        (!failures.is_empty() || self.quota_exceeded)
+            .then_some(ExportError::Incomplete { quota_exceeded: self.quota_exceeded, failures })
     }
 
     fn metrics(&self) -> Metrics {
@@ -94,11 +92,15 @@ pub struct Exporter {
     settings: ExporterSettings,
 }
 
-/// Failures that stop a run as a whole (listing failed, so nothing can be decided).
+/// Why an invocation fails.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
+    /// Listing failed, so nothing could be decided.
     #[error("cannot list snapshots: {0}")]
     Listing(#[source] RdsError),
+    /// The run decided, but some copies failed or the quota stopped it (see the report).
+    #[error("{}{} copy failure(s): {}", if *.quota_exceeded { "manual snapshot quota exceeded; " } else { "" }, .failures.len(), .failures.join("; "))]
+    Incomplete { quota_exceeded: bool, failures: Vec<String> },
 }
 
 impl Exporter {
@@ -270,10 +272,24 @@ impl Exporter {
                 report.items.push(item(&source, Outcome::Deferred, target, why.clone(), false));
                 continue;
             }
-            let entry = match self.rds.copy(&request).await {
-                Ok(_) => item(&source, Outcome::Copied, target, "copy started with the export key".to_owned(), false),
-                Err(error) => match error.kind {
-                    RdsErrorKind::AlreadyExists => self.check_lineage(&source, &request.target_identifier).await,
+            let entry = match self.rds.copy_once(&request, Lineage::WORKLOAD_COPY).await {
+                Ok(CopyOnce::Started) => {
+                    item(&source, Outcome::Copied, target, "copy started with the export key".to_owned(), false)
+                }
+                Ok(CopyOnce::AlreadyOurs) => item(
+                    &source,
+                    Outcome::AlreadyExported,
+                    target,
+                    "copied concurrently by another run".to_owned(),
+                    false,
+                ),
+                Ok(CopyOnce::Collision { other }) => {
+                    let other_source =
+                        other.as_ref().and_then(|c| c.tag(tags::SOURCE_ARN)).unwrap_or("an unknown source").to_owned();
+                    skip_item(&source, &Skip::Collision { copy_identifier: request.target_identifier, other_source })
+                }
+                Err(error @ CopyOnceError::Check(_)) => item(&source, Outcome::Failed, target, error.to_string(), true),
+                Err(CopyOnceError::Copy(error)) => match error.kind {
                     RdsErrorKind::QuotaExceeded => {
                         report.quota_exceeded = true;
                         let why = "manual snapshot quota exceeded: delete old snapshots or raise the quota".to_owned();
@@ -306,30 +322,6 @@ impl Exporter {
             report.items.push(entry);
         }
         report
-    }
-
-    /// After `AlreadyExists`: the target is ours when its lineage tag names this source
-    /// (another run made it concurrently); anything else is a collision.
-    async fn check_lineage(&self, source: &Snapshot, target: &str) -> Item {
-        let existing = self.rds.describe(source.kind, target, Some("manual")).await;
-        let target_id = Some(target.to_owned());
-        match existing {
-            Ok(Some(copy)) if copy.tag(tags::SOURCE_ARN) == Some(source.arn.as_str()) => item(
-                source,
-                Outcome::AlreadyExported,
-                target_id,
-                "copied concurrently by another run".to_owned(),
-                false,
-            ),
-            Ok(other) => {
-                let other_source =
-                    other.as_ref().and_then(|c| c.tag(tags::SOURCE_ARN)).unwrap_or("an unknown source").to_owned();
-                skip_item(source, &Skip::Collision { copy_identifier: target.to_owned(), other_source })
-            }
-            Err(error) => {
-                item(source, Outcome::Failed, target_id, format!("target exists but cannot be checked: {error}"), true)
-            }
-        }
     }
 }
 

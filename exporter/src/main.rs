@@ -55,9 +55,9 @@ async fn handle(exporter: &Exporter, event: LambdaEvent<Value>) -> Result<Value,
             return Ok(serde_json::json!({ "ignored": reason }));
         }
     };
-    match report.failure_summary() {
-        // Failing the invocation makes the error alarm fire and AWS retry the event.
-        Some(summary) => Err(summary.into()),
+    // Failing the invocation makes the error alarm fire and AWS retry the event.
+    match report.failure() {
+        Some(failure) => Err(failure.into()),
         None => Ok(serde_json::to_value(&report)?),
     }
 }

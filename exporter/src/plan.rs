@@ -3,15 +3,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_smithy_types::date_time::Format;
-use offsite_common::identifier::copy_identifier;
+use offsite_common::lineage::{attempt_identifier, attempt_of, is_genuine_copy, is_given_up};
 use offsite_common::rds::CopyRequest;
-use offsite_common::snapshot::{Snapshot, SnapshotArn, SnapshotKind, SnapshotStatus};
+use offsite_common::snapshot::{Snapshot, SnapshotKind, SnapshotStatus};
 use offsite_common::tags;
 
 use crate::selection::{SelectionTag, Skip, select};
 
-/// The prefix of every copy the exporter makes; IAM policies scope on `offsite-*`.
-pub const COPY_PREFIX: &str = "offsite";
 /// RDS tag values hold at most 256 characters ("Tagging Amazon RDS resources"); the source
 /// ARN is stored in one.
 const MAX_TAG_VALUE: usize = 256;
@@ -131,42 +129,6 @@ fn decide(
     Decision::Copy(copy_request(source, target, settings.export_key, attempt, settings.started_at))
 }
 
-/// A copy that will never reach the vault: RDS says failed, the scanner gave up on it
-/// (stuck too long), or it is under another key than the export key (a rotated key, a
-/// misconfiguration), which the scanner never shares.
-pub fn is_given_up(copy: &Snapshot, export_key: &str) -> bool {
-    matches!(copy.status, SnapshotStatus::Failed(_))
-        || copy.tag(tags::STAGE) == Some(tags::STAGE_FAILED)
-        || copy.kms_key_id.as_deref().is_some_and(|key| key != export_key)
-}
-
-/// Whether a snapshot with the pipeline's marker really is one of the exporter's copies: its
-/// identifier must be the one the exporter gives that source and attempt. A snapshot that
-/// merely carries the tags (an operator's copy made with "copy tags", a restored database's
-/// snapshot) is never shared, announced or deleted.
-pub fn is_genuine_copy(copy: &Snapshot) -> bool {
-    let Some(source_arn) = copy.tag(tags::SOURCE_ARN) else { return false };
-    let Ok(arn) = source_arn.parse::<SnapshotArn>() else { return false };
-    let source = Snapshot::bare(copy.kind, source_arn, arn.name, SnapshotStatus::Available);
-    attempt_identifier(&source, attempt_of(copy)) == copy.identifier
-}
-
-/// The attempt number a copy records (1 when the tag is absent or unreadable).
-pub fn attempt_of(copy: &Snapshot) -> u32 {
-    copy.tag(tags::ATTEMPT).and_then(|a| a.parse().ok()).filter(|n| *n >= 1).unwrap_or(1)
-}
-
-/// The target identifier of attempt `attempt` at copying `source`: the first attempt hashes
-/// the ARN alone, later ones the ARN and the attempt number, so a retry never waits for a
-/// failed copy to be deleted, and every attempt's identifier is still deterministic.
-pub fn attempt_identifier(source: &Snapshot, attempt: u32) -> String {
-    if attempt <= 1 {
-        copy_identifier(COPY_PREFIX, source.kind, &source.arn, &source.identifier)
-    } else {
-        copy_identifier(COPY_PREFIX, source.kind, &format!("{}#attempt-{attempt}", source.arn), &source.identifier)
-    }
-}
-
 /// The copy of `source`: the export key, and the pipeline's tags (never the selection tag,
 /// so a copy can never be selected again).
 pub fn copy_request(
@@ -198,19 +160,6 @@ pub fn copy_request(
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn attempt_identifiers_are_pinned() {
-        // Persistent format (ARCHITECTURE.md, "Persistent formats"): the values below are
-        // written out by hand, from the documented rule, never computed by the code under test.
-        // If this test fails, the code now names things differently than every copy, notice or
-        // export already in AWS: do not update the values; keep the old form recognised (a
-        // migration) or revert.
-        let arn = "arn:aws:rds:us-east-1:111111111111:snapshot:orders-nightly";
-        let s = Snapshot::bare(SnapshotKind::Instance, arn, "orders-nightly", SnapshotStatus::Available);
-        assert_eq!(attempt_identifier(&s, 1), "offsite-orders-nightly-0924fa2c75cf54b6");
-        assert_eq!(attempt_identifier(&s, 2), "offsite-orders-nightly-9d9691f30fcfdf46");
-    }
-
     use aws_smithy_types::DateTime;
 
     use super::*;

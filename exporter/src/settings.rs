@@ -1,36 +1,24 @@
 //! The exporter's settings, read once at start.
 
-use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use offsite_common::ConfigError;
 use offsite_common::aws::AwsSettings;
+use offsite_common::config::workload::{self, EXPORT_RETENTION_VAR, SWEEP_WINDOW_VAR};
+#[cfg(test)]
+use offsite_common::config::workload::{DEFAULT_SWEEP_WINDOW, EXPORT_KEY_VAR};
 use offsite_common::config::{self, Env, KmsKeyArn, Setting, TagKey, TagValue};
 
 use crate::selection::SelectionTag;
 
-pub const EXPORT_KEY_VAR: &str = "OFFSITE_EXPORT_KEY_ARN";
 pub const SELECTION_TAG_KEY_VAR: &str = "OFFSITE_SELECTION_TAG_KEY";
 pub const SELECTION_TAG_VALUE_VAR: &str = "OFFSITE_SELECTION_TAG_VALUE";
-pub const SWEEP_WINDOW_VAR: &str = "OFFSITE_SWEEP_WINDOW";
 pub const MAX_COPIES_IN_FLIGHT_VAR: &str = "OFFSITE_MAX_COPIES_IN_FLIGHT";
 pub const MAX_COPY_ATTEMPTS_VAR: &str = "OFFSITE_MAX_COPY_ATTEMPTS";
-/// The scanner's export retention: read here too, because a copy deleted while its source
-/// is still inside the sweep window would be copied again.
-pub const EXPORT_RETENTION_VAR: &str = "OFFSITE_EXPORT_RETENTION";
-/// A week of shared copies in the workload account: long enough for the vault to pull them
-/// even after a lost notice and a few missed reconciles.
-pub const DEFAULT_EXPORT_RETENTION: Duration = Duration::from_secs(7 * 86_400);
 
 /// Default selection tag: `offsite-export=true`.
 pub const DEFAULT_SELECTION_TAG_KEY: &str = "offsite-export";
 pub const DEFAULT_SELECTION_TAG_VALUE: &str = "true";
-/// How far back the scheduled sweep looks: two days catches a missed event over a weekend
-/// of daily backups without re-reading the whole history.
-pub const DEFAULT_SWEEP_WINDOW: Duration = Duration::from_secs(48 * 3600);
-/// The sweep windows accepted (the scanner checks its copy of the setting against it too):
-/// at least an hour, at most RDS's longest automated backup retention (35 days).
-pub const SWEEP_WINDOW_RANGE: RangeInclusive<Duration> = Duration::from_secs(3600)..=Duration::from_secs(35 * 86_400);
 /// Copies in flight per kind: Aurora allows 5 per destination region per account, RDS 20
 /// ("Copying a DB snapshot" / "Copying a DB cluster snapshot"); 5 is safe for both.
 pub const DEFAULT_MAX_COPIES_IN_FLIGHT: u32 = 5;
@@ -65,8 +53,8 @@ impl ExporterSettings {
         }
         let default_value = TagValue(DEFAULT_SELECTION_TAG_VALUE.to_owned());
         let TagValue(value) = config::or_default(env, SELECTION_TAG_VALUE_VAR, default_value)?;
-        let sweep_window = config::duration_in(env, SWEEP_WINDOW_VAR, DEFAULT_SWEEP_WINDOW, SWEEP_WINDOW_RANGE)?;
-        let retention = config::or_default(env, EXPORT_RETENTION_VAR, DEFAULT_EXPORT_RETENTION)?;
+        let sweep_window = workload::sweep_window(env)?;
+        let retention = workload::export_retention(env)?;
         if sweep_window >= retention {
             let retention = config::duration_text(retention);
             return Err(config::rule_error(
@@ -88,7 +76,7 @@ impl ExporterSettings {
             )?,
             max_copy_attempts: config::number_in(env, MAX_COPY_ATTEMPTS_VAR, DEFAULT_MAX_COPY_ATTEMPTS, 1..=10)?,
             aws: AwsSettings::from_env(env)?,
-            export_key: config::required(env, EXPORT_KEY_VAR)?,
+            export_key: workload::export_key(env)?,
             selection: SelectionTag { key, value },
             sweep_window,
         })
@@ -97,15 +85,11 @@ impl ExporterSettings {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
 
     const KEY: &str = "arn:aws:kms:us-east-1:111111111111:key/0a1b2c3d";
 
-    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
-    }
+    use offsite_common::config::coverage::env;
 
     #[test]
     fn only_the_export_key_is_required() {
@@ -120,7 +104,8 @@ mod tests {
 
     #[test]
     fn every_variable_read_is_refused_when_missing_or_malformed() {
-        use offsite_common::config::coverage::{AWS_MALFORMED, check_rule, check_settings};
+        use offsite_common::aws::AWS_MALFORMED;
+        use offsite_common::config::coverage::{check_rule, check_settings};
         let base = [(EXPORT_KEY_VAR, KEY)];
         let (long_key, long_value) = ("k".repeat(129), "v".repeat(257));
         let (tag_key, tag_value, window) = ("a tag key of at most 128", "a tag value of at most 256", "from 1h to 35d");

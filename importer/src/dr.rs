@@ -12,13 +12,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_config::SdkConfig;
+use offsite_common::lineage::{CopyOnce, Lineage};
 use offsite_common::presign::{presign_copy, presigned_url_applies};
 use offsite_common::rds::{CopyRequest, RdsSnapshots};
-use offsite_common::rds_error::RdsErrorKind;
 use offsite_common::snapshot::{Snapshot, SnapshotKind, SnapshotStatus};
 use offsite_common::tags;
 
-use crate::run::Outcome;
+use crate::outcome::{Outcome, Verdict};
 use crate::settings::DrSettings;
 
 /// The second region: its RDS client and settings, and the primary region's configuration
@@ -45,7 +45,7 @@ impl SecondRegion {
     pub async fn replicate(&self, vault_copies: &[Snapshot]) -> Vec<Outcome> {
         let existing: BTreeSet<String> = match self.copies().await {
             Ok(copies) => copies.iter().filter_map(|c| c.tag(tags::DR_OF).map(str::to_owned)).collect(),
-            Err(e) => return vec![outcome("second region", None, "error", None, e.to_string())],
+            Err(e) => return vec![Outcome::error("second region", None, e)],
         };
         let mut outcomes = Vec::new();
         for copy in vault_copies.iter().filter(|c| c.status == SnapshotStatus::Available) {
@@ -65,7 +65,7 @@ impl SecondRegion {
                 presign_copy(&self.primary, copy.kind, &copy.arn, &copy.identifier, &self.settings.region, key).await;
             match presigned {
                 Ok(url) => Some(url),
-                Err(e) => return outcome(&copy.arn, arn, "error", None, format!("presigning the copy: {e}")),
+                Err(e) => return Outcome::error(&copy.arn, arn, format!("presigning the copy: {e}")),
             }
         } else {
             None
@@ -83,34 +83,19 @@ impl SecondRegion {
             pre_signed_url,
         };
         let target = Some(format!("{}:{}", self.settings.region, copy.identifier));
-        match self.rds.copy(&request).await {
-            Ok(_) => outcome(&copy.arn, arn, "replicated", target, "second-region copy started".to_owned()),
-            Err(e) if e.kind == RdsErrorKind::AlreadyExists => {
-                match self.rds.describe(copy.kind, &copy.identifier, Some("manual")).await {
-                    Ok(Some(existing)) if existing.tag(tags::DR_OF) == Some(copy.arn.as_str()) => {
-                        outcome(&copy.arn, arn, "already-replicated", target, "made by another run".to_owned())
-                    }
-                    _ => outcome(
-                        &copy.arn,
-                        arn,
-                        "rejected",
-                        target,
-                        "SECURITY: the second region holds another snapshot under this identifier; nothing overwritten"
-                            .to_owned(),
-                    ),
-                }
+        match self.rds.copy_once(&request, Lineage::SECOND_REGION_COPY).await {
+            Ok(CopyOnce::Started) => {
+                Outcome::new(&copy.arn, arn, Verdict::Replicated, target, "second-region copy started".to_owned())
             }
-            Err(e) => outcome(&copy.arn, arn, "error", target, e.to_string()),
+            Ok(CopyOnce::AlreadyOurs) => {
+                Outcome::new(&copy.arn, arn, Verdict::AlreadyReplicated, target, "made by another run".to_owned())
+            }
+            Ok(CopyOnce::Collision { .. }) => {
+                let why =
+                    "SECURITY: the second region holds another snapshot under this identifier; nothing overwritten";
+                Outcome { security: true, ..Outcome::new(&copy.arn, arn, Verdict::Rejected, target, why.to_owned()) }
+            }
+            Err(e) => Outcome::error(&copy.arn, arn, e).with_vault_copy(target),
         }
     }
-}
-
-fn outcome(
-    item: &str,
-    copy_arn: Option<String>,
-    result: &'static str,
-    vault_copy: Option<String>,
-    reason: String,
-) -> Outcome {
-    Outcome { item: item.to_owned(), copy_arn, result, vault_copy, reason }
 }

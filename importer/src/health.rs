@@ -141,7 +141,7 @@ mod tests {
     fn a_protected_database_with_no_copy_left_fails_verification() {
         let a = "arn:aws:rds:us-east-1:111111111111:snapshot:offsite-a";
         let mut orders = vault_copy("orders", 2, a);
-        orders.identifier = crate::import::vault_identifier(&shared(a));
+        orders.identifier = offsite_common::lineage::vault_identifier(&shared(a));
         let key = |database: &str| ("111111111111".to_owned(), database.to_owned());
         let remembered = BTreeSet::from([key("orders"), key("ledger")]);
         let h = health(&[orders], &[shared(a)], None, &remembered, None, DateTime::from_secs(NOW));

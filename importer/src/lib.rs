@@ -9,6 +9,7 @@
 //! - [`allow`]: the allow-list of workload accounts, keys and topics.
 //! - [`verify`]: the checks, pure, each rejection with its own reason.
 //! - [`import`]: the vault's copy, deterministic and idempotent, with provenance tags.
+//! - [`outcome`]: what happened to each message or share (typed), and the run's metrics.
 //! - [`run`]: a batch (importer) and a reconcile run.
 //! - [`dr`]: the optional second-region copy.
 //! - [`retention`]: the vault's retention policy (pure) and its settings.
@@ -19,6 +20,7 @@ pub mod dr;
 pub mod envelope;
 pub mod health;
 pub mod import;
+pub mod outcome;
 pub mod register;
 pub mod retention;
 pub mod run;

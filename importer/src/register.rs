@@ -71,7 +71,7 @@ impl Setting for RegisterPath {
 pub fn databases_of(copies: &[Snapshot]) -> BTreeSet<DatabaseKey> {
     copies
         .iter()
-        .filter(|c| crate::import::is_genuine_import(c))
+        .filter(|c| offsite_common::lineage::is_genuine_import(c))
         .filter_map(|c| Some((c.tag(tags::SOURCE_ACCOUNT)?.to_owned(), c.tag(tags::SOURCE_DATABASE)?.to_owned())))
         .filter(|(account, database)| is_name(account) && is_name(database))
         .collect()
@@ -288,7 +288,7 @@ mod tests {
             let mut copy = Snapshot::bare(
                 SnapshotKind::Instance,
                 "",
-                crate::import::vault_identifier(&bare),
+                offsite_common::lineage::vault_identifier(&bare),
                 SnapshotStatus::InProgress("creating".into()),
             );
             copy.tags.insert(tags::COPY_ARN.into(), arn);

@@ -108,7 +108,7 @@ pub fn plan(copies: &[Snapshot], policy: &Policy, now: DateTime, marker: &str) -
             delete,
             reason: reason.to_owned(),
         };
-        if copy.tag(tags::MARKER) != Some(marker) || !crate::import::is_genuine_import(copy) {
+        if copy.tag(tags::MARKER) != Some(marker) || !offsite_common::lineage::is_genuine_import(copy) {
             verdicts.push(verdict(false, "not an Offsite import: never touched", None));
             continue;
         }
@@ -260,7 +260,7 @@ mod tests {
             id,
             SnapshotStatus::Available,
         );
-        copy.identifier = crate::import::vault_identifier(&shared);
+        copy.identifier = offsite_common::lineage::vault_identifier(&shared);
         copy.arn = format!("arn:aws:rds:us-east-1:222222222222:snapshot:{}", copy.identifier);
         copy
     }

@@ -15,31 +15,14 @@ use serde::Serialize;
 
 use crate::dr::SecondRegion;
 use crate::envelope::{self, BatchResponse, ItemFailure, SqsEvent};
-use crate::import::{ImportError, Imported, ImportedBy, import, is_genuine_import, provenance};
+use crate::import::{ImportError, ImportedBy, import, provenance};
+use crate::outcome::{Outcome, Verdict, metrics};
 use crate::register::{Register, compare, databases_of};
 use crate::settings::VaultSettings;
 use crate::verify::{Expectations, Rejection, check_notice, check_shared};
+use offsite_common::lineage::is_genuine_import;
 
 const KINDS: [SnapshotKind; 2] = [SnapshotKind::Instance, SnapshotKind::Cluster];
-
-/// What happened to one message or one share.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Outcome {
-    /// The SQS message id (importer) or the shared snapshot's ARN (reconciler).
-    pub item: String,
-    pub copy_arn: Option<String>,
-    /// `imported`, `already-imported`, `replicated`, `already-replicated`, `rejected`,
-    /// `deferred`, `error`.
-    pub result: &'static str,
-    pub vault_copy: Option<String>,
-    pub reason: String,
-}
-
-impl Outcome {
-    pub fn failed(&self) -> bool {
-        matches!(self.result, "rejected" | "deferred" | "error")
-    }
-}
 
 /// How long a warm importer trusts its listing of the vault before listing again.
 ///
@@ -152,7 +135,7 @@ impl Vault {
         for record in &event.records {
             let outcome =
                 self.handle_record(&record.message_id, &record.body, &expect, &mut existing, &mut started, now).await;
-            log_outcome(&outcome);
+            outcome.log();
             outcomes.push(outcome);
         }
         let response = BatchResponse {
@@ -197,21 +180,16 @@ impl Vault {
         let checked = envelope::open(body).map_err(Rejection::from).and_then(|e| check_notice(&e, expect));
         let (notice, source) = match checked {
             Ok(checked) => checked,
-            Err(rejection) => return rejected(message_id, None, rejection),
+            Err(rejection) => return Outcome::rejected(message_id, None, &rejection),
         };
         let copy_arn = Some(notice.copy_arn.clone());
         if existing.by_copy_arn.contains(&notice.copy_arn) {
-            return Outcome {
-                item: message_id.to_owned(),
-                copy_arn,
-                result: "already-imported",
-                vault_copy: None,
-                reason: "a redelivery or replay: this copy is in the vault already".to_owned(),
-            };
+            let reason = "a redelivery or replay: this copy is in the vault already".to_owned();
+            return Outcome::new(message_id, copy_arn, Verdict::AlreadyImported, None, reason);
         }
         if *started >= self.settings.max_per_invocation {
             let why = format!("{} imports per invocation", self.settings.max_per_invocation);
-            return rejected(message_id, copy_arn, Rejection::Deferred(why));
+            return Outcome::rejected(message_id, copy_arn, &Rejection::Deferred(why));
         }
         let today = existing.today_by_account.get(source.account.as_str()).copied().unwrap_or(0);
         if today >= self.settings.max_per_source_per_day {
@@ -219,24 +197,24 @@ impl Vault {
                 "{} imports from {} on {}",
                 self.settings.max_per_source_per_day, source.account, existing.today
             );
-            return rejected(message_id, copy_arn, Rejection::Deferred(why));
+            return Outcome::rejected(message_id, copy_arn, &Rejection::Deferred(why));
         }
         let found = match self.rds.describe(notice.kind, &notice.copy_arn, Some("shared")).await {
             Ok(found) => found,
             Err(error) => return errored(message_id, copy_arn, &ImportError::Rds(error)),
         };
         if let Err(rejection) = check_shared(found.as_ref(), &notice.copy_arn, notice.kind, source) {
-            return rejected(message_id, copy_arn, rejection);
+            return Outcome::rejected(message_id, copy_arn, &rejection);
         }
         let Some(shared) = found else {
-            return rejected(message_id, copy_arn, Rejection::NotShared(notice.copy_arn.clone()));
+            return Outcome::rejected(message_id, copy_arn, &Rejection::NotShared(notice.copy_arn.clone()));
         };
         let tags = provenance(&shared, source, Some(&notice), ImportedBy::Importer, now);
         match import(&self.rds, &self.settings.import_key, &shared, tags).await {
             Ok(imported) => {
                 *started += 1;
                 existing.record(&source.account, &shared.arn);
-                done(message_id, copy_arn, imported)
+                Outcome::imported(message_id, copy_arn, imported)
             }
             Err(error) => errored(message_id, copy_arn, &error),
         }
@@ -256,13 +234,13 @@ impl Vault {
                     continue;
                 }
                 let outcome = self.reconcile_one(&shared, &mut existing, &mut started, now).await;
-                log_outcome(&outcome);
+                outcome.log();
                 outcomes.push(outcome);
             }
         }
         if let Some(second) = &self.second_region {
             for outcome in second.replicate(&copies).await {
-                log_outcome(&outcome);
+                outcome.log();
                 outcomes.push(outcome);
             }
         }
@@ -305,26 +283,30 @@ impl Vault {
         let copy_arn = Some(shared.arn.clone());
         let account = match shared.arn.parse::<SnapshotArn>() {
             Ok(arn) => arn.account,
-            Err(e) => return rejected(&item, copy_arn, Rejection::NotShareFromSource(e.to_string())),
+            Err(e) => return Outcome::rejected(&item, copy_arn, &Rejection::NotShareFromSource(e.to_string())),
         };
         let Some(source) = self.settings.allow.get(&account) else {
-            return rejected(&item, copy_arn, Rejection::AccountNotAllowed(account.to_string()));
+            return Outcome::rejected(&item, copy_arn, &Rejection::AccountNotAllowed(account.to_string()));
         };
         if let Err(rejection) = check_shared(Some(shared), &shared.arn, shared.kind, source) {
-            return rejected(&item, copy_arn, rejection);
+            return Outcome::rejected(&item, copy_arn, &rejection);
         }
         if *started >= self.settings.max_per_invocation
             || existing.today_by_account.get(account.as_str()).copied().unwrap_or(0)
                 >= self.settings.max_per_source_per_day
         {
-            return rejected(&item, copy_arn, Rejection::Deferred("import quota for this run or day".to_owned()));
+            return Outcome::rejected(
+                &item,
+                copy_arn,
+                &Rejection::Deferred("import quota for this run or day".to_owned()),
+            );
         }
         let tags = provenance(shared, source, None, ImportedBy::Reconciler, now);
         match import(&self.rds, &self.settings.import_key, shared, tags).await {
             Ok(imported) => {
                 *started += 1;
                 existing.record(&account, &shared.arn);
-                done(&item, copy_arn, imported)
+                Outcome::imported(&item, copy_arn, imported)
             }
             Err(error) => errored(&item, copy_arn, &error),
         }
@@ -408,48 +390,9 @@ pub fn freshness(copies: &[Snapshot], now: DateTime) -> Vec<Freshness> {
         .collect()
 }
 
-fn rejected(item: &str, copy_arn: Option<String>, rejection: Rejection) -> Outcome {
-    let result = if rejection.is_retryable() { "deferred" } else { "rejected" };
-    Outcome { item: item.to_owned(), copy_arn, result, vault_copy: None, reason: rejection.to_string() }
-}
-
 fn errored(item: &str, copy_arn: Option<String>, error: &ImportError) -> Outcome {
     match error {
-        ImportError::Rejected(rejection) => rejected(item, copy_arn, rejection.clone()),
-        ImportError::Rds(rds) => {
-            Outcome { item: item.to_owned(), copy_arn, result: "error", vault_copy: None, reason: rds.to_string() }
-        }
+        ImportError::Rejected(rejection) => Outcome::rejected(item, copy_arn, rejection),
+        ImportError::Rds(rds) => Outcome::error(item, copy_arn, rds),
     }
-}
-
-fn done(item: &str, copy_arn: Option<String>, imported: Imported) -> Outcome {
-    let (result, target, reason) = match imported {
-        Imported::Started { target } => ("imported", target, "copy started with the vault key"),
-        Imported::AlreadyImported { target } => ("already-imported", target, "the vault copy exists with this lineage"),
-    };
-    Outcome { item: item.to_owned(), copy_arn, result, vault_copy: Some(target), reason: reason.to_owned() }
-}
-
-fn log_outcome(outcome: &Outcome) {
-    if outcome.failed() {
-        tracing::warn!(item = %outcome.item, copy_arn = ?outcome.copy_arn, result = outcome.result, reason = %outcome.reason, "not imported");
-    } else {
-        tracing::info!(item = %outcome.item, copy_arn = ?outcome.copy_arn, result = outcome.result, vault_copy = ?outcome.vault_copy, reason = %outcome.reason, "import");
-    }
-}
-
-fn metrics(outcomes: &[Outcome], function: &str) -> Metrics {
-    let mut metrics = Metrics::new("Function", function);
-    for (name, result) in [
-        ("Imported", "imported"),
-        ("AlreadyImported", "already-imported"),
-        ("Rejected", "rejected"),
-        ("Deferred", "deferred"),
-        ("ImportErrors", "error"),
-        ("Replicated", "replicated"),
-    ] {
-        metrics.add(name, outcomes.iter().filter(|o| o.result == result).count() as f64);
-    }
-    metrics.add("SecurityFindings", outcomes.iter().filter(|o| o.reason.starts_with("SECURITY")).count() as f64);
-    metrics
 }

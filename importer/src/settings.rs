@@ -167,27 +167,24 @@ impl RetentionSettings {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
+    use offsite_common::aws::AWS_MALFORMED;
     use offsite_common::config::Recording;
-    use offsite_common::config::coverage::{self, AWS_MALFORMED, TestEnv, check_rule, check_settings};
+    use offsite_common::config::coverage::{self, TestEnv, check_rule, check_settings};
 
     use super::*;
 
-    fn env(extra: &[(&str, &str)]) -> BTreeMap<String, String> {
-        let mut env: BTreeMap<String, String> = [
-            (REGION_VAR, "us-east-1"),
-            (IMPORT_KEY_VAR, "arn:aws:kms:us-east-1:222222222222:key/import"),
-            (
-                ALLOWED_SOURCES_VAR,
-                r#"[{"account":"111111111111","export_key_arn":"arn:aws:kms:us-east-1:111111111111:key/k"}]"#,
-            ),
-        ]
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-        env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-        env
+    /// A valid environment.
+    const BASE: &[(&str, &str)] = &[
+        (REGION_VAR, "us-east-1"),
+        (IMPORT_KEY_VAR, "arn:aws:kms:us-east-1:222222222222:key/import"),
+        (
+            ALLOWED_SOURCES_VAR,
+            r#"[{"account":"111111111111","export_key_arn":"arn:aws:kms:us-east-1:111111111111:key/k"}]"#,
+        ),
+    ];
+
+    fn env(extra: &[(&str, &str)]) -> offsite_common::config::coverage::TestEnv {
+        offsite_common::config::coverage::env_over(BASE, extra)
     }
 
     #[test]

@@ -60,6 +60,11 @@ impl Rejection {
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::NotAvailable { .. } | Self::Deferred(_))
     }
+
+    /// A security finding: another snapshot sits under the vault's own name for this copy.
+    pub fn is_security_finding(&self) -> bool {
+        matches!(self, Self::Collision { .. })
+    }
 }
 
 impl From<EnvelopeError> for Rejection {

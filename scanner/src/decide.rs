@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
+use offsite_common::lineage::{attempt_of, is_genuine_copy, is_given_up};
 use offsite_common::snapshot::{Snapshot, SnapshotStatus};
 use offsite_common::tags;
-use offsite_exporter::plan::{attempt_of, is_genuine_copy, is_given_up};
 use serde::Serialize;
 
 /// A claim older than this belongs to a scan that died (Lambda runs 15 minutes at most).
@@ -182,7 +182,7 @@ mod tests {
             )
         };
         let source = Snapshot::bare(SnapshotKind::Instance, SOURCE, "orders-1", SnapshotStatus::Available);
-        copy.identifier = offsite_exporter::plan::attempt_identifier(&source, attempt_of(&copy));
+        copy.identifier = offsite_common::lineage::attempt_identifier(&source, attempt_of(&copy));
         copy
     }
 

@@ -34,8 +34,8 @@ async fn handle(scanner: &Scanner, event: LambdaEvent<Value>) -> Result<Value, E
     let trigger = offsite_common::logging::trigger_of(&event.payload);
     tracing::info!(trigger = %trigger, request_id = %event.context.request_id, "scan: {}", offsite_common::logging::EVENT_NOT_READ);
     let report = scanner.scan(DateTime::from(SystemTime::now()), &event.context.request_id).await?;
-    match report.failure_summary() {
-        Some(summary) => Err(summary.into()),
+    match report.failure() {
+        Some(failure) => Err(failure.into()),
         None => Ok(serde_json::to_value(&report)?),
     }
 }

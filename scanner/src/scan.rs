@@ -25,7 +25,13 @@ pub struct Item {
     pub action: Action,
     /// `done` (the action happened or nothing was due), or why it did not happen.
     pub result: String,
+    /// An operator must look (a failed or stuck copy, a copy not ours, a security finding).
     pub finding: bool,
+    /// A security finding: the pipeline's copies are not as it left them (another key,
+    /// copied tags, shared with another account, a notice it would not publish); counted by
+    /// the `SecurityFindings` metric.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub security: bool,
 }
 
 /// The result of a scan, returned by the Lambda function and logged.
@@ -48,8 +54,8 @@ impl Report {
     }
 
     /// What must fail the invocation (so the error alarm fires), or `None`.
-    pub fn failure_summary(&self) -> Option<String> {
-        (!self.errors.is_empty()).then(|| format!("{} scanner error(s): {}", self.errors.len(), self.errors.join("; ")))
+    pub fn failure(&self) -> Option<ScanError> {
+        (!self.errors.is_empty()).then(|| ScanError::Incomplete { errors: self.errors.clone() })
     }
 
     fn metrics(&self) -> Metrics {
@@ -59,7 +65,7 @@ impl Report {
         m.add("FailedCopies", self.count(|a| matches!(a, Action::ReportFailed { .. })) as f64);
         m.add("StuckCopies", self.count(|a| matches!(a, Action::MarkStuck { .. })) as f64);
         m.add("Deleted", self.deleted.len() as f64);
-        m.add("SecurityFindings", self.items.iter().filter(|i| i.result.starts_with("SECURITY")).count() as f64);
+        m.add("SecurityFindings", self.items.iter().filter(|i| i.security).count() as f64);
         m.add("ScanErrors", self.errors.len() as f64);
         m.add("OldestPendingCopyAgeSeconds", self.oldest_pending_seconds.unwrap_or(0) as f64);
         m
@@ -74,11 +80,15 @@ pub struct Scanner {
     settings: ScannerSettings,
 }
 
-/// Failures that stop a scan as a whole.
+/// Why an invocation fails.
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
+    /// Listing failed: nothing could be decided.
     #[error("cannot list the pipeline's copies: {0}")]
     Listing(#[source] RdsError),
+    /// The scan ran, but AWS calls failed; the next scan repeats them.
+    #[error("{} scanner error(s): {}", .errors.len(), .errors.join("; "))]
+    Incomplete { errors: Vec<String> },
 }
 
 impl Scanner {
@@ -131,14 +141,19 @@ impl Scanner {
                     report.deleted.push(copy.identifier.clone());
                     "deleted".to_owned()
                 }),
-                Action::WrongKey { key } => Ok(format!(
-                    "SECURITY: encrypted with {} instead of the export key; never shared, the exporter retries its source",
-                    key.as_deref().unwrap_or("no key")
-                )),
-                Action::NotOurs => Ok(
-                    "SECURITY: carries Offsite's marker but its identifier does not match its tags (a copy made with copied tags?); left alone"
-                        .to_owned(),
-                ),
+                Action::WrongKey { key } => {
+                    let key = key.as_deref().unwrap_or("no key");
+                    let why = format!(
+                        "SECURITY: encrypted with {key} instead of the export key; never shared, the exporter retries its source"
+                    );
+                    report.items.push(security_finding(copy, action, why));
+                    continue;
+                }
+                Action::NotOurs => {
+                    let why = "SECURITY: carries Offsite's marker but its identifier does not match its tags (a copy made with copied tags?); left alone";
+                    report.items.push(security_finding(copy, action, why.to_owned()));
+                    continue;
+                }
                 _ => Ok("done".to_owned()),
             };
             report.items.push(item(copy, action, result, &mut report.errors));
@@ -195,7 +210,7 @@ impl Scanner {
         }
         self.announce(due, now, scan_id, &mut report).await;
         for entry in &report.items {
-            if entry.finding || entry.result.starts_with("SECURITY") {
+            if entry.finding || entry.security {
                 tracing::warn!(copy = %entry.copy_identifier, source_arn = ?entry.source_arn, action = ?entry.action, result = %entry.result, "scanner finding");
             } else {
                 tracing::info!(copy = %entry.copy_identifier, action = ?entry.action, result = %entry.result, "scanner decision");
@@ -292,7 +307,7 @@ impl Scanner {
                     if !foreign.is_empty() {
                         let finding = format!("SECURITY: also shared with {foreign:?}, not only with the vault");
                         tracing::warn!(copy = %copy.identifier, accounts = ?foreign, "{finding}");
-                        report.items.push(item(copy, Action::Announce, Ok(finding), &mut report.errors));
+                        report.items.push(security_finding(copy, Action::Announce, finding));
                     }
                 }
                 Err(e) => {
@@ -304,9 +319,7 @@ impl Scanner {
             }
             match notice_for(copy, &self.settings, &now_text) {
                 Ok(notice) => to_publish.push((copy, notice)),
-                Err(why) => {
-                    report.items.push(item(copy, Action::Announce, Ok(format!("SECURITY: {why}")), &mut report.errors))
-                }
+                Err(why) => report.items.push(security_finding(copy, Action::Announce, format!("SECURITY: {why}"))),
             }
         }
         let announced = BTreeMap::from([
@@ -371,7 +384,13 @@ fn item(copy: &Snapshot, action: Action, result: Result<String, RdsError>, error
         finding: action.is_finding(),
         action,
         result,
+        security: false,
     }
+}
+
+/// An item that is a security finding (and so a finding).
+fn security_finding(copy: &Snapshot, action: Action, why: String) -> Item {
+    Item { finding: true, security: true, ..item(copy, action, Ok(why), &mut Vec::new()) }
 }
 
 /// The notice for a copy, from its own fields and the pipeline's tags.

@@ -3,15 +3,14 @@
 use std::time::Duration;
 
 use offsite_common::aws::AwsSettings;
+use offsite_common::config::workload::{self, EXPORT_RETENTION_VAR, SWEEP_WINDOW_VAR};
+#[cfg(test)]
+use offsite_common::config::workload::{DEFAULT_EXPORT_RETENTION, EXPORT_KEY_VAR};
 use offsite_common::config::{self, Env, KmsKeyArn, Setting};
 use offsite_common::{AccountId, ConfigError};
-pub use offsite_exporter::settings::{
-    DEFAULT_EXPORT_RETENTION, DEFAULT_SWEEP_WINDOW, EXPORT_RETENTION_VAR, SWEEP_WINDOW_RANGE, SWEEP_WINDOW_VAR,
-};
 
 pub const VAULT_ACCOUNT_VAR: &str = "OFFSITE_VAULT_ACCOUNT_ID";
 pub const TOPIC_ARN_VAR: &str = "OFFSITE_TOPIC_ARN";
-pub const EXPORT_KEY_VAR: &str = "OFFSITE_EXPORT_KEY_ARN";
 pub const STUCK_AFTER_VAR: &str = "OFFSITE_STUCK_AFTER";
 pub const VAULT_RECONCILE_INTERVAL_VAR: &str = "OFFSITE_VAULT_RECONCILE_INTERVAL";
 pub const CLAIM_SETTLE_VAR: &str = "OFFSITE_CLAIM_SETTLE";
@@ -62,8 +61,7 @@ impl ScannerSettings {
     pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
         let stuck_after =
             config::duration_in(env, STUCK_AFTER_VAR, DEFAULT_STUCK_AFTER, Duration::from_secs(3600)..=Duration::MAX)?;
-        let duration = |name, default| config::or_default(env, name, default);
-        let export_retention = duration(EXPORT_RETENTION_VAR, DEFAULT_EXPORT_RETENTION)?;
+        let export_retention = workload::export_retention(env)?;
         // EventBridge schedules run at most once a minute.
         let reconcile = config::duration_in(
             env,
@@ -71,7 +69,7 @@ impl ScannerSettings {
             DEFAULT_VAULT_RECONCILE_INTERVAL,
             Duration::from_secs(60)..=Duration::MAX,
         )?;
-        let sweep_window = config::duration_in(env, SWEEP_WINDOW_VAR, DEFAULT_SWEEP_WINDOW, SWEEP_WINDOW_RANGE)?;
+        let sweep_window = workload::sweep_window(env)?;
         let claim_settle =
             config::duration_in(env, CLAIM_SETTLE_VAR, DEFAULT_CLAIM_SETTLE, Duration::ZERO..=Duration::from_secs(30))?;
         // A copy deleted before the vault's reconciler ran could be lost if its notice was;
@@ -103,7 +101,7 @@ impl ScannerSettings {
             aws: AwsSettings::from_env(env)?,
             vault_account: config::required(env, VAULT_ACCOUNT_VAR)?,
             topic_arn: config::required::<TopicArn>(env, TOPIC_ARN_VAR)?.0,
-            export_key: config::required(env, EXPORT_KEY_VAR)?,
+            export_key: workload::export_key(env)?,
             stuck_after,
             export_retention,
             claim_settle,
@@ -113,21 +111,17 @@ impl ScannerSettings {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
 
-    fn env(extra: &[(&str, &str)]) -> BTreeMap<String, String> {
-        let mut env: BTreeMap<String, String> = [
-            (VAULT_ACCOUNT_VAR, "222222222222"),
-            (TOPIC_ARN_VAR, "arn:aws:sns:us-east-1:111111111111:offsite"),
-            (EXPORT_KEY_VAR, "arn:aws:kms:us-east-1:111111111111:key/k"),
-        ]
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-        env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-        env
+    /// A valid environment.
+    const BASE: &[(&str, &str)] = &[
+        (VAULT_ACCOUNT_VAR, "222222222222"),
+        (TOPIC_ARN_VAR, "arn:aws:sns:us-east-1:111111111111:offsite"),
+        (EXPORT_KEY_VAR, "arn:aws:kms:us-east-1:111111111111:key/k"),
+    ];
+
+    fn env(extra: &[(&str, &str)]) -> offsite_common::config::coverage::TestEnv {
+        offsite_common::config::coverage::env_over(BASE, extra)
     }
 
     #[test]
@@ -150,7 +144,8 @@ mod tests {
 
     #[test]
     fn every_variable_read_is_refused_when_missing_or_malformed() {
-        use offsite_common::config::coverage::{AWS_MALFORMED, check_rule, check_settings};
+        use offsite_common::aws::AWS_MALFORMED;
+        use offsite_common::config::coverage::{check_rule, check_settings};
         let base = [
             (VAULT_ACCOUNT_VAR, "222222222222"),
             (TOPIC_ARN_VAR, "arn:aws:sns:us-east-1:111111111111:offsite"),

@@ -40,7 +40,7 @@ pub fn status_rows(copies: &[Snapshot], now: DateTime) -> Vec<StatusRow> {
                 status: c.status.as_str().to_owned(),
                 progress: c.percent_progress,
                 age_seconds: c.created.map(|t| u64::try_from(now.secs().saturating_sub(t.secs())).unwrap_or(0)),
-                attempt: offsite_exporter::plan::attempt_of(c),
+                attempt: offsite_common::lineage::attempt_of(c),
                 source,
                 source_arn,
             }

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_smithy_types::DateTime;
-use offsite_dynamo::run::{DynamoExporter, Report};
+use offsite_dynamo::run::{DynamoExporter, Report, TableResult};
 use offsite_dynamo::settings::DynamoSettings;
 use offsite_tests::bench::{peak_rss_kib, reset_peak_rss};
 use offsite_tests::deployed::{AUDITOR_BUCKET, DeployedPair};
@@ -41,10 +41,10 @@ async fn measured(emulator: &Emulator, job: &DynamoExporter, now: DateTime) -> (
         .collect();
     let figures = serde_json::json!({
         "wall_seconds": wall,
-        "started": report.count("started"),
-        "already_started": report.count("already-started"),
-        "deferred": report.count("deferred"),
-        "failed": report.count("failed"),
+        "started": report.count(TableResult::Started),
+        "already_started": report.count(TableResult::AlreadyStarted),
+        "deferred": report.count(TableResult::Deferred),
+        "failed": report.count(TableResult::Failed),
         "api_calls": counts.total,
         "api_calls_by_action": calls,
     });
@@ -130,19 +130,19 @@ async fn main() {
     let (first, first_figures) = measured(emulator, &job, now).await;
     let peak_kib = peak_rss_kib();
     assert_eq!(first.tables.len() as u64, tables, "every table checked");
-    assert_eq!(first.count("started"), 300.min(tables as usize), "the first run fills the in-flight limit");
+    assert_eq!(first.count(TableResult::Started), 300.min(tables as usize), "the first run fills the in-flight limit");
     let mut runs = vec![first_figures];
-    let mut started = first.count("started");
+    let mut started = first.count(TableResult::Started);
     let all_started = Instant::now();
     while (started as u64) < tables {
         let (report, figures) = measured(emulator, &job, now).await;
-        assert!(report.count("started") > 0, "a run must make progress: {figures}");
-        started += report.count("started");
+        assert!(report.count(TableResult::Started) > 0, "a run must make progress: {figures}");
+        started += report.count(TableResult::Started);
         runs.push(figures);
     }
     let rest_wall = all_started.elapsed().as_secs_f64();
     let (rerun, rerun_figures) = measured(emulator, &job, now).await;
-    assert_eq!(rerun.count("already-started") as u64, tables, "a rerun in the slot starts nothing");
+    assert_eq!(rerun.count(TableResult::AlreadyStarted) as u64, tables, "a rerun in the slot starts nothing");
 
     // The naive baseline, same emulator: one table at a time, a describe per table.
     emulator.reset_request_counts().expect("reset counts");

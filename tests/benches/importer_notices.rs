@@ -11,10 +11,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use aws_sdk_rds::Client;
 use aws_smithy_types::DateTime;
+use offsite_common::lineage::attempt_identifier;
 use offsite_common::notice::Notice;
 use offsite_common::snapshot::{Snapshot, SnapshotKind, SnapshotStatus};
 use offsite_common::tags;
-use offsite_exporter::plan::attempt_identifier;
 use offsite_tests::fixtures::{db_snapshot, tag};
 use offsite_tests::pipeline::{Pipeline, sqs_event};
 use offsite_tests::{EmulatorOptions, REGION, VAULT, WORKLOAD, workspace_root};

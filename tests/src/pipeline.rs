@@ -174,7 +174,7 @@ impl Pipeline {
             .expect("list copies")
             .into_iter()
             .filter(|c| c.tag(tags::SOURCE_ARN) == Some(source_arn))
-            .max_by_key(offsite_exporter::plan::attempt_of)
+            .max_by_key(offsite_common::lineage::attempt_of)
     }
 
     /// Waits until the newest copy of `source_arn` is available.

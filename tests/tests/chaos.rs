@@ -345,9 +345,11 @@ async fn deliver(functions: &mut Functions, harness: &mut Harness<'_>, now: Date
             match invoked {
                 Some(Invoked::Completed(Ok(report))) => {
                     for outcome in &report.outcomes {
-                        *tally.import_results.entry(outcome.result).or_default() += 1;
+                        *tally.import_results.entry(outcome.result.as_str()).or_default() += 1;
                         let body = batch.iter().find(|m| m.0 == outcome.item).map(|m| m.2.as_str());
-                        if outcome.result == "rejected" && body.is_some_and(|b| !hostile.contains(b)) {
+                        if outcome.result == offsite_importer::outcome::Verdict::Rejected
+                            && body.is_some_and(|b| !hostile.contains(b))
+                        {
                             tally.valid_rejected.push(format!("{outcome:?}"));
                         }
                     }
@@ -389,7 +391,7 @@ async fn round(functions: &mut Functions, harness: &mut Harness<'_>, now: DateTi
     let mut crashes = 0;
     let (lane, exporter) = &functions.exporter;
     match lane.invoke(Crash::AtNewBoundary, exporter.sweep(now, false)).await {
-        Invoked::Completed(Ok(report)) => failed.extend(report.failure_summary().map(|f| format!("exporter: {f}"))),
+        Invoked::Completed(Ok(report)) => failed.extend(report.failure().map(|f| format!("exporter: {f}"))),
         Invoked::Completed(Err(e)) => failed.push(format!("exporter: {e}")),
         Invoked::Crashed(_) => crashes += 1,
     }
@@ -398,7 +400,7 @@ async fn round(functions: &mut Functions, harness: &mut Harness<'_>, now: DateTi
     let (a, b) = tokio::join!(scan(scheduled, now, true), scan(on_event, now, overlap));
     for invoked in [a, b].into_iter().flatten() {
         match invoked {
-            Invoked::Completed(Ok(report)) => failed.extend(report.failure_summary().map(|f| format!("scanner: {f}"))),
+            Invoked::Completed(Ok(report)) => failed.extend(report.failure().map(|f| format!("scanner: {f}"))),
             Invoked::Completed(Err(e)) => failed.push(format!("scanner: {e}")),
             Invoked::Crashed(_) => crashes += 1,
         }
@@ -689,7 +691,7 @@ async fn the_pipeline_converges_under_faults_crashes_and_hostile_deliveries() {
             assert_eq!(Some(claimed), copy_sources.get(workload_copy).map(String::as_str), "claimed lineage");
         }
         assert!(
-            offsite_importer::import::is_genuine_import(copy),
+            offsite_common::lineage::is_genuine_import(copy),
             "the identifier the vault gives that copy: {}",
             copy.identifier
         );
@@ -756,7 +758,7 @@ async fn the_pipeline_converges_under_faults_crashes_and_hostile_deliveries() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dynamodb_job_exports_each_table_once_per_slot_under_faults_and_crashes() {
     use aws_sdk_dynamodb::types::ExportStatus;
-    use offsite_dynamo::run::DynamoExporter;
+    use offsite_dynamo::run::{DynamoExporter, TableResult};
     use offsite_dynamo::settings::DynamoSettings;
     use offsite_tests::deployed::AUDITOR_BUCKET;
     use offsite_tests::fixtures::{dynamo_table, export_output};
@@ -879,7 +881,7 @@ async fn the_dynamodb_job_exports_each_table_once_per_slot_under_faults_and_cras
         WORKLOAD.to_owned(),
     );
     let report = clean.run(today).await.expect("a run without faults");
-    assert_eq!(report.count("no-pitr"), 2, "the tables without PITR are reported on every run: {report:#?}");
-    assert_eq!(report.count("already-started"), TABLES, "{report:#?}");
+    assert_eq!(report.count(TableResult::NoPitr), 2, "the tables without PITR are reported on every run: {report:#?}");
+    assert_eq!(report.count(TableResult::AlreadyStarted), TABLES, "{report:#?}");
     assert_eq!(exports().await.len(), expected_exports, "and it starts nothing more");
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
 use aws_smithy_types::DateTime;
-use offsite_dynamo::run::DynamoExporter;
+use offsite_dynamo::run::{DynamoExporter, TableResult};
 use offsite_dynamo::settings::DynamoSettings;
 use offsite_tests::deployed::{AUDITOR_BUCKET, DeployedPair};
 use offsite_tests::fixtures::dynamo_table;
@@ -67,8 +67,12 @@ async fn selected_tables_are_exported_once_per_slot_into_the_auditors_bucket() {
     let earlier_slot = DateTime::from_secs(now().secs() - 86_400);
 
     let first = job.run(earlier_slot).await.expect("run");
-    let by_table: BTreeMap<&str, &str> = first.tables.iter().map(|t| (t.table.as_str(), t.result)).collect();
-    assert_eq!(by_table, BTreeMap::from([("nopitr", "no-pitr"), ("orders", "started")]), "{first:#?}");
+    let by_table: BTreeMap<&str, TableResult> = first.tables.iter().map(|t| (t.table.as_str(), t.result)).collect();
+    assert_eq!(
+        by_table,
+        BTreeMap::from([("nopitr", TableResult::NoPitr), ("orders", TableResult::Started)]),
+        "{first:#?}"
+    );
     let prefix = first.tables.iter().find(|t| t.table == "orders").and_then(|t| t.s3_prefix.clone()).expect("prefix");
     assert!(
         prefix.starts_with(&format!("offsite/account={WORKLOAD}/region={REGION}/table=orders/kind=full/date=")),
@@ -77,11 +81,11 @@ async fn selected_tables_are_exported_once_per_slot_into_the_auditors_bucket() {
 
     // A rerun in the same slot starts nothing new.
     let rerun = job.run(earlier_slot).await.expect("rerun");
-    assert_eq!(rerun.count("already-started"), 1, "{rerun:#?}");
-    assert_eq!(rerun.count("started"), 0);
+    assert_eq!(rerun.count(TableResult::AlreadyStarted), 1, "{rerun:#?}");
+    assert_eq!(rerun.count(TableResult::Started), 0);
     // The next slot starts a new export.
     let next = job.run(now()).await.expect("next slot");
-    assert_eq!(next.count("started"), 1, "{next:#?}");
+    assert_eq!(next.count(TableResult::Started), 1, "{next:#?}");
     let ddb = Client::new(&setup.workload);
     let exports = ddb.list_exports().send().await.expect("list").export_summaries.unwrap_or_default();
     assert_eq!(exports.len(), 2);
@@ -125,7 +129,7 @@ async fn a_failed_export_is_reported_with_its_reason() {
     let yesterday = DateTime::from_secs(now().secs() - 86_400);
     let first = wrong.run(yesterday).await.expect("run");
     // The emulator fails the export as soon as it starts, as AWS would when it cannot write.
-    assert_eq!(first.count("failed"), 1, "{first:#?}");
+    assert_eq!(first.count(TableResult::Failed), 1, "{first:#?}");
     assert!(first.tables[0].reason.contains("S3AccessDenied"), "{first:#?}");
     let ddb = Client::new(&setup.workload);
     assert_eq!(ddb.list_exports().send().await.expect("list").export_summaries().len(), 1);
@@ -139,7 +143,7 @@ async fn a_failed_export_is_reported_with_its_reason() {
     // Once an export of the table completes, the old failure is resolved: not reported again.
     let right = job(&setup, &[]);
     let fixed = right.run(now()).await.expect("run");
-    assert_eq!(fixed.count("started"), 1, "{fixed:#?}");
+    assert_eq!(fixed.count(TableResult::Started), 1, "{fixed:#?}");
     complete_exports(&ddb).await;
     let after = right.run(now()).await.expect("run");
     assert!(after.failed.is_empty(), "{after:#?}");
@@ -165,7 +169,7 @@ async fn more_than_a_hundred_tables_are_all_seen() {
     assert_eq!(report.tables_listed, 105);
     let listing = setup.emulator.request_counts().expect("counts").of(WORKLOAD, "dynamodb", "ListTables");
     assert_eq!(listing, 2, "100 tables a page: the second page must be asked for");
-    assert_eq!(report.count("no-pitr"), 105, "every selected table is checked and reported");
+    assert_eq!(report.count(TableResult::NoPitr), 105, "every selected table is checked and reported");
 }
 
 /// A slot start (hourly slots) `hours_ago` hours before the current one.
@@ -210,7 +214,7 @@ async fn incremental_exports_continue_the_chain_from_the_last_exports_end() {
 
     // No chain yet: a full export as of the slot three hours ago (before the changes).
     let first = job.run(hourly_slot(3)).await.expect("first run");
-    assert_eq!(first.count("started"), 1, "{first:#?}");
+    assert_eq!(first.count(TableResult::Started), 1, "{first:#?}");
     assert_eq!(first.tables[0].kind, Some(offsite_dynamo::plan::ExportKind::Full));
     let prefix = first.tables[0].s3_prefix.clone().expect("prefix");
     assert!(prefix.contains("/table=ledger/kind=full/"), "{prefix}");
@@ -233,7 +237,7 @@ async fn incremental_exports_continue_the_chain_from_the_last_exports_end() {
 
     // The current slot: the changes since the full export's moment, and nothing else.
     let second = job.run(hourly_slot(0)).await.expect("second run");
-    assert_eq!(second.count("started"), 1, "{second:#?}");
+    assert_eq!(second.count(TableResult::Started), 1, "{second:#?}");
     let outcome = &second.tables[0];
     assert_eq!(outcome.kind, Some(offsite_dynamo::plan::ExportKind::Incremental), "{second:#?}");
     assert!(outcome.s3_prefix.as_deref().is_some_and(|p| p.contains("/kind=incremental/")), "{outcome:?}");
@@ -251,7 +255,7 @@ async fn incremental_exports_continue_the_chain_from_the_last_exports_end() {
 
     // A rerun in the slot starts nothing; the completed export is tracked.
     let rerun = job.run(hourly_slot(0)).await.expect("rerun");
-    assert_eq!(rerun.count("already-started"), 1, "{rerun:#?}");
+    assert_eq!(rerun.count(TableResult::AlreadyStarted), 1, "{rerun:#?}");
     let last = rerun.tables[0].last_completed.as_ref().expect("tracked");
     assert_eq!(last.kind, offsite_dynamo::plan::ExportKind::Incremental);
     assert_eq!(last.item_count, 3, "{last:?}");

@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 use aws_config::SdkConfig;
 use aws_sdk_rds::Client;
 use aws_smithy_types::DateTime;
+use offsite_common::config::workload::EXPORT_KEY_VAR;
 use offsite_common::rds::RdsSnapshots;
 use offsite_common::snapshot::{Snapshot, SnapshotArn};
 use offsite_common::tags;
 use offsite_exporter::export::{Exporter, Outcome, Report};
-use offsite_exporter::settings::{EXPORT_KEY_VAR, ExporterSettings};
+use offsite_exporter::settings::ExporterSettings;
 use offsite_exporter::trigger::{Trigger, classify};
 use offsite_tests::deployed::DeployedPair;
 use offsite_tests::fixtures::{
@@ -141,7 +142,7 @@ async fn sweep_copies_every_selected_kind_and_name_style_once_with_the_export_ke
         let item = report.items.iter().find(|i| &i.source_arn == arn).expect("reported");
         assert_eq!((item.outcome.clone(), item.reason.as_str()), (Outcome::Skipped, "no selection tag"));
     }
-    assert!(report.failure_summary().is_none(), "{report:#?}");
+    assert!(report.failure().is_none(), "{report:#?}");
 
     let copies = pipeline_copies(&workload).await;
     assert_eq!(copies.len(), expected.len());
@@ -245,7 +246,7 @@ async fn quota_exceeded_stops_copying_and_fails_the_run_loudly() {
     assert!(report.quota_exceeded, "{report:#?}");
     assert_eq!(report.count(&Outcome::Copied), 1);
     assert_eq!(report.count(&Outcome::Deferred), 2, "the rest waits for space: {report:#?}");
-    assert!(report.failure_summary().is_some_and(|s| s.contains("quota")));
+    assert!(report.failure().is_some_and(|f| f.to_string().contains("quota")));
     assert_eq!(pipeline_copies(&workload).await.len(), 1);
 }
 

@@ -21,11 +21,11 @@ use std::time::{Duration, SystemTime};
 use aws_sdk_rds::Client;
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
+use offsite_common::lineage::vault_identifier;
 use offsite_common::logging::EVENT_NOT_READ;
 use offsite_common::notice::{NOTICE_VERSION, Notice};
 use offsite_common::snapshot::{Snapshot, SnapshotStatus};
 use offsite_common::tags;
-use offsite_importer::import::vault_identifier;
 use offsite_tests::deployed::{AUDITOR_BUCKET, DeployedPair};
 use offsite_tests::events::scheduled;
 use offsite_tests::fixtures::{
@@ -345,7 +345,13 @@ async fn importer_notices() -> Tally {
     let report = pipeline.vault_side().handle_batch(&sqs_event(&bodies), now()).await.expect("batch");
     assert_eq!(report.outcomes.len(), cases.len(), "one outcome per message");
     for ((case, _, expected), outcome) in cases.iter().zip(&report.outcomes) {
-        tally.record(ENTRY, case, expected, &outcome.reason, outcome.result == "rejected");
+        tally.record(
+            ENTRY,
+            case,
+            expected,
+            &outcome.reason,
+            outcome.result == offsite_importer::outcome::Verdict::Rejected,
+        );
     }
     assert_eq!(
         report.response.batch_item_failures.len(),

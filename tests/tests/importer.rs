@@ -11,8 +11,8 @@ use aws_smithy_types::date_time::Format;
 use offsite_common::notice::Notice;
 use offsite_common::rds::RdsSnapshots;
 use offsite_common::tags;
+use offsite_importer::outcome::{Outcome, Verdict};
 use offsite_importer::retention::{Policy, apply};
-use offsite_importer::run::Outcome;
 use offsite_tests::deployed::DeployedPair;
 use offsite_tests::fixtures::{db_instance, db_snapshot, delete_db_snapshot, kms_key, share_snapshot};
 use offsite_tests::pipeline::{Pipeline, sqs_event};
@@ -26,7 +26,7 @@ fn rfc3339(t: DateTime) -> String {
     t.fmt(Format::DateTime).expect("time")
 }
 
-fn results(outcomes: &[Outcome]) -> Vec<&str> {
+fn results(outcomes: &[Outcome]) -> Vec<Verdict> {
     outcomes.iter().map(|o| o.result).collect()
 }
 
@@ -36,7 +36,7 @@ async fn a_notice_becomes_a_vault_copy_under_the_vault_key_with_provenance() {
     let (copy, bodies) = pipeline.announced("orders-1").await;
 
     let report = pipeline.vault_side().handle_batch(&sqs_event(&bodies), now()).await.expect("batch");
-    assert_eq!(results(&report.outcomes), ["imported"], "{report:#?}");
+    assert_eq!(results(&report.outcomes), [Verdict::Imported], "{report:#?}");
     assert!(report.response.batch_item_failures.is_empty());
 
     let vault = pipeline.vault_copies().await;
@@ -73,9 +73,9 @@ async fn duplicates_and_redeliveries_give_one_copy() {
     let vault = pipeline.vault_side();
 
     let first = vault.handle_batch(&sqs_event(&twice), now()).await.expect("batch");
-    assert_eq!(results(&first.outcomes), ["imported", "already-imported"]);
+    assert_eq!(results(&first.outcomes), [Verdict::Imported, Verdict::AlreadyImported]);
     let again = vault.handle_batch(&sqs_event(&bodies), now()).await.expect("redelivery");
-    assert_eq!(results(&again.outcomes), ["already-imported"]);
+    assert_eq!(results(&again.outcomes), [Verdict::AlreadyImported]);
     // Two importers at once on the same notice.
     let (a, b) = (pipeline.vault_side(), pipeline.vault_side());
     let event = sqs_event(&bodies);
@@ -102,9 +102,9 @@ async fn the_reconciler_imports_what_was_shared_but_never_announced() {
 
     let report = pipeline.reconciler().reconcile(now()).await.expect("reconcile");
     let by_arn: BTreeMap<&str, &Outcome> = report.outcomes.iter().map(|o| (o.item.as_str(), o)).collect();
-    assert_eq!(by_arn[copy.arn.as_str()].result, "imported", "{report:#?}");
+    assert_eq!(by_arn[copy.arn.as_str()].result, Verdict::Imported, "{report:#?}");
     let stranger = report.outcomes.iter().find(|o| o.item.contains(AUDITOR)).expect("the stranger's share is reported");
-    assert_eq!(stranger.result, "rejected");
+    assert_eq!(stranger.result, Verdict::Rejected);
     assert!(stranger.reason.contains("not on the allow-list"), "{}", stranger.reason);
 
     let vault = pipeline.vault_copies().await;
@@ -113,7 +113,7 @@ async fn the_reconciler_imports_what_was_shared_but_never_announced() {
     assert!(report.freshness.is_empty(), "freshness covers the copies present when the run started");
 
     let again = pipeline.reconciler().reconcile(now()).await.expect("reconcile again");
-    assert!(again.outcomes.iter().all(|o| o.result != "imported"), "{again:#?}");
+    assert!(again.outcomes.iter().all(|o| o.result != Verdict::Imported), "{again:#?}");
     let orders = again.freshness.iter().find(|f| f.source_database == "orders").expect("freshness of orders");
     assert_eq!((orders.source_account.as_str(), orders.copies), (WORKLOAD, 1));
     assert!(orders.newest_age_seconds < 3600, "{orders:?}");
@@ -125,7 +125,7 @@ async fn retention_keeps_what_the_policy_keeps_and_nothing_else_is_touched() {
     for name in ["orders-a", "orders-b", "orders-c"] {
         let (_copy, bodies) = pipeline.announced(name).await;
         let report = pipeline.vault_side().handle_batch(&sqs_event(&bodies), now()).await.expect("batch");
-        assert_eq!(results(&report.outcomes), ["imported"]);
+        assert_eq!(results(&report.outcomes), [Verdict::Imported]);
     }
     // Backdate the data: 40, 20 and 2 days old (the vault's operators' hand; retention
     // runs under its own role).
@@ -193,12 +193,12 @@ async fn with_a_second_region_every_import_is_copied_there_once() {
     let dr_key = pipeline.dr_key.clone().expect("the second region's key");
     let (_copy, bodies) = pipeline.announced("orders-1").await;
     let imported = pipeline.vault_side().handle_batch(&sqs_event(&bodies), now()).await.expect("batch");
-    assert_eq!(results(&imported.outcomes), ["imported"]);
+    assert_eq!(results(&imported.outcomes), [Verdict::Imported]);
 
     let report = vault.reconcile(now()).await.expect("reconcile");
     let primary = pipeline.vault_copies().await;
     assert_eq!(primary.len(), 1);
-    let replicated: Vec<&Outcome> = report.outcomes.iter().filter(|o| o.result == "replicated").collect();
+    let replicated: Vec<&Outcome> = report.outcomes.iter().filter(|o| o.result == Verdict::Replicated).collect();
     assert_eq!(replicated.len(), 1, "{report:#?}");
     assert_eq!(replicated[0].copy_arn.as_deref(), Some(primary[0].arn.as_str()));
 
@@ -213,7 +213,7 @@ async fn with_a_second_region_every_import_is_copied_there_once() {
     assert_eq!(dr.tag(tags::SOURCE_DATABASE), Some("orders"));
 
     let again = vault.reconcile(now()).await.expect("reconcile again");
-    assert!(again.outcomes.iter().all(|o| o.result != "replicated"), "{again:#?}");
+    assert!(again.outcomes.iter().all(|o| o.result != Verdict::Replicated), "{again:#?}");
     assert_eq!(second.copies().await.expect("list").len(), 1);
 }
 
@@ -225,10 +225,10 @@ async fn retention_in_the_second_region_deletes_only_its_own_expired_copies() {
     for name in ["orders-a", "orders-b"] {
         let (_copy, bodies) = pipeline.announced(name).await;
         let report = pipeline.vault_side().handle_batch(&sqs_event(&bodies), now()).await.expect("batch");
-        assert_eq!(results(&report.outcomes), ["imported"]);
+        assert_eq!(results(&report.outcomes), [Verdict::Imported]);
     }
     let report = vault.reconcile(now()).await.expect("reconcile");
-    assert_eq!(report.outcomes.iter().filter(|o| o.result == "replicated").count(), 2, "{report:#?}");
+    assert_eq!(report.outcomes.iter().filter(|o| o.result == Verdict::Replicated).count(), 2, "{report:#?}");
     // The second region's data: 20 and 2 days old (the operator's hand).
     let mut copies = second.copies().await.expect("second-region copies");
     copies.sort_by(|a, b| a.identifier.cmp(&b.identifier));
@@ -270,18 +270,18 @@ async fn a_flood_is_deferred_not_dropped() {
     };
 
     let capped = vault_with(MAX_PER_INVOCATION_VAR, "1").handle_batch(&sqs_event(&bodies), now()).await.expect("batch");
-    assert_eq!(results(&capped.outcomes), ["imported", "deferred", "deferred"]);
+    assert_eq!(results(&capped.outcomes), [Verdict::Imported, Verdict::Deferred, Verdict::Deferred]);
     let returned: Vec<&str> = capped.response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     assert_eq!(returned, ["m-1", "m-2"], "deferred records go back to the queue");
 
     let daily =
         vault_with(MAX_PER_SOURCE_PER_DAY_VAR, "2").handle_batch(&sqs_event(&bodies), now()).await.expect("batch");
-    assert_eq!(results(&daily.outcomes), ["already-imported", "imported", "deferred"]);
+    assert_eq!(results(&daily.outcomes), [Verdict::AlreadyImported, Verdict::Imported, Verdict::Deferred]);
     assert!(daily.outcomes[2].reason.contains("2 imports from 111111111111"), "{:?}", daily.outcomes[2]);
 
     // The next day's run (or a raised limit) takes the rest.
     let rest = pipeline.vault_side().handle_batch(&sqs_event(&bodies), now()).await.expect("batch");
-    assert_eq!(results(&rest.outcomes), ["already-imported", "already-imported", "imported"]);
+    assert_eq!(results(&rest.outcomes), [Verdict::AlreadyImported, Verdict::AlreadyImported, Verdict::Imported]);
     assert_eq!(pipeline.vault_copies().await.len(), 3);
 }
 
@@ -294,7 +294,7 @@ async fn a_database_whose_vault_copies_all_vanish_is_reported_lost() {
     let pipeline = Pipeline::start(Duration::ZERO).await;
     let (copy, bodies) = pipeline.announced("orders-1").await;
     let report = pipeline.vault_side().handle_batch(&sqs_event(&bodies), now()).await.expect("batch");
-    assert_eq!(results(&report.outcomes), ["imported"]);
+    assert_eq!(results(&report.outcomes), [Verdict::Imported]);
 
     let first = pipeline.reconciler().reconcile(now()).await.expect("reconcile");
     assert!(first.lost_databases.is_empty() && first.register_error.is_none(), "{first:#?}");

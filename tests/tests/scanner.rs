@@ -177,8 +177,8 @@ async fn a_share_with_a_foreign_account_is_a_security_finding() {
         .expect("share");
 
     let report = pipeline.scanner().scan(now(), "scan").await.expect("scan");
-    let finding = report.items.iter().find(|i| i.result.starts_with("SECURITY")).expect("a finding");
-    assert!(finding.result.contains(AUDITOR), "{finding:?}");
+    let finding = report.items.iter().find(|i| i.security).expect("a security finding");
+    assert!(finding.finding && finding.result.contains(AUDITOR), "{finding:?}");
 }
 
 #[tokio::test]
@@ -204,7 +204,7 @@ async fn an_operators_copy_with_copied_tags_is_never_shared_or_deleted() {
     let report = pipeline.scanner().scan(now(), "scan-2").await.expect("scan");
     let item = report.items.iter().find(|i| i.copy_identifier == "operators-copy").expect("reported");
     assert_eq!(item.action, Action::NotOurs);
-    assert!(item.result.starts_with("SECURITY"), "{item:?}");
+    assert!(item.security && item.finding, "{item:?}");
     assert!(report.deleted.is_empty(), "{report:#?}");
     assert!(restore_accounts(&pipeline.workload, SnapshotKind::Instance, "operators-copy").await.is_empty());
 }

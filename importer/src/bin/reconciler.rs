@@ -9,6 +9,7 @@ use offsite_common::aws::{AwsSettings, load_sdk_config};
 use offsite_common::config::ProcessEnv;
 use offsite_common::rds::RdsSnapshots;
 use offsite_importer::dr::SecondRegion;
+use offsite_importer::outcome::InvocationFailed;
 use offsite_importer::register::Register;
 use offsite_importer::run::Vault;
 use offsite_importer::settings::VaultSettings;
@@ -44,7 +45,7 @@ async fn main() -> Result<(), Error> {
         if let Some(error) = &report.register_error {
             // The imports of this run stand; the failed invocation is what the error alarm sees.
             tracing::info!(report = %serde_json::to_string(&report)?, "reconcile");
-            return Err(Error::from(error.clone()));
+            return Err(InvocationFailed::Register(error.clone()).into());
         }
         Ok::<Value, Error>(serde_json::to_value(&report)?)
     }))

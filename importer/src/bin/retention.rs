@@ -9,6 +9,7 @@ use offsite_common::aws::{AwsSettings, load_sdk_config};
 use offsite_common::config::ProcessEnv;
 use offsite_common::rds::RdsSnapshots;
 use offsite_common::tags;
+use offsite_importer::outcome::InvocationFailed;
 use offsite_importer::retention::apply;
 use offsite_importer::settings::RetentionSettings;
 use serde_json::Value;
@@ -39,7 +40,7 @@ async fn main() -> Result<(), Error> {
         }
         let errors: Vec<String> = reports.iter().flat_map(|r| r.errors.clone()).collect();
         if !errors.is_empty() {
-            return Err(Error::from(format!("retention errors: {}", errors.join("; "))));
+            return Err(InvocationFailed::Retention(errors).into());
         }
         Ok::<Value, Error>(serde_json::to_value(&reports)?)
     }))
