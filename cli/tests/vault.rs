@@ -6,8 +6,9 @@ use std::time::{Duration, SystemTime};
 use aws_smithy_types::DateTime;
 use offsite_tests::SnapshotKind;
 use offsite_tests::VAULT;
+use offsite_tests::event_source::sqs_event;
 use offsite_tests::fixtures::{delete_db_snapshot, share_snapshot, wait_for};
-use offsite_tests::pipeline::{Pipeline, sqs_event};
+use offsite_tests::pipeline::Pipeline;
 
 #[tokio::test]
 async fn verify_passes_when_fresh_and_fails_on_an_unimported_share_or_an_old_copy() {

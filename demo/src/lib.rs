@@ -16,12 +16,12 @@ use offsite_common::table::render;
 use offsite_common::tags;
 use offsite_dynamo::athena::{AthenaLayout, table_shape};
 use offsite_tests::deployed::{AUDITOR_BUCKET, DeployedPair};
+use offsite_tests::event_source::sqs_event_json;
 use offsite_tests::events::{backup_job_completed, manual_snapshot_created, scheduled};
 use offsite_tests::fixtures::{
     db_cluster, db_cluster_snapshot, db_instance, db_instance_default_key, db_snapshot, drain_queue, kms_key, tag,
 };
 use offsite_tests::lambda::{LambdaFunction, Outcome};
-use offsite_tests::pipeline::sqs_event_json;
 use offsite_tests::{AUDITOR, EmulatorOptions, REGION, VAULT, WORKLOAD};
 use serde_json::{Value, json};
 

@@ -250,11 +250,98 @@ pub fn check_unique_names(layouts: &[AthenaLayout]) -> Result<(), String> {
     Ok(())
 }
 
+/// Everything that goes into the printed statement verbatim must fit where it goes (a
+/// backtick-quoted name, a single-quoted location, a comma-separated projection), so that no
+/// argument can end a quote and add SQL of its own: the guard beside the writer of those
+/// quotes. `offsite athena-ddl` checks its arguments with it before any AWS call; the
+/// message names the flag.
+pub fn check_statement_inputs(
+    database: &str,
+    tables: &[String],
+    accounts: &[String],
+    bucket: &str,
+    prefix: &str,
+) -> Result<(), String> {
+    let refuse = |what: String| Err(what);
+    if database.is_empty()
+        || database.len() > 255
+        || !database.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return refuse(format!(
+            "--database {database:?} is not an Athena database name (1 to 255 lowercase letters, digits or _)"
+        ));
+    }
+    for table in tables {
+        if !(3..=255).contains(&table.len())
+            || !table.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        {
+            return refuse(format!(
+                "--table {table:?} is not a DynamoDB table name (3 to 255 letters, digits, _, - or .)"
+            ));
+        }
+    }
+    for account in accounts {
+        if account.parse::<offsite_common::AccountId>().is_err() {
+            return refuse(format!("--account {account:?} is not a 12-digit AWS account id"));
+        }
+    }
+    let bucket_ok = (3..=63).contains(&bucket.len())
+        && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && bucket.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && bucket.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if !bucket_ok {
+        return refuse(format!(
+            "bucket {bucket:?} (--bucket or OFFSITE_EXPORT_BUCKET) is not an S3 bucket name (3 to 63 lowercase letters, digits, dots or hyphens)"
+        ));
+    }
+    if prefix.len() > 200 || prefix.contains("//") || prefix.chars().any(|c| matches!(c, '\'' | '\\') || c.is_control())
+    {
+        return refuse(format!(
+            "prefix {prefix:?} (--prefix or OFFSITE_EXPORT_PREFIX) is not a key prefix the statement can hold (at most 200 characters, no empty segment, quote, backslash or control character)"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
 
     use super::*;
+
+    /// `check_statement_inputs` over string slices.
+    fn check(database: &str, tables: &[&str], accounts: &[&str], bucket: &str, prefix: &str) -> Result<(), String> {
+        let owned = |items: &[&str]| items.iter().map(|i| (*i).to_owned()).collect::<Vec<String>>();
+        check_statement_inputs(database, &owned(tables), &owned(accounts), bucket, prefix)
+    }
+
+    fn refusal(result: Result<(), String>) -> String {
+        result.expect_err("accepted")
+    }
+
+    #[test]
+    fn the_statement_takes_only_names_that_fit_their_quotes() {
+        let tables = ["orders-2024", "ledger.v2"];
+        assert!(check("offsite_dynamodb", &tables, &["444444444444"], "auditor-exports", "offsite/dynamodb").is_ok());
+        assert!(check("offsite_dynamodb", &tables, &[], "auditor-exports", "").is_ok());
+        let refused: [(&str, &str, &str, &str, &str, &str); 10] = [
+            ("x`; DROP DATABASE audit; --", "orders", "", "auditor-exports", "offsite", "--database"),
+            ("Offsite", "orders", "", "auditor-exports", "offsite", "--database"),
+            ("offsite", "orders'", "", "auditor-exports", "offsite", "--table"),
+            ("offsite", "orders", "12", "auditor-exports", "offsite", "--account"),
+            ("offsite", "orders", "1' OR '1", "auditor-exports", "offsite", "--account"),
+            ("offsite", "orders", "", "evil' bucket", "offsite", "--bucket"),
+            ("offsite", "orders", "", "Auditor_Exports", "offsite", "--bucket"),
+            ("offsite", "orders", "", "auditor-exports", "x'; DROP TABLE t; --", "--prefix"),
+            ("offsite", "orders", "", "auditor-exports", "a//b", "--prefix"),
+            ("offsite", "orders", "", "auditor-exports", "a\nb", "--prefix"),
+        ];
+        for (database, table, account, bucket, prefix, flag) in refused {
+            let accounts: &[&str] = if account.is_empty() { &[] } else { &[account] };
+            let message = refusal(check(database, &[table], accounts, bucket, prefix));
+            assert!(message.contains(flag), "{flag}: {message}");
+        }
+    }
 
     fn layout(attributes: BTreeMap<String, AttributeShape>) -> AthenaLayout {
         AthenaLayout {

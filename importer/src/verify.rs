@@ -174,7 +174,7 @@ pub fn check_shared(
 mod tests {
     //! Every rejection `check_notice` and `check_shared` can give, each on a notice or a
     //! share that differs from a good one in that one respect. (The importer reaches each
-    //! of them too; `tests/tests/hostile.rs` sends them through it against the emulator.)
+    //! of them too; `tests/tests/integration/hostile/` sends them through it against the emulator.)
 
     use offsite_common::config::Setting;
     use offsite_common::notice::NOTICE_VERSION;

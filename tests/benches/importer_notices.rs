@@ -15,8 +15,9 @@ use offsite_common::lineage::attempt_identifier;
 use offsite_common::notice::Notice;
 use offsite_common::snapshot::{Snapshot, SnapshotKind, SnapshotStatus};
 use offsite_common::tags;
+use offsite_tests::event_source::sqs_event;
 use offsite_tests::fixtures::{db_snapshot, tag};
-use offsite_tests::pipeline::{Pipeline, sqs_event};
+use offsite_tests::pipeline::Pipeline;
 use offsite_tests::{EmulatorOptions, REGION, VAULT, WORKLOAD, workspace_root};
 
 fn setting(name: &str, default: u64) -> u64 {

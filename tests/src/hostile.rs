@@ -1,4 +1,4 @@
-//! The hostile-input suite's bookkeeping (`tests/tests/hostile.rs`): a tally of cases, each
+//! The hostile-input suite's bookkeeping (`tests/tests/integration/hostile/`): a tally of cases, each
 //! rejected with its expected reason or not; the state a case must not change, captured from
 //! the accounts themselves before and after each group of cases; and the runners for the
 //! processes a case feeds (the `offsite` CLI, a Lambda binary that must not start).

@@ -22,6 +22,7 @@ use serde::Deserialize;
 
 pub mod bench;
 pub mod deployed;
+pub mod event_source;
 pub mod events;
 pub mod faults;
 pub mod fixtures;

@@ -15,7 +15,6 @@ use offsite_common::snapshot::{Snapshot, SnapshotStatus};
 use offsite_common::tags;
 use offsite_exporter::export::{Exporter, Outcome};
 use offsite_exporter::settings::ExporterSettings;
-use offsite_importer::envelope::SqsEvent;
 use offsite_importer::register::Register;
 use offsite_importer::run::Vault;
 use offsite_importer::settings::VaultSettings;
@@ -208,39 +207,6 @@ impl Pipeline {
     pub async fn vault_copies(&self) -> Vec<Snapshot> {
         self.vault_side().vault_copies().await.expect("list vault copies")
     }
-}
-
-/// The Lambda event an SQS event source mapping delivers for `bodies` ("Using Lambda with
-/// Amazon SQS", example event), message ids `m-0`, `m-1`, ...
-pub fn sqs_event(bodies: &[String]) -> SqsEvent {
-    serde_json::from_value(sqs_event_json(bodies)).expect("an SQS event")
-}
-
-/// The same SQS event as JSON, as Lambda's event source mapping delivers it.
-pub fn sqs_event_json(bodies: &[String]) -> serde_json::Value {
-    let records: Vec<serde_json::Value> = bodies
-        .iter()
-        .enumerate()
-        .map(|(i, body)| {
-            serde_json::json!({
-                "messageId": format!("m-{i}"),
-                "receiptHandle": format!("handle-{i}"),
-                "body": body,
-                "attributes": {
-                    "ApproximateReceiveCount": "1",
-                    "SentTimestamp": "1795320000000",
-                    "SenderId": "AIDAIENQZJOLO23YVJ4VO",
-                    "ApproximateFirstReceiveTimestamp": "1795320000001"
-                },
-                "messageAttributes": {},
-                "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": format!("arn:aws:sqs:{REGION}:{VAULT}:offsite-vault-notices"),
-                "awsRegion": REGION
-            })
-        })
-        .collect();
-    serde_json::json!({ "Records": records })
 }
 
 /// An SNS `Notification` envelope around `message`, as SNS delivers it to SQS with raw

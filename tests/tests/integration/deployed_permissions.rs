@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use offsite_infra::Template;
 use offsite_tests::deployed::{DeployedPair, LAMBDA_SERVICE};
+use offsite_tests::event_source::sqs_event_json;
 use offsite_tests::events::{manual_snapshot_created, scheduled};
 use offsite_tests::fixtures::{db_instance, db_snapshot, drain_queue, dynamo_table, restore_accounts, tag, wait_for};
 use offsite_tests::lambda::{LambdaFunction, Outcome};
-use offsite_tests::pipeline::sqs_event_json;
 use offsite_tests::stack::Stack;
 use offsite_tests::{EmulatorOptions, SnapshotKind, VAULT, WORKLOAD};
 use serde_json::{Value, json};
@@ -435,7 +435,8 @@ async fn retention_without_its_delete_permission_deletes_nothing_and_converges_w
     use offsite_common::rds::RdsSnapshots;
     use offsite_common::tags;
     use offsite_importer::retention::{Policy, apply};
-    use offsite_tests::pipeline::{Pipeline, sqs_event};
+    use offsite_tests::event_source::sqs_event;
+    use offsite_tests::pipeline::Pipeline;
 
     let pair = DeployedPair::start(&EmulatorOptions::default(), &[], &[]).await.unwrap_or_else(|e| panic!("{e}"));
     let p = Pipeline::on(pair).await;

@@ -35,7 +35,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use aws_config::SdkConfig;
 use aws_sdk_rds::Client;
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use aws_smithy_types::DateTime;
 use offsite_common::notice::Notice;
 use offsite_common::rds::RdsSnapshots;
@@ -43,19 +42,20 @@ use offsite_common::snapshot::{Snapshot, SnapshotStatus};
 use offsite_common::tags;
 use offsite_exporter::export::Exporter;
 use offsite_exporter::settings::ExporterSettings;
-use offsite_importer::envelope::SqsEvent;
+use offsite_importer::outcome::Verdict;
 use offsite_importer::retention::{Policy, apply};
 use offsite_importer::run::Vault;
 use offsite_importer::settings::VaultSettings;
 use offsite_scanner::scan::Scanner;
 use offsite_scanner::settings::ScannerSettings;
 use offsite_tests::deployed::DeployedPair;
+use offsite_tests::event_source;
 use offsite_tests::faults::{Boundary, Crash, Dice, Invoked, Lane, LaneStats};
 use offsite_tests::fixtures::{
-    db_cluster, db_cluster_snapshot, db_instance, db_snapshot, kms_key, select_automated_snapshot, tag,
+    db_cluster, db_cluster_snapshot, db_instance, db_snapshot, drain_queue, kms_key, select_automated_snapshot, tag,
 };
 use offsite_tests::pipeline::{Pipeline, SELECTED, sns_envelope};
-use offsite_tests::{EmulatorOptions, REGION, SnapshotKind, VAULT, WORKLOAD};
+use offsite_tests::{EmulatorOptions, REGION, SnapshotKind, WORKLOAD};
 
 const SEED: u64 = 20_261_201;
 const FAULT_RATE: f64 = 0.2;
@@ -194,44 +194,6 @@ fn fingerprint(
     text
 }
 
-async fn queue_depth(sqs: &aws_sdk_sqs::Client, url: &str) -> u32 {
-    let attributes = sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-        .send()
-        .await
-        .expect("queue attributes")
-        .attributes
-        .unwrap_or_default();
-    [QueueAttributeName::ApproximateNumberOfMessages, QueueAttributeName::ApproximateNumberOfMessagesNotVisible]
-        .iter()
-        .filter_map(|name| attributes.get(name).and_then(|v| v.parse::<u32>().ok()))
-        .sum()
-}
-
-/// Every message body in a queue (received and deleted).
-async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
-    let mut bodies = Vec::new();
-    loop {
-        // A short poll (the template's queues long-poll for 20 s): an empty answer ends it.
-        let received =
-            sqs.receive_message().queue_url(url).max_number_of_messages(10).wait_time_seconds(0).send().await;
-        let received = received.expect("receive");
-        let messages = received.messages.unwrap_or_default();
-        if messages.is_empty() {
-            return bodies;
-        }
-        for message in messages {
-            if let Some(handle) = message.receipt_handle() {
-                sqs.delete_message().queue_url(url).receipt_handle(handle).send().await.expect("delete");
-            }
-            bodies.extend(message.body);
-        }
-    }
-}
-
 /// The harness's side of the account pair: the vault queue as Lambda's event source
 /// mapping sees it, the dice and the counts.
 struct Harness<'a> {
@@ -263,74 +225,42 @@ fn failed_by_rds(pipeline: &Pipeline) -> BTreeMap<String, Option<String>> {
     failed.into_iter().map(|f| (f.arn, f.source_arn)).collect()
 }
 
-/// The harness's event source mapping: one pass over what is visible in the queue now.
+/// The harness's event source mapping (`offsite_tests::event_source`): one pass over what is
+/// visible in the queue now, with the faults of the delivery path.
 async fn deliver(functions: &mut Functions, harness: &mut Harness<'_>, now: DateTime) {
     let Harness { mapping: sqs, world, queue_url, hostile, dice, tally, .. } = harness;
     let (sqs, world, queue_url) = (*sqs, *world, *queue_url);
-    let mut received = Vec::new();
-    loop {
-        let batch = sqs
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            // One pass over what is visible now (the queue long-polls for 20 s by default).
-            .wait_time_seconds(0)
-            .visibility_timeout(300)
-            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
-            .send()
-            .await
-            .expect("receive")
-            .messages
-            .unwrap_or_default();
-        if batch.is_empty() {
-            break;
-        }
-        received.extend(batch);
-    }
+    let received = event_source::receive_visible(sqs, queue_url, 300).await;
     tally.received += received.len() as u64;
     let mut deliverable = Vec::new();
     for message in received {
-        let body = message.body().unwrap_or_default().to_owned();
-        let handle = message.receipt_handle().unwrap_or_default().to_owned();
-        let receives: u32 = message
-            .attributes()
-            .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(1);
-        let first = receives == 1;
-        let valid = !hostile.contains(&body);
+        let first = message.receive_count == 1;
+        let valid = !hostile.contains(&message.body);
         if valid && first && dice.chance(LOST_RATE) {
             // Lost on its way: never delivered. Only the reconciler can make up for it.
-            sqs.delete_message().queue_url(queue_url).receipt_handle(&handle).send().await.expect("lose");
+            let handle = &message.receipt_handle;
+            sqs.delete_message().queue_url(queue_url).receipt_handle(handle).send().await.expect("lose");
             tally.lost_notices += 1;
             continue;
         }
         if valid && first && dice.chance(DUPLICATE_RATE) {
             // SNS delivers at least once: the same notification twice.
-            world.send_message().queue_url(queue_url).message_body(&body).send().await.expect("duplicate");
+            world.send_message().queue_url(queue_url).message_body(&message.body).send().await.expect("duplicate");
             tally.duplicate_deliveries += 1;
         }
-        deliverable.push((message.message_id().unwrap_or_default().to_owned(), handle, body, receives));
+        deliverable.push(message);
     }
     dice.shuffle(&mut deliverable);
     for batch in deliverable.chunks(10) {
-        let records: Vec<serde_json::Value> = batch
-            .iter()
-            .map(|(id, handle, body, _)| {
-                serde_json::json!({
-                    "messageId": id, "receiptHandle": handle, "body": body,
-                    "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs",
-                    "eventSourceARN": format!("arn:aws:sqs:{REGION}:{VAULT}:offsite-vault-notices"),
-                    "awsRegion": REGION,
-                })
-            })
-            .collect();
-        let event: SqsEvent = serde_json::from_value(serde_json::json!({ "Records": records })).expect("SQS event");
+        let event = event_source::event_of(batch);
         // A notice that failed `maxReceiveCount` deliveries in a row goes to the DLQ (and is
         // imported by the reconciler while it stays shared): the importer is not crashed on a
         // batch with a notice already delivered half that often.
-        let crash =
-            if batch.iter().any(|m| m.3 >= MAX_RECEIVE_COUNT / 2) { Crash::Never } else { Crash::AtNewBoundary };
+        let crash = if batch.iter().any(|m| m.receive_count >= MAX_RECEIVE_COUNT / 2) {
+            Crash::Never
+        } else {
+            Crash::AtNewBoundary
+        };
         // At least once: now and then the same batch reaches both warm containers at once.
         let twice = dice.chance(REDELIVERY_RATE);
         let [first, second] = &functions.importers;
@@ -346,17 +276,12 @@ async fn deliver(functions: &mut Functions, harness: &mut Harness<'_>, now: Date
                 Some(Invoked::Completed(Ok(report))) => {
                     for outcome in &report.outcomes {
                         *tally.import_results.entry(outcome.result.as_str()).or_default() += 1;
-                        let body = batch.iter().find(|m| m.0 == outcome.item).map(|m| m.2.as_str());
-                        if outcome.result == offsite_importer::outcome::Verdict::Rejected
-                            && body.is_some_and(|b| !hostile.contains(b))
-                        {
+                        let body = batch.iter().find(|m| m.message_id == outcome.item).map(|m| m.body.as_str());
+                        if outcome.result == Verdict::Rejected && body.is_some_and(|b| !hostile.contains(b)) {
                             tally.valid_rejected.push(format!("{outcome:?}"));
                         }
                     }
-                    let failed: BTreeSet<&str> =
-                        report.response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
-                    succeeded
-                        .extend(batch.iter().filter(|(id, ..)| !failed.contains(id.as_str())).map(|m| m.0.clone()));
+                    succeeded.extend(event_source::succeeded(batch, &report.response));
                 }
                 Some(Invoked::Completed(Err(e))) => tally.failed_runs.push(format!("importer: {e}")),
                 Some(Invoked::Crashed(_)) => {
@@ -366,21 +291,7 @@ async fn deliver(functions: &mut Functions, harness: &mut Harness<'_>, now: Date
                 None => {}
             }
         }
-        for (id, handle, ..) in batch {
-            if succeeded.contains(id) {
-                sqs.delete_message().queue_url(queue_url).receipt_handle(handle).send().await.expect("ack");
-            } else {
-                // Back after the visibility timeout (here: at once, as if it had passed).
-                world
-                    .change_message_visibility()
-                    .queue_url(queue_url)
-                    .receipt_handle(handle)
-                    .visibility_timeout(0)
-                    .send()
-                    .await
-                    .expect("return to the queue");
-            }
-        }
+        event_source::settle(sqs, world, queue_url, batch, &succeeded).await;
     }
 }
 
@@ -608,7 +519,10 @@ async fn the_pipeline_converges_under_faults_crashes_and_hostile_deliveries() {
             let vault_now: BTreeSet<String> = vault.keys().cloned().collect();
             wrongly_deleted.extend(vault_seen.difference(&vault_now).cloned());
             vault_seen.extend(vault_now);
-            let queued = (queue_depth(&sqs, &pipeline.queue_url).await, queue_depth(&sqs, &dlq_url).await);
+            let queued = (
+                event_source::queue_depth(&sqs, &pipeline.queue_url).await,
+                event_source::queue_depth(&sqs, &dlq_url).await,
+            );
             let print = fingerprint(&workload, &vault, queued);
             // Settled: nothing changed, nothing crashed, nothing queued, and nothing still
             // being copied (a copy in progress is work to come, however quiet the round).
@@ -732,7 +646,7 @@ async fn the_pipeline_converges_under_faults_crashes_and_hostile_deliveries() {
     let failed_copies: BTreeSet<String> = failed.keys().cloned().collect();
     assert_eq!(tally.superseded_deleted, failed_copies, "each failed copy was deleted once retried");
     // The DLQ: exactly the hostile messages.
-    let dead: BTreeSet<String> = drain(&sqs, &dlq_url).await.into_iter().collect();
+    let dead: BTreeSet<String> = drain_queue(&pipeline.vault, &dlq_url).await.into_iter().collect();
     assert_eq!(dead, hostile, "the DLQ holds the hostile messages and nothing else");
     assert!(tally.valid_rejected.is_empty(), "valid notices refused: {:#?}", tally.valid_rejected);
     // Faults and crashes reached every function, and a crash hit every boundary it showed

@@ -14,8 +14,9 @@ use offsite_common::tags;
 use offsite_importer::outcome::{Outcome, Verdict};
 use offsite_importer::retention::{Policy, apply};
 use offsite_tests::deployed::DeployedPair;
+use offsite_tests::event_source::sqs_event;
 use offsite_tests::fixtures::{db_instance, db_snapshot, delete_db_snapshot, kms_key, share_snapshot};
-use offsite_tests::pipeline::{Pipeline, sqs_event};
+use offsite_tests::pipeline::Pipeline;
 use offsite_tests::{AUDITOR, EmulatorOptions, SnapshotKind, VAULT, WORKLOAD};
 
 fn now() -> DateTime {

@@ -13,10 +13,10 @@
 use std::time::Duration;
 
 use offsite_tests::deployed::DeployedPair;
+use offsite_tests::event_source::sqs_event_json;
 use offsite_tests::events::{manual_snapshot_created, scheduled};
 use offsite_tests::fixtures::{db_instance, db_snapshot, drain_queue, dynamo_table, tag, wait_for};
 use offsite_tests::lambda::{LambdaFunction, Outcome};
-use offsite_tests::pipeline::sqs_event_json;
 use offsite_tests::{EmulatorOptions, VAULT, WORKLOAD};
 use serde_json::{Value, json};
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(60);

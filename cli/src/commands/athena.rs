@@ -1,0 +1,90 @@
+//! `offsite athena-ddl`: the Athena statements over the DynamoDB export job's layout.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use aws_smithy_types::DateTime;
+use offsite_common::aws::{AwsSettings, load_sdk_config};
+
+use crate::error::CliError;
+
+/// What `offsite athena-ddl` was asked for.
+pub struct AthenaRequest {
+    pub tables: Vec<String>,
+    pub sample: i32,
+    pub database: String,
+    pub bucket: Option<String>,
+    pub prefix: Option<String>,
+    pub accounts: Vec<String>,
+    pub since: String,
+}
+
+/// `offsite athena-ddl`: the Athena statements for the export job's layout.
+pub async fn athena_ddl(env: &BTreeMap<String, String>, request: AthenaRequest) -> Result<(), CliError> {
+    use offsite_dynamo::athena::{AthenaLayout, check_statement_inputs, check_unique_names, table_shape};
+    use offsite_dynamo::settings::{BUCKET_VAR, PREFIX_VAR};
+
+    let bucket = match request.bucket {
+        Some(bucket) => bucket,
+        None => offsite_common::config::required::<String>(env, BUCKET_VAR).map_err(|mut e| {
+            e.expected = format!("{} (or --bucket)", e.expected);
+            e
+        })?,
+    };
+    let prefix = match request.prefix {
+        Some(prefix) => prefix,
+        None => offsite_common::config::or_default(env, PREFIX_VAR, "offsite".to_owned())?,
+    };
+    let valid_date = request.since.len() == 10
+        && request
+            .since
+            .bytes()
+            .enumerate()
+            .all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+    if !valid_date {
+        return Err(CliError::Athena(format!("--since {:?} is not a date such as 2024-01-01", request.since)));
+    }
+    check_statement_inputs(&request.database, &request.tables, &request.accounts, &bucket, &prefix)
+        .map_err(CliError::Athena)?;
+    let settings = AwsSettings::from_env(env)?;
+    let sdk_config = load_sdk_config(&settings).await;
+    let region = sdk_config.region().map(ToString::to_string).ok_or_else(|| {
+        CliError::Athena("no AWS region: set AWS_REGION (the export prefix names the region)".to_owned())
+    })?;
+    let identity = aws_sdk_sts::Client::new(&sdk_config)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| CliError::Identity(aws_sdk_sts::error::DisplayErrorContext(e).to_string()))?;
+    let mut accounts = vec![identity.account().unwrap_or_default().to_owned()];
+    for account in request.accounts {
+        if !accounts.contains(&account) {
+            accounts.push(account);
+        }
+    }
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk_config);
+    let mut layouts = Vec::new();
+    for table in request.tables {
+        let (keys, attributes) = table_shape(&ddb, &table, request.sample).await?;
+        layouts.push(AthenaLayout {
+            database: request.database.clone(),
+            table,
+            bucket: bucket.clone(),
+            prefix: prefix.clone(),
+            accounts: accounts.clone(),
+            regions: vec![region.clone()],
+            since: request.since.clone(),
+            keys,
+            attributes,
+        });
+    }
+    check_unique_names(&layouts).map_err(CliError::Athena)?;
+    let today =
+        DateTime::from(SystemTime::now()).fmt(aws_smithy_types::date_time::Format::DateTime).unwrap_or_default();
+    println!("CREATE DATABASE IF NOT EXISTS `{}`;\n", request.database);
+    for layout in &layouts {
+        println!("{}", layout.create_table());
+        println!("-- Example: the items of today's full export.\n-- {}\n", layout.full_export_query(&today[..10]));
+    }
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! One module per command.
+
+pub mod athena;
+pub mod explain;
+pub mod plan;
+pub mod status;
+pub mod whoami;

@@ -1,0 +1,70 @@
+//! `offsite status --side workload|vault` and `offsite verify --rpo`.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use aws_smithy_types::DateTime;
+use offsite_common::aws::{AwsSettings, load_sdk_config};
+use offsite_common::rds::RdsSnapshots;
+use offsite_common::snapshot::SnapshotKind;
+use offsite_common::tags;
+use offsite_importer::allow::AllowList;
+use offsite_importer::health::{health, health_table};
+use offsite_importer::register::{Register, RegisterPath};
+use offsite_importer::settings::{ALLOWED_SOURCES_VAR, REGISTER_PATH_VAR};
+use offsite_scanner::status::{status_rows, status_table};
+
+use crate::error::CliError;
+
+/// `offsite status --side workload`: the exporter's copies in this account.
+pub async fn status_workload(env: &BTreeMap<String, String>, json: bool) -> Result<(), CliError> {
+    let settings = AwsSettings::from_env(env)?;
+    let sdk_config = load_sdk_config(&settings).await;
+    let rds = RdsSnapshots::new(aws_sdk_rds::Client::new(&sdk_config));
+    let kinds = [SnapshotKind::Instance, SnapshotKind::Cluster];
+    let copies = rds.list_marked(&kinds, tags::MARKER_EXPORT).await?;
+    let rows = status_rows(&copies, DateTime::from(SystemTime::now()));
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+    } else {
+        print!("{}", status_table(&rows));
+    }
+    Ok(())
+}
+
+/// `offsite status --side vault` (no RPO) and `offsite verify --rpo` (returns whether the
+/// vault is healthy).
+pub async fn vault_health(env: &BTreeMap<String, String>, rpo: Option<String>, json: bool) -> Result<bool, CliError> {
+    let mut env = env.clone();
+    let rpo = match rpo {
+        Some(rpo) => {
+            env.insert("OFFSITE_RPO".to_owned(), rpo);
+            Some(offsite_common::config::required::<std::time::Duration>(&env, "OFFSITE_RPO").map_err(|mut e| {
+                e.variable = "--rpo".to_owned();
+                e
+            })?)
+        }
+        None => None,
+    };
+    let allow: Option<AllowList> = offsite_common::config::optional(&env, ALLOWED_SOURCES_VAR)?;
+    let settings = AwsSettings::from_env(&env)?;
+    let sdk_config = load_sdk_config(&settings).await;
+    let rds = RdsSnapshots::new(aws_sdk_rds::Client::new(&sdk_config));
+    let kinds = [SnapshotKind::Instance, SnapshotKind::Cluster];
+    let copies = rds.list_marked(&kinds, tags::MARKER_IMPORT).await?;
+    let mut shared = Vec::new();
+    for kind in kinds {
+        shared.extend(rds.list(kind, Some("shared")).await?);
+    }
+    // The databases the vault protects (the reconciler's register, importer/src/register.rs).
+    let path: RegisterPath = offsite_common::config::or_default(&env, REGISTER_PATH_VAR, RegisterPath::default())?;
+    let register = Register::new(aws_sdk_ssm::Client::new(&sdk_config), path);
+    let remembered = register.remembered().await?;
+    let health = health(&copies, &shared, allow.as_ref(), &remembered, rpo, DateTime::from(SystemTime::now()));
+    if json {
+        println!("{}", serde_json::to_string_pretty(&health).unwrap_or_default());
+    } else {
+        print!("{}", health_table(&health));
+    }
+    Ok(health.ok || rpo.is_none())
+}
