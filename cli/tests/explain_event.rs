@@ -1,10 +1,12 @@
-//! `offsite explain-event`: runs the built binary on the payloads in `tests/events/`.
+//! `offsite explain-event`: runs the built binary on the payloads in `tests/fixtures/events/`,
+//! the one folder of event fixtures (the trigger tests, the harness, the hostile suite and the
+//! demo build their events from the same files, through `offsite_common::fixtures`).
 //!
 //! Every run sets AWS and Offsite variables that would make reading the settings fail, to show
 //! that the command needs no configuration (and so makes no AWS call).
 //!
-//! The published payloads (their sources are in `tests/events/README.md`) are each checked for
-//! their exact decision: every payload of a type the exporter knows is decided, a candidate or
+//! The published payloads (their sources are in `tests/fixtures/events/README.md`) are each
+//! checked for their exact decision: every payload of a type the exporter knows is decided, a candidate or
 //! ignored with a reason, and only what can be no such event exits 2.
 
 use std::io::Write;
@@ -14,7 +16,7 @@ use std::process::{Command, Output, Stdio};
 use serde_json::{Value, json};
 
 fn event_file(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests").join("events").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/events").join(name)
 }
 
 /// `offsite` with an environment under which no command could read its AWS settings.
@@ -81,6 +83,11 @@ const EXPLAINED: &[&str] = &[
     "aws-samples-export-pipeline-event-aurora-named.json",
     "eventbridge-sample-db-snapshot-created-instance-arn.json",
     "opengovsg-captured-cluster-snapshot-created.json",
+    "backup-dg-backup-job-completed-rds.json",
+    "backup-dg-backup-job-running-ebs.json",
+    "backup-dg-backup-job-created.json",
+    "backup-dg-copy-job-completed-ebs.json",
+    "backup-restore-job-completed-rds.json",
 ];
 
 fn explain_stdin(input: &[u8]) -> Output {
@@ -109,6 +116,40 @@ fn failure(output: &Output) -> String {
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     stderr
+}
+
+#[test]
+fn aws_backups_job_events_are_candidates_only_when_a_backup_job_completed() {
+    assert_eq!(
+        decision_of("backup-dg-backup-job-completed-rds.json", &[]),
+        json!({
+            "decision": "candidate",
+            "snapshot_arn": "arn:aws:rds:us-west-2:111111111111:snapshot:awsbackup:job-a827233a-d405-4a86-a440-759fa94f34dd",
+            "kind": "db-snapshot",
+            "reason": "AWS Backup job a827233a-d405-4a86-a440-759fa94f34dd completed",
+        })
+    );
+    for (name, reason) in [
+        (
+            "backup-dg-backup-job-running-ebs.json",
+            "backup job \"B6EC38D2-CB3C-EF0A-F5A4-3CF324EF4945\" is \"RUNNING\": only a COMPLETED job has a snapshot to copy",
+        ),
+        (
+            "backup-dg-backup-job-created.json",
+            "backup job \"7e8845b5-ca30-415f-a842-e0152bf4d0ca\" is \"CREATED\": only a COMPLETED job has a snapshot to copy",
+        ),
+        (
+            "backup-dg-copy-job-completed-ebs.json",
+            "AWS Backup copy job event: the exporter starts from completed backup jobs, not from copies between backup vaults",
+        ),
+        (
+            "backup-restore-job-completed-rds.json",
+            "AWS Backup restore job event: restores create databases, not snapshots to copy",
+        ),
+    ] {
+        let expected = json!({ "decision": "ignore", "snapshot_arn": null, "kind": null, "reason": reason });
+        assert_eq!(decision_of(name, &[]), expected, "{name}");
+    }
 }
 
 #[test]
@@ -369,7 +410,7 @@ fn a_function_arn_that_is_none_is_refused_naming_the_value() {
 
 #[test]
 fn every_fixture_has_a_decision() {
-    let directory = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests").join("events");
+    let directory = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/events");
     let readme = std::fs::read_to_string(directory.join("README.md")).expect("the fixtures' README");
     for entry in std::fs::read_dir(&directory).expect("the fixtures") {
         let name = entry.expect("a directory entry").file_name().to_string_lossy().into_owned();
@@ -377,7 +418,7 @@ fn every_fixture_has_a_decision() {
             continue;
         }
         assert!(EXPLAINED.contains(&name.as_str()), "{name} has no test of its decision");
-        assert!(readme.contains(&format!("`{name}`")), "{name} has no source in tests/events/README.md");
+        assert!(readme.contains(&format!("`{name}`")), "{name} has no source in tests/fixtures/events/README.md");
     }
 }
 

@@ -19,6 +19,8 @@ pub mod account;
 pub mod aws;
 pub mod config;
 mod error;
+#[cfg(any(test, feature = "test-support"))]
+pub mod fixtures;
 pub mod identifier;
 pub mod lineage;
 pub mod logging;

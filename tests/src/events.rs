@@ -1,33 +1,25 @@
 //! The event payloads AWS delivers to the functions, for tests and the demo: EventBridge
-//! schedules, RDS snapshot events, AWS Backup job state changes (shapes from the
-//! EventBridge, RDS and AWS Backup user guides' examples), and the published forms without an
-//! event id or without the snapshot's ARN (`cli/tests/events/README.md` names their sources).
+//! schedules, RDS snapshot events, AWS Backup job state changes, RDS notifications through
+//! SNS, and the published forms without an event id or without the snapshot's ARN. Each
+//! starts from a file of `tests/fixtures/events/` (its README names the sources) through
+//! `offsite_common::fixtures`, with this harness's accounts and Region.
 
+use offsite_common::fixtures;
 use serde_json::{Value, json};
 
 use crate::REGION;
 
 /// A "Scheduled Event" of the rule `rule` in `account`.
 pub fn scheduled(account: &str, rule: &str) -> Value {
-    json!({
-        "version": "0", "id": "cdc73f9d-aea9-11e3-9d5a-835b769c0d9c", "detail-type": "Scheduled Event",
-        "source": "aws.events", "account": account, "time": "2026-11-22T06:00:00Z", "region": REGION,
-        "resources": [format!("arn:aws:events:{REGION}:{account}:rule/{rule}")], "detail": {}
-    })
+    fixtures::scheduled_event(account, REGION, rule)
 }
 
-/// RDS-EVENT-0042 "Manual snapshot created" for the instance snapshot `arn` (`name`).
+/// RDS-EVENT-0042 "Manual snapshot created" for the instance snapshot `arn` (`name`) in
+/// `account`.
 pub fn manual_snapshot_created(account: &str, arn: &str, name: &str) -> Value {
-    json!({
-        "version": "0", "id": "844e2571-85d4-695f-b930-0153b71dcb42", "detail-type": "RDS DB Snapshot Event",
-        "source": "aws.rds", "account": account, "time": "2026-11-22T03:12:13Z", "region": REGION,
-        "resources": [arn],
-        "detail": {
-            "EventCategories": ["creation"], "SourceType": "SNAPSHOT", "SourceArn": arn,
-            "Date": "2026-11-22T03:12:13.882Z", "Message": "Manual snapshot created",
-            "SourceIdentifier": name, "EventID": "RDS-EVENT-0042"
-        }
-    })
+    let event = fixtures::rds_snapshot_event("RDS-EVENT-0042", "Manual snapshot created", arn);
+    let event = fixtures::set(fixtures::set(event, "/account", account), "/region", REGION);
+    fixtures::set(event, "/detail/SourceIdentifier", name)
 }
 
 /// "Backup Job State Change" COMPLETED for the recovery point `point_arn` of
@@ -39,25 +31,27 @@ pub fn backup_job_completed(
     resource_type: &str,
     job: &str,
 ) -> Value {
-    json!({
-        "version": "0", "id": "dafac799-9b88-0134-26b7-fef4d54a134f", "detail-type": "Backup Job State Change",
-        "source": "aws.backup", "account": account, "time": "2026-11-22T05:41:17Z", "region": REGION,
-        "resources": [point_arn],
-        "detail": {
-            "backupJobId": job, "backupVaultName": "Default", "resourceArn": resource_arn,
-            "resourceType": resource_type, "state": "COMPLETED", "percentDone": 100
-        }
-    })
+    backup_job(account, "COMPLETED", point_arn, resource_arn, resource_type, job)
+}
+
+/// "Backup Job State Change" in `state` for the recovery point `point_arn` of `resource_arn`.
+pub fn backup_job(
+    account: &str,
+    state: &str,
+    point_arn: &str,
+    resource_arn: &str,
+    resource_type: &str,
+    job: &str,
+) -> Value {
+    let event = fixtures::backup_job_event(state, resource_type, point_arn);
+    let event = fixtures::set(fixtures::set(event, "/account", account), "/region", REGION);
+    fixtures::set(fixtures::set(event, "/detail/resourceArn", resource_arn), "/detail/backupJobId", job)
 }
 
 /// RDS-EVENT-0042 as the RDS user guide's examples had it before 2021 ("Amazon RDS event
 /// examples"): no `detail.EventID`, the event told only by its message.
 pub fn manual_snapshot_created_without_event_id(account: &str, arn: &str, name: &str) -> Value {
-    let mut event = manual_snapshot_created(account, arn, name);
-    if let Some(detail) = event["detail"].as_object_mut() {
-        detail.remove("EventID");
-    }
-    event
+    fixtures::remove(manual_snapshot_created(account, arn, name), "/detail/EventID")
 }
 
 /// An RDS event notification delivered by SNS in the form of aws-samples/rds-snapshot-export-
@@ -70,9 +64,8 @@ pub fn rds_notification_by_source_id(source_type: &str, identifier: &str, event_
         "Source ID": identifier,
         "Event ID": format!("http://docs.amazonwebservices.com/AmazonRDS/latest/UserGuide/USER_Events.html#{event_id}"),
     });
-    json!({ "Records": [{ "EventSource": "aws:sns", "Sns": {
-        "Type": "Notification", "MessageId": "00000000-0000-0000-0000-000000000000", "Message": message.to_string()
-    }}]})
+    let event = fixtures::event("aws-samples-export-pipeline-event-named.json");
+    fixtures::set(event, "/Records/0/Sns/Message", message.to_string())
 }
 
 #[cfg(test)]

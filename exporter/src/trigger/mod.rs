@@ -17,7 +17,7 @@
 //! event). A snapshot named only by its identifier is looked for in the function's own
 //! account and Region ([`Home`]) and nowhere else.
 //!
-//! Payload shapes, as AWS documents them (the fixtures in `cli/tests/events/` name each source):
+//! Payload shapes, as AWS documents them (the fixtures in `tests/fixtures/events/` name each source):
 //! - "Amazon RDS event categories and event messages" (RDS and Aurora user guides): the event
 //!   ids, their meanings and messages (tables "DB snapshot events", "DB cluster snapshot
 //!   events"); see `rds_events`.

@@ -1,6 +1,7 @@
-//! The decisions end to end, on payloads shaped like AWS's examples; the published payloads
-//! themselves are fixtures in `cli/tests/events/`, run through `offsite explain-event`.
+//! The decisions end to end, on the published payloads of `tests/fixtures/events/` (the same
+//! files `offsite explain-event`'s tests run) with the values each case is about.
 
+use offsite_common::fixtures;
 use serde_json::json;
 
 use super::*;
@@ -13,216 +14,56 @@ const BACKUP_ARN: &str =
 const BACKUP_CLUSTER_ARN: &str =
     "arn:aws:rds:us-west-2:111111111111:cluster-snapshot:awsbackup:job-4ece7121-d60e-00c2-5c3b-49960142d03b";
 
-// --- payloads, shaped like the examples in the AWS documentation -------------------
+// --- payloads: the fixtures of `tests/fixtures/events/`, with the values a case is about ------
 
-/// "Amazon RDS event examples" (RDS user guide), "Example of a DB snapshot event", with
-/// the event id, category and message of the event under test.
+/// An "RDS DB Snapshot Event" about `arn` with this event id and message.
 fn rds_snapshot_event(event_id: &str, message: &str, arn: &str) -> Value {
-    json!({
-        "version": "0",
-        "id": "844e2571-85d4-695f-b930-0153b71dcb42",
-        "detail-type": "RDS DB Snapshot Event",
-        "source": "aws.rds",
-        "account": "123456789012",
-        "time": "2024-05-01T03:12:13Z",
-        "region": "us-east-1",
-        "resources": [arn],
-        "detail": {
-            "EventCategories": ["creation"],
-            "SourceType": "SNAPSHOT",
-            "SourceArn": arn,
-            "Date": "2024-05-01T03:12:13.882Z",
-            "Message": message,
-            "SourceIdentifier": arn.rsplit_once(":snapshot:").map_or("", |(_, name)| name),
-            "EventID": event_id,
-            "Tags": { "backup": "offsite" }
-        }
-    })
+    fixtures::rds_snapshot_event(event_id, message, arn)
 }
 
-/// The same for "RDS DB Cluster Snapshot Event" (source type CLUSTER_SNAPSHOT).
+/// An "RDS DB Cluster Snapshot Event" (source type CLUSTER_SNAPSHOT), from the cluster's Region.
 fn rds_cluster_snapshot_event(event_id: &str, message: &str, arn: &str) -> Value {
-    json!({
-        "version": "0",
-        "id": "9d7d5d3e-2b7a-3c6e-8d4f-0d2b1f1a9c11",
-        "detail-type": "RDS DB Cluster Snapshot Event",
-        "source": "aws.rds",
-        "account": "123456789012",
-        "time": "2024-05-01T04:02:51Z",
-        "region": "us-east-2",
-        "resources": [arn],
-        "detail": {
-            "EventCategories": ["backup"],
-            "SourceType": "CLUSTER_SNAPSHOT",
-            "SourceArn": arn,
-            "Date": "2024-05-01T04:02:51.876Z",
-            "Message": message,
-            "SourceIdentifier": "rds:ledger-2024-05-01-04-00",
-            "EventID": event_id
-        }
-    })
+    fixtures::set(fixtures::rds_cluster_snapshot_event(event_id, message, arn), "/region", "us-east-2")
 }
 
 /// "Monitoring AWS Backup events using Amazon EventBridge", "Backup Job events", State:
-/// COMPLETED, for an RDS instance: the recovery point's ARN is `resources[0]`.
+/// COMPLETED: the recovery point's ARN is `resources[0]`.
 fn backup_job_completed(resource_type: &str, recovery_point: &str) -> Value {
-    json!({
-        "version": "0",
-        "id": "dafac799-9b88-0134-26b7-fef4d54a134f",
-        "detail-type": "Backup Job State Change",
-        "source": "aws.backup",
-        "account": "111111111111",
-        "time": "2020-07-15T21:41:17Z",
-        "region": "us-west-2",
-        "resources": [recovery_point],
-        "detail": {
-            "backupJobId": "a827233a-d405-4a86-a440-759fa94f34dd",
-            "backupSizeInBytes": "36048",
-            "backupVaultArn": "arn:aws:backup:us-west-2:111111111111:backup-vault:Default",
-            "backupVaultName": "Default",
-            "bytesTransferred": "36048",
-            "creationDate": "2020-07-15T21:40:31.207Z",
-            "iamRoleArn": "arn:aws:iam::111111111111:role/service-role/AWSBackupDefaultServiceRole",
-            "resourceArn": "arn:aws:rds:us-west-2:111111111111:db:orders",
-            "resourceType": resource_type,
-            "state": "COMPLETED",
-            "completionDate": "2020-07-15T21:41:05.921Z",
-            "startBy": "2020-07-16T05:40:31.207Z",
-            "percentDone": 100,
-            "retryCount": 3
-        }
-    })
+    fixtures::backup_job_event("COMPLETED", resource_type, recovery_point)
 }
 
 /// Same page, State: RUNNING (an EBS volume).
 fn backup_job_running() -> Value {
-    json!({
-        "version": "0",
-        "id": "44946c39-b519-3505-44e6-ba74afeb2e30",
-        "detail-type": "Backup Job State Change",
-        "source": "aws.backup",
-        "account": "111111111111",
-        "time": "2020-07-15T21:39:13Z",
-        "region": "us-west-2",
-        "resources": [],
-        "detail": {
-            "backupJobId": "B6EC38D2-CB3C-EF0A-F5A4-3CF324EF4945",
-            "backupSizeInBytes": "3221225472",
-            "backupVaultName": "e6625738-0655-4aa9-bd37-6ec1dd183b15",
-            "bytesTransferred": "0",
-            "creationDate": "2020-07-15T21:38:31.152Z",
-            "resourceArn": "arn:aws:ec2:us-west-2:111111111111:volume/vol-0b5ae24f2ee72d926",
-            "resourceType": "EBS",
-            "state": "RUNNING",
-            "percentDone": 99
-        }
-    })
+    fixtures::event("backup-dg-backup-job-running-ebs.json")
 }
 
 /// Same page, State: CREATED (no resourceType yet).
 fn backup_job_created() -> Value {
-    json!({
-        "version": "0",
-        "id": "29af2bf2-eace-58ab-da3a-8c0bf738d692",
-        "detail-type": "Backup Job State Change",
-        "source": "aws.backup",
-        "account": "111111111111",
-        "time": "2020-06-22T20:32:53Z",
-        "region": "us-west-2",
-        "resources": [],
-        "detail": {
-            "backupJobId": "7e8845b5-ca30-415f-a842-e0152bf4d0ca",
-            "state": "CREATED",
-            "creationDate": "2020-06-22T20:32:47.466Z"
-        }
-    })
+    fixtures::event("backup-dg-backup-job-created.json")
 }
 
 /// Same page, "Copy Job events", State: COMPLETED.
 fn copy_job_completed() -> Value {
-    json!({
-        "version": "0",
-        "id": "47deb974-6473-aef1-56c2-52c3eaedfceb",
-        "detail-type": "Copy Job State Change",
-        "source": "aws.backup",
-        "account": "111111111111",
-        "time": "2020-07-15T22:08:04Z",
-        "region": "us-west-2",
-        "resources": ["arn:aws:ec2:us-west-2::snapshot/snap-03886bc8d6ef3a1f9"],
-        "detail": {
-            "copyJobId": "0175DE71-5784-589F-D8AC-541ACCB4CAC8",
-            "resourceType": "EBS",
-            "state": "COMPLETED",
-            "destinationRecoveryPointArn": "arn:aws:ec2:us-west-2::snapshot/snap-0726fe70935586180"
-        }
-    })
+    fixtures::event("backup-dg-copy-job-completed-ebs.json")
 }
 
 fn restore_job_completed() -> Value {
-    json!({
-        "version": "0",
-        "id": "0f7c5ab5-5b5e-3a2f-a7c1-2a3e5c3d9f10",
-        "detail-type": "Restore Job State Change",
-        "source": "aws.backup",
-        "account": "111111111111",
-        "time": "2020-07-15T22:30:00Z",
-        "region": "us-west-2",
-        "resources": [],
-        "detail": { "restoreJobId": "1A2B3C", "status": "COMPLETED", "resourceType": "RDS" }
-    })
+    fixtures::event("backup-restore-job-completed-rds.json")
 }
 
-/// "Using AWS Lambda with Amazon EventBridge (scheduled events)", sample event.
+/// The exporter's sweep schedule.
 fn scheduled_event() -> Value {
-    json!({
-        "version": "0",
-        "account": "123456789012",
-        "region": "us-east-2",
-        "detail": {},
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "time": "2019-03-01T01:23:45Z",
-        "id": "cdc73f9d-aea9-11e3-9d5a-835b769c0d9c",
-        "resources": ["arn:aws:events:us-east-2:123456789012:rule/offsite-exporter-sweep"]
-    })
+    fixtures::event("scheduled-event.json")
 }
 
 /// "Using AWS Lambda with Amazon RDS", "Amazon RDS sample event": one SNS record whose
 /// `Message` is the notification as a JSON string.
 fn sns_event(message: &str) -> Value {
-    json!({
-        "Records": [{
-            "EventVersion": "1.0",
-            "EventSubscriptionArn": "arn:aws:sns:us-east-2:123456789012:rds-events:21be56ed-a058-49f5-8c98-aedd2564c486",
-            "EventSource": "aws:sns",
-            "Sns": {
-                "SignatureVersion": "1",
-                "Timestamp": "2024-05-01T03:12:14.348Z",
-                "Signature": "EXAMPLE",
-                "SigningCertUrl": "EXAMPLE",
-                "MessageId": "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
-                "Message": message,
-                "MessageAttributes": {},
-                "Type": "Notification",
-                "UnsubscribeUrl": "EXAMPLE",
-                "TopicArn": "arn:aws:sns:us-east-2:123456789012:rds-events",
-                "Subject": "RDS Notification Message"
-            }
-        }]
-    })
+    fixtures::sns_event(message)
 }
 
 fn rds_notification_message(source: &str, event_id: &str, arn: &str, message: &str) -> String {
-    json!({
-        "Event Source": source,
-        "Event Time": "2024-05-01 03:12:13.876",
-        "Identifier Link": "https://console.aws.amazon.com/rds/home?region=us-east-1#snapshot:id=orders",
-        "Source ID": "orders",
-        "Source ARN": arn,
-        "Event ID": format!("http://docs.amazonwebservices.com/AmazonRDS/latest/UserGuide/USER_Events.html#{event_id}"),
-        "Event Message": message
-    })
-    .to_string()
+    fixtures::rds_notification(source, event_id, arn, message)
 }
 
 fn candidate(arn: &str, origin: EventOrigin) -> Trigger {
@@ -446,11 +287,8 @@ fn sns_messages_that_are_not_snapshot_notifications_are_ignored() {
 // --- published forms without an event id or without an ARN ---------------------------
 
 /// `rds_snapshot_event` as AWS's examples had it before 2021: no `detail.EventID`.
-fn without_event_id(mut event: Value) -> Value {
-    if let Some(detail) = event["detail"].as_object_mut() {
-        detail.remove("EventID");
-    }
-    event
+fn without_event_id(event: Value) -> Value {
+    fixtures::remove(event, "/detail/EventID")
 }
 
 #[test]
@@ -498,17 +336,7 @@ fn events_without_an_event_id_are_told_by_their_message() {
 /// The EventBridge sample event for "RDS DB Snapshot Event": a DB instance's ARN in
 /// `SourceArn` and `resources`, the snapshot's name only in `SourceIdentifier`, no EventID.
 fn sample_with_instance_arn() -> Value {
-    json!({
-        "version": "0", "id": "844e2571-85d4-695f-b930-0153b71dcb42", "detail-type": "RDS DB Snapshot Event",
-        "source": "aws.rds", "account": "123456789012", "time": "2018-10-06T12:26:13Z", "region": "us-east-1",
-        "resources": ["arn:aws:rds:us-east-1:123456789012:db:mysql-instance-2018-10-06-12-24"],
-        "detail": {
-            "EventCategories": ["creation"], "SourceType": "SNAPSHOT",
-            "SourceArn": "arn:aws:rds:us-east-1:123456789012:db:mysql-instance-2018-10-06-12-24",
-            "Date": "2018-10-06T12:26:13.882Z", "SourceIdentifier": "rds:mysql-instance-2018-10-06-12-24",
-            "Message": "Automated snapshot created"
-        }
-    })
+    fixtures::event("eventbridge-sample-db-snapshot-created-instance-arn.json")
 }
 
 #[test]
@@ -566,9 +394,11 @@ fn minimal_notification(source: &str, id: &str, event_id: &str) -> Value {
         "Source ID": id,
         "Event ID": format!("http://docs.amazonwebservices.com/AmazonRDS/latest/UserGuide/USER_Events.html#{event_id}"),
     });
-    json!({ "Records": [{ "EventSource": "aws:sns", "Sns": {
-        "Type": "Notification", "MessageId": "00000000-0000-0000-0000-000000000000", "Message": message.to_string()
-    }}]})
+    fixtures::set(
+        fixtures::event("aws-samples-export-pipeline-event-named.json"),
+        "/Records/0/Sns/Message",
+        message.to_string(),
+    )
 }
 
 #[test]

@@ -45,7 +45,7 @@ pub(super) async fn cli(tally: &mut Tally, scope: &Scope, p: &DeployedPair) {
     let offsite = binary("offsite").unwrap_or_else(|e| panic!("{e}"));
     let workload = p.emulator.process_env(&p.workload).await.expect("workload environment");
     let vault = p.emulator.process_env(&p.vault).await.expect("vault environment");
-    let events = workspace_root().join("cli/tests/events");
+    let events = workspace_root().join("tests/fixtures/events");
     let file = |name: &str| events.join(name).to_string_lossy().into_owned();
     let (not_json, malformed_event, directory) =
         (file("not-json.txt"), file("forged-detail-not-an-object.json"), events.to_string_lossy().into_owned());

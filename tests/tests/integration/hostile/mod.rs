@@ -30,6 +30,7 @@ use std::time::{Duration, SystemTime};
 use aws_sdk_rds::Client;
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
+use offsite_common::fixtures;
 use offsite_common::lineage::vault_identifier;
 use offsite_common::logging::EVENT_NOT_READ;
 use offsite_common::notice::{NOTICE_VERSION, Notice};
@@ -37,7 +38,7 @@ use offsite_common::snapshot::{Snapshot, SnapshotStatus};
 use offsite_common::tags;
 use offsite_tests::deployed::{AUDITOR_BUCKET, DeployedPair};
 use offsite_tests::event_source::sqs_event;
-use offsite_tests::events::scheduled;
+use offsite_tests::events::{self, scheduled};
 use offsite_tests::fixtures::{
     db_cluster, db_cluster_snapshot, db_instance, db_snapshot, dynamo_table, kms_key, share_snapshot, tag, wait_for,
 };
@@ -261,58 +262,32 @@ impl Answer {
     }
 }
 
-/// "RDS DB Snapshot Event"-shaped (RDS user guide, "Amazon RDS event examples").
+/// An "RDS DB Snapshot Event" (the fixture) of `detail_type` from `source` about `arn`.
 fn rds_event(detail_type: &str, source: &str, event_id: &str, arn: &str) -> Value {
-    json!({
-        "version": "0", "id": "844e2571-85d4-695f-b930-0153b71dcb42", "detail-type": detail_type,
-        "source": source, "account": WORKLOAD, "time": "2026-11-22T03:12:13Z", "region": REGION,
-        "resources": [arn],
-        "detail": {
-            "EventCategories": ["creation"], "SourceType": "SNAPSHOT", "SourceArn": arn,
-            "Date": "2026-11-22T03:12:13.882Z", "Message": "Manual snapshot created",
-            "SourceIdentifier": arn.rsplit(':').next().unwrap_or_default(), "EventID": event_id
-        }
-    })
+    let event = events::manual_snapshot_created(WORKLOAD, arn, arn.rsplit(':').next().unwrap_or_default());
+    let event = fixtures::set(event, "/detail/EventID", event_id);
+    fixtures::set(fixtures::set(event, "/detail-type", detail_type), "/source", source)
 }
 
-/// "Backup Job State Change" (AWS Backup developer guide).
+/// "Backup Job State Change" (the fixture) in `state` for the recovery point `point_arn`.
 fn backup_event(state: &str, resource_type: &str, point_arn: &str, job: &str) -> Value {
-    json!({
-        "version": "0", "id": "dafac799-9b88-0134-26b7-fef4d54a134f", "detail-type": "Backup Job State Change",
-        "source": "aws.backup", "account": WORKLOAD, "time": "2026-11-22T05:41:17Z", "region": REGION,
-        "resources": [point_arn],
-        "detail": {
-            "backupJobId": job, "backupVaultName": "Default",
-            "resourceArn": format!("arn:aws:rds:{REGION}:{WORKLOAD}:db:orders"),
-            "resourceType": resource_type, "state": state, "percentDone": 100
-        }
-    })
+    let orders = format!("arn:aws:rds:{REGION}:{WORKLOAD}:db:orders");
+    events::backup_job(WORKLOAD, state, point_arn, &orders, resource_type, job)
 }
 
-/// A Lambda SNS event with one message (Lambda developer guide, "Amazon RDS sample event").
+/// A Lambda SNS event with one message, from the workload's topic (the fixture).
 fn sns_event(message: &str) -> Value {
-    json!({ "Records": [{
-        "EventVersion": "1.0", "EventSource": "aws:sns",
-        "EventSubscriptionArn": format!("arn:aws:sns:{REGION}:{WORKLOAD}:rds-events:21be56ed-a058-49f5"),
-        "Sns": {
-            "Type": "Notification", "MessageId": "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
-            "TopicArn": format!("arn:aws:sns:{REGION}:{WORKLOAD}:rds-events"), "Subject": "RDS Notification Message",
-            "Message": message, "Timestamp": "2026-11-22T03:12:14.348Z", "SignatureVersion": "1",
-            "Signature": "EXAMPLE", "SigningCertUrl": "EXAMPLE", "UnsubscribeUrl": "EXAMPLE", "MessageAttributes": {}
-        }
-    }]})
+    let topic = format!("arn:aws:sns:{REGION}:{WORKLOAD}:rds-events");
+    let event = fixtures::set(fixtures::sns_event(message), "/Records/0/Sns/TopicArn", topic.clone());
+    fixtures::set(event, "/Records/0/EventSubscriptionArn", format!("{topic}:21be56ed-a058-49f5"))
 }
 
-/// An RDS event notification as the SNS message carries it.
+/// An RDS event notification as the SNS message carries it (the fixture), "Source ID" `orders`.
 fn rds_notification(source: &str, event_id: &str, arn: &str) -> String {
-    json!({
-        "Event Source": source, "Event Time": "2026-11-22 03:12:13.876",
-        "Identifier Link": "https://console.aws.amazon.com/rds/home?region=us-east-1#snapshot:id=orders",
-        "Source ID": "orders", "Source ARN": arn,
-        "Event ID": format!("http://docs.amazonwebservices.com/AmazonRDS/latest/UserGuide/USER_Events.html#{event_id}"),
-        "Event Message": "Manual snapshot created"
-    })
-    .to_string()
+    let message: Value =
+        serde_json::from_str(&fixtures::rds_notification(source, event_id, arn, "Manual snapshot created"))
+            .expect("a notification");
+    fixtures::set(message, "/Source ID", "orders").to_string()
 }
 
 /// How the exporter must answer a hostile event.
