@@ -10,6 +10,7 @@
 //!   state tags, the notice on the wire), as plain functions over plain data.
 //! - [`rds`], [`rds_error`], [`presign`]: the thin RDS adapter both sides call (one method
 //!   per API call, both snapshot kinds, errors folded to one kind), and `copy_once`.
+//! - [`quota`]: RDS's manual snapshot quotas, read once per run and emitted as metrics.
 //! - [`metrics`], [`logging`], [`table`]: EMF metrics, JSON logs, the CLI's tables.
 //!
 //! AWS calls of other services (SNS, SQS, SSM, DynamoDB) live in thin adapters in the
@@ -27,6 +28,7 @@ pub mod logging;
 pub mod metrics;
 pub mod notice;
 pub mod presign;
+pub mod quota;
 pub mod rds;
 pub mod rds_error;
 pub mod snapshot;

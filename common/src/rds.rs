@@ -69,6 +69,16 @@ pub struct RdsSnapshots {
 }
 
 impl RdsSnapshots {
+    /// The SDK client (for the adapters of this crate).
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The Region this client calls.
+    pub fn region(&self) -> String {
+        self.client.config().region().map(ToString::to_string).unwrap_or_default()
+    }
+
     pub fn new(client: Client) -> Self {
         Self { client }
     }

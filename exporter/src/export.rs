@@ -7,6 +7,7 @@ use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use offsite_common::lineage::{CopyOnce, CopyOnceError, Lineage};
 use offsite_common::metrics::Metrics;
+use offsite_common::quota::SnapshotQuotas;
 use offsite_common::rds::{RdsError, RdsSnapshots};
 use offsite_common::rds_error::RdsErrorKind;
 use offsite_common::snapshot::{Snapshot, SnapshotArn, SnapshotKind};
@@ -52,6 +53,9 @@ pub struct Report {
     pub items: Vec<Item>,
     /// RDS refused a copy for the manual snapshot quota; no further copy was started.
     pub quota_exceeded: bool,
+    /// The account's manual snapshot quotas when the run started (not read in a dry run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot_quotas: Option<SnapshotQuotas>,
 }
 
 impl Report {
@@ -140,7 +144,7 @@ impl Exporter {
                     // An event said it exists: an operator should know it was not exported.
                     finding: true,
                 };
-                return Ok(Report { items: vec![item], quota_exceeded: false });
+                return Ok(Report { items: vec![item], ..Report::default() });
             }
         };
         self.export(vec![source], &[arn.kind], dry_run).await
@@ -189,6 +193,9 @@ impl Exporter {
         };
         let planned = plan(&sources, &copies, &options, &settings);
         let mut report = if dry_run { Self::dry_run_report(planned) } else { self.execute(planned).await };
+        if !dry_run {
+            report.snapshot_quotas = self.rds.report_snapshot_quotas("exporter").await;
+        }
         for source in blocked {
             let group = source.option_group.clone().unwrap_or_default();
             let why = unreadable.get(&group).cloned().unwrap_or_default();
@@ -244,7 +251,7 @@ impl Exporter {
                 Decision::Skip(skip) => skip_item(&p.source, &skip),
             })
             .collect();
-        Report { items, quota_exceeded: false }
+        Report { items, ..Report::default() }
     }
 
     async fn execute(&self, planned: Vec<Planned>) -> Report {

@@ -36,6 +36,16 @@ impl SecondRegion {
         Self { settings, primary, rds: RdsSnapshots::new(aws_sdk_rds::Client::new(dr_config)) }
     }
 
+    /// The second region's manual snapshot quotas, emitted as the reconciler's metrics.
+    pub async fn report_snapshot_quotas(&self) -> Option<offsite_common::quota::SnapshotQuotas> {
+        self.rds.report_snapshot_quotas("reconciler").await
+    }
+
+    /// The second region's name.
+    pub fn region(&self) -> String {
+        self.settings.region.clone()
+    }
+
     /// The second-region copies (both kinds).
     pub async fn copies(&self) -> Result<Vec<Snapshot>, offsite_common::rds::RdsError> {
         self.rds.list_marked(&[SnapshotKind::Instance, SnapshotKind::Cluster], tags::MARKER_IMPORT_DR).await

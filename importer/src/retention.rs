@@ -177,6 +177,9 @@ pub struct RetentionReport {
     /// Copies actually deleted (empty in a dry run).
     pub deleted: Vec<String>,
     pub errors: Vec<String>,
+    /// The region's manual snapshot quotas after the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot_quotas: Option<offsite_common::quota::SnapshotQuotas>,
 }
 
 /// Lists the vault's copies, applies the policy and, unless it is a dry run, deletes what
@@ -193,8 +196,13 @@ pub async fn apply(
     let kinds = [SnapshotKind::Instance, SnapshotKind::Cluster];
     let copies = rds.list_marked(&kinds, marker).await?;
     let verdicts = plan(&copies, policy, now, marker);
-    let mut report =
-        RetentionReport { dry_run: policy.dry_run, verdicts: Vec::new(), deleted: Vec::new(), errors: Vec::new() };
+    let mut report = RetentionReport {
+        dry_run: policy.dry_run,
+        verdicts: Vec::new(),
+        deleted: Vec::new(),
+        errors: Vec::new(),
+        snapshot_quotas: None,
+    };
     for verdict in verdicts {
         let copy = copies.iter().find(|c| c.identifier == verdict.copy_identifier);
         if verdict.delete && !policy.dry_run {
@@ -215,6 +223,7 @@ pub async fn apply(
     metrics.add("Kept", report.verdicts.iter().filter(|v| !v.delete).count() as f64);
     metrics.add("RetentionErrors", report.errors.len() as f64);
     metrics.flush();
+    report.snapshot_quotas = rds.report_snapshot_quotas("retention").await;
     Ok(report)
 }
 

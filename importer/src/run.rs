@@ -8,6 +8,7 @@ use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use offsite_common::AccountId;
 use offsite_common::metrics::Metrics;
+use offsite_common::quota::SnapshotQuotas;
 use offsite_common::rds::{RdsError, RdsSnapshots};
 use offsite_common::snapshot::{Snapshot, SnapshotArn, SnapshotKind, SnapshotStatus};
 use offsite_common::tags;
@@ -88,6 +89,9 @@ pub struct BatchReport {
     pub response: BatchResponse,
     pub outcomes: Vec<Outcome>,
     pub day: String,
+    /// The vault's manual snapshot quotas after the batch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot_quotas: Option<SnapshotQuotas>,
 }
 
 impl Vault {
@@ -150,7 +154,8 @@ impl Vault {
         if let Ok(mut listing) = self.listing.lock() {
             *listing = Some((listed_at, existing));
         }
-        let report = BatchReport { response, outcomes, day };
+        let snapshot_quotas = self.rds.report_snapshot_quotas("importer").await;
+        let report = BatchReport { response, outcomes, day, snapshot_quotas };
         metrics(&report.outcomes, "importer").flush();
         Ok(report)
     }
@@ -269,7 +274,16 @@ impl Vault {
         run_metrics.flush();
         let lost_databases =
             lost_databases.into_iter().map(|(account, database)| format!("{account}/{database}")).collect();
-        Ok(ReconcileReport { outcomes, freshness, lost_databases, register_error })
+        let mut snapshot_quotas = BTreeMap::new();
+        if let Some(quotas) = self.rds.report_snapshot_quotas("reconciler").await {
+            snapshot_quotas.insert(self.rds.region(), quotas);
+        }
+        if let Some(second) = &self.second_region
+            && let Some(quotas) = second.report_snapshot_quotas().await
+        {
+            snapshot_quotas.insert(second.region(), quotas);
+        }
+        Ok(ReconcileReport { outcomes, freshness, lost_databases, register_error, snapshot_quotas })
     }
 
     async fn reconcile_one(
@@ -324,6 +338,9 @@ pub struct ReconcileReport {
     /// The register could not be read or written: the run's imports stand, the invocation
     /// fails so that the error alarm says so.
     pub register_error: Option<String>,
+    /// The vault's manual snapshot quotas after the run, in its region and (when configured)
+    /// its second region.
+    pub snapshot_quotas: BTreeMap<String, SnapshotQuotas>,
 }
 
 /// Remembers the databases of `copies` the register does not hold yet; returns the ones it

@@ -40,6 +40,7 @@ from patches import (  # noqa: E402
     aws_backup,
     dynamodb_export,
     rds_snapshot_lifecycle,
+    rds_snapshot_quota,
     service_sessions,
 )
 from patches.iam_enforce import IamEnforcement  # noqa: E402
@@ -133,6 +134,21 @@ def _fail_next_copy(body: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, **{k: body[k] for k in ("account", "region", "kind", "source_arn")}}
 
 
+def _snapshot_quotas(body: dict[str, Any]) -> dict[str, Any]:
+    missing = [k for k in ("account", "region") if not body.get(k)]
+    if missing:
+        raise ControlError(400, f"missing field(s): {missing}")
+    names = (rds_snapshot_quota.INSTANCE_QUOTA, rds_snapshot_quota.CLUSTER_QUOTA)
+    values = {name: body[name] for name in names if name in body}
+    unknown = sorted(set(body) - {"account", "region", *names})
+    if unknown or not values:
+        raise ControlError(400, f"set {' and/or '.join(names)} (unknown: {unknown})")
+    if any(not isinstance(v, int) or isinstance(v, bool) or v < 0 for v in values.values()):
+        raise ControlError(400, "quotas are whole numbers, 0 or more")
+    quotas = rds_snapshot_quota.set_quotas(str(body["account"]), str(body["region"]), values)
+    return {"ok": True, "account": body["account"], "region": body["region"], **quotas}
+
+
 def _backup_recovery_point(body: dict[str, Any]) -> dict[str, Any]:
     missing = [k for k in ("account", "region", "kind", "resource") if not body.get(k)]
     if missing:
@@ -201,6 +217,7 @@ class ControlAPI:
             ("GET", "/_offsite/rds/failed-snapshots"): lambda _: {
                 "snapshots": rds_snapshot_lifecycle.failed_snapshots()
             },
+            ("POST", "/_offsite/rds/quotas"): _snapshot_quotas,
             ("POST", "/_offsite/backup/recovery-point"): _backup_recovery_point,
             ("POST", "/_offsite/dynamodb/backdate"): _dynamodb_backdate,
             ("POST", "/_offsite/sts/service-session"): _service_session,
@@ -301,10 +318,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--exit-on-stdin-eof", action="store_true", help="exit when stdin reaches EOF"
     )
+    parser.add_argument(
+        "--snapshot-quota",
+        type=int,
+        default=rds_snapshot_quota.DEFAULT_QUOTA,
+        metavar="N",
+        help="every account's manual DB (and DB cluster) snapshot quota per Region (RDS: 100)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
-    if args.copy_delay < 0 or args.latency_ms < 0:
-        parser.error("--copy-delay and --latency-ms must be >= 0")
+    if args.copy_delay < 0 or args.latency_ms < 0 or args.snapshot_quota < 0:
+        parser.error("--copy-delay, --latency-ms and --snapshot-quota must be >= 0")
     return args
 
 
@@ -317,6 +341,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     CONFIG.latency_ms = args.latency_ms
     CONFIG.copy_delay_seconds = args.copy_delay
+    rds_snapshot_quota.set_default(args.snapshot_quota)
     QuietRequestHandler.verbose = args.verbose
 
     apply_all()

@@ -76,8 +76,9 @@ pub struct EmulatorOptions {
     pub copy_delay: Duration,
     /// A fixed latency added to every AWS request (benchmarks).
     pub latency: Duration,
-    /// moto's RDS snapshot quota per account and region (`MOTO_RDS_SNAPSHOT_LIMIT`, default
-    /// 1000). moto counts every instance snapshot against it, AWS only manual ones.
+    /// Every account's manual snapshot quotas (DB and DB cluster snapshots, each) per Region,
+    /// as the emulator enforces them (RDS's default, 100, when `None`); one account's with
+    /// [`Emulator::set_snapshot_quotas`].
     pub rds_snapshot_quota: Option<u32>,
 }
 
@@ -196,9 +197,6 @@ impl Emulator {
             return Err(HarnessError::PythonMissing(python));
         }
         let mut command = Command::new(&python);
-        if let Some(quota) = options.rds_snapshot_quota {
-            command.env("MOTO_RDS_SNAPSHOT_LIMIT", quota.to_string());
-        }
         let mut child = command
             .arg(root.join("tests/emulator/offsite_emulator.py"))
             .args(["--host", "127.0.0.1", "--port", "0"])
@@ -206,6 +204,7 @@ impl Emulator {
             .arg(options.copy_delay.as_secs_f64().to_string())
             .arg("--latency-ms")
             .arg(options.latency.as_millis().to_string())
+            .args(options.rds_snapshot_quota.iter().flat_map(|q| ["--snapshot-quota".to_owned(), q.to_string()]))
             .arg("--parent-pid")
             .arg(std::process::id().to_string())
             .stdin(Stdio::null())
@@ -367,6 +366,15 @@ impl Emulator {
             "account": account, "region": REGION, "kind": control_kind(kind), "source_arn": source_arn,
         });
         self.control_post("/_offsite/rds/fail-next-copy", &body).map(drop)
+    }
+
+    /// Sets `account`'s manual snapshot quotas in the harness's Region (`ManualSnapshots`,
+    /// `ManualClusterSnapshots`; RDS's default is 100 each): what a Service Quotas increase does.
+    pub fn set_snapshot_quotas(&self, account: &str, instance: u32, cluster: u32) -> Result<(), HarnessError> {
+        let body = serde_json::json!({
+            "account": account, "region": REGION, "ManualSnapshots": instance, "ManualClusterSnapshots": cluster,
+        });
+        self.control_post("/_offsite/rds/quotas", &body).map(drop)
     }
 
     /// Every snapshot the emulator was told to fail, in the order it was marked.

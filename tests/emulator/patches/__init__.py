@@ -17,6 +17,7 @@ from . import (
     rds_snapshot_attributes,
     rds_snapshot_lifecycle,
     rds_snapshot_paging,
+    rds_snapshot_quota,
     rds_unencrypted,
     s3_policy_deny_conditions,
     sns_cross_account,
@@ -43,6 +44,8 @@ def apply_all() -> None:
     # a refused copy never starts a clock.
     rds_snapshot_lifecycle.apply()
     rds_cross_account.apply()
+    # The quota check runs first, under the copies' creation lock (see its module).
+    rds_snapshot_quota.apply()
     rds_snapshot_attributes.apply()
     rds_snapshot_paging.apply()
     rds_unencrypted.apply()

@@ -14,8 +14,9 @@ job: it creates that snapshot, already ``available`` (AWS Backup only reports CO
 then), and returns its ARN, identifier and job id, so a test can send the matching
 ``Backup Job State Change`` event.
 
-Not reproduced: backup plans, vaults, jobs, the ``aws:backup:source-resource`` tag, and the
-fact that AWS Backup snapshots do not count against the manual snapshot quota.
+Not reproduced: backup plans, vaults, jobs, the ``aws:backup:source-resource`` tag. (That
+AWS Backup snapshots do not count against the manual snapshot quota is
+``rds_snapshot_quota``'s.)
 """
 
 from __future__ import annotations

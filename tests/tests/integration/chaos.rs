@@ -55,7 +55,7 @@ use offsite_tests::fixtures::{
     db_cluster, db_cluster_snapshot, db_instance, db_snapshot, drain_queue, kms_key, select_automated_snapshot, tag,
 };
 use offsite_tests::pipeline::{Pipeline, SELECTED, sns_envelope};
-use offsite_tests::{EmulatorOptions, REGION, SnapshotKind, WORKLOAD};
+use offsite_tests::{EmulatorOptions, REGION, SnapshotKind, VAULT, WORKLOAD};
 
 const SEED: u64 = 20_261_201;
 const FAULT_RATE: f64 = 0.2;
@@ -431,6 +431,12 @@ async fn the_pipeline_converges_under_faults_crashes_and_hostile_deliveries() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let pipeline = Pipeline::on(pair).await;
+    // 200 sources and their copies exceed RDS's default 100 manual snapshots of a kind: both
+    // accounts have the quota increase a team protecting this many requests (README,
+    // "Capacity").
+    for account in [WORKLOAD, VAULT] {
+        pipeline.emulator.set_snapshot_quotas(account, 1_000, 1_000).unwrap_or_else(|e| panic!("{e}"));
+    }
     let sqs = aws_sdk_sqs::Client::new(&pipeline.vault);
     let dlq_url = pipeline.dead_letter_queue_url.clone();
     let mapping = aws_sdk_sqs::Client::new(&pipeline.importer_role);

@@ -232,9 +232,10 @@ async fn the_same_event_twice_and_two_exporters_at_once_make_one_copy() {
 
 #[tokio::test]
 async fn quota_exceeded_stops_copying_and_fails_the_run_loudly() {
-    // moto counts every instance snapshot against its quota: 1 automated + 3 manual = 4,
-    // so exactly one copy fits under 5.
-    let pair = deployed(&EmulatorOptions { rds_snapshot_quota: Some(5), ..Default::default() }).await;
+    // The workload's manual DB snapshot quota at 4: the 3 manual snapshots count (the
+    // automated one does not, "Quotas in Amazon RDS"), so exactly one copy fits.
+    let pair = deployed(&EmulatorOptions::default()).await;
+    pair.emulator.set_snapshot_quotas(WORKLOAD, 4, 100).unwrap_or_else(|e| panic!("{e}"));
     let workload = pair.workload.clone();
     db_instance(&workload, "orders", None).await;
     for name in ["a", "b", "c"] {

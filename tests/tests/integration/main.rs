@@ -5,6 +5,7 @@
 //! Run one area with `cargo test -p offsite-tests --test integration <module>::`, e.g.
 //! `hostile::` or `chaos::`.
 
+mod capacity;
 mod chaos;
 mod deployed_permissions;
 mod deployed_shape;
