@@ -47,7 +47,12 @@ async fn status_lists_the_pipelines_copies_and_nothing_else() {
     let table = run(&["status", "--side", "workload"]);
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(text.starts_with("COPY") && text.contains("offsite-orders-1-0123456789abcdef"), "{text}");
-    assert!(text.trim_end().ends_with("status: 1 copies"), "{text}");
+    assert!(text.contains("status: 1 copies\n"), "{text}");
+    // The quota line: orders-1 and the copy are manual DB snapshots (RDS's default quota).
+    assert!(
+        text.trim_end().ends_with("manual snapshots in us-east-1: DB 2/100 (2 %), DB cluster 0/100 (0 %)"),
+        "{text}"
+    );
 
     let bad = run(&["status", "--side", "elsewhere"]);
     assert!(!bad.status.success());

@@ -75,6 +75,19 @@ impl SnapshotQuotas {
     }
 }
 
+impl SnapshotQuotas {
+    /// One line for the operator: used and maximum of each kind in `region`.
+    pub fn summary(&self, region: &str) -> String {
+        let show = |quota: Option<Quota>| {
+            quota.map_or_else(
+                || "not reported".to_owned(),
+                |q| format!("{}/{} ({:.0} %)", q.used, q.max, q.percent_used()),
+            )
+        };
+        format!("manual snapshots in {region}: DB {}, DB cluster {}", show(self.instance), show(self.cluster))
+    }
+}
+
 /// The dimension value of a kind.
 fn kind_name(kind: SnapshotKind) -> &'static str {
     match kind {
@@ -178,6 +191,10 @@ mod tests {
         assert_eq!(metrics[1].get("ManualSnapshotQuotaUsedPercent"), 100.0);
         assert_eq!(Quota { used: 120, max: 100 }.free(), 0);
         assert_eq!(Quota { used: 87, max: 100 }.free(), 13);
+        assert_eq!(
+            quotas.summary("eu-west-1"),
+            "manual snapshots in eu-west-1: DB 87/100 (87 %), DB cluster 0/0 (100 %)"
+        );
     }
 
     #[tokio::test]

@@ -28,6 +28,7 @@ pub async fn status_workload(env: &BTreeMap<String, String>, json: bool) -> Resu
         println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
     } else {
         print!("{}", status_table(&rows));
+        println!("{}", quota_line(&rds).await);
     }
     Ok(())
 }
@@ -65,6 +66,16 @@ pub async fn vault_health(env: &BTreeMap<String, String>, rpo: Option<String>, j
         println!("{}", serde_json::to_string_pretty(&health).unwrap_or_default());
     } else {
         print!("{}", health_table(&health));
+        println!("{}", quota_line(&rds).await);
     }
     Ok(health.ok || rpo.is_none())
+}
+
+/// The account's manual snapshot quotas in this Region (README, "Capacity"), or why they
+/// cannot be read (the status itself stands).
+async fn quota_line(rds: &RdsSnapshots) -> String {
+    match rds.snapshot_quotas().await {
+        Ok(quotas) => quotas.summary(&rds.region()),
+        Err(error) => format!("manual snapshots in {}: quotas unreadable ({error})", rds.region()),
+    }
 }
