@@ -22,6 +22,10 @@ pub struct SqsMessage {
     #[serde(rename = "messageId")]
     pub message_id: String,
     pub body: String,
+    /// The queue the message came from (`arn:aws:sqs:<region>:<account>:<name>`), where a
+    /// notice deferred for capacity is sent again.
+    #[serde(rename = "eventSourceARN", default)]
+    pub event_source_arn: Option<String>,
 }
 
 /// The partial batch response: only the failed messages return to the queue.

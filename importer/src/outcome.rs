@@ -20,21 +20,26 @@ pub enum Verdict {
     AlreadyReplicated,
     /// Refused for good: the message goes to the dead-letter queue (see the reason).
     Rejected,
-    /// Postponed (not available yet, a quota): the message comes back.
+    /// Postponed (not available yet, an import quota of this pipeline): the message comes back.
     Deferred,
+    /// RDS's manual snapshot quota of the vault is reached: no copy is started for the rest
+    /// of the run, and the notice is sent to the queue again (delayed) so that waiting for
+    /// room never counts against the redrive policy (README, "Capacity").
+    AtQuota,
     /// An AWS call failed: the message comes back.
     Error,
 }
 
 impl Verdict {
     /// Every verdict, in the order the metrics list them.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Imported,
         Self::AlreadyImported,
         Self::Replicated,
         Self::AlreadyReplicated,
         Self::Rejected,
         Self::Deferred,
+        Self::AtQuota,
         Self::Error,
     ];
 
@@ -47,6 +52,7 @@ impl Verdict {
             Self::AlreadyReplicated => "already-replicated",
             Self::Rejected => "rejected",
             Self::Deferred => "deferred",
+            Self::AtQuota => "at-quota",
             Self::Error => "error",
         }
     }
@@ -60,13 +66,14 @@ impl Verdict {
             Self::AlreadyReplicated => None,
             Self::Rejected => Some("Rejected"),
             Self::Deferred => Some("Deferred"),
+            Self::AtQuota => Some("DeferredAtQuota"),
             Self::Error => Some("ImportErrors"),
         }
     }
 
     /// Whether the item failed: an SQS message that failed goes back to the queue.
     pub fn failed(self) -> bool {
-        matches!(self, Self::Rejected | Self::Deferred | Self::Error)
+        matches!(self, Self::Rejected | Self::Deferred | Self::AtQuota | Self::Error)
     }
 }
 
@@ -89,11 +96,22 @@ pub struct Outcome {
     /// the vault's own name); counted by the `SecurityFindings` metric.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub security: bool,
+    /// Deferred at the quota and sent to the queue again: handled, not returned (the copy in
+    /// the queue comes back after its delay).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub requeued: bool,
 }
 
 impl Outcome {
     pub fn failed(&self) -> bool {
-        self.result.failed()
+        self.result.failed() && !self.requeued
+    }
+
+    /// `item` not copied because the vault's manual snapshot quota is reached.
+    pub fn at_quota(item: &str, copy_arn: Option<String>) -> Self {
+        let reason = "the vault's manual snapshot quota is reached (SnapshotQuotaExceeded): deferred until retention \
+                      or a quota increase makes room (README, \"Capacity\")";
+        Self::new(item, copy_arn, Verdict::AtQuota, None, reason.to_owned())
     }
 
     /// `item` refused for `rejection` (deferred when it is retryable).
@@ -106,6 +124,7 @@ impl Outcome {
             vault_copy: None,
             reason: rejection.to_string(),
             security: rejection.is_security_finding(),
+            requeued: false,
         }
     }
 
@@ -133,7 +152,7 @@ impl Outcome {
         vault_copy: Option<String>,
         reason: String,
     ) -> Self {
-        Self { item: item.to_owned(), copy_arn, result, vault_copy, reason, security: false }
+        Self { item: item.to_owned(), copy_arn, result, vault_copy, reason, security: false, requeued: false }
     }
 
     /// The same outcome naming the vault copy it concerns.
@@ -176,6 +195,9 @@ pub fn metrics(outcomes: &[Outcome], function: &str) -> offsite_common::metrics:
         }
     }
     metrics.add("SecurityFindings", outcomes.iter().filter(|o| o.security).count() as f64);
+    // 1 when the run met RDS's manual snapshot quota (an alarm watches it).
+    let at_quota = outcomes.iter().any(|o| o.result == Verdict::AtQuota);
+    metrics.add("QuotaExceeded", if at_quota { 1.0 } else { 0.0 });
     metrics
 }
 
@@ -189,6 +211,18 @@ mod tests {
             let json = serde_json::to_string(&verdict).expect("serialised");
             assert_eq!(json, format!("\"{}\"", verdict.as_str()));
         }
+    }
+
+    #[test]
+    fn a_notice_deferred_at_the_quota_fails_until_it_is_sent_again_and_the_run_says_so() {
+        let mut deferred = Outcome::at_quota("m1", None);
+        assert!(deferred.failed(), "not sent again: it must come back");
+        deferred.requeued = true;
+        assert!(!deferred.failed(), "sent again: handled");
+        let imported = Outcome::imported("m2", None, Imported::Started { target: "vault-y".into() });
+        let counted = metrics(&[deferred, imported.clone()], "importer");
+        assert_eq!(["QuotaExceeded", "DeferredAtQuota", "Imported"].map(|m| counted.get(m)), [1.0, 1.0, 1.0]);
+        assert_eq!(metrics(&[imported], "importer").get("QuotaExceeded"), 0.0);
     }
 
     #[test]

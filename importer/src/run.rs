@@ -10,6 +10,7 @@ use offsite_common::AccountId;
 use offsite_common::metrics::Metrics;
 use offsite_common::quota::SnapshotQuotas;
 use offsite_common::rds::{RdsError, RdsSnapshots};
+use offsite_common::rds_error::RdsErrorKind;
 use offsite_common::snapshot::{Snapshot, SnapshotArn, SnapshotKind, SnapshotStatus};
 use offsite_common::tags;
 use serde::Serialize;
@@ -47,7 +48,13 @@ pub struct Vault {
     /// The importer's listing of the vault, with when it was made (see
     /// [`VAULT_LISTING_TTL`]); shared by the clones of one warm container.
     listing: Arc<Mutex<Option<(Instant, Existing)>>>,
+    /// The importer's SQS client, to send a notice deferred at the quota to its queue again.
+    requeue: Option<aws_sdk_sqs::Client>,
 }
+
+/// How long a notice deferred at the quota waits in the queue before it is delivered again:
+/// SQS's longest `DelaySeconds` (15 minutes, SendMessage API reference).
+pub const REQUEUE_DELAY_SECONDS: i32 = 900;
 
 /// The vault's own copies, indexed the ways a run needs them.
 #[derive(Debug, Clone)]
@@ -96,13 +103,21 @@ pub struct BatchReport {
 
 impl Vault {
     pub fn new(rds: RdsSnapshots, settings: VaultSettings) -> Self {
-        Self { rds, settings, second_region: None, register: None, listing: Arc::new(Mutex::new(None)) }
+        Self { rds, settings, second_region: None, register: None, listing: Arc::new(Mutex::new(None)), requeue: None }
     }
 
     /// The reconciler remembers every database it sees an import of, and reports those
     /// with no copy left.
     pub fn with_register(mut self, register: Register) -> Self {
         self.register = Some(register);
+        self
+    }
+
+    /// The importer sends a notice it deferred at the manual snapshot quota to its queue
+    /// again with this client (its role may `sqs:SendMessage` to its own queue): a new
+    /// message, so waiting for room never counts receives toward the dead-letter queue.
+    pub fn with_requeue(mut self, sqs: aws_sdk_sqs::Client) -> Self {
+        self.requeue = Some(sqs);
         self
     }
 
@@ -136,11 +151,24 @@ impl Vault {
         };
         let mut started = 0u32;
         let mut outcomes = Vec::with_capacity(event.records.len());
+        // At RDS's quota no further copy can start: the rest of the batch is deferred
+        // without trying (one clear state, not a failure per notice).
+        let mut at_quota = false;
         for record in &event.records {
-            let outcome =
-                self.handle_record(&record.message_id, &record.body, &expect, &mut existing, &mut started, now).await;
-            outcome.log();
+            let outcome = if at_quota {
+                Outcome::at_quota(&record.message_id, None)
+            } else {
+                self.handle_record(&record.message_id, &record.body, &expect, &mut existing, &mut started, now).await
+            };
+            at_quota |= outcome.result == Verdict::AtQuota;
             outcomes.push(outcome);
+        }
+        if at_quota {
+            tracing::error!("the vault's manual snapshot quota is reached: notices deferred (README, \"Capacity\")");
+            self.requeue(event, &mut outcomes).await;
+        }
+        for outcome in &outcomes {
+            outcome.log();
         }
         let response = BatchResponse {
             batch_item_failures: outcomes
@@ -158,6 +186,37 @@ impl Vault {
         let report = BatchReport { response, outcomes, day, snapshot_quotas };
         metrics(&report.outcomes, "importer").flush();
         Ok(report)
+    }
+
+    /// Sends each notice deferred at the quota to its queue again, delayed; one that cannot
+    /// be sent stays failed (it comes back by the visibility timeout, as any failure).
+    async fn requeue(&self, event: &SqsEvent, outcomes: &mut [Outcome]) {
+        let Some(sqs) = &self.requeue else { return };
+        let mut queue_urls: BTreeMap<String, Option<String>> = BTreeMap::new();
+        for (record, outcome) in event.records.iter().zip(outcomes.iter_mut()) {
+            if outcome.result != Verdict::AtQuota {
+                continue;
+            }
+            let Some(arn) = record.event_source_arn.as_deref() else { continue };
+            if !queue_urls.contains_key(arn) {
+                let url = queue_url(sqs, arn).await;
+                queue_urls.insert(arn.to_owned(), url);
+            }
+            let Some(Some(url)) = queue_urls.get(arn) else { continue };
+            let sent = sqs
+                .send_message()
+                .queue_url(url)
+                .message_body(&record.body)
+                .delay_seconds(REQUEUE_DELAY_SECONDS)
+                .send()
+                .await;
+            match sent {
+                Ok(_) => outcome.requeued = true,
+                Err(e) => {
+                    tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), item = %outcome.item, "cannot send the deferred notice again; it comes back by the visibility timeout")
+                }
+            }
+        }
     }
 
     /// The vault's copies as listed at most [`VAULT_LISTING_TTL`] ago (and on the same
@@ -233,12 +292,19 @@ impl Vault {
         let mut existing = Existing::new(&copies, now);
         let mut outcomes = Vec::new();
         let mut started = 0u32;
+        let mut at_quota = false;
         for kind in KINDS {
             for shared in self.rds.list(kind, Some("shared")).await? {
                 if existing.by_copy_arn.contains(&shared.arn) {
                     continue;
                 }
-                let outcome = self.reconcile_one(&shared, &mut existing, &mut started, now).await;
+                // At RDS's quota the rest waits for the next run (the share stays).
+                let outcome = if at_quota {
+                    Outcome::at_quota(&shared.arn, Some(shared.arn.clone()))
+                } else {
+                    self.reconcile_one(&shared, &mut existing, &mut started, now).await
+                };
+                at_quota |= outcome.result == Verdict::AtQuota;
                 outcome.log();
                 outcomes.push(outcome);
             }
@@ -410,6 +476,23 @@ pub fn freshness(copies: &[Snapshot], now: DateTime) -> Vec<Freshness> {
 fn errored(item: &str, copy_arn: Option<String>, error: &ImportError) -> Outcome {
     match error {
         ImportError::Rejected(rejection) => Outcome::rejected(item, copy_arn, rejection),
+        ImportError::Rds(rds) if rds.kind == RdsErrorKind::QuotaExceeded => Outcome::at_quota(item, copy_arn),
         ImportError::Rds(rds) => Outcome::error(item, copy_arn, rds),
+    }
+}
+
+/// The URL of the queue `arn` names (`arn:<partition>:sqs:<region>:<account>:<name>`).
+async fn queue_url(sqs: &aws_sdk_sqs::Client, arn: &str) -> Option<String> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    let [_, _, "sqs", _, account, name] = parts[..] else {
+        tracing::warn!(event_source_arn = %arn, "not an SQS queue ARN: the deferred notice cannot be sent again");
+        return None;
+    };
+    match sqs.get_queue_url().queue_name(name).queue_owner_aws_account_id(account).send().await {
+        Ok(found) => found.queue_url,
+        Err(e) => {
+            tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), queue = %arn, "cannot find the queue to send the deferred notice again");
+            None
+        }
     }
 }

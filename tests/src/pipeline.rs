@@ -115,7 +115,7 @@ impl Pipeline {
 
     /// The importer (as Lambda runs it, with the importer's role).
     pub fn vault_side(&self) -> Vault {
-        self.vault_as(&self.importer_role, &self.env)
+        self.vault_as(&self.importer_role, &self.env).with_requeue(aws_sdk_sqs::Client::new(&self.importer_role))
     }
 
     /// The reconciler: the same code as the importer, under the reconciler's role, with the

@@ -20,7 +20,8 @@ async fn main() -> Result<(), Error> {
             tracing::error!(error = %error, "the importer cannot start");
         })?;
     let sdk_config = load_sdk_config(&settings.aws).await;
-    let vault = Vault::new(RdsSnapshots::new(aws_sdk_rds::Client::new(&sdk_config)), settings);
+    let vault = Vault::new(RdsSnapshots::new(aws_sdk_rds::Client::new(&sdk_config)), settings)
+        .with_requeue(aws_sdk_sqs::Client::new(&sdk_config));
     let vault = &vault;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let report = vault.handle_batch(&event.payload, DateTime::from(SystemTime::now())).await?;

@@ -1,16 +1,20 @@
-//! RDS's manual snapshot quotas as the functions see them (issue 22, first slice): each
-//! function reads `DescribeAccountAttributes` under its template role once per run, and its
-//! report carries the figures the emulator counts; AWS Backup's and automated snapshots do
-//! not count, a copy of either kind counts in its own quota.
+//! RDS's manual snapshot quotas as the functions see them: each function reads
+//! `DescribeAccountAttributes` under its template role once per run, and its report carries
+//! the figures the emulator counts (AWS Backup's and automated snapshots do not count); at the
+//! vault's quota the importer and the reconciler stop starting copies, the importer sends the
+//! deferred notices to its queue again (nothing dead-lettered), and the next run with room
+//! imports the rest.
 
+use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime};
 
 use aws_smithy_types::DateTime;
 use offsite_common::quota::{Quota, SnapshotQuotas};
 use offsite_common::rds::RdsSnapshots;
 use offsite_common::tags;
+use offsite_importer::outcome::Verdict;
 use offsite_importer::retention::{Policy, apply};
-use offsite_tests::event_source::sqs_event;
+use offsite_tests::event_source::{self, sqs_event};
 use offsite_tests::fixtures::{db_cluster, db_cluster_snapshot, db_snapshot, kms_key, tag};
 use offsite_tests::pipeline::Pipeline;
 use offsite_tests::{REGION, SnapshotKind, VAULT, WORKLOAD};
@@ -63,4 +67,66 @@ async fn every_function_reports_the_quotas_rds_counts_in_its_account() {
     let retained = apply(&rds, &policy, now(), tags::MARKER_IMPORT).await.expect("retention");
     assert_eq!(retained.snapshot_quotas, Some(quotas((1, 60), (0, 50))), "{retained:#?}");
     assert!(copy.identifier.starts_with("offsite-orders-1-"));
+}
+
+/// Messages SQS holds back (`DelaySeconds`) in `queue_url`.
+async fn delayed(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> u32 {
+    let name = aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed;
+    let answer = sqs.get_queue_attributes().queue_url(queue_url).attribute_names(name.clone()).send().await;
+    let attributes = answer.expect("queue attributes").attributes.unwrap_or_default();
+    attributes.get(&name).and_then(|v| v.parse().ok()).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_vault_at_its_quota_defers_every_notice_dead_letters_none_and_recovers_with_room() {
+    let pipeline = Pipeline::start(Duration::ZERO).await;
+    for name in ["orders-1", "orders-2", "orders-3"] {
+        let copy = pipeline.snapshot_and_export(name).await;
+        pipeline.wait_available(copy.tag(tags::SOURCE_ARN).expect("lineage")).await;
+    }
+    let scan = pipeline.scanner().scan(now(), "scan").await.expect("scan");
+    assert_eq!(scan.announced.len(), 3, "{scan:#?}");
+    // Room for one vault copy.
+    pipeline.emulator.set_snapshot_quotas(VAULT, 1, 100).unwrap_or_else(|e| panic!("{e}"));
+
+    // Lambda's event source mapping delivers the three notices in one batch.
+    let mapping = aws_sdk_sqs::Client::new(&pipeline.importer_role);
+    let world = aws_sdk_sqs::Client::new(&pipeline.vault);
+    let received = offsite_tests::fixtures::wait_for("the three notices", Duration::from_secs(10), || async {
+        let visible = event_source::receive_visible(&mapping, &pipeline.queue_url, 30).await;
+        if visible.len() == 3 {
+            Some(visible)
+        } else {
+            event_source::settle(&mapping, &world, &pipeline.queue_url, &visible, &BTreeSet::new()).await;
+            None
+        }
+    })
+    .await;
+    let batch = pipeline.vault_side().handle_batch(&event_source::event_of(&received), now()).await.expect("batch");
+    let verdicts: Vec<Verdict> = batch.outcomes.iter().map(|o| o.result).collect();
+    assert_eq!(verdicts, [Verdict::Imported, Verdict::AtQuota, Verdict::AtQuota], "{batch:#?}");
+    assert!(batch.outcomes[1..].iter().all(|o| o.requeued), "sent to the queue again: {batch:#?}");
+    assert!(batch.response.batch_item_failures.is_empty(), "nothing returned to count a receive: {batch:#?}");
+    assert_eq!(batch.snapshot_quotas.and_then(|q| q.instance), Some(Quota { used: 1, max: 1 }));
+    let succeeded = event_source::succeeded(&received, &batch.response);
+    event_source::settle(&mapping, &world, &pipeline.queue_url, &received, &succeeded).await;
+    // The two deferred notices wait in the queue, delayed; nothing went to the DLQ.
+    assert_eq!(delayed(&world, &pipeline.queue_url).await, 2);
+    assert_eq!(event_source::queue_depth(&world, &pipeline.dead_letter_queue_url).await, 0);
+    assert_eq!(pipeline.vault_copies().await.len(), 1);
+
+    // The reconciler meets the same wall: one state, nothing started.
+    let stuck = pipeline.reconciler().reconcile(now()).await.expect("reconcile");
+    let verdicts: Vec<Verdict> = stuck.outcomes.iter().map(|o| o.result).collect();
+    assert_eq!(verdicts, [Verdict::AtQuota, Verdict::AtQuota], "{stuck:#?}");
+    assert_eq!(pipeline.vault_copies().await.len(), 1);
+
+    // A quota increase: the next run imports the rest, each once.
+    pipeline.emulator.set_snapshot_quotas(VAULT, 100, 100).unwrap_or_else(|e| panic!("{e}"));
+    let recovered = pipeline.reconciler().reconcile(now()).await.expect("reconcile");
+    let verdicts: Vec<Verdict> = recovered.outcomes.iter().map(|o| o.result).collect();
+    assert_eq!(verdicts, [Verdict::Imported, Verdict::Imported], "{recovered:#?}");
+    let copies = pipeline.vault_copies().await;
+    let imported: BTreeSet<&str> = copies.iter().filter_map(|c| c.tag(tags::COPY_ARN)).collect();
+    assert_eq!((copies.len(), imported.len()), (3, 3), "each workload copy once: {copies:#?}");
 }
