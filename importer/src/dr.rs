@@ -12,9 +12,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_config::SdkConfig;
-use offsite_common::lineage::{CopyOnce, Lineage};
+use offsite_common::lineage::{CopyOnce, CopyOnceError, Lineage};
 use offsite_common::presign::{presign_copy, presigned_url_applies};
 use offsite_common::rds::{CopyRequest, RdsSnapshots};
+use offsite_common::rds_error::RdsErrorKind;
 use offsite_common::snapshot::{Snapshot, SnapshotKind, SnapshotStatus};
 use offsite_common::tags;
 
@@ -58,11 +59,19 @@ impl SecondRegion {
             Err(e) => return vec![Outcome::error("second region", None, e)],
         };
         let mut outcomes = Vec::new();
+        let mut at_quota = false;
         for copy in vault_copies.iter().filter(|c| c.status == SnapshotStatus::Available) {
             if existing.contains(&copy.arn) {
                 continue;
             }
-            outcomes.push(self.replicate_one(copy).await);
+            // At the second region's manual snapshot quota the rest waits for the next run.
+            let outcome = if at_quota {
+                Outcome::at_quota(&copy.arn, Some(copy.arn.clone()))
+            } else {
+                self.replicate_one(copy).await
+            };
+            at_quota |= outcome.result == Verdict::AtQuota;
+            outcomes.push(outcome);
         }
         outcomes
     }
@@ -104,6 +113,9 @@ impl SecondRegion {
                 let why =
                     "SECURITY: the second region holds another snapshot under this identifier; nothing overwritten";
                 Outcome { security: true, ..Outcome::new(&copy.arn, arn, Verdict::Rejected, target, why.to_owned()) }
+            }
+            Err(CopyOnceError::Copy(e)) if e.kind == RdsErrorKind::QuotaExceeded => {
+                Outcome::at_quota(&copy.arn, arn).with_vault_copy(target)
             }
             Err(e) => Outcome::error(&copy.arn, arn, e).with_vault_copy(target),
         }

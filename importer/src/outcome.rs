@@ -109,7 +109,7 @@ impl Outcome {
 
     /// `item` not copied because the vault's manual snapshot quota is reached.
     pub fn at_quota(item: &str, copy_arn: Option<String>) -> Self {
-        let reason = "the vault's manual snapshot quota is reached (SnapshotQuotaExceeded): deferred until retention \
+        let reason = "the manual snapshot quota of the vault (or its second region) is reached (SnapshotQuotaExceeded): deferred until retention \
                       or a quota increase makes room (README, \"Capacity\")";
         Self::new(item, copy_arn, Verdict::AtQuota, None, reason.to_owned())
     }

@@ -96,7 +96,8 @@ pub struct BatchReport {
     pub response: BatchResponse,
     pub outcomes: Vec<Outcome>,
     pub day: String,
-    /// The vault's manual snapshot quotas after the batch.
+    /// The vault's manual snapshot quotas after the batch, when this batch read them (with a
+    /// fresh listing of the vault, or at the quota).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snapshot_quotas: Option<SnapshotQuotas>,
 }
@@ -142,7 +143,7 @@ impl Vault {
     /// failed ones are returned to the queue. Fails as a whole only when the vault's own
     /// copies cannot be listed (then the whole batch comes back).
     pub async fn handle_batch(&self, event: &SqsEvent, now: DateTime) -> Result<BatchReport, RdsError> {
-        let (listed_at, mut existing) = self.recent_listing(now).await?;
+        let (listed_at, mut existing, listed_now) = self.recent_listing(now).await?;
         let expect = Expectations {
             allow: &self.settings.allow,
             region: &self.settings.region,
@@ -182,7 +183,10 @@ impl Vault {
         if let Ok(mut listing) = self.listing.lock() {
             *listing = Some((listed_at, existing));
         }
-        let snapshot_quotas = self.rds.report_snapshot_quotas("importer").await;
+        // The quotas with the vault's listing (at most every VAULT_LISTING_TTL per warm
+        // container: one call, not one per batch), and whenever the batch met the wall.
+        let snapshot_quotas =
+            if listed_now || at_quota { self.rds.report_snapshot_quotas("importer").await } else { None };
         let report = BatchReport { response, outcomes, day, snapshot_quotas };
         metrics(&report.outcomes, "importer").flush();
         Ok(report)
@@ -221,15 +225,16 @@ impl Vault {
 
     /// The vault's copies as listed at most [`VAULT_LISTING_TTL`] ago (and on the same
     /// UTC day), plus this container's imports since; lists again when older.
-    async fn recent_listing(&self, now: DateTime) -> Result<(Instant, Existing), RdsError> {
+    /// The third value says whether the vault was listed now.
+    async fn recent_listing(&self, now: DateTime) -> Result<(Instant, Existing, bool), RdsError> {
         let cached = self.listing.lock().ok().and_then(|listing| listing.clone());
         if let Some((listed_at, existing)) = cached {
             let today = Existing::day(now);
             if listed_at.elapsed() < VAULT_LISTING_TTL && existing.today == today {
-                return Ok((listed_at, existing));
+                return Ok((listed_at, existing, false));
             }
         }
-        Ok((Instant::now(), Existing::new(&self.vault_copies().await?, now)))
+        Ok((Instant::now(), Existing::new(&self.vault_copies().await?, now), true))
     }
 
     async fn handle_record(

@@ -371,8 +371,19 @@ impl Emulator {
     /// Sets `account`'s manual snapshot quotas in the harness's Region (`ManualSnapshots`,
     /// `ManualClusterSnapshots`; RDS's default is 100 each): what a Service Quotas increase does.
     pub fn set_snapshot_quotas(&self, account: &str, instance: u32, cluster: u32) -> Result<(), HarnessError> {
+        self.set_snapshot_quotas_in(account, REGION, instance, cluster)
+    }
+
+    /// The same in `region`.
+    pub fn set_snapshot_quotas_in(
+        &self,
+        account: &str,
+        region: &str,
+        instance: u32,
+        cluster: u32,
+    ) -> Result<(), HarnessError> {
         let body = serde_json::json!({
-            "account": account, "region": REGION, "ManualSnapshots": instance, "ManualClusterSnapshots": cluster,
+            "account": account, "region": region, "ManualSnapshots": instance, "ManualClusterSnapshots": cluster,
         });
         self.control_post("/_offsite/rds/quotas", &body).map(drop)
     }

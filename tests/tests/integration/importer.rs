@@ -189,6 +189,31 @@ async fn with_second_region() -> (Pipeline, offsite_importer::run::Vault, offsit
 }
 
 #[tokio::test]
+async fn at_the_second_regions_quota_the_rest_waits_and_follows_once_there_is_room() {
+    let (pipeline, vault, second) = with_second_region().await;
+    let mut bodies = Vec::new();
+    for name in ["orders-1", "orders-2"] {
+        bodies.extend(pipeline.announced(name).await.1);
+    }
+    let imported = pipeline.vault_side().handle_batch(&sqs_event(&bodies), now()).await.expect("batch");
+    assert_eq!(results(&imported.outcomes), [Verdict::Imported, Verdict::Imported]);
+    pipeline.emulator.set_snapshot_quotas_in(VAULT, "us-west-2", 1, 100).unwrap_or_else(|e| panic!("{e}"));
+
+    let full = vault.reconcile(now()).await.expect("reconcile");
+    let mut verdicts = results(&full.outcomes);
+    verdicts.sort();
+    assert_eq!(verdicts, [Verdict::Replicated, Verdict::AtQuota], "{full:#?}");
+    let west = full.snapshot_quotas.get("us-west-2").and_then(|q| q.instance);
+    assert_eq!(west, Some(offsite_common::quota::Quota { used: 1, max: 1 }), "{full:#?}");
+    assert_eq!(second.copies().await.expect("second-region copies").len(), 1);
+
+    pipeline.emulator.set_snapshot_quotas_in(VAULT, "us-west-2", 100, 100).unwrap_or_else(|e| panic!("{e}"));
+    let room = vault.reconcile(now()).await.expect("reconcile");
+    assert_eq!(results(&room.outcomes), [Verdict::Replicated], "{room:#?}");
+    assert_eq!(second.copies().await.expect("second-region copies").len(), 2);
+}
+
+#[tokio::test]
 async fn with_a_second_region_every_import_is_copied_there_once() {
     let (pipeline, vault, second) = with_second_region().await;
     let dr_key = pipeline.dr_key.clone().expect("the second region's key");
