@@ -41,12 +41,17 @@ async fn verify_passes_when_fresh_and_fails_on_an_unimported_share_or_an_old_cop
     let text = String::from_utf8_lossy(&fresh.stdout);
     assert!(fresh.status.success(), "{text}");
     assert!(
-        text.trim_end().ends_with(
+        text.contains(
             "vault: 1 databases, 0 older than the RPO, 0 shared snapshots not imported\n\
-             manual snapshots in us-east-1: DB 1/100 (1 %), DB cluster 0/100 (0 %)"
+             manual snapshots in us-east-1: DB 1/100 (1 %), DB cluster 0/100 (0 %)\n"
         ),
         "{text}"
     );
+    // The capacity plan: one database, daily at the default policy, fits the default quota.
+    let plan: Vec<&str> = text.lines().skip_while(|l| !l.starts_with("SNAPSHOTS")).collect();
+    assert_eq!(plan.len(), 3, "{text}");
+    assert!(plan[1].starts_with("DB ") && plan[1].trim_end().ends_with("fits"), "{text}");
+    assert!(plan[2].starts_with("DB cluster") && plan[2].contains(" 0 "), "{text}");
 
     // A second copy shared but never imported.
     let second = pipeline.snapshot_and_export("orders-2").await;

@@ -14,8 +14,10 @@
 //! - [`dr`]: the optional second-region copy.
 //! - [`retention`]: the vault's retention policy (pure) and its settings.
 //! - [`register`]: the databases the vault protects, remembered even with no copy left.
+//! - [`capacity`]: the steady state the retention policy implies, against RDS's snapshot quota.
 
 pub mod allow;
+pub mod capacity;
 pub mod dr;
 pub mod envelope;
 pub mod health;

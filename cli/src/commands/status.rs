@@ -9,8 +9,10 @@ use offsite_common::rds::RdsSnapshots;
 use offsite_common::snapshot::SnapshotKind;
 use offsite_common::tags;
 use offsite_importer::allow::AllowList;
+use offsite_importer::capacity::{capacity_plan, capacity_table};
 use offsite_importer::health::{health, health_table};
 use offsite_importer::register::{Register, RegisterPath};
+use offsite_importer::retention::Policy;
 use offsite_importer::settings::{ALLOWED_SOURCES_VAR, REGISTER_PATH_VAR};
 use offsite_scanner::status::{status_rows, status_table};
 
@@ -48,6 +50,9 @@ pub async fn vault_health(env: &BTreeMap<String, String>, rpo: Option<String>, j
         None => None,
     };
     let allow: Option<AllowList> = offsite_common::config::optional(&env, ALLOWED_SOURCES_VAR)?;
+    // The retention policy the capacity plan assumes: retention's own settings, as the
+    // operator deployed them (OFFSITE_RETENTION_*), else its defaults.
+    let policy = Policy::from_env(&env)?;
     let settings = AwsSettings::from_env(&env)?;
     let sdk_config = load_sdk_config(&settings).await;
     let rds = RdsSnapshots::new(aws_sdk_rds::Client::new(&sdk_config));
@@ -66,7 +71,14 @@ pub async fn vault_health(env: &BTreeMap<String, String>, rpo: Option<String>, j
         println!("{}", serde_json::to_string_pretty(&health).unwrap_or_default());
     } else {
         print!("{}", health_table(&health));
-        println!("{}", quota_line(&rds).await);
+        match rds.snapshot_quotas().await {
+            Ok(quotas) => {
+                println!("{}", quotas.summary(&rds.region()));
+                let (_, plans) = capacity_plan(&copies, &quotas, &policy, DateTime::from(SystemTime::now()));
+                print!("{}", capacity_table(&plans));
+            }
+            Err(error) => println!("manual snapshots in {}: quotas unreadable ({error})", rds.region()),
+        }
     }
     Ok(health.ok || rpo.is_none())
 }
