@@ -59,18 +59,20 @@ impl SecondRegion {
             Err(e) => return vec![Outcome::error("second region", None, e)],
         };
         let mut outcomes = Vec::new();
-        let mut at_quota = false;
+        // The kinds at the second region's quota: the rest of that kind waits for the next run.
+        let mut walls: BTreeSet<SnapshotKind> = BTreeSet::new();
         for copy in vault_copies.iter().filter(|c| c.status == SnapshotStatus::Available) {
             if existing.contains(&copy.arn) {
                 continue;
             }
-            // At the second region's manual snapshot quota the rest waits for the next run.
-            let outcome = if at_quota {
+            let outcome = if walls.contains(&copy.kind) {
                 Outcome::at_quota(&copy.arn, Some(copy.arn.clone()))
             } else {
                 self.replicate_one(copy).await
             };
-            at_quota |= outcome.result == Verdict::AtQuota;
+            if outcome.result == Verdict::AtQuota {
+                walls.insert(copy.kind);
+            }
             outcomes.push(outcome);
         }
         outcomes

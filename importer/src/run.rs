@@ -16,7 +16,7 @@ use offsite_common::tags;
 use serde::Serialize;
 
 use crate::dr::SecondRegion;
-use crate::envelope::{self, BatchResponse, ItemFailure, SqsEvent};
+use crate::envelope::{self, BatchResponse, ItemFailure, SqsEvent, SqsMessage};
 use crate::import::{ImportError, ImportedBy, import, provenance};
 use crate::outcome::{Outcome, Verdict, metrics};
 use crate::register::{Register, compare, databases_of};
@@ -96,8 +96,8 @@ pub struct BatchReport {
     pub response: BatchResponse,
     pub outcomes: Vec<Outcome>,
     pub day: String,
-    /// The vault's manual snapshot quotas after the batch, when this batch read them (with a
-    /// fresh listing of the vault, or at the quota).
+    /// The vault's manual snapshot quotas before the batch, when it read them (with a fresh
+    /// listing of the vault).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snapshot_quotas: Option<SnapshotQuotas>,
 }
@@ -144,6 +144,9 @@ impl Vault {
     /// copies cannot be listed (then the whole batch comes back).
     pub async fn handle_batch(&self, event: &SqsEvent, now: DateTime) -> Result<BatchReport, RdsError> {
         let (listed_at, mut existing, listed_now) = self.recent_listing(now).await?;
+        // The quotas with the vault's listing: at most every VAULT_LISTING_TTL per warm
+        // container (one call, not one per batch), before the batch's own calls.
+        let snapshot_quotas = if listed_now { self.rds.report_snapshot_quotas("importer").await } else { None };
         let expect = Expectations {
             allow: &self.settings.allow,
             region: &self.settings.region,
@@ -152,19 +155,13 @@ impl Vault {
         };
         let mut started = 0u32;
         let mut outcomes = Vec::with_capacity(event.records.len());
-        // At RDS's quota no further copy can start: the rest of the batch is deferred
-        // without trying (one clear state, not a failure per notice).
-        let mut at_quota = false;
+        // The kinds whose quota the batch met: the rest of that kind is deferred without trying
+        // (one clear state, not a failure per notice); the other kind has its own quota.
+        let mut walls: BTreeSet<SnapshotKind> = BTreeSet::new();
         for record in &event.records {
-            let outcome = if at_quota {
-                Outcome::at_quota(&record.message_id, None)
-            } else {
-                self.handle_record(&record.message_id, &record.body, &expect, &mut existing, &mut started, now).await
-            };
-            at_quota |= outcome.result == Verdict::AtQuota;
-            outcomes.push(outcome);
+            outcomes.push(self.handle_record(record, &expect, &mut existing, &mut started, &mut walls, now).await);
         }
-        if at_quota {
+        if !walls.is_empty() {
             tracing::error!("the vault's manual snapshot quota is reached: notices deferred (README, \"Capacity\")");
             self.requeue(event, &mut outcomes).await;
         }
@@ -183,10 +180,6 @@ impl Vault {
         if let Ok(mut listing) = self.listing.lock() {
             *listing = Some((listed_at, existing));
         }
-        // The quotas with the vault's listing (at most every VAULT_LISTING_TTL per warm
-        // container: one call, not one per batch), and whenever the batch met the wall.
-        let snapshot_quotas =
-            if listed_now || at_quota { self.rds.report_snapshot_quotas("importer").await } else { None };
         let report = BatchReport { response, outcomes, day, snapshot_quotas };
         metrics(&report.outcomes, "importer").flush();
         Ok(report)
@@ -239,14 +232,15 @@ impl Vault {
 
     async fn handle_record(
         &self,
-        message_id: &str,
-        body: &str,
+        record: &SqsMessage,
         expect: &Expectations<'_>,
         existing: &mut Existing,
         started: &mut u32,
+        walls: &mut BTreeSet<SnapshotKind>,
         now: DateTime,
     ) -> Outcome {
-        let checked = envelope::open(body).map_err(Rejection::from).and_then(|e| check_notice(&e, expect));
+        let message_id = record.message_id.as_str();
+        let checked = envelope::open(&record.body).map_err(Rejection::from).and_then(|e| check_notice(&e, expect));
         let (notice, source) = match checked {
             Ok(checked) => checked,
             Err(rejection) => return Outcome::rejected(message_id, None, &rejection),
@@ -255,6 +249,9 @@ impl Vault {
         if existing.by_copy_arn.contains(&notice.copy_arn) {
             let reason = "a redelivery or replay: this copy is in the vault already".to_owned();
             return Outcome::new(message_id, copy_arn, Verdict::AlreadyImported, None, reason);
+        }
+        if walls.contains(&notice.kind) {
+            return Outcome::at_quota(message_id, copy_arn);
         }
         if *started >= self.settings.max_per_invocation {
             let why = format!("{} imports per invocation", self.settings.max_per_invocation);
@@ -285,7 +282,13 @@ impl Vault {
                 existing.record(&source.account, &shared.arn);
                 Outcome::imported(message_id, copy_arn, imported)
             }
-            Err(error) => errored(message_id, copy_arn, &error),
+            Err(error) => {
+                let outcome = errored(message_id, copy_arn, &error);
+                if outcome.result == Verdict::AtQuota {
+                    walls.insert(notice.kind);
+                }
+                outcome
+            }
         }
     }
 
@@ -297,13 +300,13 @@ impl Vault {
         let mut existing = Existing::new(&copies, now);
         let mut outcomes = Vec::new();
         let mut started = 0u32;
-        let mut at_quota = false;
         for kind in KINDS {
+            // At RDS's quota of this kind the rest of it waits for the next run (the share stays).
+            let mut at_quota = false;
             for shared in self.rds.list(kind, Some("shared")).await? {
                 if existing.by_copy_arn.contains(&shared.arn) {
                     continue;
                 }
-                // At RDS's quota the rest waits for the next run (the share stays).
                 let outcome = if at_quota {
                     Outcome::at_quota(&shared.arn, Some(shared.arn.clone()))
                 } else {

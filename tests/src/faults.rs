@@ -123,7 +123,8 @@ pub struct LaneStats {
     pub faults: BTreeMap<Fault, u64>,
     pub crashes: u64,
     pub invocations: u64,
-    /// Boundaries seen in any invocation, and those a crash hit.
+    /// Boundaries seen in the invocations a crash may hit (a `Crash::Never` invocation shows
+    /// boundaries no rule will crash at: they are not counted), and those a crash hit.
     pub seen: BTreeSet<Boundary>,
     pub crashed_at: BTreeSet<Boundary>,
 }
@@ -237,7 +238,9 @@ impl Lane {
         match (outcome, current.crashed) {
             (Some(value), None) => {
                 let end = Boundary { after: current.last_call, before: END.to_owned() };
-                state.stats.seen.insert(end.clone());
+                if current.crash != Crash::Never {
+                    state.stats.seen.insert(end.clone());
+                }
                 if current.crash.hits(&end, &state.stats.crashed_at) {
                     state.stats.crashed_at.insert(end.clone());
                     state.stats.crashes += 1;
@@ -267,7 +270,9 @@ impl Lane {
             if call.first_attempt {
                 let boundary = Boundary { after: current.last_call.clone(), before: call.name.clone() };
                 current.last_call = call.name.clone();
-                stats.seen.insert(boundary.clone());
+                if current.crash != Crash::Never {
+                    stats.seen.insert(boundary.clone());
+                }
                 if current.crash.hits(&boundary, &stats.crashed_at) {
                     stats.crashed_at.insert(boundary.clone());
                     stats.crashes += 1;
