@@ -58,7 +58,21 @@ async fn plan_lists_what_would_be_copied_and_why_the_rest_is_skipped_without_cop
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(text.lines().next().is_some_and(|l| l.starts_with("ACTION")), "{text}");
     assert!(text.contains("copy") && text.contains("orders-weekly"), "{text}");
-    assert!(text.lines().last().is_some_and(|l| l.starts_with("plan: 1 to copy")), "{text}");
+    assert!(text.contains("\nplan: 1 to copy"), "{text}");
+    // The quotas the copy would count against: orders-weekly and orders-scratch are manual.
+    assert!(
+        text.trim_end().ends_with("manual snapshots in us-east-1: DB 2/100 (2 %), DB cluster 1/100 (1 %)"),
+        "{text}"
+    );
+    assert_eq!(report["snapshot_quotas"]["instance"], serde_json::json!({ "used": 2, "max": 100 }));
+    // At the quota: a warning, and the plan still changes nothing.
+    emulator.set_snapshot_quotas(WORKLOAD, 2, 100).expect("quota");
+    let full = run(false);
+    let text = String::from_utf8_lossy(&full.stdout);
+    assert!(
+        text.contains("warning: the sweep would start 1 DB snapshot copies and the quota has room for 0 (2/2 used)"),
+        "{text}"
+    );
 
     // A dry run: nothing was copied.
     let snapshots = aws_sdk_rds::Client::new(&workload)

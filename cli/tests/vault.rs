@@ -36,6 +36,9 @@ async fn verify_passes_when_fresh_and_fails_on_an_unimported_share_or_an_old_cop
     let health: serde_json::Value = serde_json::from_slice(&status.stdout).expect("JSON");
     assert_eq!(health["databases"][0]["source_database"], "orders");
     assert_eq!(health["databases"][0]["copies"], 1);
+    assert_eq!(health["snapshot_quotas"]["instance"], serde_json::json!({ "used": 1, "max": 100 }));
+    assert_eq!(health["capacity"][0]["kind"], "db-snapshot");
+    assert_eq!(health["capacity"][0]["wall"], serde_json::Value::Null, "fits: {health:#}");
 
     let fresh = run(&["verify", "--rpo", "1h"]);
     let text = String::from_utf8_lossy(&fresh.stdout);

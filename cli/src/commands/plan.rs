@@ -6,8 +6,9 @@ use std::time::SystemTime;
 use aws_smithy_types::DateTime;
 use offsite_common::aws::load_sdk_config;
 use offsite_common::config::workload::{EXPORT_KEY_VAR, SWEEP_WINDOW_VAR};
+use offsite_common::quota::SnapshotQuotas;
 use offsite_common::rds::RdsSnapshots;
-use offsite_common::snapshot::SnapshotArn;
+use offsite_common::snapshot::{SnapshotArn, SnapshotKind};
 use offsite_common::table;
 use offsite_exporter::export::{Exporter, Outcome, Report};
 use offsite_exporter::settings::{ExporterSettings, SELECTION_TAG_KEY_VAR, SELECTION_TAG_VALUE_VAR};
@@ -41,14 +42,50 @@ pub async fn plan(
     }
     let settings = ExporterSettings::from_env(&env).map_err(|error| named_by_flag(error, &flags))?;
     let sdk_config = load_sdk_config(&settings.aws).await;
-    let exporter = Exporter::new(RdsSnapshots::new(aws_sdk_rds::Client::new(&sdk_config)), settings);
-    let report = exporter.sweep(DateTime::from(SystemTime::now()), true).await?;
+    let rds = RdsSnapshots::new(aws_sdk_rds::Client::new(&sdk_config));
+    let exporter = Exporter::new(rds.clone(), settings);
+    let mut report = exporter.sweep(DateTime::from(SystemTime::now()), true).await?;
+    // The quotas the copies would count against (README, "Capacity"); unreadable, the plan
+    // stands without them.
+    let quotas = rds.snapshot_quotas().await;
+    report.snapshot_quotas = quotas.as_ref().ok().copied();
     if json {
         println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
     } else {
         print!("{}", plan_table(&report));
+        match &quotas {
+            Ok(quotas) => {
+                println!("{}", quotas.summary(&rds.region()));
+                for warning in quota_warnings(&report, quotas) {
+                    println!("{warning}");
+                }
+            }
+            Err(error) => println!("manual snapshots in {}: quotas unreadable ({error})", rds.region()),
+        }
     }
     Ok(())
+}
+
+/// A warning per kind whose copies in `report` would not fit in what its quota has left.
+fn quota_warnings(report: &Report, quotas: &SnapshotQuotas) -> Vec<String> {
+    [(SnapshotKind::Instance, "DB"), (SnapshotKind::Cluster, "DB cluster")]
+        .into_iter()
+        .filter_map(|(kind, name)| {
+            let copies = report.items.iter().filter(|i| i.kind == kind && i.outcome == Outcome::Copied).count();
+            let quota = quotas.of(kind)?;
+            let copies = i64::try_from(copies).unwrap_or(i64::MAX);
+            (copies > quota.free()).then(|| {
+                format!(
+                    "warning: the sweep would start {copies} {name} snapshot copies and the quota has room for {} \
+                     ({}/{} used): the rest fails with SnapshotQuotaExceeded until retention or a quota increase \
+                     makes room (README, \"Capacity\")",
+                    quota.free(),
+                    quota.used,
+                    quota.max
+                )
+            })
+        })
+        .collect()
 }
 
 /// `KEY=VALUE`, both parts non-empty: an empty part would count as unset and silently select

@@ -68,7 +68,13 @@ pub async fn vault_health(env: &BTreeMap<String, String>, rpo: Option<String>, j
     let remembered = register.remembered().await?;
     let health = health(&copies, &shared, allow.as_ref(), &remembered, rpo, DateTime::from(SystemTime::now()));
     if json {
-        println!("{}", serde_json::to_string_pretty(&health).unwrap_or_default());
+        let mut value = serde_json::to_value(&health).unwrap_or_default();
+        if let (Some(object), Ok(quotas)) = (value.as_object_mut(), rds.snapshot_quotas().await) {
+            let (_, plans) = capacity_plan(&copies, &quotas, &policy, DateTime::from(SystemTime::now()));
+            object.insert("snapshot_quotas".to_owned(), serde_json::to_value(quotas).unwrap_or_default());
+            object.insert("capacity".to_owned(), serde_json::to_value(plans).unwrap_or_default());
+        }
+        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
     } else {
         print!("{}", health_table(&health));
         match rds.snapshot_quotas().await {

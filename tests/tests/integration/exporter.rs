@@ -249,6 +249,13 @@ async fn quota_exceeded_stops_copying_and_fails_the_run_loudly() {
     assert_eq!(report.count(&Outcome::Deferred), 2, "the rest waits for space: {report:#?}");
     assert!(report.failure().is_some_and(|f| f.to_string().contains("quota")));
     assert_eq!(pipeline_copies(&workload).await.len(), 1);
+
+    // Room made (a quota increase): the next sweep copies what waited, once.
+    pair.emulator.set_snapshot_quotas(WORKLOAD, 100, 100).unwrap_or_else(|e| panic!("{e}"));
+    let report = exporter(&pair).await.sweep(DateTime::from(std::time::SystemTime::now()), false).await.expect("sweep");
+    assert_eq!((report.count(&Outcome::Copied), report.count(&Outcome::AlreadyExported)), (2, 1), "{report:#?}");
+    assert!(report.failure().is_none(), "{report:#?}");
+    assert_eq!(pipeline_copies(&workload).await.len(), 3);
 }
 
 #[tokio::test]
