@@ -194,7 +194,10 @@ impl Vault {
             if outcome.result != Verdict::AtQuota {
                 continue;
             }
-            let Some(arn) = record.event_source_arn.as_deref() else { continue };
+            let Some(arn) = record.event_source_arn.as_deref() else {
+                tracing::warn!(item = %outcome.item, "the record names no queue (eventSourceARN): the deferred notice comes back by the visibility timeout");
+                continue;
+            };
             if !queue_urls.contains_key(arn) {
                 let url = queue_url(sqs, arn).await;
                 queue_urls.insert(arn.to_owned(), url);
