@@ -18,6 +18,7 @@
 
 pub mod account;
 pub mod aws;
+pub mod calendar;
 pub mod config;
 mod error;
 #[cfg(any(test, feature = "test-support"))]

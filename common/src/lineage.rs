@@ -9,6 +9,9 @@
 //! The names are persistent formats (ARCHITECTURE.md, "Persistent formats"): they are in AWS,
 //! and changing a rule disowns every copy made under the old one.
 
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+
 use crate::identifier::copy_identifier;
 use crate::rds::{CopyRequest, RdsError, RdsSnapshots};
 use crate::rds_error::RdsErrorKind;
@@ -68,6 +71,17 @@ pub fn is_genuine_import(copy: &Snapshot) -> bool {
     let Some(copy_arn) = copy.tag(tags::COPY_ARN) else { return false };
     let shared = Snapshot::bare(copy.kind, copy_arn, "", SnapshotStatus::Available);
     vault_identifier(&shared) == copy.identifier
+}
+
+/// When the data of a vault copy was taken, in UNIX seconds: the source snapshot's creation
+/// time the importer recorded (`offsite:source-created`), else the copy's original or own
+/// creation time. Retention and the exports reason in this time, not the import's.
+pub fn import_taken_secs(copy: &Snapshot) -> Option<i64> {
+    copy.tag(tags::SOURCE_CREATED)
+        .and_then(|t| DateTime::from_str(t, Format::DateTime).ok())
+        .or(copy.original_created)
+        .or(copy.created)
+        .map(|t| t.secs())
 }
 
 /// The tags that say where a copy comes from. When a copy's target already exists, the

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use offsite_common::aws::{AwsSettings, REGION_VAR, RegionName};
-use offsite_common::config::{self, Env, KmsKeyArn, Setting, TagKey, TagValue};
+use offsite_common::config::{self, BucketName, Env, KmsKeyArn, Setting, TagKey, TagValue};
 use offsite_common::{AccountId, ConfigError};
 
 use crate::plan::ExportMode;
@@ -44,23 +44,6 @@ pub enum TableSelection {
     Named(Vec<String>),
     /// Tables tagged `key=value`.
     Tagged { key: String, value: String },
-}
-
-/// An S3 bucket name (3–63 lowercase letters, digits, dots and hyphens).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct BucketName(String);
-
-impl Setting for BucketName {
-    fn expected() -> String {
-        "an S3 bucket name (3 to 63 lowercase letters, digits, dots or hyphens)".to_owned()
-    }
-    fn parse_setting(raw: &str) -> Result<Self, String> {
-        let ok = (3..=63).contains(&raw.len())
-            && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
-            && raw.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && raw.ends_with(|c: char| c.is_ascii_alphanumeric());
-        if ok { Ok(Self(raw.to_owned())) } else { Err("not a bucket name".to_owned()) }
-    }
 }
 
 /// A DynamoDB table name (3–255 letters, digits, `_`, `-` and `.`).

@@ -72,27 +72,7 @@ pub struct Verdict {
     pub reason: String,
 }
 
-/// The days since the epoch of a copy's data (source time, else the copy's own).
-fn taken_secs(copy: &Snapshot) -> Option<i64> {
-    copy.tag(tags::SOURCE_CREATED)
-        .and_then(|t| DateTime::from_str(t, Format::DateTime).ok())
-        .or(copy.original_created)
-        .or(copy.created)
-        .map(|t| t.secs())
-}
-
-/// (year, month) of a day count since 1970-01-01 (H. Hinnant's civil-from-days).
-fn year_month(days: i64) -> (i64, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, u32::try_from(month).unwrap_or(1))
-}
+use offsite_common::lineage::import_taken_secs as taken_secs;
 
 /// Decides, for every vault copy, whether the policy keeps it. `marker` is the marker value
 /// of the copies concerned (the imports, or their second-region copies).
@@ -134,7 +114,7 @@ pub fn plan(copies: &[Snapshot], policy: &Policy, now: DateTime, marker: &str) -
             ("newest of its day", policy.daily, |days| days),
             ("newest of its week", policy.weekly, |days| (days + 3).div_euclid(7)),
             ("newest of its month", policy.monthly, |days| {
-                let (year, month) = year_month(days);
+                let (year, month) = offsite_common::calendar::year_month(days);
                 year * 12 + i64::from(month)
             }),
         ];
@@ -388,20 +368,6 @@ mod tests {
         assert!(!gone_has("o00") && !gone_has("l0"), "the newest of each database stays");
         assert!(gone_has("l1") && gone_has("o19"));
         assert!(!gone_has("not-ours") && !gone_has("in-flight"));
-    }
-
-    #[test]
-    fn months_are_calendar_months() {
-        assert_eq!(year_month(0), (1970, 1));
-        assert_eq!(year_month(31), (1970, 2));
-        assert_eq!(year_month(20_819), (2027, 1)); // 2027-01-01
-        assert_eq!(year_month(20_818), (2026, 12));
-        assert_eq!(year_month(19_782), (2024, 2)); // 2024-02-29
-        // Century rules: 2100 is no leap year, 2000 and 2400 are; and before 1970.
-        assert_eq!((year_month(47_540), year_month(47_541)), ((2100, 2), (2100, 3)));
-        assert_eq!((year_month(11_016), year_month(11_017)), ((2000, 2), (2000, 3)));
-        assert_eq!(year_month(157_113), (2400, 2));
-        assert_eq!(year_month(-1), (1969, 12));
     }
 
     #[test]

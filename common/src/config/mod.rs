@@ -25,7 +25,7 @@ pub mod coverage;
 mod values;
 pub mod workload;
 
-pub use values::{KmsKeyArn, TagKey, TagValue};
+pub use values::{BucketName, KmsKeyArn, RoleArn, TagKey, TagValue};
 
 /// A source of environment variables.
 pub trait Env {

@@ -161,6 +161,58 @@ mod kms_tests {
     }
 }
 
+/// An S3 bucket name (3–63 lowercase letters, digits, dots and hyphens, starting and ending
+/// with a letter or digit: S3 User Guide, "Bucket naming rules").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketName(pub String);
+
+impl Setting for BucketName {
+    fn expected() -> String {
+        "an S3 bucket name (3 to 63 lowercase letters, digits, dots or hyphens)".to_owned()
+    }
+    fn parse_setting(raw: &str) -> Result<Self, String> {
+        let ok = (3..=63).contains(&raw.len())
+            && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+            && raw.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && raw.ends_with(|c: char| c.is_ascii_alphanumeric());
+        if ok { Ok(Self(raw.to_owned())) } else { Err("not a bucket name".to_owned()) }
+    }
+}
+
+/// The ARN of an IAM role, `arn:<partition>:iam::<account>:role/<path/>name` (IAM User
+/// Guide, "IAM identifiers": names of 1–64 characters of letters, digits and `+=,.@_-`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleArn(pub String);
+
+impl RoleArn {
+    /// The account that owns the role.
+    pub fn account(&self) -> &str {
+        self.0.split(':').nth(4).unwrap_or_default()
+    }
+}
+
+impl Setting for RoleArn {
+    fn expected() -> String {
+        "an IAM role ARN such as arn:aws:iam::111111111111:role/offsite-rds-export".to_owned()
+    }
+    fn parse_setting(raw: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = raw.splitn(6, ':').collect();
+        let [arn, partition, service, region, account, resource] = parts[..] else {
+            return Err("not an ARN".to_owned());
+        };
+        if arn != "arn" || !partition.starts_with("aws") || service != "iam" || !region.is_empty() {
+            return Err("not an IAM ARN".to_owned());
+        }
+        if account.parse::<AccountId>().is_err() {
+            return Err("the account is not 12 digits".to_owned());
+        }
+        let name = resource.strip_prefix("role/").and_then(|path| path.rsplit('/').next()).unwrap_or_default();
+        let valid_name = (1..=64).contains(&name.len())
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
+        if valid_name { Ok(Self(raw.to_owned())) } else { Err("no role/<name> resource".to_owned()) }
+    }
+}
+
 /// The characters AWS allows in tag keys and values (RDS and DynamoDB: Unicode letters,
 /// digits, white space and `_ . : / = + - @`).
 fn tag_characters(raw: &str) -> Result<(), String> {

@@ -1,0 +1,10 @@
+//! The vault's RDS exports for auditors: Parquet exports of the vault's copies into the
+//! auditor's bucket, one per source database and export period, queryable with Athena.
+//!
+//! - [`plan`]: which copies, which identifiers and prefixes, which order (pure);
+//! - [`settings`]: the function's settings, read once at start;
+//! - [`run`]: one run: list, decide, start, report.
+
+pub mod plan;
+pub mod run;
+pub mod settings;
