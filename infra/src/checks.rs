@@ -9,12 +9,56 @@ use crate::{Statement, Template};
 /// The workload stack's functions (binary names).
 pub const WORKLOAD_FUNCTIONS: [&str; 3] = ["offsite-exporter", "offsite-scanner", "offsite-dynamo-export"];
 /// The vault stack's functions.
-pub const VAULT_FUNCTIONS: [&str; 3] = ["offsite-importer", "offsite-reconciler", "offsite-retention"];
+pub const VAULT_FUNCTIONS: [&str; 4] =
+    ["offsite-importer", "offsite-reconciler", "offsite-retention", "offsite-rds-export"];
 
 const DELETE: [&str; 2] = ["rds:DeleteDBSnapshot", "rds:DeleteDBClusterSnapshot"];
 const SHARE: [&str; 2] = ["rds:ModifyDBSnapshotAttribute", "rds:ModifyDBClusterSnapshotAttribute"];
 const COPY: [&str; 2] = ["rds:CopyDBSnapshot", "rds:CopyDBClusterSnapshot"];
 const KEY_DESTRUCTION: [&str; 3] = ["kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy"];
+const OBJECT_DELETION: [&str; 3] = ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutLifecycleConfiguration"];
+
+/// What RDS's export service needs of the role it writes as (RDS API Reference,
+/// API_StartExportTask, IamRoleArn: "include the following required actions").
+const EXPORT_WRITER_ACTIONS: [&str; 5] =
+    ["s3:putobject*", "s3:getobject*", "s3:listbucket", "s3:deleteobject*", "s3:getbucketlocation"];
+
+/// The role RDS writes the exports as: only `export.rds.amazonaws.com` may assume it, for
+/// this account only (`aws:SourceAccount`); its S3 actions are the documented ones, its
+/// objects only under the prefix's `rds/` folder; and no function of the vault may delete
+/// an object (the writer role is no function's role: they may only pass it to RDS).
+fn export_writer_is_rds_exports_only(t: &Template) -> Vec<String> {
+    let mut out = Vec::new();
+    for (id, role) in t.of_type("AWS::IAM::Role") {
+        let trust = Statement::all(&role["Properties"]["AssumeRolePolicyDocument"]);
+        let by_rds_export = trust.iter().any(|s| s.principal["Service"] == "export.rds.amazonaws.com");
+        if !by_rds_export {
+            continue;
+        }
+        for s in &trust {
+            let guarded = !s.condition_values("StringEquals", "aws:SourceAccount").is_empty();
+            if s.allow && (s.principal["Service"] != "export.rds.amazonaws.com" || !guarded) {
+                out.push(format!(
+                    "{} {id}: only export.rds.amazonaws.com, for this account (aws:SourceAccount), may assume the export writer",
+                    t.name
+                ));
+            }
+        }
+        for s in t.role_statements(id).iter().filter(|s| s.allow) {
+            for action in s.actions.iter().filter(|a| a.starts_with("s3:")) {
+                if !EXPORT_WRITER_ACTIONS.contains(&action.as_str()) {
+                    out.push(format!("{} {id}: the export writer may {action}, beyond what RDS requires", t.name));
+                }
+                let objects = action.contains("object");
+                let under_prefix = s.resources.iter().all(|r| r.to_string().contains("/rds/*"));
+                if objects && !under_prefix {
+                    out.push(format!("{} {id}: the export writer's {action} is not confined to <prefix>/rds/", t.name));
+                }
+            }
+        }
+    }
+    out
+}
 
 /// The role each function runs as, with its statements.
 fn role(t: &Template, binary: &str, out: &mut Vec<String>) -> Option<(String, Vec<Statement>)> {
@@ -267,6 +311,14 @@ pub fn vault(t: &Template) -> Vec<String> {
     only_marked(t, "offsite-retention", &DELETE, &["offsite-import", "offsite-import-dr"], &mut out);
     never(t, "offsite-retention", &SHARE, "share a snapshot", &mut out);
     never(t, "offsite-retention", &COPY, "copy a snapshot", &mut out);
+    // The RDS exports: they read snapshots and start export tasks, nothing else.
+    never(t, "offsite-rds-export", &DELETE, "delete a snapshot", &mut out);
+    never(t, "offsite-rds-export", &SHARE, "share a snapshot", &mut out);
+    never(t, "offsite-rds-export", &COPY, "copy a snapshot", &mut out);
+    never(t, "offsite-rds-export", &KEY_DESTRUCTION, "touch a key's life", &mut out);
+    never(t, "offsite-rds-export", &OBJECT_DELETION, "delete an object (an export)", &mut out);
+    never(t, "offsite-rds-export", &["rds:CancelExportTask"], "cancel an export (an operator's CLI action)", &mut out);
+    out.extend(export_writer_is_rds_exports_only(t));
     let keys: Vec<&str> = t.of_type("AWS::KMS::Key").map(|(id, _)| id).collect();
     if keys.is_empty() {
         out.push(format!("{}: no import key", t.name));
@@ -349,13 +401,30 @@ pub fn auditor(t: &Template) -> Vec<String> {
         }
         for s in statements.iter().filter(|s| s.allow) {
             let principal = s.principal["AWS"].to_string();
-            if !principal.contains("ExportRoleArn") && !principal.contains("AWS::AccountId") {
+            let condition = s.condition.to_string();
+            let vault_writer = principal.contains("VaultRdsExportRoleArn");
+            let dynamo_writer = !vault_writer && principal.contains("ExportRoleArn");
+            if !dynamo_writer && !vault_writer && !principal.contains("AWS::AccountId") {
                 out.push(format!("{} {id}: statement {:?} allows {principal}", t.name, s.sid));
             }
-            if principal.contains("ExportRoleArn") {
+            if dynamo_writer {
                 export_bucket_seen = true;
                 if !s.actions.iter().all(|a| writes.contains(&a.as_str())) {
                     out.push(format!("{} {id}: the export role may only write objects: {:?}", t.name, s.actions));
+                }
+            }
+            // The vault's RDS writer: the documented actions, objects under <prefix>/rds/ only,
+            // and matched on its own ARN (the vault account's other principals get nothing).
+            if vault_writer {
+                if !s.actions.iter().all(|a| EXPORT_WRITER_ACTIONS.contains(&a.as_str())) {
+                    out.push(format!("{} {id}: the vault's export writer may only {EXPORT_WRITER_ACTIONS:?}", t.name));
+                }
+                let objects = s.actions.iter().any(|a| a.contains("object"));
+                if objects && !s.resources.iter().all(|r| r.to_string().contains("/rds/*")) {
+                    out.push(format!("{} {id}: the vault's export writer reaches beyond <prefix>/rds/", t.name));
+                }
+                if !condition.contains("VaultRdsExportRoleArn") {
+                    out.push(format!("{} {id}: statement {:?} is not matched on the writer's ARN", t.name, s.sid));
                 }
             }
         }

@@ -361,3 +361,77 @@ Resources:
     );
     assert!(!violations.contains("BucketOwnerEnforced expected"), "the bucket itself is right:\n{violations}");
 }
+
+/// The RDS exports: the function may not delete objects or cancel exports, the writer role
+/// may be assumed only by RDS's export service for this account and only within the
+/// documented actions under `<prefix>/rds/`; the auditor's bucket admits the vault's writer
+/// for those actions under that folder, matched on its ARN.
+#[test]
+fn rds_exports_that_could_delete_or_write_elsewhere_are_refused() {
+    refused(
+        "broken-vault",
+        r#"
+Resources:
+  RdsExport:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: provided.al2023
+      Handler: bootstrap
+      Role: {"Fn::GetAtt": [RdsExportRole, Arn]}
+      Code: {S3Bucket: b, S3Key: offsite-rds-export.zip}
+  RdsExportRole:
+    Type: AWS::IAM::Role
+    Properties:
+      Policies:
+        - PolicyDocument:
+            Statement:
+              - {Effect: Allow, Action: ["rds:StartExportTask", "rds:CancelExportTask"], Resource: "*"}
+              - {Effect: Allow, Action: "s3:DeleteObject", Resource: "arn:aws:s3:::auditor/offsite/rds/*"}
+  Writer:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Statement:
+          - {Effect: Allow, Principal: {Service: export.rds.amazonaws.com}, Action: "sts:AssumeRole"}
+      Policies:
+        - PolicyDocument:
+            Statement:
+              - {Effect: Allow, Action: ["s3:PutObject*", "s3:PutBucketPolicy"], Resource: "arn:aws:s3:::auditor/*"}
+"#,
+        vault,
+        &[
+            "offsite-rds-export may s3:DeleteObject, it must never delete an object",
+            "offsite-rds-export may rds:CancelExportTask",
+            "Writer: only export.rds.amazonaws.com, for this account (aws:SourceAccount)",
+            "Writer: the export writer may s3:putbucketpolicy, beyond what RDS requires",
+            "Writer: the export writer's s3:putobject* is not confined to <prefix>/rds/",
+        ],
+    );
+    refused(
+        "broken-auditor",
+        r#"
+Resources:
+  Policy:
+    Type: AWS::S3::BucketPolicy
+    Properties:
+      Bucket: {Ref: Bucket}
+      PolicyDocument:
+        Statement:
+          - {Effect: Deny, Principal: "*", Action: "s3:*", Resource: "*", Condition: {Bool: {"aws:SecureTransport": "false"}}}
+          - Effect: Allow
+            Principal: {AWS: {"Fn::Sub": ["arn:aws:iam::${A}:root", {A: {Ref: ExportRoleArn}}]}}
+            Action: s3:PutObject
+            Resource: "arn:aws:s3:::auditor/offsite/*"
+          - Effect: Allow
+            Principal: {AWS: {"Fn::Sub": ["arn:aws:iam::${A}:root", {A: {Ref: VaultRdsExportRoleArn}}]}}
+            Action: ["s3:PutObject*", "s3:PutBucketAcl"]
+            Resource: "arn:aws:s3:::auditor/*"
+"#,
+        auditor,
+        &[
+            "the vault's export writer may only",
+            "the vault's export writer reaches beyond <prefix>/rds/",
+            "is not matched on the writer's ARN",
+        ],
+    );
+}

@@ -139,13 +139,21 @@ fn every_variable_a_template_sets_is_one_its_function_reads() {
             ("CodeBucket".into(), "code".into()),
             ("DrRegion".into(), "us-west-2".into()),
             ("DrKeyArn".into(), "arn:aws:kms:us-west-2:222222222222:key/dr".into()),
+            // The RDS exports on, with their optional settings set.
+            ("RdsExportBucket".into(), "auditor-exports".into()),
+            ("RdsExportKeyArn".into(), key("333333333333", "audit")),
+            ("RdsExportDatabases".into(), format!("orders,{WORKLOAD}/ledger")),
+            ("RdsExportOnly".into(), r#"{"orders": ["shop.public.orders"]}"#.into()),
         ]),
-        resources: BTreeMap::from([("ImportKey.Arn".into(), key(VAULT, "import"))]),
+        resources: BTreeMap::from([
+            ("ImportKey.Arn".into(), key(VAULT, "import")),
+            ("RdsExportWriterRole.Arn".into(), format!("arn:aws:iam::{VAULT}:role/offsite-vault-RdsExportWriterRole")),
+        ]),
     };
     let (workload_template, vault_template) =
         (Template::load("workload").expect("t"), Template::load("vault").expect("t"));
     type Reader = fn(&Recording<'_, BTreeMap<String, String>>) -> Result<(), offsite_common::ConfigError>;
-    let readers: [(&str, &Template, &Deployment, Reader); 6] = [
+    let readers: [(&str, &Template, &Deployment, Reader); 7] = [
         ("offsite-exporter", &workload_template, &workload, |e| {
             offsite_exporter::settings::ExporterSettings::from_env(e).map(drop)
         }),
@@ -163,6 +171,9 @@ fn every_variable_a_template_sets_is_one_its_function_reads() {
         }),
         ("offsite-retention", &vault_template, &vault, |e| {
             offsite_importer::settings::RetentionSettings::from_env(e).map(drop)
+        }),
+        ("offsite-rds-export", &vault_template, &vault, |e| {
+            offsite_rds_export::settings::RdsExportSettings::from_env(e).map(drop)
         }),
     ];
     for (binary, template, deployment, read) in readers {
