@@ -20,8 +20,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use offsite_common::lineage::import_taken_secs as taken_secs;
 use offsite_common::calendar::{date_text, days_from_civil, year_month};
+use offsite_common::lineage::import_taken_secs as taken_secs;
 use offsite_common::snapshot::{Snapshot, SnapshotKind, SnapshotStatus};
 use offsite_common::tags;
 use serde::Serialize;
@@ -406,10 +406,8 @@ pub fn plan(copies: &[Snapshot], tasks: &[ExportTask], policy: &Policy, now_secs
                 taken,
                 outcome,
             };
-            let period_tasks: Vec<&ExportTask> = members
-                .iter()
-                .flat_map(|(c, _)| tasks_of.get(c.arn.as_str()).into_iter().flatten().copied())
-                .collect();
+            let period_tasks: Vec<&ExportTask> =
+                members.iter().flat_map(|(c, _)| tasks_of.get(c.arn.as_str()).into_iter().flatten().copied()).collect();
             if let Some(done) = period_tasks.iter().find(|t| t.status == TaskStatus::Complete) {
                 verdicts.push(verdict(Outcome::Exported { task: done.identifier.clone() }));
                 continue;
@@ -471,8 +469,12 @@ pub fn plan(copies: &[Snapshot], tasks: &[ExportTask], policy: &Policy, now_secs
                 continue;
             }
             free -= 1;
-            let export_only =
-                policy.export_only.iter().find(|(p, _)| p.matches(database)).map(|(_, e)| e.clone()).unwrap_or_default();
+            let export_only = policy
+                .export_only
+                .iter()
+                .find(|(p, _)| p.matches(database))
+                .map(|(_, e)| e.clone())
+                .unwrap_or_default();
             starts.push(Start {
                 database: database.clone(),
                 identifier: task,
@@ -506,7 +508,9 @@ fn database_state(
         failures: tasks
             .iter()
             .filter(|(t, _)| t.status == TaskStatus::Failed && since.is_none_or(|s| t.started.is_some_and(|x| x > s)))
-            .map(|(t, _)| (t.identifier.clone(), t.failure_cause.clone().unwrap_or_else(|| "no cause given".to_owned())))
+            .map(|(t, _)| {
+                (t.identifier.clone(), t.failure_cause.clone().unwrap_or_else(|| "no cause given".to_owned()))
+            })
             .collect(),
         warnings: tasks
             .iter()

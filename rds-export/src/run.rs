@@ -250,7 +250,9 @@ impl RdsExporter {
                 Some(task) if task.source_arn == start.source_arn => (StartResult::AlreadyStarted, None),
                 Some(task) => (StartResult::Collision, Some(format!("it exports {}", task.source_arn))),
                 // Gone between the two calls: the next run starts it again.
-                None => (StartResult::Refused, Some("ExportTaskAlreadyExists, then not found: retried next run".into())),
+                None => {
+                    (StartResult::Refused, Some("ExportTaskAlreadyExists, then not found: retried next run".into()))
+                }
             },
             Err(e) => (StartResult::Refused, Some(format!("checking the existing task: {}", DisplayErrorContext(&e)))),
         }
@@ -281,8 +283,12 @@ fn advice(code: &str, message: &str) -> String {
             "the function needs kms:CreateGrant and kms:DescribeKey on the export key, and the key policy must not deny export.rds.amazonaws.com"
         }
         c if c.starts_with("InvalidExportOnly") => "fix OFFSITE_RDS_EXPORT_ONLY for this database",
-        c if c.starts_with("InvalidExportSourceState") => "the snapshot is not available or is being exported: next run",
-        c if c.starts_with("AccessDenied") => "the function's role lacks rds:StartExportTask or iam:PassRole on the export role",
+        c if c.starts_with("InvalidExportSourceState") => {
+            "the snapshot is not available or is being exported: next run"
+        }
+        c if c.starts_with("AccessDenied") => {
+            "the function's role lacks rds:StartExportTask or iam:PassRole on the export role"
+        }
         _ => "",
     };
     if fix.is_empty() { message.to_owned() } else { format!("{message} ({fix})") }
@@ -307,3 +313,6 @@ fn task_of(task: &aws_sdk_rds::types::ExportTask) -> ExportTask {
         warning_message: task.warning_message().map(str::to_owned),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -60,7 +60,8 @@ impl Setting for DatabasePattern {
             }
             None => (None, raw),
         };
-        let valid = (1..=63).contains(&database.len()) && database.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        let valid =
+            (1..=63).contains(&database.len()) && database.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
         if !valid {
             return Err(format!("{database:?} is not a DB identifier"));
         }
@@ -74,7 +75,8 @@ struct ExportOnly(Vec<(DatabasePattern, Vec<String>)>);
 
 impl Setting for ExportOnly {
     fn expected() -> String {
-        r#"a JSON object of source databases to ExportOnly lists, such as {"orders": ["shop.public.orders"]}"#.to_owned()
+        r#"a JSON object of source databases to ExportOnly lists, such as {"orders": ["shop.public.orders"]}"#
+            .to_owned()
     }
     fn parse_setting(raw: &str) -> Result<Self, String> {
         let map: std::collections::BTreeMap<String, Vec<String>> =
@@ -186,7 +188,10 @@ mod tests {
         assert_eq!(s.policy.period, Period::CalendarMonth);
         assert_eq!(s.policy.lookback_secs, 35 * 86_400);
         let ledger = DatabasePattern { account: Some("111111111111".into()), database: "ledger".into() };
-        assert_eq!(s.policy.databases, Some(vec![DatabasePattern { account: None, database: "orders".into() }, ledger]));
+        assert_eq!(
+            s.policy.databases,
+            Some(vec![DatabasePattern { account: None, database: "orders".into() }, ledger])
+        );
         assert_eq!(s.policy.export_only[0].1, vec!["shop.public.orders".to_owned(), "shop.audit".to_owned()]);
         assert_eq!(s.policy.prefix, "audit/rds");
         // A daily period: the default grace (6h) and lookback (35d) fit.
@@ -226,12 +231,8 @@ mod tests {
             (MAX_RUNNING_VAR, "0", "a whole number from 1 to 5"),
         ];
         let malformed = [own.as_slice(), AWS_MALFORMED].concat();
-        let required = [
-            ("AWS_REGION", "an AWS region name such as"),
-            (BUCKET_VAR, bucket),
-            (ROLE_VAR, role),
-            (KEY_VAR, key),
-        ];
+        let required =
+            [("AWS_REGION", "an AWS region name such as"), (BUCKET_VAR, bucket), (ROLE_VAR, role), (KEY_VAR, key)];
         let read = check_settings(|e| RdsExportSettings::from_env(e), BASE, &malformed, &required);
         assert!(read.contains(EXPORT_ONLY_VAR) && read.contains(MAX_RUNNING_VAR), "{read:?}");
         // A grace longer than a shorter period is refused with the period's bound.

@@ -28,8 +28,7 @@ fn import(database: &str, taken: i64, engine: &str) -> Snapshot {
 }
 
 fn import_in(account: &str, database: &str, taken: i64, engine: &str, kind: SnapshotKind) -> Snapshot {
-    let shared_arn =
-        format!("arn:aws:rds:eu-west-1:{account}:{}:offsite-{database}-{taken}", kind.arn_resource_type());
+    let shared_arn = format!("arn:aws:rds:eu-west-1:{account}:{}:offsite-{database}-{taken}", kind.arn_resource_type());
     let shared = Snapshot::bare(kind, shared_arn.clone(), "", SnapshotStatus::Available);
     let identifier = vault_identifier(&shared);
     let mut copy = Snapshot::bare(
@@ -163,7 +162,9 @@ fn only_the_engines_aws_exports_are_exported() {
 #[test]
 fn export_only_entries_take_their_engines_forms() {
     let entries = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-    assert!(check_export_only(EngineFamily::Postgres, &entries(&["shop", "shop.public", "shop.public.orders"])).is_ok());
+    assert!(
+        check_export_only(EngineFamily::Postgres, &entries(&["shop", "shop.public", "shop.public.orders"])).is_ok()
+    );
     assert!(check_export_only(EngineFamily::MySql, &entries(&["shop", "shop.orders"])).is_ok());
     for (family, bad) in [
         (EngineFamily::MySql, "shop.public.orders"),
@@ -289,7 +290,10 @@ fn slots_go_to_the_stalest_database_first_and_never_two_exports_of_one_snapshot(
     let started: Vec<&str> = plan.starts.iter().map(|s| s.database.database.as_str()).collect();
     assert_eq!(started, ["never", "stale"], "two slots free: never exported, then the stalest");
     let deferred = plan.periods.iter().find(|v| v.database.database == "fresh").expect("fresh");
-    assert!(matches!(&deferred.outcome, Outcome::Deferred { reason, .. } if reason.contains("no slot")), "{deferred:?}");
+    assert!(
+        matches!(&deferred.outcome, Outcome::Deferred { reason, .. } if reason.contains("no slot")),
+        "{deferred:?}"
+    );
 
     // A snapshot that someone else is exporting waits, and does not take a slot.
     let mut busy = task("manual-export", &never, "STARTING", now);
@@ -354,7 +358,8 @@ fn unsupported_engines_and_wrong_export_only_forms_are_reported_not_attempted() 
         ..policy()
     };
     let plan = plan(&[oracle, mysql, aurora.clone()], &[], &with_only, now);
-    let by_db: BTreeMap<&str, &Outcome> = plan.periods.iter().map(|v| (v.database.database.as_str(), &v.outcome)).collect();
+    let by_db: BTreeMap<&str, &Outcome> =
+        plan.periods.iter().map(|v| (v.database.database.as_str(), &v.outcome)).collect();
     assert!(matches!(by_db["erp"], Outcome::Unsupported { reason } if reason.contains("oracle-ee")));
     assert!(matches!(by_db["shop"], Outcome::Unsupported { reason } if reason.contains("shop.public.orders")));
     assert_eq!(plan.starts.len(), 1);

@@ -1,0 +1,156 @@
+//! The run's calls and its answers to RDS's refusals, below the SDK (aws-smithy-mocks): what
+//! the emulator cannot produce on demand (a concurrent run's task under our name, a task
+//! under our name exporting something else, a refusal every start would meet).
+
+use aws_sdk_rds::operation::describe_db_cluster_snapshots::DescribeDbClusterSnapshotsOutput;
+use aws_sdk_rds::operation::describe_db_snapshots::DescribeDbSnapshotsOutput;
+use aws_sdk_rds::operation::describe_export_tasks::DescribeExportTasksOutput;
+use aws_sdk_rds::operation::start_export_task::{StartExportTaskError, StartExportTaskOutput};
+use aws_sdk_rds::types::error::{ExportTaskAlreadyExistsFault, IamRoleNotFoundFault};
+use aws_sdk_rds::types::{DbSnapshot, Tag};
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use aws_smithy_types::date_time::Format;
+use aws_smithy_types::error::ErrorMetadata;
+use offsite_common::lineage::vault_identifier;
+use offsite_common::snapshot::{Snapshot, SnapshotStatus};
+
+use super::*;
+
+/// 2026-12-03T08:00:00Z: the week of 2026-11-26 has closed, and its 6-hour grace passed.
+const NOW: i64 = 1_796_284_800;
+const DAY: i64 = 86_400;
+
+fn settings() -> RdsExportSettings {
+    let env = offsite_common::config::coverage::env(&[
+        ("AWS_REGION", "eu-west-1"),
+        ("OFFSITE_RDS_EXPORT_BUCKET", "auditor-exports"),
+        ("OFFSITE_RDS_EXPORT_ROLE_ARN", "arn:aws:iam::222222222222:role/writer"),
+        ("OFFSITE_RDS_EXPORT_KEY_ARN", "arn:aws:kms:eu-west-1:333333333333:key/audit"),
+    ]);
+    RdsExportSettings::from_env(&env).expect("valid")
+}
+
+/// A genuine vault import of `database`, taken two days before [`NOW`].
+fn import(database: &str) -> DbSnapshot {
+    let shared_arn = format!("arn:aws:rds:eu-west-1:111111111111:snapshot:offsite-{database}-1");
+    let shared = Snapshot::bare(SnapshotKind::Instance, shared_arn.clone(), "", SnapshotStatus::Available);
+    let identifier = vault_identifier(&shared);
+    let taken = DateTime::from_secs(NOW - 2 * DAY);
+    let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build();
+    DbSnapshot::builder()
+        .db_snapshot_identifier(&identifier)
+        .db_snapshot_arn(format!("arn:aws:rds:eu-west-1:222222222222:snapshot:{identifier}"))
+        .status("available")
+        .engine("postgres")
+        .snapshot_type("manual")
+        .tag_list(tag(tags::MARKER, tags::MARKER_IMPORT))
+        .tag_list(tag(tags::COPY_ARN, &shared_arn))
+        .tag_list(tag(tags::SOURCE_ACCOUNT, "111111111111"))
+        .tag_list(tag(tags::SOURCE_DATABASE, database))
+        .tag_list(tag(tags::SOURCE_CREATED, &taken.fmt(Format::DateTime).expect("formattable")))
+        .build()
+}
+
+fn vault_of(databases: &'static [&'static str]) -> [Rule; 3] {
+    [
+        mock!(Client::describe_db_snapshots).then_output(move || {
+            let mut out = DescribeDbSnapshotsOutput::builder();
+            for db in databases {
+                out = out.db_snapshots(import(db));
+            }
+            out.build()
+        }),
+        mock!(Client::describe_db_cluster_snapshots)
+            .then_output(|| DescribeDbClusterSnapshotsOutput::builder().build()),
+        // No task yet, neither ours nor the account's.
+        mock!(Client::describe_export_tasks)
+            .match_requests(|r| r.export_task_identifier().is_none())
+            .then_output(|| DescribeExportTasksOutput::builder().build()),
+    ]
+}
+
+fn already_exists() -> Rule {
+    mock!(Client::start_export_task).then_error(|| {
+        StartExportTaskError::ExportTaskAlreadyExistsFault(
+            ExportTaskAlreadyExistsFault::builder()
+                .meta(ErrorMetadata::builder().code("ExportTaskAlreadyExistsFault").message("exists").build())
+                .build(),
+        )
+    })
+}
+
+fn existing_task_exporting(source: &'static str) -> Rule {
+    mock!(Client::describe_export_tasks).match_requests(|r| r.export_task_identifier().is_some()).then_compute_output(
+        move |request| {
+            let task = aws_sdk_rds::types::ExportTask::builder()
+                .set_export_task_identifier(request.export_task_identifier().map(str::to_owned))
+                .source_arn(source)
+                .status("IN_PROGRESS")
+                .build();
+            DescribeExportTasksOutput::builder().export_tasks(task).build()
+        },
+    )
+}
+
+async fn run(rules: &[&Rule]) -> Report {
+    let client = mock_client!(aws_sdk_rds, RuleMode::MatchAny, rules);
+    RdsExporter::new(client, settings()).run(DateTime::from_secs(NOW)).await.expect("the listings succeed")
+}
+
+#[tokio::test]
+async fn a_due_export_is_started_with_the_planned_identifier_prefix_and_settings() {
+    let [snapshots, clusters, tasks] = vault_of(&["orders"]);
+    let start = mock!(Client::start_export_task)
+        .match_requests(|r| {
+            r.s3_bucket_name() == Some("auditor-exports")
+                && r.iam_role_arn() == Some("arn:aws:iam::222222222222:role/writer")
+                && r.kms_key_id() == Some("arn:aws:kms:eu-west-1:333333333333:key/audit")
+                && r.s3_prefix() == Some("offsite/rds/account=111111111111/database=orders/date=2026-12-01")
+                && r.export_task_identifier().is_some_and(|id| id.starts_with("offsite-20261126-"))
+                && r.export_only().is_empty()
+        })
+        .then_output(|| StartExportTaskOutput::builder().status("STARTING").build());
+    let report = run(&[&snapshots, &clusters, &tasks, &start]).await;
+    assert_eq!(start.num_calls(), 1, "the request carried the planned values");
+    assert_eq!(report.count(&StartResult::Started), 1, "{report:?}");
+    assert!(report.security.is_empty());
+}
+
+#[tokio::test]
+async fn a_task_of_our_name_for_our_copy_is_a_rerun_and_for_another_a_security_finding() {
+    let [snapshots, clusters, tasks] = vault_of(&["orders"]);
+    let copy_arn = import("orders").db_snapshot_arn().map(str::to_owned).expect("arn");
+    let ours: &'static str = Box::leak(copy_arn.into_boxed_str());
+    let (exists, existing) = (already_exists(), existing_task_exporting(ours));
+    let report = run(&[&snapshots, &clusters, &tasks, &exists, &existing]).await;
+    assert_eq!(report.count(&StartResult::AlreadyStarted), 1, "{report:?}");
+    assert!(report.security.is_empty());
+
+    let [snapshots, clusters, tasks] = vault_of(&["orders"]);
+    let other = "arn:aws:rds:eu-west-1:222222222222:snapshot:someone-elses";
+    let (exists, existing) = (already_exists(), existing_task_exporting(other));
+    let report = run(&[&snapshots, &clusters, &tasks, &exists, &existing]).await;
+    assert_eq!(report.count(&StartResult::Collision), 1, "{report:?}");
+    assert_eq!(report.security.len(), 1);
+    assert!(report.security[0].contains(other), "{:?}", report.security);
+    let metrics = report.metrics();
+    assert_eq!(metrics[0].get("SecurityFindings"), 1.0);
+}
+
+#[tokio::test]
+async fn a_refusal_every_start_would_meet_stops_the_run_with_the_fix_named() {
+    let [snapshots, clusters, tasks] = vault_of(&["orders", "ledger", "billing"]);
+    let refused = mock!(Client::start_export_task).then_error(|| {
+        StartExportTaskError::IamRoleNotFoundFault(
+            IamRoleNotFoundFault::builder()
+                .meta(ErrorMetadata::builder().code("IamRoleNotFound").message("no such role").build())
+                .build(),
+        )
+    });
+    let report = run(&[&snapshots, &clusters, &tasks, &refused]).await;
+    assert_eq!(refused.num_calls(), 1, "one refusal, then no more calls");
+    assert_eq!((report.count(&StartResult::Refused), report.count(&StartResult::NotTried)), (1, 2));
+    let reason = report.starts.iter().find_map(|s| s.reason.clone()).unwrap_or_default();
+    assert!(reason.contains("IamRoleNotFound") && reason.contains("export.rds.amazonaws.com"), "{reason}");
+    assert_eq!(report.metrics()[0].get("ExportsRefused"), 1.0);
+}
