@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qs
 
 STARTED = time.monotonic()
 
@@ -39,6 +40,7 @@ from patches import (  # noqa: E402
     apply_all,
     aws_backup,
     dynamodb_export,
+    rds_content,
     rds_snapshot_lifecycle,
     rds_snapshot_quota,
     service_sessions,
@@ -194,6 +196,25 @@ def _dynamodb_backdate(body: dict[str, Any]) -> dict[str, Any]:
         ) from error
 
 
+def _set_rds_content(body: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return rds_content.set_content(body)
+    except rds_content.ContentError as error:
+        raise ControlError(error.status, str(error)) from error
+
+
+def _get_rds_content(query: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return rds_content.get_content(query)
+    except rds_content.ContentError as error:
+        raise ControlError(error.status, str(error)) from error
+
+
+def _read_query(environ: dict[str, Any]) -> dict[str, Any]:
+    """A GET request's query parameters (the first value of each)."""
+    return {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+
+
 def _service_session(body: dict[str, Any]) -> dict[str, Any]:
     try:
         return service_sessions.service_session(body)
@@ -219,6 +240,8 @@ class ControlAPI:
             },
             ("POST", "/_offsite/rds/quotas"): _snapshot_quotas,
             ("POST", "/_offsite/backup/recovery-point"): _backup_recovery_point,
+            ("POST", "/_offsite/rds/content"): _set_rds_content,
+            ("GET", "/_offsite/rds/content"): _get_rds_content,
             ("POST", "/_offsite/dynamodb/backdate"): _dynamodb_backdate,
             ("POST", "/_offsite/sts/service-session"): _service_session,
         }
@@ -237,7 +260,7 @@ class ControlAPI:
             if handler is None:
                 known_path = any(p == path for _, p in self.routes)
                 raise ControlError(405 if known_path else 404, f"no route {method} {path}")
-            status, payload = 200, handler(_read_json(environ) if method == "POST" else {})
+            status, payload = 200, handler(_read_json(environ) if method == "POST" else _read_query(environ))
         except ControlError as error:
             status, payload = error.status, {"error": str(error)}
         body = json.dumps(payload).encode()

@@ -13,7 +13,9 @@ from moto.moto_api._internal.models import MotoAPIBackend
 
 from . import (
     dynamodb_export,
+    rds_content,
     rds_cross_account,
+    rds_export,
     rds_snapshot_attributes,
     rds_snapshot_lifecycle,
     rds_snapshot_paging,
@@ -49,6 +51,10 @@ def apply_all() -> None:
     rds_snapshot_attributes.apply()
     rds_snapshot_paging.apply()
     rds_unencrypted.apply()
+    # What databases hold, captured by the snapshot creates and copies wrapped above (it reads
+    # the result of the whole chain), and the snapshot export that writes it to S3.
+    rds_content.apply()
+    rds_export.apply()
     sns_cross_account.apply()
     dynamodb_export.apply()
     s3_policy_deny_conditions.apply()

@@ -34,6 +34,9 @@ The resources: ARNs built with the catalogue's ARN formats from the request's pa
 (``DBSnapshotIdentifier``, ``TableName``, ``QueueUrl``, ``TopicArn``, ``KeyId`` ...), only of
 the resource types the action takes; an action without resource types is authorized on
 ``"*"``. ``CopyDBSnapshot``/``CopyDBClusterSnapshot`` authorize the target and the source;
+``StartExportTask``/``DescribeExportTasks`` the snapshot named by ``SourceArn``, and
+StartExportTask also ``iam:PassRole`` on ``IamRoleArn`` (its dependent action in the catalogue;
+``PASSED_ROLES`` lists the actions whose passed role is authorized);
 tags in a request whose action lists ``rds:AddTagsToResource`` as dependent are also
 authorized as ``rds:AddTagsToResource`` on the new resource (RDS User Guide, "Granting
 permission to tag Amazon RDS resources during creation"). Every (action, resource) must be
@@ -102,6 +105,9 @@ behalf", parameterised by service, actions and encryption context:
 * DynamoDB exports (``dynamodb_export``, ``OffsiteExport._enforced_denial``): the caller's
   S3 writes and, for SSE-KMS, ``kms:GenerateDataKey`` and ``kms:Decrypt`` through S3 (see
   that module).
+* RDS snapshot exports (``rds_export``): ``kms:CreateGrant`` and ``kms:DescribeKey`` on the
+  export's key through RDS (``authorize_rds_key_use``) -> ``KMSKeyNotAccessibleFault``; the
+  export role's S3 access is the role's own, not the caller's (see that module).
 
 Not enforced (yet)
 ------------------
@@ -151,6 +157,18 @@ API_ACTIONS: dict[tuple[str, str], str] = {
     ("sqs", "SendMessageBatch"): "SendMessage",
     ("sqs", "DeleteMessageBatch"): "DeleteMessage",
     ("sqs", "ChangeMessageVisibilityBatch"): "ChangeMessageVisibility",
+}
+
+
+# Actions whose catalogue entry lists iam:PassRole as a dependent action, and the parameter
+# naming the role they pass: the caller also needs iam:PassRole on that role (IAM User Guide,
+# "Grant a user permissions to pass a role to an AWS service"; Service Authorization
+# Reference, rds:StartExportTask, dependent action iam:PassRole). Only the actions listed
+# here are checked (the pipeline's other role-passing calls are made by the bootstrap identity).
+PASSED_ROLES: dict[tuple[str, str], tuple[str, str]] = {
+    # The role goes to RDS's export service, which assumes it ("Setting up access to an
+    # Amazon S3 bucket": the role trusts export.rds.amazonaws.com): iam:PassedToService.
+    ("rds", "StartExportTask"): ("IamRoleArn", "export.rds.amazonaws.com"),
 }
 
 
@@ -303,6 +321,8 @@ _PARAMS: dict[str, list[tuple[str, _Builder]]] = {
         ("DBClusterIdentifier", lambda c, v: _rds(c, v, "cluster")),
         ("OptionGroupName", lambda c, v: _rds(c, v, "og")),
         ("ResourceName", lambda c, v: v),
+        # StartExportTask / DescribeExportTasks: the exported snapshot, cluster snapshot or cluster.
+        ("SourceArn", lambda c, v: v),
     ],
     "dynamodb": [
         ("TableArn", lambda c, v: v),
@@ -965,6 +985,16 @@ def authorizations(call: Call, principal: Principal) -> list[Authorization]:
         )
     resources = resources_of(call, info)
     out = [Authorization(info.full_name, r, context_for(base, info, r)) for r in resources]
+    passed = PASSED_ROLES.get((call.service, operation))
+    if passed and "iam:PassRole" in info.dependent_actions:
+        pass_role = iam_catalogue.action("iam", "PassRole")
+        assert pass_role is not None
+        parameter, service = passed
+        for role_arn in _values(call.params, parameter):
+            # iam:PassedToService: "the service principal of the service to which a role is
+            # passed" (IAM User Guide, "IAM and AWS STS condition context keys").
+            context = {**context_for(base, pass_role, role_arn), "iam:passedtoservice": [service]}
+            out.append(Authorization(pass_role.full_name, role_arn, context))
     tags = _request_tags(call)
     if tags and "rds:AddTagsToResource" in info.dependent_actions:
         tagging = iam_catalogue.action("rds", "AddTagsToResource")

@@ -110,6 +110,8 @@ KNOWN_KEYS: tuple[str, ...] = (
     "sts:rolesessionname",
     "ssm:overwrite",
     "ssm:recursive",
+    # Set for iam:PassRole where a request passes a role (iam_enforce.PASSED_ROLES).
+    "iam:passedtoservice",
 )
 
 
