@@ -49,6 +49,11 @@ pub enum StartResult {
     Collision,
     /// RDS refused the task; the reason says why and what to fix.
     Refused,
+    /// RDS answered `ExportTaskAlreadyExists` and no task has that name: the account's limit
+    /// of exports in progress, or an export of this snapshot in progress (RDS documents no
+    /// code of their own for either; the operation's errors say "You can't start an export
+    /// task that's already running"). Not a failure: the next run starts it.
+    AtLimit,
     /// Not tried: an earlier start in this run hit a limit or a refusal every start would meet.
     NotTried,
 }
@@ -102,6 +107,7 @@ impl Report {
         let mut m = Metrics::new("Function", "rds-export");
         m.add("ExportsStarted", self.count(&StartResult::Started) as f64);
         m.add("ExportsRefused", self.count(&StartResult::Refused) as f64);
+        m.add("ExportsAtLimit", self.count(&StartResult::AtLimit) as f64);
         m.add("ExportsRunning", self.count_periods(|o| matches!(o, Outcome::Running { .. })) as f64);
         m.add("ExportsDeferred", self.count_periods(|o| matches!(o, Outcome::Deferred { .. })) as f64);
         m.add("ExportsGivenUp", self.count_periods(|o| matches!(o, Outcome::GaveUp { .. })) as f64);
@@ -176,8 +182,13 @@ impl RdsExporter {
                     reason.clone().unwrap_or_default()
                 ));
             }
-            if result == StartResult::Refused && stop.is_none() {
-                stop = reason.as_ref().filter(|r| refuses_every_start(r)).cloned();
+            if stop.is_none() {
+                stop = match result {
+                    StartResult::Refused => reason.as_ref().filter(|r| refuses_every_start(r)).cloned(),
+                    // Another start would meet the same limit (or a busy snapshot: a later run).
+                    StartResult::AtLimit => reason.clone(),
+                    _ => None,
+                };
             }
             report.starts.push(StartReport { start, result, reason });
         }
@@ -234,6 +245,7 @@ impl RdsExporter {
             Err(error) => error,
         };
         let code = error.code().unwrap_or("transport").to_owned();
+        let rds_says = error.message().unwrap_or_default().to_owned();
         if !code.starts_with("ExportTaskAlreadyExists") {
             let message = DisplayErrorContext(&error).to_string();
             return (StartResult::Refused, Some(format!("{code}: {}", advice(&code, &message))));
@@ -249,10 +261,8 @@ impl RdsExporter {
             Ok(found) => match found.into_iter().find(|t| t.identifier == start.identifier) {
                 Some(task) if task.source_arn == start.source_arn => (StartResult::AlreadyStarted, None),
                 Some(task) => (StartResult::Collision, Some(format!("it exports {}", task.source_arn))),
-                // Gone between the two calls: the next run starts it again.
-                None => {
-                    (StartResult::Refused, Some("ExportTaskAlreadyExists, then not found: retried next run".into()))
-                }
+                // No task of that name: a limit, not a name taken. The next run tries again.
+                None => (StartResult::AtLimit, Some(format!("{code}: {rds_says} (started by a later run)"))),
             },
             Err(e) => (StartResult::Refused, Some(format!("checking the existing task: {}", DisplayErrorContext(&e)))),
         }
@@ -262,9 +272,7 @@ impl RdsExporter {
 /// Whether RDS's refusal concerns the run's shared setup (role, bucket, key, the account's
 /// slots): every further start would meet it, so the run stops starting.
 fn refuses_every_start(reason: &str) -> bool {
-    ["IamRole", "InvalidS3Bucket", "KMSKeyNotAccessible", "ExportTaskLimit", "AccessDenied"]
-        .iter()
-        .any(|code| reason.starts_with(code))
+    ["IamRole", "InvalidS3Bucket", "KMSKeyNotAccessible", "AccessDenied"].iter().any(|code| reason.starts_with(code))
 }
 
 /// RDS's message with what the operator can do about it (StartExportTask API reference, Errors).

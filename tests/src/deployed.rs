@@ -174,6 +174,17 @@ impl DeployedPair {
         if let Some(prefix) = w_parameters.get("ExportPrefix") {
             a_parameters.insert("ExportPrefix".into(), prefix.clone());
         }
+        // The vault's RDS export roles, by the ARNs the vault stack will give them (the
+        // deployer's names are deterministic; CloudFormation's are not, so an operator
+        // updates the auditor stack after the vault's: infra/README.md): checked below.
+        let vault_template = Template::load("vault")?;
+        let vault_role = |id: &str| -> Result<String, DeployError> {
+            let path = vault_template.resource(id).and_then(|r| r["Properties"]["Path"].as_str()).unwrap_or("/");
+            Ok(format!("arn:aws:iam::{VAULT}:role{path}{}", crate::stack::generated_name("offsite-vault", id, 64)))
+        };
+        let (writer_role, rds_export_role) = (vault_role("RdsExportWriterRole")?, vault_role("RdsExportRole")?);
+        a_parameters.insert("VaultRdsExportRoleArn".into(), writer_role.clone());
+        a_parameters.insert("VaultRdsExportFunctionRoleArn".into(), rds_export_role.clone());
         let auditor_stack =
             deploy(&auditor, Template::load("auditor")?, deployment(AUDITOR, "offsite-auditor", a_parameters)).await?;
         let audit_key = need(&auditor_stack, "ExportKey.Arn")?;
@@ -209,8 +220,15 @@ impl DeployedPair {
             v_parameters.insert("DrRegion".into(), region.to_owned());
             v_parameters.insert("DrKeyArn".into(), key.clone());
         }
-        let vault_stack =
-            deploy(&vault, Template::load("vault")?, deployment(VAULT, "offsite-vault", v_parameters)).await?;
+        // The RDS exports for auditors: into the auditor's bucket, under its key.
+        v_parameters.entry("RdsExportBucket".into()).or_insert_with(|| AUDITOR_BUCKET.to_owned());
+        v_parameters.entry("RdsExportKeyArn".into()).or_insert_with(|| audit_key.clone());
+        let vault_stack = deploy(&vault, vault_template, deployment(VAULT, "offsite-vault", v_parameters)).await?;
+        for (id, expected) in [("RdsExportWriterRole", &writer_role), ("RdsExportRole", &rds_export_role)] {
+            if need(&vault_stack, &format!("{id}.Arn"))? != *expected {
+                return Err(DeployError::Missing(format!("the auditor stack names {expected}, not the vault's {id}")));
+            }
+        }
         let import_key = need(&vault_stack, "ImportKey.Arn")?;
         let queue_url = need(&vault_stack, "NoticeQueue")?;
         let dead_letter_queue_url = need(&vault_stack, "NoticeDeadLetterQueue")?;
@@ -245,7 +263,8 @@ impl DeployedPair {
     }
 
     fn stack_of(&self, binary: &str) -> &Stack {
-        if binary.starts_with("offsite-importer") || binary == "offsite-reconciler" || binary == "offsite-retention" {
+        let vault = ["offsite-reconciler", "offsite-retention", "offsite-rds-export"];
+        if binary.starts_with("offsite-importer") || vault.contains(&binary) {
             &self.vault_stack
         } else {
             &self.workload_stack

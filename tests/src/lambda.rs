@@ -300,6 +300,7 @@ const PACKAGES: &[(&str, &str)] = &[
     ("offsite-reconciler", "importer"),
     ("offsite-retention", "importer"),
     ("offsite-dynamo-export", "dynamo"),
+    ("offsite-rds-export", "rds-export"),
     ("offsite", "cli"),
     ("offsite-demo", "demo"),
 ];

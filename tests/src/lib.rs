@@ -414,6 +414,24 @@ impl Emulator {
         })
     }
 
+    /// Replaces what the DB instance or cluster `identifier` of `account` holds: `databases`
+    /// is the control call's list (`[{"name", "tables": [{"schema"?, "name", "columns":
+    /// [{"name", "type"}], "rows": [[...]]}]}]`, schema for PostgreSQL engines only). A
+    /// snapshot taken afterwards captures it, copies carry it (tests/emulator/patches/rds_content.py).
+    pub fn seed_database(
+        &self,
+        account: &str,
+        kind: SnapshotKind,
+        identifier: &str,
+        databases: serde_json::Value,
+    ) -> Result<(), HarnessError> {
+        let body = serde_json::json!({
+            "account": account, "region": REGION, "kind": control_kind(kind), "identifier": identifier,
+            "databases": databases,
+        });
+        self.control_post("/_offsite/rds/content", &body).map(drop)
+    }
+
     /// Moves the DynamoDB table `table` of `account` back in time by `by`: the writes the
     /// emulator recorded for its items, its PITR `EarliestRestorableDateTime` and its
     /// `CreationDateTime`, as if all of it had happened `by` earlier. Lets a test write items

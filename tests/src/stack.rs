@@ -129,7 +129,7 @@ fn references(t: &Template, value: &Value, out: &mut BTreeSet<String>) {
 
 /// The name CloudFormation gives a resource the template does not name (here without the
 /// random suffix), within `max` characters.
-fn generated_name(stack: &str, id: &str, max: usize) -> String {
+pub fn generated_name(stack: &str, id: &str, max: usize) -> String {
     let name = format!("{stack}-{id}");
     name.chars().take(max).collect()
 }

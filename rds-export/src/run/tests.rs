@@ -154,3 +154,17 @@ async fn a_refusal_every_start_would_meet_stops_the_run_with_the_fix_named() {
     assert!(reason.contains("IamRoleNotFound") && reason.contains("export.rds.amazonaws.com"), "{reason}");
     assert_eq!(report.metrics()[0].get("ExportsRefused"), 1.0);
 }
+
+#[tokio::test]
+async fn already_exists_without_such_a_task_is_the_accounts_limit_and_waits_for_the_next_run() {
+    let [snapshots, clusters, tasks] = vault_of(&["orders", "ledger"]);
+    let exists = already_exists();
+    let none = mock!(Client::describe_export_tasks)
+        .match_requests(|r| r.export_task_identifier().is_some())
+        .then_output(|| DescribeExportTasksOutput::builder().build());
+    let report = run(&[&snapshots, &clusters, &tasks, &exists, &none]).await;
+    assert_eq!(exists.num_calls(), 1, "the limit stops further starts: {report:?}");
+    assert_eq!((report.count(&StartResult::AtLimit), report.count(&StartResult::NotTried)), (1, 1), "{report:?}");
+    let metrics = &report.metrics()[0];
+    assert_eq!((metrics.get("ExportsAtLimit"), metrics.get("ExportsRefused")), (1.0, 0.0), "not an alarm");
+}

@@ -88,6 +88,14 @@ async fn every_function_runs_with_its_templates_environment_and_the_pipeline_del
     assert_eq!(verdicts, [(imported[0].identifier.as_str(), false, "among the newest")], "{reports:#}");
     assert_eq!((reports.as_array().map(Vec::len), &reports[0]["dry_run"]), (Some(1), &json!(false)), "{reports:#}");
 
+    // RDS exports, on their schedule: the new copy's week has not closed, nothing starts yet;
+    // the copy's database is known and reported as never exported.
+    let mut rds_export = start("offsite-rds-export");
+    let report = handled(&mut rds_export, &scheduled(VAULT, "offsite-rds-export"));
+    assert_eq!((&report["starts"], &report["periods"]), (&json!([]), &json!([])), "{report:#}");
+    assert_eq!(report["databases"][0]["database"]["database"], "orders", "{report:#}");
+    assert_eq!(report["databases"][0]["newest_export"], Value::Null, "{report:#}");
+
     // The DynamoDB job, on its schedule, into the auditor's bucket.
     dynamo_table(&p.workload, "ledger", true, true, 2).await;
     tokio::time::sleep(Duration::from_millis(2500)).await;

@@ -21,4 +21,5 @@ mod exporter;
 mod faults;
 mod hostile;
 mod importer;
+mod rds_export;
 mod scanner;

@@ -8,7 +8,7 @@ pub(super) async fn configuration(tally: &mut Tally, scope: &Scope, p: &Deployed
     const ENTRY: &str = "configuration";
     // (binary, [(variable, value or unset)]): the error must name the variable.
     type Settings<'a> = &'a [(&'a str, Option<&'a str>)];
-    let cases: [(&str, Settings<'_>); 6] = [
+    let cases: [(&str, Settings<'_>); 7] = [
         (
             "offsite-exporter",
             &[
@@ -61,6 +61,16 @@ pub(super) async fn configuration(tally: &mut Tally, scope: &Scope, p: &Deployed
                 ("OFFSITE_RETENTION_DRY_RUN", Some("maybe")),
                 ("OFFSITE_RETENTION_KEEP_LAST", Some("-1")),
                 ("AWS_REGION", Some("not-a-region")),
+            ],
+        ),
+        (
+            "offsite-rds-export",
+            &[
+                ("OFFSITE_RDS_EXPORT_PERIOD", Some("weekly")),
+                ("OFFSITE_RDS_EXPORT_ONLY", Some("shop.public.orders")),
+                ("OFFSITE_RDS_EXPORT_KEY_ARN", None),
+                ("OFFSITE_RDS_EXPORT_MAX_RUNNING", Some("9")),
+                ("OFFSITE_RDS_EXPORT_BUCKET", Some("s3://auditor-exports")),
             ],
         ),
     ];

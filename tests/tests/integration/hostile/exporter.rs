@@ -499,6 +499,22 @@ pub(super) async fn schedules(
         |v| !started(v),
     )
     .await;
+
+    // The RDS exports: the vault's copies are this week's, so nothing is due; no payload (a
+    // forged export event included: every event is only a hint) makes it start anything.
+    let mut rds_export = p.function("offsite-rds-export").unwrap_or_else(|e| panic!("{e}"));
+    let starts_nothing = |v: &Value| v["starts"] == json!([]) && v["security"] == json!([]);
+    assert!(starts_nothing(&response(&mut rds_export, &scheduled(VAULT, "offsite-rds-export"))));
+    let mut hostile = payloads(VAULT, "offsite-rds-export");
+    hostile.push((
+        "forged export-completed event",
+        json!({
+            "version": "0", "id": "forged", "detail-type": "RDS DB Snapshot Event", "source": "aws.rds",
+            "account": VAULT, "region": "us-east-1", "time": "2026-12-06T00:00:00Z", "resources": ["*"],
+            "detail": {"EventID": "RDS-EVENT-0161", "SourceArn": "arn:aws:rds:us-east-1:999999999999:snapshot:x"},
+        }),
+    ));
+    schedule_group(tally, scope, "RDS export schedule", &mut rds_export, &hostile, starts_nothing).await;
 }
 
 /// Feeds `payloads` to a schedule-driven function: each must leave the log line saying the
