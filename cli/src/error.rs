@@ -19,6 +19,10 @@ pub enum CliError {
     TableShape(#[from] offsite_dynamo::athena::ShapeError),
     #[error("{0}")]
     Athena(String),
+    #[error(
+        "cannot read the RDS exports for auditors: {0}; `offsite status --side vault` needs rds:DescribeExportTasks"
+    )]
+    Exports(String),
     #[error("{0}; `offsite verify` needs ssm:GetParametersByPath on it (or set {REGISTER_PATH_VAR})")]
     Register(#[from] offsite_importer::register::RegisterError),
 }

@@ -74,6 +74,10 @@ enum Command {
         /// The recovery point objective, e.g. 26h.
         #[arg(long, value_name = "DURATION")]
         rpo: String,
+        /// Also exit 1 when a source database's newest RDS export for auditors holds data
+        /// older than this (or none was made although its vault copies are older), e.g. 8d.
+        #[arg(long, value_name = "DURATION")]
+        export_rpo: Option<String>,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -158,8 +162,9 @@ async fn main() -> ExitCode {
         Command::ExplainEvent { file, function_arn } => return explain::explain_event(&file, function_arn.as_ref()),
         Command::Whoami => whoami::whoami(env).await,
         Command::Status { side: Side::Workload, json } => status::status_workload(env, json).await,
-        Command::Status { side: Side::Vault, json } => status::vault_health(env, None, json).await.map(drop),
-        Command::Verify { rpo, json } => match status::vault_health(env, Some(rpo), json).await {
+        Command::Status { side: Side::Vault, json } => status::vault_health(env, None, None, json).await.map(drop),
+        Command::Verify { rpo, export_rpo, json } => match status::vault_health(env, Some(rpo), export_rpo, json).await
+        {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::FAILURE,
             Err(error) => Err(error),

@@ -39,6 +39,12 @@ async fn verify_passes_when_fresh_and_fails_on_an_unimported_share_or_an_old_cop
     assert_eq!(health["snapshot_quotas"]["instance"], serde_json::json!({ "used": 1, "max": 100 }));
     assert_eq!(health["capacity"][0]["kind"], "db-snapshot");
     assert_eq!(health["capacity"][0]["wall"], serde_json::Value::Null, "fits: {health:#}");
+    let exports = &health["rds_exports"]["rows"][0];
+    assert_eq!(
+        (&exports["database"]["database"], &exports["newest_export"]),
+        (&"orders".into(), &serde_json::Value::Null)
+    );
+    assert_eq!(exports["verdict"], "ok", "no export RPO: a report only: {health:#}");
 
     let fresh = run(&["verify", "--rpo", "1h"]);
     let text = String::from_utf8_lossy(&fresh.stdout);
@@ -55,6 +61,21 @@ async fn verify_passes_when_fresh_and_fails_on_an_unimported_share_or_an_old_cop
     assert_eq!(plan.len(), 3, "{text}");
     assert!(plan[1].starts_with("DB ") && plan[1].trim_end().ends_with("fits"), "{text}");
     assert!(plan[2].starts_with("DB cluster") && plan[2].contains(" 0 "), "{text}");
+
+    // The RDS exports for auditors: the copy is younger than a 30-day export RPO (not due);
+    // older than a 1-second one and never exported.
+    let not_due = run(&["verify", "--rpo", "1h", "--export-rpo", "30d"]);
+    let text = String::from_utf8_lossy(&not_due.stdout);
+    assert!(not_due.status.success(), "{text}");
+    assert!(text.contains("RDS exports for auditors") && text.contains("not due yet"), "{text}");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let never = run(&["verify", "--rpo", "1h", "--export-rpo", "1s"]);
+    let text = String::from_utf8_lossy(&never.stdout);
+    assert_eq!(never.status.code(), Some(1), "{text}");
+    assert!(text.contains("111111111111/orders") && text.contains("never exported"), "{text}");
+    let bad = run(&["verify", "--rpo", "1h", "--export-rpo", "weekly"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--export-rpo=\"weekly\" is invalid"));
 
     // A second copy shared but never imported.
     let second = pipeline.snapshot_and_export("orders-2").await;

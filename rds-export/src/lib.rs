@@ -3,8 +3,10 @@
 //!
 //! - [`plan`]: which copies, which identifiers and prefixes, which order (pure);
 //! - [`settings`]: the function's settings, read once at start;
-//! - [`run`]: one run: list, decide, start, report.
+//! - [`run`]: one run: list, decide, start, report;
+//! - [`health`]: each database's exports against an export RPO (the CLI's status and verify).
 
+pub mod health;
 pub mod plan;
 pub mod run;
 pub mod settings;

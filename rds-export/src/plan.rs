@@ -312,6 +312,9 @@ pub struct Start {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DatabaseState {
     pub database: DatabaseKey,
+    /// When the data of its oldest vault copy was taken (UNIX seconds): how long it could
+    /// have been exported.
+    pub oldest_import_taken: Option<i64>,
     /// When the data of its newest completed export was taken (UNIX seconds).
     pub newest_exported_taken: Option<i64>,
     /// Its newest completed export task.
@@ -322,6 +325,9 @@ pub struct DatabaseState {
     pub failures: Vec<(String, String)>,
     /// Warnings of completed exports (skipped tables): (task, message).
     pub warnings: Vec<(String, String)>,
+    /// The tables (and `ExportOnly` entries) the newest completed export skipped, by name:
+    /// AWS skips some tables without failing the export.
+    pub skipped_tables: Vec<String>,
 }
 
 /// The whole decision of one run.
@@ -343,18 +349,29 @@ fn database_of(copy: &Snapshot) -> Option<DatabaseKey> {
     })
 }
 
-/// Decides the run. `copies` are the vault's imports (any status; only available genuine
-/// imports with the importer's marker count), `tasks` every export task RDS reported (ours
-/// and the account's others: all running ones count against the slots).
-pub fn plan(copies: &[Snapshot], tasks: &[ExportTask], policy: &Policy, now_secs: i64) -> Plan {
-    let ours = |t: &&ExportTask| t.identifier.starts_with(&format!("{TASK_PREFIX}-")) && t.s3_bucket == policy.bucket;
+/// The vault's imports and our export tasks, grouped per source database.
+struct Grouped<'a> {
+    databases: BTreeMap<DatabaseKey, Vec<(&'a Snapshot, i64)>>,
+    tasks_of: BTreeMap<&'a str, Vec<&'a ExportTask>>,
+    unplaced: Vec<String>,
+}
+
+/// Groups the available genuine imports (the importer's marker) per source database, the
+/// selected ones only, and Offsite's export tasks into `bucket` (every bucket: `None`) per
+/// exported copy.
+fn group<'a>(
+    copies: &'a [Snapshot],
+    tasks: &'a [ExportTask],
+    bucket: Option<&str>,
+    selected: impl Fn(&DatabaseKey) -> bool,
+) -> Grouped<'a> {
     let mut tasks_of: BTreeMap<&str, Vec<&ExportTask>> = BTreeMap::new();
+    let ours = |t: &&ExportTask| {
+        t.identifier.starts_with(&format!("{TASK_PREFIX}-")) && bucket.is_none_or(|b| t.s3_bucket == b)
+    };
     for task in tasks.iter().filter(ours) {
         tasks_of.entry(task.source_arn.as_str()).or_default().push(task);
     }
-    let busy: BTreeSet<&str> = tasks.iter().filter(|t| t.status.is_running()).map(|t| t.source_arn.as_str()).collect();
-    let running = u32::try_from(tasks.iter().filter(|t| t.status.is_running()).count()).unwrap_or(u32::MAX);
-
     let mut unplaced = Vec::new();
     let mut databases: BTreeMap<DatabaseKey, Vec<(&Snapshot, i64)>> = BTreeMap::new();
     for copy in copies {
@@ -365,15 +382,52 @@ pub fn plan(copies: &[Snapshot], tasks: &[ExportTask], policy: &Policy, now_secs
             continue;
         }
         match (database_of(copy), taken_secs(copy)) {
-            (Some(database), Some(taken)) => {
-                let selected = policy.databases.as_ref().is_none_or(|list| list.iter().any(|p| p.matches(&database)));
-                if selected {
-                    databases.entry(database).or_default().push((copy, taken));
-                }
+            (Some(database), Some(taken)) if selected(&database) => {
+                databases.entry(database).or_default().push((copy, taken));
             }
+            (Some(_), Some(_)) => {}
             _ => unplaced.push(copy.identifier.clone()),
         }
     }
+    Grouped { databases, tasks_of, unplaced }
+}
+
+/// How each source database's exports stand (`offsite status --side vault`): the same view
+/// the run reports, from the imports and the account's export tasks.
+pub fn database_states(copies: &[Snapshot], tasks: &[ExportTask], bucket: Option<&str>) -> Vec<DatabaseState> {
+    let grouped = group(copies, tasks, bucket, |_| true);
+    grouped.databases.iter().map(|(database, copies)| database_state(database, copies, &grouped.tasks_of)).collect()
+}
+
+/// The names in an export's `WarningMessage`: RDS reports skipped tables there as JSON
+/// (`{"skippedTables": [...], "skippedObjectives": [...], "general": [...]}`, "Monitoring
+/// snapshot exports"); each entry's `target` (or `objective`) is named, a plain string as is.
+/// A message that is not that JSON is kept whole, so nothing is lost.
+pub fn skipped_tables(warning: &str) -> Vec<String> {
+    let Ok(parsed) = serde_json::from_str::<serde_json::Value>(warning) else {
+        return vec![warning.to_owned()];
+    };
+    let mut names = Vec::new();
+    for (list, field) in [("skippedTables", "target"), ("skippedObjectives", "objective")] {
+        for entry in parsed[list].as_array().into_iter().flatten() {
+            match entry.as_str().or_else(|| entry[field].as_str()) {
+                Some(name) => names.push(name.to_owned()),
+                None => names.push(entry.to_string()),
+            }
+        }
+    }
+    names
+}
+
+/// Decides the run. `copies` are the vault's imports (any status; only available genuine
+/// imports with the importer's marker count), `tasks` every export task RDS reported (ours
+/// and the account's others: all running ones count against the slots).
+pub fn plan(copies: &[Snapshot], tasks: &[ExportTask], policy: &Policy, now_secs: i64) -> Plan {
+    let selected =
+        |database: &DatabaseKey| policy.databases.as_ref().is_none_or(|list| list.iter().any(|p| p.matches(database)));
+    let Grouped { databases, tasks_of, unplaced } = group(copies, tasks, Some(&policy.bucket), selected);
+    let busy: BTreeSet<&str> = tasks.iter().filter(|t| t.status.is_running()).map(|t| t.source_arn.as_str()).collect();
+    let running = u32::try_from(tasks.iter().filter(|t| t.status.is_running()).count()).unwrap_or(u32::MAX);
 
     let mut verdicts = Vec::new();
     let mut states = Vec::new();
@@ -502,6 +556,7 @@ fn database_state(
     let since = newest.and_then(|(t, _)| t.ended.or(t.started));
     DatabaseState {
         database: database.clone(),
+        oldest_import_taken: copies.iter().map(|(_, taken)| *taken).min(),
         newest_exported_taken: newest.map(|(_, taken)| *taken),
         newest_export: newest.map(|(t, _)| t.identifier.clone()),
         running: tasks.iter().filter(|(t, _)| t.status.is_running()).map(|(t, _)| t.identifier.clone()).collect(),
@@ -517,6 +572,7 @@ fn database_state(
             .filter(|(t, _)| t.status == TaskStatus::Complete)
             .filter_map(|(t, _)| t.warning_message.clone().map(|w| (t.identifier.clone(), w)))
             .collect(),
+        skipped_tables: newest.and_then(|(t, _)| t.warning_message.as_deref()).map(skipped_tables).unwrap_or_default(),
     }
 }
 

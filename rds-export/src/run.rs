@@ -114,6 +114,7 @@ impl Report {
         m.add("ExportsUnsupported", self.count_periods(|o| matches!(o, Outcome::Unsupported { .. })) as f64);
         m.add("ExportsFailed", self.databases.iter().map(|d| d.failures.len()).sum::<usize>() as f64);
         m.add("ExportWarnings", self.databases.iter().map(|d| d.warnings.len()).sum::<usize>() as f64);
+        m.add("TablesSkipped", self.databases.iter().map(|d| d.skipped_tables.len()).sum::<usize>() as f64);
         m.add("SecurityFindings", self.security.len() as f64);
         let never = self.export_ages().filter(|(_, age)| age.is_none()).count();
         m.add("DatabasesWithoutExport", never as f64);
@@ -198,32 +199,13 @@ impl RdsExporter {
         Ok(report)
     }
 
-    /// Every export task a filter selects, paged.
     async fn export_tasks(
         &self,
         name: &str,
         values: Vec<String>,
         what: &'static str,
     ) -> Result<Vec<ExportTask>, RunError> {
-        let filter = Filter::builder().name(name).set_values(Some(values)).build();
-        let mut tasks = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let out = self
-                .client
-                .describe_export_tasks()
-                .filters(filter.clone())
-                .max_records(PAGE_SIZE)
-                .set_marker(marker.take())
-                .send()
-                .await
-                .map_err(|e| RunError::Tasks { what, message: DisplayErrorContext(&e).to_string() })?;
-            tasks.extend(out.export_tasks().iter().map(task_of));
-            match out.marker.filter(|m| !m.is_empty()) {
-                Some(next) => marker = Some(next),
-                None => return Ok(tasks),
-            }
-        }
+        export_tasks(&self.client, Some(Filter::builder().name(name).set_values(Some(values)).build()), what).await
     }
 
     /// Starts one export; an existing task of that name is checked, never replaced.
@@ -267,6 +249,41 @@ impl RdsExporter {
             Err(e) => (StartResult::Refused, Some(format!("checking the existing task: {}", DisplayErrorContext(&e)))),
         }
     }
+}
+
+/// Every export task of the account in the client's Region that `filter` selects, paged.
+pub async fn export_tasks(
+    client: &Client,
+    filter: Option<Filter>,
+    what: &'static str,
+) -> Result<Vec<ExportTask>, RunError> {
+    let mut tasks = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let out = client
+            .describe_export_tasks()
+            .set_filters(filter.clone().map(|f| vec![f]))
+            .max_records(PAGE_SIZE)
+            .set_marker(marker.take())
+            .send()
+            .await
+            .map_err(|e| RunError::Tasks { what, message: DisplayErrorContext(&e).to_string() })?;
+        tasks.extend(out.export_tasks().iter().map(task_of));
+        match out.marker.filter(|m| !m.is_empty()) {
+            Some(next) => marker = Some(next),
+            None => return Ok(tasks),
+        }
+    }
+}
+
+/// How each source database's exports stand, from the vault's imports and the account's
+/// export tasks (into `bucket`, or any bucket): `offsite status --side vault`.
+pub async fn database_states(client: &Client, bucket: Option<&str>) -> Result<Vec<DatabaseState>, RunError> {
+    let kinds = [SnapshotKind::Instance, SnapshotKind::Cluster];
+    let copies = RdsSnapshots::new(client.clone()).list_marked(&kinds, tags::MARKER_IMPORT).await?;
+    let filter = bucket.map(|b| Filter::builder().name("s3-bucket").values(b).build());
+    let tasks = export_tasks(client, filter, "the exports").await?;
+    Ok(plan::database_states(&copies, &tasks, bucket))
 }
 
 /// Whether RDS's refusal concerns the run's shared setup (role, bucket, key, the account's

@@ -14,6 +14,7 @@ use offsite_importer::health::{health, health_table};
 use offsite_importer::register::{Register, RegisterPath};
 use offsite_importer::retention::Policy;
 use offsite_importer::settings::{ALLOWED_SOURCES_VAR, REGISTER_PATH_VAR};
+use offsite_rds_export::health::{export_health, export_table};
 use offsite_scanner::status::{status_rows, status_table};
 
 use crate::error::CliError;
@@ -35,20 +36,33 @@ pub async fn status_workload(env: &BTreeMap<String, String>, json: bool) -> Resu
     Ok(())
 }
 
-/// `offsite status --side vault` (no RPO) and `offsite verify --rpo` (returns whether the
-/// vault is healthy).
-pub async fn vault_health(env: &BTreeMap<String, String>, rpo: Option<String>, json: bool) -> Result<bool, CliError> {
+/// A duration given on the command line, checked like a setting and named by its flag.
+fn duration_flag(
+    env: &mut BTreeMap<String, String>,
+    flag: &str,
+    value: Option<String>,
+) -> Result<Option<std::time::Duration>, CliError> {
+    let Some(value) = value else { return Ok(None) };
+    let variable = format!("OFFSITE_CLI_{}", flag.trim_start_matches('-').replace('-', "_").to_ascii_uppercase());
+    env.insert(variable.clone(), value);
+    let duration = offsite_common::config::required::<std::time::Duration>(env, &variable).map_err(|mut e| {
+        e.variable = flag.to_owned();
+        e
+    })?;
+    Ok(Some(duration))
+}
+
+/// `offsite status --side vault` (no RPO) and `offsite verify --rpo [--export-rpo]` (returns
+/// whether the vault is healthy).
+pub async fn vault_health(
+    env: &BTreeMap<String, String>,
+    rpo: Option<String>,
+    export_rpo: Option<String>,
+    json: bool,
+) -> Result<bool, CliError> {
     let mut env = env.clone();
-    let rpo = match rpo {
-        Some(rpo) => {
-            env.insert("OFFSITE_RPO".to_owned(), rpo);
-            Some(offsite_common::config::required::<std::time::Duration>(&env, "OFFSITE_RPO").map_err(|mut e| {
-                e.variable = "--rpo".to_owned();
-                e
-            })?)
-        }
-        None => None,
-    };
+    let rpo = duration_flag(&mut env, "--rpo", rpo)?;
+    let export_rpo = duration_flag(&mut env, "--export-rpo", export_rpo)?;
     let allow: Option<AllowList> = offsite_common::config::optional(&env, ALLOWED_SOURCES_VAR)?;
     // The retention policy the capacity plan assumes: retention's own settings, as the
     // operator deployed them (OFFSITE_RETENTION_*), else its defaults.
@@ -66,16 +80,31 @@ pub async fn vault_health(env: &BTreeMap<String, String>, rpo: Option<String>, j
     let path: RegisterPath = offsite_common::config::or_default(&env, REGISTER_PATH_VAR, RegisterPath::default())?;
     let register = Register::new(aws_sdk_ssm::Client::new(&sdk_config), path);
     let remembered = register.remembered().await?;
-    let health = health(&copies, &shared, allow.as_ref(), &remembered, rpo, DateTime::from(SystemTime::now()));
+    let now = DateTime::from(SystemTime::now());
+    let health = health(&copies, &shared, allow.as_ref(), &remembered, rpo, now);
+    // The RDS exports for auditors (rds-export/): into the configured bucket, or any.
+    let bucket: Option<String> = offsite_common::config::optional(&env, offsite_rds_export::settings::BUCKET_VAR)?;
+    let states = offsite_rds_export::run::database_states(&aws_sdk_rds::Client::new(&sdk_config), bucket.as_deref())
+        .await
+        .map_err(|e| CliError::Exports(e.to_string()))?;
+    let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+    let exports = export_health(&states, now.secs(), export_rpo.map(secs));
+    let exporting = bucket.is_some() || export_rpo.is_some() || states.iter().any(|s| s.newest_export.is_some());
     if json {
         let mut value = serde_json::to_value(&health).unwrap_or_default();
         if let (Some(object), Ok(quotas)) = (value.as_object_mut(), rds.snapshot_quotas().await) {
-            let (_, plans) = capacity_plan(&copies, &quotas, &policy, DateTime::from(SystemTime::now()));
+            let (_, plans) = capacity_plan(&copies, &quotas, &policy, now);
             object.insert("snapshot_quotas".to_owned(), serde_json::to_value(quotas).unwrap_or_default());
             object.insert("capacity".to_owned(), serde_json::to_value(plans).unwrap_or_default());
         }
+        if let Some(object) = value.as_object_mut() {
+            object.insert("rds_exports".to_owned(), serde_json::to_value(&exports).unwrap_or_default());
+        }
         println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
     } else {
+        if exporting {
+            print!("{}", export_table(&exports));
+        }
         print!("{}", health_table(&health));
         match rds.snapshot_quotas().await {
             Ok(quotas) => {
@@ -86,7 +115,7 @@ pub async fn vault_health(env: &BTreeMap<String, String>, rpo: Option<String>, j
             Err(error) => println!("manual snapshots in {}: quotas unreadable ({error})", rds.region()),
         }
     }
-    Ok(health.ok || rpo.is_none())
+    Ok((health.ok || rpo.is_none()) && exports.ok)
 }
 
 /// The account's manual snapshot quotas in this Region (README, "Capacity"), or why they

@@ -389,3 +389,35 @@ fn task_status_is_read_case_insensitively_and_unknown_states_hold_a_slot() {
     assert!(TaskStatus::Canceling.is_running() && !TaskStatus::Failed.is_running());
     assert!(TaskStatus::Canceled.is_lost() && !TaskStatus::Complete.is_lost());
 }
+
+#[test]
+fn skipped_tables_are_named_from_the_warning_json_and_kept_whole_otherwise() {
+    let warning = r#"{"skippedTables": [{"target": "shop.public.bad table", "reason": "SKIPPED"}, "shop.x"],
+        "skippedObjectives": [{"objective": "shop.public.gone", "reason": "OBJECTIVE_NOT_FOUND"}], "general": []}"#;
+    assert_eq!(skipped_tables(warning), ["shop.public.bad table", "shop.x", "shop.public.gone"]);
+    assert_eq!(skipped_tables("something odd"), ["something odd"]);
+    assert!(skipped_tables(r#"{"skippedTables": [], "general": []}"#).is_empty());
+}
+
+#[test]
+fn database_states_show_every_database_with_exports_into_any_bucket() {
+    let now = THURSDAY + 2 * 3_600;
+    let orders = import("orders", THURSDAY - DAY, "postgres");
+    let older = import("orders", THURSDAY - 9 * DAY, "postgres");
+    let ledger = import("ledger", THURSDAY - DAY, "postgres");
+    let mut done = task("offsite-a-1", &orders, "COMPLETE", now - 100);
+    done.s3_bucket = "elsewhere".to_owned();
+    done.warning_message = Some(r#"{"skippedTables": [{"target": "shop.public.bad"}]}"#.to_owned());
+    let states = database_states(&[orders, older, ledger], &[done], None);
+    let names: Vec<&str> = states.iter().map(|s| s.database.database.as_str()).collect();
+    assert_eq!(names, ["ledger", "orders"]);
+    assert_eq!(states[1].newest_export.as_deref(), Some("offsite-a-1"));
+    assert_eq!(states[1].skipped_tables, ["shop.public.bad"]);
+    assert_eq!(states[1].oldest_import_taken, Some(THURSDAY - 9 * DAY));
+    assert_eq!(states[0].newest_export, None);
+    // With the run's bucket, a task into another bucket is not ours.
+    let mut other = task("offsite-a-1", &import("orders", THURSDAY - DAY, "postgres"), "COMPLETE", now);
+    other.s3_bucket = "elsewhere".to_owned();
+    let scoped = database_states(&[import("orders", THURSDAY - DAY, "postgres")], &[other], Some(BUCKET));
+    assert_eq!(scoped[0].newest_export, None);
+}
