@@ -109,14 +109,19 @@ enum Command {
     /// OFFSITE_EXPORT_PREFIX) unless given.
     AthenaDdl {
         /// A DynamoDB table to describe (repeat for several).
-        #[arg(long = "table", value_name = "NAME", required = true)]
+        #[arg(long = "table", value_name = "NAME", required_unless_present = "rds")]
         tables: Vec<String>,
+        /// The vault's RDS exports instead: one table per exported source table, typed from
+        /// the exports' metadata in the auditor's bucket (run with the auditor's
+        /// credentials; bucket and prefix: OFFSITE_RDS_EXPORT_BUCKET, OFFSITE_RDS_EXPORT_PREFIX).
+        #[arg(long)]
+        rds: bool,
         /// How many items to read for the columns beyond the key (0: keys only).
         #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(i32).range(0..=1000))]
         sample: i32,
-        /// The Athena (Glue) database.
-        #[arg(long, value_name = "NAME", default_value = "offsite_dynamodb")]
-        database: String,
+        /// The Athena (Glue) database (default offsite_dynamodb, with --rds offsite_rds).
+        #[arg(long, value_name = "NAME")]
+        database: Option<String>,
         /// The auditor's bucket (else OFFSITE_EXPORT_BUCKET).
         #[arg(long, value_name = "NAME")]
         bucket: Option<String>,
@@ -172,8 +177,9 @@ async fn main() -> ExitCode {
         Command::Plan { export_key_arn, selection_tag, window, json } => {
             plan::plan(env, export_key_arn, selection_tag, window, json).await
         }
-        Command::AthenaDdl { tables, sample, database, bucket, prefix, accounts, since } => {
-            athena::athena_ddl(env, AthenaRequest { tables, sample, database, bucket, prefix, accounts, since }).await
+        Command::AthenaDdl { tables, rds, sample, database, bucket, prefix, accounts, since } => {
+            let request = AthenaRequest { tables, sample, database, bucket, prefix, accounts, since };
+            if rds { athena::athena_ddl_rds(env, request).await } else { athena::athena_ddl(env, request).await }
         }
     };
     match result {

@@ -4,8 +4,10 @@
 //! - [`plan`]: which copies, which identifiers and prefixes, which order (pure);
 //! - [`settings`]: the function's settings, read once at start;
 //! - [`run`]: one run: list, decide, start, report;
+//! - [`athena`]: the Athena tables over the exports (pure; `offsite athena-ddl --rds`);
 //! - [`health`]: each database's exports against an export RPO (the CLI's status and verify).
 
+pub mod athena;
 pub mod health;
 pub mod plan;
 pub mod run;

@@ -25,7 +25,6 @@ use offsite_common::lineage::import_taken_secs as taken_secs;
 use offsite_common::snapshot::{Snapshot, SnapshotKind, SnapshotStatus};
 use offsite_common::tags;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 /// "Exporting DB snapshot data to Amazon S3", Limitations: at most five concurrent export
 /// tasks per AWS account (aws-facts.md, "RDS snapshot export to S3").
@@ -34,8 +33,12 @@ pub const MAX_RUNNING_PER_ACCOUNT: u32 = 5;
 /// How many times one copy of one period is started before its failure is left to an operator.
 pub const MAX_ATTEMPTS: u32 = 3;
 
-/// The first word of every export task identifier Offsite starts.
-pub const TASK_PREFIX: &str = "offsite";
+/// The first letter of every export task identifier Offsite starts (then the source account).
+pub const TASK_PREFIX: &str = "o";
+
+/// The longest export task identifier the emulator accepts (AWS documents no limit; RDS's
+/// console and the emulator take 60): longer names would be refused.
+pub const MAX_TASK_IDENTIFIER_LEN: usize = 60;
 
 /// How long an export period is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,20 +218,31 @@ pub struct ExportTask {
     pub warning_message: Option<String>,
 }
 
-/// The export-task identifier of attempt `attempt` at exporting `copy_arn` for a period:
-/// `offsite-<period start yyyymmdd>-<16 hex>-<attempt>`, at most 36 characters of lowercase
-/// letters, digits and single hyphens, starting with a letter (the forms RDS identifiers
-/// take; the API reference sets no other rule). The hash covers the copy's ARN, the period's
-/// setting and start, so a rerun derives the same name and meets `ExportTaskAlreadyExists`.
-pub fn task_identifier(copy_arn: &str, period: Period, period_key: i64, attempt: u32) -> String {
-    format!("{}-{attempt}", task_base(copy_arn, period, period_key))
+/// The export-task identifier of attempt `attempt` at exporting a copy of `database` taken
+/// on the day of `taken_secs`: `o<source account>-<yyyy-mm-dd>-<source database>-<attempt>`.
+///
+/// Made of the export's own partition values (account, date, database) and nothing else, so
+/// Athena's partition projection can write the path RDS puts the files under
+/// (`…/date=<d>/<export id>/…`, where the export id sits between the date and the table) from
+/// the partition values alone: one Athena table per source table, every new export
+/// queryable without a crawler (`athena`). Unique in the vault account as long as one copy
+/// per database and day is exported (periods are whole days). A rerun derives the same name
+/// and meets `ExportTaskAlreadyExists`. `None` when longer than [`MAX_TASK_IDENTIFIER_LEN`]
+/// (a source database identifier of more than 33 characters).
+pub fn task_identifier(database: &DatabaseKey, taken_secs: i64, attempt: u32) -> Option<String> {
+    let identifier = format!("{}-{attempt}", task_base(database, taken_secs));
+    (identifier.len() <= MAX_TASK_IDENTIFIER_LEN).then_some(identifier)
 }
 
-fn task_base(copy_arn: &str, period: Period, period_key: i64) -> String {
-    let (start, _) = period.bounds(period_key);
-    let digest = Sha256::digest(format!("{copy_arn}|{}|{period_key}", period.label()).as_bytes());
-    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    format!("{TASK_PREFIX}-{}-{hex}", date_text(start).replace('-', ""))
+fn task_base(database: &DatabaseKey, taken_secs: i64) -> String {
+    format!("{TASK_PREFIX}{}-{}-{}", database.account, date_text(taken_secs), database.database)
+}
+
+/// Whether an export task is one of Offsite's: `o<12 digits>-…`.
+pub fn is_offsite_task(identifier: &str) -> bool {
+    identifier.strip_prefix(TASK_PREFIX).is_some_and(|rest| {
+        rest.len() > 13 && rest.as_bytes()[..12].iter().all(u8::is_ascii_digit) && rest.as_bytes()[12] == b'-'
+    })
 }
 
 /// The attempt number of `identifier` if it is an attempt of `base`.
@@ -366,9 +380,7 @@ fn group<'a>(
     selected: impl Fn(&DatabaseKey) -> bool,
 ) -> Grouped<'a> {
     let mut tasks_of: BTreeMap<&str, Vec<&ExportTask>> = BTreeMap::new();
-    let ours = |t: &&ExportTask| {
-        t.identifier.starts_with(&format!("{TASK_PREFIX}-")) && bucket.is_none_or(|b| t.s3_bucket == b)
-    };
+    let ours = |t: &&ExportTask| is_offsite_task(&t.identifier) && bucket.is_none_or(|b| t.s3_bucket == b);
     for task in tasks.iter().filter(ours) {
         tasks_of.entry(task.source_arn.as_str()).or_default().push(task);
     }
@@ -470,7 +482,7 @@ pub fn plan(copies: &[Snapshot], tasks: &[ExportTask], policy: &Policy, now_secs
                 verdicts.push(verdict(Outcome::Running { task: live.identifier.clone() }));
                 continue;
             }
-            let base = task_base(&copy.arn, policy.period, *key);
+            let base = task_base(database, taken);
             let tried = period_tasks.iter().filter_map(|t| attempt_of(&t.identifier, &base)).max().unwrap_or(0);
             if tried >= MAX_ATTEMPTS {
                 let last = period_tasks.iter().find(|t| attempt_of(&t.identifier, &base) == Some(tried));
@@ -492,7 +504,15 @@ pub fn plan(copies: &[Snapshot], tasks: &[ExportTask], policy: &Policy, now_secs
                 verdicts.push(verdict(Outcome::Unsupported { reason }));
                 continue;
             }
-            let identifier = format!("{base}-{}", tried + 1);
+            let Some(identifier) = task_identifier(database, taken, tried + 1) else {
+                let reason = format!(
+                    "the export task identifier {base}-{} would be longer than {MAX_TASK_IDENTIFIER_LEN} characters \
+                     (a source database identifier of at most 33 characters fits)",
+                    tried + 1
+                );
+                verdicts.push(verdict(Outcome::Unsupported { reason }));
+                continue;
+            };
             queue.push(verdicts.len());
             verdicts.push(verdict(Outcome::Start { task: identifier }));
         }

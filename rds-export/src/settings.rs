@@ -31,10 +31,11 @@ pub struct RdsExportSettings {
     pub policy: Policy,
 }
 
-/// `7d` (any duration of at least a minute) or `month` (calendar months, UTC).
+/// `7d` (whole days) or `month` (calendar months, UTC). Whole days: an export is named by its
+/// snapshot's day (`plan::task_identifier`), so at most one per database and day.
 impl Setting for Period {
     fn expected() -> String {
-        "a duration of at least 1m such as 7d, or month (calendar months: the month-end copy)".to_owned()
+        "a whole number of days such as 7d, or month (calendar months: the month-end copy)".to_owned()
     }
     fn parse_setting(raw: &str) -> Result<Self, String> {
         if raw == "month" {
@@ -42,7 +43,10 @@ impl Setting for Period {
         }
         let duration = Duration::parse_setting(raw)?;
         let secs = i64::try_from(duration.as_secs()).map_err(|_| "too long".to_owned())?;
-        if secs < 60 { Err("shorter than a minute".to_owned()) } else { Ok(Self::Every { secs }) }
+        if secs < 86_400 || secs % 86_400 != 0 {
+            return Err("not a whole number of days".to_owned());
+        }
+        Ok(Self::Every { secs })
     }
 }
 
@@ -197,9 +201,6 @@ mod tests {
         // A daily period: the default grace (6h) and lookback (35d) fit.
         let daily = RdsExportSettings::from_env(&env(&[(PERIOD_VAR, "1d")])).expect("valid");
         assert_eq!(daily.policy.grace_secs, 6 * 3_600);
-        // A period shorter than the default grace takes the period as its grace.
-        let minutes = RdsExportSettings::from_env(&env(&[(PERIOD_VAR, "10m")])).expect("valid");
-        assert_eq!(minutes.policy.grace_secs, 600);
     }
 
     #[test]
@@ -208,7 +209,7 @@ mod tests {
         use offsite_common::config::coverage::{check_rule, check_settings};
         let (bucket, role, key) = ("an S3 bucket name", "an IAM role ARN such as", "a KMS key ARN such as");
         let (period, databases, only) =
-            ("a duration of at least 1m such as 7d, or month", "each item a source database as", "a JSON object of");
+            ("a whole number of days such as 7d, or month", "each item a source database as", "a JSON object of");
         let own = [
             (BUCKET_VAR, "Auditor_Exports", bucket),
             (ROLE_VAR, "arn:aws:iam::222222222222:user/someone", role),
@@ -216,6 +217,7 @@ mod tests {
             (KEY_VAR, "alias/export", key),
             (KEY_VAR, "arn:aws:kms:us-east-1:222222222222:key/export", "a KMS key ARN in eu-west-1"),
             (PERIOD_VAR, "30s", period),
+            (PERIOD_VAR, "36h", period),
             (PERIOD_VAR, "monthly", period),
             (GRACE_VAR, "8d", "a duration from 0s to 7d"),
             (LOOKBACK_VAR, "1d", "a duration of at least 7d"),
@@ -239,8 +241,8 @@ mod tests {
         check_rule(
             |e| RdsExportSettings::from_env(e),
             BASE,
-            &[(PERIOD_VAR, "1h"), (GRACE_VAR, "2h")],
-            (GRACE_VAR, Some("2h"), "a duration from 0s to 1h"),
+            &[(PERIOD_VAR, "1d"), (GRACE_VAR, "2d")],
+            (GRACE_VAR, Some("2d"), "a duration from 0s to 1d"),
         );
     }
 }

@@ -207,6 +207,33 @@ impl Pipeline {
     pub async fn vault_copies(&self) -> Vec<Snapshot> {
         self.vault_side().vault_copies().await.expect("list vault copies")
     }
+
+    /// Seeds `orders` with `databases` (the emulator's content control call), takes a
+    /// selected snapshot, and carries it through export, announcement and import: the vault's
+    /// copy, which holds that content.
+    pub async fn seeded_vault_copy(&self, name: &str, databases: serde_json::Value) -> Snapshot {
+        self.emulator.seed_database(WORKLOAD, crate::SnapshotKind::Instance, "orders", databases).expect("seed orders");
+        let (copy, bodies) = self.announced(name).await;
+        let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now());
+        let report =
+            self.vault_side().handle_batch(&crate::event_source::sqs_event(&bodies), now).await.expect("import");
+        assert!(report.response.batch_item_failures.is_empty(), "{report:#?}");
+        self.vault_copies()
+            .await
+            .into_iter()
+            .find(|c| c.tag(tags::COPY_ARN) == Some(copy.arn.as_str()))
+            .expect("the vault copy")
+    }
+
+    /// The RDS export function as Lambda runs it: its template's environment and a session of
+    /// its role.
+    pub async fn rds_exporter(&self) -> offsite_rds_export::run::RdsExporter {
+        let env = self.function_env("offsite-rds-export").expect("the function's environment");
+        let settings =
+            offsite_rds_export::settings::RdsExportSettings::from_env(&env).expect("the template's settings");
+        let role = self.role_config("offsite-rds-export").await.expect("the function's role");
+        offsite_rds_export::run::RdsExporter::new(Client::new(&role), settings)
+    }
 }
 
 /// An SNS `Notification` envelope around `message`, as SNS delivers it to SQS with raw

@@ -1,4 +1,5 @@
-//! `offsite athena-ddl`: the Athena statements over the DynamoDB export job's layout.
+//! `offsite athena-ddl`: the Athena statements over the DynamoDB export job's layout, and
+//! with `--rds` over the vault's RDS exports.
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
@@ -12,7 +13,7 @@ use crate::error::CliError;
 pub struct AthenaRequest {
     pub tables: Vec<String>,
     pub sample: i32,
-    pub database: String,
+    pub database: Option<String>,
     pub bucket: Option<String>,
     pub prefix: Option<String>,
     pub accounts: Vec<String>,
@@ -23,6 +24,8 @@ pub struct AthenaRequest {
 pub async fn athena_ddl(env: &BTreeMap<String, String>, request: AthenaRequest) -> Result<(), CliError> {
     use offsite_dynamo::athena::{AthenaLayout, check_statement_inputs, check_unique_names, table_shape};
     use offsite_dynamo::settings::{BUCKET_VAR, PREFIX_VAR};
+
+    let database = request.database.clone().unwrap_or_else(|| "offsite_dynamodb".to_owned());
 
     let bucket = match request.bucket {
         Some(bucket) => bucket,
@@ -35,16 +38,8 @@ pub async fn athena_ddl(env: &BTreeMap<String, String>, request: AthenaRequest) 
         Some(prefix) => prefix,
         None => offsite_common::config::or_default(env, PREFIX_VAR, "offsite".to_owned())?,
     };
-    let valid_date = request.since.len() == 10
-        && request
-            .since
-            .bytes()
-            .enumerate()
-            .all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
-    if !valid_date {
-        return Err(CliError::Athena(format!("--since {:?} is not a date such as 2024-01-01", request.since)));
-    }
-    check_statement_inputs(&request.database, &request.tables, &request.accounts, &bucket, &prefix)
+    check_since(&request.since)?;
+    check_statement_inputs(&database, &request.tables, &request.accounts, &bucket, &prefix)
         .map_err(CliError::Athena)?;
     let settings = AwsSettings::from_env(env)?;
     let sdk_config = load_sdk_config(&settings).await;
@@ -67,7 +62,7 @@ pub async fn athena_ddl(env: &BTreeMap<String, String>, request: AthenaRequest) 
     for table in request.tables {
         let (keys, attributes) = table_shape(&ddb, &table, request.sample).await?;
         layouts.push(AthenaLayout {
-            database: request.database.clone(),
+            database: database.clone(),
             table,
             bucket: bucket.clone(),
             prefix: prefix.clone(),
@@ -81,10 +76,96 @@ pub async fn athena_ddl(env: &BTreeMap<String, String>, request: AthenaRequest) 
     check_unique_names(&layouts).map_err(CliError::Athena)?;
     let today =
         DateTime::from(SystemTime::now()).fmt(aws_smithy_types::date_time::Format::DateTime).unwrap_or_default();
-    println!("CREATE DATABASE IF NOT EXISTS `{}`;\n", request.database);
+    println!("CREATE DATABASE IF NOT EXISTS `{database}`;\n");
     for layout in &layouts {
         println!("{}", layout.create_table());
         println!("-- Example: the items of today's full export.\n-- {}\n", layout.full_export_query(&today[..10]));
+    }
+    Ok(())
+}
+
+/// `--since` must be a day such as 2024-01-01 (the date projection's first day).
+fn check_since(since: &str) -> Result<(), CliError> {
+    let valid = since.len() == 10
+        && since.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+    if valid { Ok(()) } else { Err(CliError::Athena(format!("--since {since:?} is not a date such as 2024-01-01"))) }
+}
+
+/// `offsite athena-ddl --rds`: one Athena table per source table of the vault's RDS exports,
+/// typed from the exports' own metadata, read from the auditor's bucket (run with the
+/// auditor's credentials: `s3:ListBucket` and `s3:GetObject` under the prefix).
+pub async fn athena_ddl_rds(env: &BTreeMap<String, String>, request: AthenaRequest) -> Result<(), CliError> {
+    use offsite_dynamo::athena::check_statement_inputs;
+    use offsite_rds_export::athena::{DdlTarget, TablesInfo, create_table, export_place, source_tables};
+    use offsite_rds_export::settings::{BUCKET_VAR, PREFIX_VAR};
+
+    if !request.tables.is_empty() {
+        return Err(CliError::Athena("--table names DynamoDB tables: not with --rds".to_owned()));
+    }
+    let database = request.database.clone().unwrap_or_else(|| "offsite_rds".to_owned());
+    let bucket = match request.bucket {
+        Some(bucket) => bucket,
+        None => offsite_common::config::required::<String>(env, BUCKET_VAR).map_err(|mut e| {
+            e.expected = format!("{} (or --bucket)", e.expected);
+            e
+        })?,
+    };
+    let prefix = match request.prefix {
+        Some(prefix) => prefix,
+        None => offsite_common::config::or_default(env, PREFIX_VAR, "offsite".to_owned())?,
+    };
+    check_since(&request.since)?;
+    check_statement_inputs(&database, &[], &request.accounts, &bucket, &prefix).map_err(CliError::Athena)?;
+    let settings = AwsSettings::from_env(env)?;
+    let sdk_config = load_sdk_config(&settings).await;
+    let s3 = aws_sdk_s3::Client::new(&sdk_config);
+    let listed = format!("{}/rds/", prefix.trim_end_matches('/'));
+    let fail = |what: &str, e: String| CliError::Athena(format!("{what} s3://{bucket}/{listed}: {e}"));
+    let mut keys = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = s3
+            .list_objects_v2()
+            .bucket(&bucket)
+            .prefix(&listed)
+            .set_continuation_token(token.take())
+            .send()
+            .await
+            .map_err(|e| fail("cannot list", aws_sdk_s3::error::DisplayErrorContext(e).to_string()))?;
+        keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
+        match page.next_continuation_token {
+            Some(next) if page.is_truncated == Some(true) => token = Some(next),
+            _ => break,
+        }
+    }
+    let mut exports = Vec::new();
+    for key in keys {
+        let Some(place) = export_place(&prefix, &key) else { continue };
+        let object = s3
+            .get_object()
+            .bucket(&bucket)
+            .key(&key)
+            .send()
+            .await
+            .map_err(|e| fail("cannot read", format!("{key}: {}", aws_sdk_s3::error::DisplayErrorContext(e))))?;
+        let bytes = object.body.collect().await.map_err(|e| fail("cannot read", format!("{key}: {e}")))?;
+        let info: TablesInfo = serde_json::from_slice(&bytes.into_bytes())
+            .map_err(|e| fail("unreadable export metadata in", format!("{key}: {e}")))?;
+        exports.push((place, info));
+    }
+    if exports.is_empty() {
+        return Err(CliError::Athena(format!(
+            "no RDS export metadata (export_tables_info_*.json) under s3://{bucket}/{listed}: nothing exported yet?"
+        )));
+    }
+    let target = DdlTarget { glue_database: database.clone(), bucket, prefix, since: request.since };
+    println!("CREATE DATABASE IF NOT EXISTS `{database}`;\n");
+    for mut table in source_tables(&exports) {
+        table.accounts.extend(request.accounts.iter().cloned());
+        match create_table(&table, &target) {
+            Ok(ddl) => println!("{ddl}"),
+            Err(why) => println!("-- {}: not described: {why}\n", table.target),
+        }
     }
     Ok(())
 }

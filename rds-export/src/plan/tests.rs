@@ -105,26 +105,27 @@ fn periods_are_fixed_lengths_from_the_epoch_or_calendar_months() {
 }
 
 #[test]
-fn task_identifiers_are_deterministic_short_and_distinct() {
-    let period = Period::Every { secs: 7 * DAY };
-    let key = period.key(THURSDAY);
-    let arn = "arn:aws:rds:eu-west-1:222222222222:snapshot:vault-x";
-    let id = task_identifier(arn, period, key, 1);
-    assert_eq!(id, task_identifier(arn, period, key, 1), "a rerun derives the same name");
-    assert!(id.starts_with("offsite-20261203-"), "{id}");
-    assert!(id.len() <= 60 && !id.contains("--") && !id.ends_with('-'), "{id}");
-    assert!(id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'), "{id}");
-    let others = [
-        task_identifier(arn, period, key, 2),
-        task_identifier(arn, period, key + 1, 1),
-        task_identifier("arn:aws:rds:eu-west-1:222222222222:snapshot:vault-y", period, key, 1),
-        task_identifier(arn, Period::Every { secs: DAY }, Period::Every { secs: DAY }.key(THURSDAY), 1),
-    ];
-    for other in others {
-        assert_ne!(id, other);
+fn task_identifiers_are_made_of_the_partition_values_and_fit_rds() {
+    let db = |account: &str, name: &str| DatabaseKey { account: account.into(), database: name.into() };
+    let orders = db("111111111111", "orders");
+    let id = task_identifier(&orders, THURSDAY + 3_600, 1).expect("fits");
+    assert_eq!(id, "o111111111111-2026-12-03-orders-1");
+    assert_eq!(task_identifier(&orders, THURSDAY + 80_000, 1).as_deref(), Some(id.as_str()), "one name per day");
+    assert!(is_offsite_task(&id) && !is_offsite_task("orders-export") && !is_offsite_task("o1234-x"));
+    for other in [
+        task_identifier(&orders, THURSDAY, 2),
+        task_identifier(&orders, THURSDAY + DAY, 1),
+        task_identifier(&db("333333333333", "orders"), THURSDAY, 1),
+        task_identifier(&db("111111111111", "ledger"), THURSDAY, 1),
+    ] {
+        assert_ne!(Some(id.clone()), other);
     }
-    assert_eq!(attempt_of(&task_identifier(arn, period, key, 3), &task_base(arn, period, key)), Some(3));
-    assert_eq!(attempt_of(&format!("{}-9", task_base(arn, period, key)), &task_base(arn, period, key)), None);
+    assert_eq!(attempt_of(&format!("{}-3", task_base(&orders, THURSDAY)), &task_base(&orders, THURSDAY)), Some(3));
+    assert_eq!(attempt_of(&format!("{}-9", task_base(&orders, THURSDAY)), &task_base(&orders, THURSDAY)), None);
+    // 33 characters fit, 34 do not (60 in all).
+    let longest = db("111111111111", &"d".repeat(33));
+    assert_eq!(task_identifier(&longest, THURSDAY, 1).map(|i| i.len()), Some(60));
+    assert_eq!(task_identifier(&db("111111111111", &"d".repeat(34)), THURSDAY, 1), None);
 }
 
 #[test]
@@ -216,7 +217,17 @@ fn a_period_with_an_export_is_not_exported_again_and_failures_are_retried_three_
     let first = plan(&copies, &[], &policy(), now);
     let id = start_task(&first, &newer);
     // A complete export of the older copy of the week covers the week (another setting made it).
-    let covered = plan(&copies, &[task("offsite-other-1", &older, "COMPLETE", now)], &policy(), now);
+    let covered = plan(
+        &copies,
+        &[task(
+            &format!("{}-1", task_base(&database_of(&older).expect("db"), THURSDAY - 6 * DAY)),
+            &older,
+            "COMPLETE",
+            now,
+        )],
+        &policy(),
+        now,
+    );
     assert_eq!(outcomes(&covered)[0].2, "exported");
     assert!(covered.starts.is_empty());
     let running = plan(&copies, &[task(&id, &newer, "IN_PROGRESS", now)], &policy(), now);
@@ -248,20 +259,20 @@ fn failures_are_reported_until_a_later_export_of_the_database_completes() {
     let now = THURSDAY + 2 * 3_600;
     let week1 = import("orders", THURSDAY - 13 * DAY, "postgres");
     let week2 = import("orders", THURSDAY - DAY, "postgres");
-    let mut done = task("offsite-a-1", &week2, "COMPLETE", now - 100);
+    let mut done = task("o111111111111-a-1", &week2, "COMPLETE", now - 100);
     done.ended = Some(now - 50);
-    let failed_before = task("offsite-b-1", &week1, "FAILED", now - 200);
+    let failed_before = task("o111111111111-b-1", &week1, "FAILED", now - 200);
     let state = &plan(&[week1.clone(), week2.clone()], &[failed_before, done], &policy(), now).databases[0];
     assert!(state.failures.is_empty(), "{state:?}");
-    assert_eq!(state.newest_export.as_deref(), Some("offsite-a-1"));
+    assert_eq!(state.newest_export.as_deref(), Some("o111111111111-a-1"));
     assert_eq!(state.newest_exported_taken, Some(THURSDAY - DAY));
-    let failed_after = task("offsite-c-1", &week1, "FAILED", now - 10);
-    let mut done = task("offsite-a-1", &week2, "COMPLETE", now - 100);
+    let failed_after = task("o111111111111-c-1", &week1, "FAILED", now - 10);
+    let mut done = task("o111111111111-a-1", &week2, "COMPLETE", now - 100);
     done.ended = Some(now - 50);
     done.warning_message = Some("skipped table shop.public.bad".to_owned());
     let state = &plan(&[week1, week2], &[failed_after, done], &policy(), now).databases[0];
-    assert_eq!(state.failures, vec![("offsite-c-1".to_owned(), "S3 access denied".to_owned())]);
-    assert_eq!(state.warnings, vec![("offsite-a-1".to_owned(), "skipped table shop.public.bad".to_owned())]);
+    assert_eq!(state.failures, vec![("o111111111111-c-1".to_owned(), "S3 access denied".to_owned())]);
+    assert_eq!(state.warnings, vec![("o111111111111-a-1".to_owned(), "skipped table shop.public.bad".to_owned())]);
 }
 
 #[test]
@@ -283,8 +294,8 @@ fn slots_go_to_the_stalest_database_first_and_never_two_exports_of_one_snapshot(
         })
         .collect();
     let mut tasks = others.clone();
-    tasks.push(task("offsite-f-1", &fresh_before, "COMPLETE", now - DAY));
-    tasks.push(task("offsite-s-1", &stale_before, "COMPLETE", now - 20 * DAY));
+    tasks.push(task("o111111111111-f-1", &fresh_before, "COMPLETE", now - DAY));
+    tasks.push(task("o111111111111-s-1", &stale_before, "COMPLETE", now - 20 * DAY));
     let plan = plan(&copies, &tasks, &policy(), now);
     assert_eq!(plan.running, 3, "every running task of the account counts");
     let started: Vec<&str> = plan.starts.iter().map(|s| s.database.database.as_str()).collect();
@@ -405,18 +416,18 @@ fn database_states_show_every_database_with_exports_into_any_bucket() {
     let orders = import("orders", THURSDAY - DAY, "postgres");
     let older = import("orders", THURSDAY - 9 * DAY, "postgres");
     let ledger = import("ledger", THURSDAY - DAY, "postgres");
-    let mut done = task("offsite-a-1", &orders, "COMPLETE", now - 100);
+    let mut done = task("o111111111111-a-1", &orders, "COMPLETE", now - 100);
     done.s3_bucket = "elsewhere".to_owned();
     done.warning_message = Some(r#"{"skippedTables": [{"target": "shop.public.bad"}]}"#.to_owned());
     let states = database_states(&[orders, older, ledger], &[done], None);
     let names: Vec<&str> = states.iter().map(|s| s.database.database.as_str()).collect();
     assert_eq!(names, ["ledger", "orders"]);
-    assert_eq!(states[1].newest_export.as_deref(), Some("offsite-a-1"));
+    assert_eq!(states[1].newest_export.as_deref(), Some("o111111111111-a-1"));
     assert_eq!(states[1].skipped_tables, ["shop.public.bad"]);
     assert_eq!(states[1].oldest_import_taken, Some(THURSDAY - 9 * DAY));
     assert_eq!(states[0].newest_export, None);
     // With the run's bucket, a task into another bucket is not ours.
-    let mut other = task("offsite-a-1", &import("orders", THURSDAY - DAY, "postgres"), "COMPLETE", now);
+    let mut other = task("o111111111111-a-1", &import("orders", THURSDAY - DAY, "postgres"), "COMPLETE", now);
     other.s3_bucket = "elsewhere".to_owned();
     let scoped = database_states(&[import("orders", THURSDAY - DAY, "postgres")], &[other], Some(BUCKET));
     assert_eq!(scoped[0].newest_export, None);

@@ -106,7 +106,7 @@ async fn a_due_export_is_started_with_the_planned_identifier_prefix_and_settings
                 && r.iam_role_arn() == Some("arn:aws:iam::222222222222:role/writer")
                 && r.kms_key_id() == Some("arn:aws:kms:eu-west-1:333333333333:key/audit")
                 && r.s3_prefix() == Some("offsite/rds/account=111111111111/database=orders/date=2026-12-01")
-                && r.export_task_identifier().is_some_and(|id| id.starts_with("offsite-20261126-"))
+                && r.export_task_identifier().is_some_and(|id| id == "o111111111111-2026-12-01-orders-1")
                 && r.export_only().is_empty()
         })
         .then_output(|| StartExportTaskOutput::builder().status("STARTING").build());

@@ -8,12 +8,11 @@
 use std::time::Duration;
 
 use aws_smithy_types::DateTime;
-use offsite_common::snapshot::{Snapshot, SnapshotKind};
+use offsite_common::snapshot::Snapshot;
 use offsite_rds_export::plan::TaskStatus;
 use offsite_rds_export::run::{RdsExporter, Report, StartResult};
 use offsite_rds_export::settings::RdsExportSettings;
 use offsite_tests::deployed::AUDITOR_BUCKET;
-use offsite_tests::event_source::sqs_event;
 use offsite_tests::fixtures::wait_for;
 use offsite_tests::pipeline::Pipeline;
 use offsite_tests::{WORKLOAD, workspace_root};
@@ -45,22 +44,14 @@ fn shop() -> Value {
 
 /// A pair whose `orders` database holds [`shop`], with one vault copy of it; returns the copy.
 async fn vault_copy_of_seeded_orders(p: &Pipeline) -> Snapshot {
-    p.emulator.seed_database(WORKLOAD, SnapshotKind::Instance, "orders", shop()).expect("seed orders");
-    let (_copy, bodies) = p.announced("orders-1").await;
-    let now = DateTime::from(std::time::SystemTime::now());
-    let report = p.vault_side().handle_batch(&sqs_event(&bodies), now).await.expect("import");
-    assert!(report.response.batch_item_failures.is_empty(), "{report:#?}");
-    let copies = p.vault_copies().await;
-    assert_eq!(copies.len(), 1);
-    copies.into_iter().next().expect("one copy")
+    let copy = p.seeded_vault_copy("orders-1", shop()).await;
+    assert_eq!(p.vault_copies().await.len(), 1);
+    copy
 }
 
 /// The export function as Lambda runs it: its template's environment, a session of its role.
 async fn exporter(p: &Pipeline) -> RdsExporter {
-    let env = p.function_env("offsite-rds-export").expect("the function's environment");
-    let settings = RdsExportSettings::from_env(&env).expect("the template's settings");
-    let role = p.role_config("offsite-rds-export").await.expect("the function's role");
-    RdsExporter::new(aws_sdk_rds::Client::new(&role), settings)
+    p.rds_exporter().await
 }
 
 /// A moment when the copy's weekly period has closed and its grace passed.
