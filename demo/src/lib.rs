@@ -3,8 +3,10 @@
 //! Three accounts (workload, vault, auditor) with what `infra/*.yaml` creates; databases and
 //! snapshots of every kind the exporter handles; each Lambda binary started as Lambda starts
 //! it, with its template's environment (`offsite_tests::deployed`), fed the events AWS would
-//! send: RDS and AWS Backup events, schedules, SQS batches of SNS envelopes. It prints its
-//! progress and a report, and ends with one summary line.
+//! send: RDS and AWS Backup events, schedules, SQS batches of SNS envelopes. The databases
+//! hold seeded rows; the vault exports its copies as Parquet into the auditor's bucket and the
+//! auditor's Athena query (DuckDB over the files, `tests/athena/rds_athena_check.py`) returns
+//! them. It prints its progress and a report, and ends with one summary line.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -62,25 +64,34 @@ pub struct Summary {
     pub in_vault: usize,
     pub tables: usize,
     pub tables_exported: usize,
+    /// Source databases with vault copies, and those whose copy was exported as Parquet.
+    pub databases: usize,
+    pub databases_exported: usize,
     pub errors: Vec<String>,
 }
 
 impl Summary {
-    /// `demo: <i>/<n> selected snapshots in the vault, <t>/<m> tables exported, <e> errors`
+    /// `demo: <i>/<n> selected snapshots in the vault, <t>/<m> tables exported, <x>/<d>
+    /// snapshots exported for auditors, <e> errors`
     pub fn line(&self) -> String {
         format!(
-            "demo: {}/{} selected snapshots in the vault, {}/{} tables exported, {} errors",
+            "demo: {}/{} selected snapshots in the vault, {}/{} tables exported, {}/{} snapshots exported for auditors, {} errors",
             self.in_vault,
             self.selected,
             self.tables_exported,
             self.tables,
+            self.databases_exported,
+            self.databases,
             self.errors.len()
         )
     }
 
     /// Everything that should arrive arrived, and nothing failed.
     pub fn ok(&self) -> bool {
-        self.in_vault == self.selected && self.tables_exported == self.tables && self.errors.is_empty()
+        self.in_vault == self.selected
+            && self.tables_exported == self.tables
+            && self.databases_exported == self.databases
+            && self.errors.is_empty()
     }
 }
 
@@ -97,6 +108,10 @@ pub struct Demo {
     pub table_without_pitr: String,
     /// The completed DynamoDB exports (`ExportDescription` as the job tracks it).
     pub exports: Vec<Value>,
+    /// The RDS exports for auditors: every export task of the vault, as RDS describes it.
+    pub rds_exports: Vec<Value>,
+    /// The auditor's Athena query over them: the checker's rows per table.
+    pub rds_rows: Value,
 }
 
 fn say(out: &mut dyn Write, line: &str) -> Result<(), DemoError> {
@@ -131,9 +146,12 @@ async fn seed(pair: &DeployedPair, out: &mut dyn Write) -> Result<(Vec<String>, 
     db_instance(w, "orders", Some(&app_key)).await;
     db_cluster(w, "ledger", Some(&app_key)).await;
     db_instance_default_key(w, "legacy").await;
+    for (kind, database, content) in database_contents() {
+        pair.emulator.seed_database(WORKLOAD, kind, database, content).map_err(setup("seed a database"))?;
+    }
     say(
         out,
-        "  databases: PostgreSQL `orders` and Aurora `ledger` (customer key), PostgreSQL `legacy` (default aws/rds key)",
+        "  databases: PostgreSQL `orders` and Aurora `ledger` (customer key), PostgreSQL `legacy` (default aws/rds key), each with a table of rows",
     )?;
     let selected_tag = || vec![tag(SELECTED.0, SELECTED.1)];
     let arn = |s: Option<String>| s.ok_or_else(|| DemoError::Setup("a snapshot without an ARN".into()));
@@ -191,6 +209,40 @@ async fn seed(pair: &DeployedPair, out: &mut dyn Write) -> Result<(Vec<String>, 
         ),
     )?;
     Ok((selected, unselected, backup_events))
+}
+
+/// What the demo's databases hold (the emulator's content: snapshots capture it, copies carry
+/// it, the RDS exports write it as Parquet).
+pub fn database_contents() -> Vec<(SnapshotKind, &'static str, Value)> {
+    let table = |database: &str, name: &str, columns: Value, rows: Value| json!([{"name": database, "tables": [{"schema": "public", "name": name, "columns": columns, "rows": rows}]}]);
+    vec![
+        (
+            SnapshotKind::Instance,
+            "orders",
+            table(
+                "shop",
+                "orders",
+                json!([{"name": "id", "type": "integer"}, {"name": "customer", "type": "text"},
+                       {"name": "total", "type": "numeric(10,2)"}]),
+                json!([[1, "Ada", "12.50"], [2, "Grace", "7.25"], [3, "Linus", "30.00"]]),
+            ),
+        ),
+        (
+            SnapshotKind::Cluster,
+            "ledger",
+            table(
+                "ledger",
+                "entries",
+                json!([{"name": "entry", "type": "bigint"}, {"name": "amount", "type": "numeric(12,2)"}]),
+                json!([[1, "100.00"], [2, "-40.00"]]),
+            ),
+        ),
+        (
+            SnapshotKind::Instance,
+            "legacy",
+            table("legacy", "notes", json!([{"name": "note", "type": "text"}]), json!([["kept for seven years"]])),
+        ),
+    ]
 }
 
 /// DynamoDB: `customers` (PITR, items) and `sessions` (no PITR), both selected.
@@ -311,6 +363,13 @@ pub async fn run(settings: &Settings, out: &mut dyn Write) -> Result<(Summary, D
     say(out, "▸ DynamoDB export job, on its schedule, into the auditor's bucket")?;
     let (tables, exports) = export_tables(&pair, &mut dynamo, settings, &mut errors, out).await?;
 
+    say(
+        out,
+        "▸ A week later, the vault's RDS exports for auditors: the newest copy of each database's closed week, as Parquet",
+    )?;
+    let rds_exports = export_snapshots(&pair, settings, &mut errors, out).await?;
+    let rds_rows = auditor_query(&pair, &mut errors).await;
+
     let demo = Demo {
         pair,
         selected,
@@ -318,11 +377,145 @@ pub async fn run(settings: &Settings, out: &mut dyn Write) -> Result<(Summary, D
         tables: vec!["customers".to_owned()],
         table_without_pitr: "sessions".to_owned(),
         exports,
+        rds_exports,
+        rds_rows,
     };
     let summary = report(&demo, &decisions, &tables, errors, out).await?;
     say(out, &format!("(ran in {:.0} s)", started.elapsed().as_secs_f64()))?;
     say(out, &summary.line())?;
     Ok((summary, demo))
+}
+
+/// Runs the RDS export function under its template role as its schedule will a week from now
+/// (the week of today's copies must have closed; the function's clock is the only thing
+/// moved), then waits for RDS to finish; returns every export task of the vault.
+async fn export_snapshots(
+    pair: &DeployedPair,
+    settings: &Settings,
+    errors: &mut Vec<String>,
+    out: &mut dyn Write,
+) -> Result<Vec<Value>, DemoError> {
+    use offsite_rds_export::run::{RdsExporter, StartResult};
+    let env = pair.function_env("offsite-rds-export")?;
+    let export_settings =
+        offsite_rds_export::settings::RdsExportSettings::from_env(&env).map_err(setup("the RDS export settings"))?;
+    let role = pair.role_config("offsite-rds-export").await?;
+    let exporter = RdsExporter::new(aws_sdk_rds::Client::new(&role), export_settings);
+    let later = aws_smithy_types::DateTime::from(std::time::SystemTime::now() + Duration::from_secs(8 * 86_400));
+    let report = exporter.run(later).await.map_err(setup("the RDS export run"))?;
+    for start in &report.starts {
+        if start.result != StartResult::Started {
+            errors.push(format!(
+                "RDS export of {}: {:?} {}",
+                start.start.database,
+                start.result,
+                start.reason.clone().unwrap_or_default()
+            ));
+        }
+    }
+    say(
+        out,
+        &format!(
+            "  {} exports started (one per source database), {} running before",
+            report.count(&StartResult::Started),
+            report.running_before
+        ),
+    )?;
+    let rds = aws_sdk_rds::Client::new(&pair.vault);
+    let mut tasks = Vec::new();
+    for _ in 0..settings.max_rounds * 4 {
+        let described = rds.describe_export_tasks().send().await.map_err(setup("DescribeExportTasks"))?;
+        tasks = described
+            .export_tasks()
+            .iter()
+            .map(|t| {
+                json!({
+                    "identifier": t.export_task_identifier(),
+                    "status": t.status(),
+                    "prefix": t.s3_prefix(),
+                    "progress": t.percent_progress(),
+                    "failure": t.failure_cause(),
+                })
+            })
+            .collect::<Vec<Value>>();
+        if tasks.iter().all(|t| t["status"] == "COMPLETE" || t["status"] == "FAILED" || t["status"] == "CANCELED") {
+            break;
+        }
+        tokio::time::sleep(settings.copy_delay.max(Duration::from_millis(500)) / 2).await;
+    }
+    for task in tasks.iter().filter(|t| t["status"] != "COMPLETE") {
+        errors.push(format!("RDS export {} ended {}: {}", task["identifier"], task["status"], task["failure"]));
+    }
+    Ok(tasks)
+}
+
+/// The auditor's side: the Athena statements over the RDS exports (from their metadata in
+/// the bucket, as `offsite athena-ddl --rds` prints them), and the equivalent of their query
+/// run by DuckDB over the bucket's Parquet files (`tests/athena/rds_athena_check.py`, with the
+/// emulator's virtualenv). Returns `{"ddl", "tables": {table: {"rows": [...]}}}`.
+async fn auditor_query(pair: &DeployedPair, errors: &mut Vec<String>) -> Value {
+    use offsite_rds_export::athena::{DdlTarget, read_exports, statements};
+    let s3 = aws_sdk_s3::Client::new(&pair.auditor);
+    let exports = match read_exports(&s3, AUDITOR_BUCKET, "offsite").await {
+        Ok(exports) => exports,
+        Err(e) => {
+            errors.push(format!("the auditor cannot read the RDS exports' metadata: {e}"));
+            return Value::Null;
+        }
+    };
+    let target = DdlTarget {
+        glue_database: "offsite_rds".into(),
+        bucket: AUDITOR_BUCKET.into(),
+        prefix: "offsite".into(),
+        since: "2020-01-01".into(),
+    };
+    let ddl = statements(&exports, &target, &[]);
+    // The bucket as the auditor sees it, on disk, for DuckDB.
+    let dir = std::env::temp_dir().join(format!("offsite-demo-rds-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let listed = s3.list_objects_v2().bucket(AUDITOR_BUCKET).prefix("offsite/rds/").send().await;
+    let keys: Vec<String> =
+        listed.map(|l| l.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect()).unwrap_or_default();
+    for key in keys {
+        let Ok(object) = s3.get_object().bucket(AUDITOR_BUCKET).key(&key).send().await else { continue };
+        let Ok(bytes) = object.body.collect().await else { continue };
+        let path = dir.join(&key);
+        let written = path
+            .parent()
+            .map(std::fs::create_dir_all)
+            .transpose()
+            .and_then(|_| std::fs::write(&path, bytes.into_bytes()));
+        if let Err(e) = written {
+            errors.push(format!("cannot copy {key} for the Athena check: {e}"));
+        }
+    }
+    let ddl_file = dir.join("create-tables.sql");
+    if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&ddl_file, &ddl)) {
+        errors.push(format!("cannot write the DDL: {e}"));
+        return Value::Null;
+    }
+    let root = offsite_tests::workspace_root();
+    let checked = std::process::Command::new(root.join(".venv/bin/python"))
+        .arg(root.join("tests/athena/rds_athena_check.py"))
+        .arg(&ddl_file)
+        .arg(&dir)
+        .output();
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut result = match checked {
+        Ok(out) if out.status.success() => serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+        Ok(out) => {
+            errors.push(format!("the Athena check failed: {}", String::from_utf8_lossy(&out.stderr)));
+            Value::Null
+        }
+        Err(e) => {
+            errors.push(format!("the Athena check did not run (make venv): {e}"));
+            Value::Null
+        }
+    };
+    if let Some(object) = result.as_object_mut() {
+        object.insert("ddl".to_owned(), Value::from(ddl));
+    }
+    result
 }
 
 /// Runs the job until the table's export completed, and returns the last report's tables and
@@ -491,6 +684,55 @@ async fn report(
         .collect();
     say(out, &layout.full_export_query(&today))?;
 
+    say(out, "\n== RDS exports for auditors (vault → auditor's bucket, Parquet)")?;
+    let export_rows: Vec<[String; 3]> = demo
+        .rds_exports
+        .iter()
+        .map(|t| {
+            [
+                t["identifier"].as_str().unwrap_or("?").to_owned(),
+                t["status"].as_str().unwrap_or("?").to_owned(),
+                format!("s3://{AUDITOR_BUCKET}/{}/…", t["prefix"].as_str().unwrap_or("?")),
+            ]
+        })
+        .collect();
+    write!(out, "{}", render(["EXPORT", "STATUS", "WHERE"], &export_rows))?;
+    let exported_databases: std::collections::BTreeSet<String> = demo
+        .rds_exports
+        .iter()
+        .filter(|t| t["status"] == "COMPLETE")
+        .filter_map(|t| {
+            t["prefix"]
+                .as_str()
+                .and_then(|p| p.split("database=").nth(1))
+                .map(|d| d.split('/').next().unwrap_or(d).to_owned())
+        })
+        .collect();
+    let databases: std::collections::BTreeSet<String> =
+        vault.iter().filter_map(|c| c.tag(tags::SOURCE_DATABASE).map(str::to_owned)).collect();
+    say(out, "\n== Athena over the RDS exports: the auditor runs `offsite athena-ddl --rds`, then")?;
+    say(
+        out,
+        "SELECT id, customer, CAST(total AS decimal(10,2)) FROM offsite_rds.shop_public_orders WHERE source_database = 'orders';",
+    )?;
+    let mut seen_rows = 0;
+    for row in demo.rds_rows["tables"]["offsite_rds.shop_public_orders"]["rows"].as_array().into_iter().flatten() {
+        seen_rows += 1;
+        say(
+            out,
+            &format!(
+                "  {} | {} | {}   (export_date {})",
+                row["id"],
+                row["customer"].as_str().unwrap_or("?"),
+                row["total"].as_str().unwrap_or("?"),
+                row["export_date"].as_str().unwrap_or("?")
+            ),
+        )?;
+    }
+    if seen_rows == 0 {
+        errors.push("the auditor's Athena query returned no row of shop.public.orders".to_owned());
+    }
+
     if !errors.is_empty() {
         say(out, "\n== Errors")?;
         for e in &errors {
@@ -503,6 +745,8 @@ async fn report(
         in_vault,
         tables: demo.tables.len(),
         tables_exported: exported,
+        databases: databases.len(),
+        databases_exported: exported_databases.len(),
         errors,
     })
 }

@@ -18,7 +18,10 @@ async fn the_demo_delivers_every_selected_snapshot_once_and_the_auditor_reads_th
     let text = String::from_utf8_lossy(&out).into_owned();
     assert!(summary.ok(), "{text}");
     assert_eq!(text.lines().last(), Some(summary.line().as_str()));
-    assert_eq!(summary.line(), "demo: 6/6 selected snapshots in the vault, 1/1 tables exported, 0 errors");
+    assert_eq!(
+        summary.line(),
+        "demo: 6/6 selected snapshots in the vault, 1/1 tables exported, 3/3 snapshots exported for auditors, 0 errors"
+    );
 
     // Every selected snapshot in the vault exactly once, with its lineage; none other.
     let vault = demo.pair.vault_copies().await;
@@ -54,4 +57,27 @@ async fn the_demo_delivers_every_selected_snapshot_once_and_the_auditor_reads_th
     let mut names: Vec<&str> = lines.iter().filter_map(|l| l["Item"]["name"]["S"].as_str()).collect();
     names.sort_unstable();
     assert_eq!(names, ["Ada", "Grace", "Linus"]);
+
+    // The RDS exports: one per source database, complete, and the auditor's query over the
+    // Parquet files returns the rows each database was seeded with.
+    assert_eq!(demo.rds_exports.len(), 3, "{text}");
+    assert!(demo.rds_exports.iter().all(|t| t["status"] == "COMPLETE"), "{:#?}", demo.rds_exports);
+    let tables = &demo.rds_rows["tables"];
+    let mut customers: Vec<(i64, String, String)> = tables["offsite_rds.shop_public_orders"]["rows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            let text = |k: &str| r[k].as_str().unwrap_or_default().to_owned();
+            (r["id"].as_i64().unwrap_or_default(), text("customer"), text("total"))
+        })
+        .collect();
+    customers.sort();
+    assert_eq!(
+        customers,
+        [(1, "Ada".into(), "12.50".into()), (2, "Grace".into(), "7.25".into()), (3, "Linus".into(), "30.00".into())]
+    );
+    assert_eq!(tables["offsite_rds.ledger_public_entries"]["rows"].as_array().map(Vec::len), Some(2), "{text}");
+    assert_eq!(tables["offsite_rds.legacy_public_notes"]["rows"][0]["note"], "kept for seven years", "{text}");
+    assert!(text.contains("1 | Ada | 12.50"), "the report shows the auditor's rows: {text}");
 }

@@ -257,6 +257,70 @@ pub fn create_table(table: &SourceTable, target: &DdlTarget) -> Result<String, S
     Ok(out)
 }
 
+/// Every export's metadata under `<prefix>/rds/` in `bucket`: the `export_tables_info_*.json`
+/// files, read with the caller's credentials (the auditor's: `s3:ListBucket`, `s3:GetObject`).
+#[cfg(feature = "s3")]
+pub async fn read_exports(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<(ExportPlace, TablesInfo)>, String> {
+    use aws_sdk_s3::error::DisplayErrorContext;
+    let listed = if prefix.is_empty() { "rds/".to_owned() } else { format!("{}/rds/", prefix.trim_end_matches('/')) };
+    let mut keys = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(&listed)
+            .set_continuation_token(token.take())
+            .send()
+            .await
+            .map_err(|e| format!("cannot list s3://{bucket}/{listed}: {}", DisplayErrorContext(e)))?;
+        keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
+        match page.next_continuation_token {
+            Some(next) if page.is_truncated == Some(true) => token = Some(next),
+            _ => break,
+        }
+    }
+    let mut exports = Vec::new();
+    for key in keys {
+        let Some(place) = export_place(prefix, &key) else { continue };
+        let object = s3
+            .get_object()
+            .bucket(bucket)
+            .key(&key)
+            .send()
+            .await
+            .map_err(|e| format!("cannot read s3://{bucket}/{key}: {}", DisplayErrorContext(e)))?;
+        let bytes = object.body.collect().await.map_err(|e| format!("cannot read s3://{bucket}/{key}: {e}"))?;
+        let info: TablesInfo = serde_json::from_slice(&bytes.into_bytes())
+            .map_err(|e| format!("unreadable export metadata s3://{bucket}/{key}: {e}"))?;
+        exports.push((place, info));
+    }
+    Ok(exports)
+}
+
+/// The statements `offsite athena-ddl --rds` prints: the database, then one table per source
+/// table (or a comment saying why one cannot be described).
+pub fn statements(exports: &[(ExportPlace, TablesInfo)], target: &DdlTarget, extra_accounts: &[String]) -> String {
+    let mut out = format!("CREATE DATABASE IF NOT EXISTS `{}`;\n\n", target.glue_database);
+    for mut table in source_tables(exports) {
+        table.accounts.extend(extra_accounts.iter().cloned());
+        match create_table(&table, target) {
+            Ok(ddl) => {
+                out.push_str(&ddl);
+                out.push('\n');
+            }
+            Err(why) => {
+                let _ = writeln!(out, "-- {}: not described: {why}\n", table.target);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -96,7 +96,7 @@ fn check_since(since: &str) -> Result<(), CliError> {
 /// auditor's credentials: `s3:ListBucket` and `s3:GetObject` under the prefix).
 pub async fn athena_ddl_rds(env: &BTreeMap<String, String>, request: AthenaRequest) -> Result<(), CliError> {
     use offsite_dynamo::athena::check_statement_inputs;
-    use offsite_rds_export::athena::{DdlTarget, TablesInfo, create_table, export_place, source_tables};
+    use offsite_rds_export::athena::{DdlTarget, read_exports, statements};
     use offsite_rds_export::settings::{BUCKET_VAR, PREFIX_VAR};
 
     if !request.tables.is_empty() {
@@ -118,54 +118,15 @@ pub async fn athena_ddl_rds(env: &BTreeMap<String, String>, request: AthenaReque
     check_statement_inputs(&database, &[], &request.accounts, &bucket, &prefix).map_err(CliError::Athena)?;
     let settings = AwsSettings::from_env(env)?;
     let sdk_config = load_sdk_config(&settings).await;
-    let s3 = aws_sdk_s3::Client::new(&sdk_config);
-    let listed = format!("{}/rds/", prefix.trim_end_matches('/'));
-    let fail = |what: &str, e: String| CliError::Athena(format!("{what} s3://{bucket}/{listed}: {e}"));
-    let mut keys = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = s3
-            .list_objects_v2()
-            .bucket(&bucket)
-            .prefix(&listed)
-            .set_continuation_token(token.take())
-            .send()
-            .await
-            .map_err(|e| fail("cannot list", aws_sdk_s3::error::DisplayErrorContext(e).to_string()))?;
-        keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
-        match page.next_continuation_token {
-            Some(next) if page.is_truncated == Some(true) => token = Some(next),
-            _ => break,
-        }
-    }
-    let mut exports = Vec::new();
-    for key in keys {
-        let Some(place) = export_place(&prefix, &key) else { continue };
-        let object = s3
-            .get_object()
-            .bucket(&bucket)
-            .key(&key)
-            .send()
-            .await
-            .map_err(|e| fail("cannot read", format!("{key}: {}", aws_sdk_s3::error::DisplayErrorContext(e))))?;
-        let bytes = object.body.collect().await.map_err(|e| fail("cannot read", format!("{key}: {e}")))?;
-        let info: TablesInfo = serde_json::from_slice(&bytes.into_bytes())
-            .map_err(|e| fail("unreadable export metadata in", format!("{key}: {e}")))?;
-        exports.push((place, info));
-    }
+    let exports =
+        read_exports(&aws_sdk_s3::Client::new(&sdk_config), &bucket, &prefix).await.map_err(CliError::Athena)?;
     if exports.is_empty() {
         return Err(CliError::Athena(format!(
-            "no RDS export metadata (export_tables_info_*.json) under s3://{bucket}/{listed}: nothing exported yet?"
+            "no RDS export metadata (export_tables_info_*.json) under s3://{bucket}/{}/rds/: nothing exported yet?",
+            prefix.trim_end_matches('/')
         )));
     }
-    let target = DdlTarget { glue_database: database.clone(), bucket, prefix, since: request.since };
-    println!("CREATE DATABASE IF NOT EXISTS `{database}`;\n");
-    for mut table in source_tables(&exports) {
-        table.accounts.extend(request.accounts.iter().cloned());
-        match create_table(&table, &target) {
-            Ok(ddl) => println!("{ddl}"),
-            Err(why) => println!("-- {}: not described: {why}\n", table.target),
-        }
-    }
+    let target = DdlTarget { glue_database: database, bucket, prefix, since: request.since };
+    print!("{}", statements(&exports, &target, &request.accounts));
     Ok(())
 }
