@@ -42,6 +42,14 @@ def rows(name, result):
         yield (f"  naive baseline (x{result['ratio_wall']:.2f} time, x{result['ratio_calls']:.2f} calls)",
                f"{base['wall_seconds']:.1f} s", str(base["api_calls"]),
                f"{base['api_calls'] / result['notices']:.2f}/notice", "-")
+    elif name == "rds_export":
+        yield (f"rds export, {result['copies']} imports of {result['databases']} databases ({result['exports_started']} started)",
+               f"{result['wall_seconds']:.1f} s", str(result["api_calls"]),
+               f"{result['api_calls'] / result['copies']:.3f}/import", f"{result.get('peak_rss_mib') or 0:.1f} MiB")
+        base = result["baseline"]
+        yield (f"  naive baseline (x{result['ratio_wall']:.1f} time, x{result['ratio_calls']:.1f} calls)",
+               f"{base['wall_seconds']:.1f} s", str(base["api_calls"]),
+               f"{base['api_calls'] / result['copies']:.3f}/import", "-")
     elif name == "scanner":
         for size in result.get("sizes", [result]):
             yield (f"scanner, {size['copies']} copies ({size['newly_available']} due)", f"{size['wall_seconds']:.1f} s",

@@ -1,0 +1,147 @@
+//! Benchmark: one run of the RDS export function over a vault of many genuine imports from
+//! many source databases (20 copies each, a few per week over the lookback), with the
+//! account's 5 export slots free, against the emulator with a fixed latency per API call;
+//! in the same run a naive baseline (describe each copy, then the export tasks of each copy,
+//! one by one). The function runs under its template role.
+//!
+//! `OFFSITE_BENCH_EXPORT_DATABASES` (default 500), `OFFSITE_BENCH_EXPORT_COPIES_PER_DATABASE`
+//! (default 20), `OFFSITE_BENCH_LATENCY_MS` (default 20). Writes `target/bench/rds_export.json`.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_sdk_rds::Client;
+use aws_sdk_rds::types::Filter;
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+use offsite_common::lineage::vault_identifier;
+use offsite_common::snapshot::{Snapshot, SnapshotKind, SnapshotStatus};
+use offsite_common::tags;
+use offsite_rds_export::run::StartResult;
+use offsite_tests::fixtures::{db_instance, tag};
+use offsite_tests::pipeline::Pipeline;
+use offsite_tests::{EmulatorOptions, VAULT, WORKLOAD, workspace_root};
+
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn calls(p: &Pipeline, account: &str) -> (u64, BTreeMap<String, u64>) {
+    let counts = p.emulator.request_counts().expect("counts");
+    let by_action: BTreeMap<String, u64> = counts
+        .counts
+        .iter()
+        .filter(|c| c.account == account)
+        .map(|c| (format!("{}:{}", c.service, c.action), c.count))
+        .collect();
+    (by_action.values().sum(), by_action)
+}
+
+/// The naive exporter's reading: every copy described, then each copy's export tasks.
+async fn naive_reading(vault: &Client, identifiers: &[String]) -> usize {
+    let mut described = 0;
+    for identifier in identifiers {
+        let out = vault.describe_db_snapshots().db_snapshot_identifier(identifier).send().await.expect("describe");
+        let Some(arn) = out.db_snapshots().first().and_then(|s| s.db_snapshot_arn()) else { continue };
+        let filter = Filter::builder().name("source-arn").values(arn).build();
+        vault.describe_export_tasks().filters(filter).send().await.expect("export tasks");
+        described += 1;
+    }
+    described
+}
+
+#[tokio::main]
+async fn main() {
+    let databases = setting("OFFSITE_BENCH_EXPORT_DATABASES", 500);
+    let per_database = setting("OFFSITE_BENCH_EXPORT_COPIES_PER_DATABASE", 20);
+    let latency = Duration::from_millis(setting("OFFSITE_BENCH_LATENCY_MS", 20));
+    let copies = databases * per_database;
+    let quota = u32::try_from(copies + 100).unwrap_or(u32::MAX);
+    let p = Pipeline::start_with(&EmulatorOptions { rds_snapshot_quota: Some(quota), ..Default::default() }).await;
+    // The vault's imports, made by its operator: manual snapshots of one PostgreSQL instance
+    // with the identifiers and provenance tags the importer gives them, taken a day apart
+    // going back from ten days ago (so several closed weeks per database are due).
+    db_instance(&p.vault, "bench-source", None).await;
+    let rds = Client::new(&p.vault);
+    let now = SystemTime::now();
+    let mut identifiers = Vec::new();
+    let mut pending = Vec::new();
+    for d in 0..databases {
+        let database = format!("db-{d:04}");
+        for c in 0..per_database {
+            let shared_arn = format!("arn:aws:rds:us-east-1:{WORKLOAD}:snapshot:offsite-{database}-{c:03}");
+            let shared = Snapshot::bare(SnapshotKind::Instance, shared_arn.clone(), "", SnapshotStatus::Available);
+            let identifier = vault_identifier(&shared);
+            let taken = DateTime::from(now - Duration::from_secs((10 + c) * 86_400));
+            let copy_tags = vec![
+                tag(tags::MARKER, tags::MARKER_IMPORT),
+                tag(tags::COPY_ARN, &shared_arn),
+                tag(tags::SOURCE_ACCOUNT, WORKLOAD),
+                tag(tags::SOURCE_DATABASE, &database),
+                tag(tags::SOURCE_CREATED, &taken.fmt(Format::DateTime).expect("formattable")),
+            ];
+            identifiers.push(identifier.clone());
+            let rds = rds.clone();
+            pending.push(tokio::spawn(async move {
+                rds.create_db_snapshot()
+                    .db_instance_identifier("bench-source")
+                    .db_snapshot_identifier(identifier)
+                    .set_tags(Some(copy_tags))
+                    .send()
+                    .await
+                    .map(drop)
+            }));
+            offsite_tests::bench::settle(&mut pending, 16, "seed import").await;
+        }
+    }
+    offsite_tests::bench::settle(&mut pending, 0, "seed import").await;
+
+    let exporter = p.rds_exporter().await;
+    p.emulator.set_latency(latency).expect("latency");
+    p.emulator.reset_request_counts().expect("reset");
+    offsite_tests::bench::reset_peak_rss();
+    let started = Instant::now();
+    let report = exporter.run(DateTime::from(SystemTime::now())).await.expect("the run");
+    let offsite_wall = started.elapsed().as_secs_f64();
+    let peak = offsite_tests::bench::peak_rss_mib();
+    let (offsite_calls, offsite_by_action) = calls(&p, VAULT);
+    let started_exports = report.count(&StartResult::Started);
+    assert_eq!(started_exports, 5, "the account's five slots are used: {:?}", report.starts);
+    let deferred = report
+        .periods
+        .iter()
+        .filter(|v| matches!(v.outcome, offsite_rds_export::plan::Outcome::Deferred { .. }))
+        .count();
+
+    p.emulator.reset_request_counts().expect("reset");
+    let started = Instant::now();
+    let described = naive_reading(&Client::new(&p.vault), &identifiers).await;
+    let naive_wall = started.elapsed().as_secs_f64();
+    let (naive_calls, naive_by_action) = calls(&p, VAULT);
+    assert_eq!(described as u64, copies);
+
+    let result = serde_json::json!({
+        "scenario": "rds_export",
+        "profile": if cfg!(debug_assertions) { "dev" } else { "release" },
+        "copies": copies,
+        "databases": databases,
+        "latency_ms": latency.as_millis() as u64,
+        "wall_seconds": offsite_wall,
+        "api_calls": offsite_calls,
+        "api_calls_by_action": offsite_by_action,
+        "exports_started": started_exports,
+        "periods_deferred": deferred,
+        "peak_rss_mib": peak,
+        "baseline": { "wall_seconds": naive_wall, "api_calls": naive_calls, "api_calls_by_action": naive_by_action },
+        "ratio_wall": naive_wall / offsite_wall,
+        "ratio_calls": naive_calls as f64 / offsite_calls as f64,
+    });
+    println!("{}", serde_json::to_string_pretty(&result).unwrap_or_default());
+    let dir = workspace_root().join("target/bench");
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::write(dir.join("rds_export.json"), result.to_string());
+    println!(
+        "bench rds export: {copies} imports of {databases} databases -> {offsite_wall:.1}s, {offsite_calls} calls, \
+         {started_exports} started, {deferred} deferred; naive reading {naive_wall:.1}s, {naive_calls} calls"
+    );
+}
