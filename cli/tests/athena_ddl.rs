@@ -4,7 +4,6 @@
 //! The checker is `tests/athena/athena_check.py` (pinned in the emulator's venv).
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
@@ -13,26 +12,11 @@ use aws_smithy_types::DateTime;
 use offsite_dynamo::run::{DynamoExporter, TableResult};
 use offsite_dynamo::settings::DynamoSettings;
 use offsite_tests::deployed::{AUDITOR_BUCKET, DeployedPair};
-use offsite_tests::fixtures::{dynamo_table, wait_for};
-use offsite_tests::{Emulator, EmulatorOptions, REGION, WORKLOAD, workspace_root};
+use offsite_tests::fixtures::{athena_check, download_bucket, dynamo_table, wait_for};
+use offsite_tests::{Emulator, EmulatorOptions, REGION, WORKLOAD};
 use serde_json::{Value, json};
 
 const BUCKET: &str = AUDITOR_BUCKET;
-
-/// Copies every object of the bucket under `prefix` to `root/<key>`.
-async fn download(s3: &aws_sdk_s3::Client, prefix: &str, root: &Path) -> usize {
-    let listed = s3.list_objects_v2().bucket(BUCKET).prefix(prefix).send().await.expect("list objects");
-    let mut count = 0;
-    for object in listed.contents() {
-        let key = object.key().expect("key");
-        let body = s3.get_object().bucket(BUCKET).key(key).send().await.expect("get").body.collect().await;
-        let path = root.join(key);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(&path, body.expect("read").into_bytes()).expect("write");
-        count += 1;
-    }
-    count
-}
 
 #[tokio::test]
 async fn the_ddl_parses_as_hive_and_the_equivalent_query_reads_the_exported_items() {
@@ -42,7 +26,6 @@ async fn the_ddl_parses_as_hive_and_the_equivalent_query_reads_the_exported_item
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let (emulator, workload) = (&pair.emulator, &pair.workload);
-    let s3 = aws_sdk_s3::Client::new(&pair.auditor);
     let ddb = aws_sdk_dynamodb::Client::new(workload);
     // Items of several DynamoDB types, written before PITR is enabled (so in the export).
     dynamo_table(workload, "orders-2024", false, true, 0).await;
@@ -104,20 +87,11 @@ async fn the_ddl_parses_as_hive_and_the_equivalent_query_reads_the_exported_item
     // The auditor's bucket, copied to disk as it is in S3.
     let dir = std::env::temp_dir().join(format!("offsite-athena-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let files = download(&s3, "exports/dynamodb/", &dir).await;
+    let files = download_bucket(&pair.auditor, BUCKET, "exports/dynamodb/", &dir).await;
     assert!(files >= 5, "data file, manifests, checksums and _started: {files}");
-    let ddl_file = dir.join("create-table.sql");
-    std::fs::write(&ddl_file, &ddl_text).expect("write DDL");
-    let root = workspace_root();
-    let checked = Command::new(root.join(".venv/bin/python"))
-        .arg(root.join("tests/athena/athena_check.py"))
-        .arg(&ddl_file)
-        .arg(&dir)
-        .output()
-        .expect("the checker runs");
+    let checked = athena_check("athena_check.py", &ddl_text, &dir);
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(checked.status.success(), "{}\n{ddl_text}", String::from_utf8_lossy(&checked.stderr));
-    let result: Value = serde_json::from_slice(&checked.stdout).expect("JSON");
+    let result = checked.unwrap_or_else(|e| panic!("{e}\n{ddl_text}"));
     assert_eq!((result["database"].as_str(), result["table"].as_str()), (Some("audit"), Some("orders_2024")));
     assert_eq!(result["location"], format!("s3://{BUCKET}/exports/dynamodb/"));
     let mut rows: Vec<Value> = result["items"].as_array().expect("items").clone();

@@ -5,32 +5,16 @@
 //! with a Hive-dialect parser; `tests/athena/rds_athena_check.py`) returns the seeded rows
 //! with their partition values.
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use aws_smithy_types::DateTime;
 use offsite_rds_export::run::StartResult;
+use offsite_tests::WORKLOAD;
 use offsite_tests::deployed::AUDITOR_BUCKET;
-use offsite_tests::fixtures::wait_for;
+use offsite_tests::fixtures::{athena_check, download_bucket, wait_for};
 use offsite_tests::pipeline::Pipeline;
-use offsite_tests::{WORKLOAD, workspace_root};
 use serde_json::{Value, json};
-
-/// Copies every object of the auditor's bucket under `prefix` to `root/<key>`.
-async fn download(s3: &aws_sdk_s3::Client, prefix: &str, root: &Path) -> usize {
-    let listed = s3.list_objects_v2().bucket(AUDITOR_BUCKET).prefix(prefix).send().await.expect("list objects");
-    let mut count = 0;
-    for object in listed.contents() {
-        let key = object.key().expect("key");
-        let body = s3.get_object().bucket(AUDITOR_BUCKET).key(key).send().await.expect("get").body.collect().await;
-        let path = root.join(key);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(&path, body.expect("read").into_bytes()).expect("write");
-        count += 1;
-    }
-    count
-}
 
 fn shop() -> Value {
     json!([{
@@ -88,21 +72,11 @@ async fn the_rds_ddl_parses_as_hive_and_the_equivalent_query_reads_the_seeded_ro
 
     let dir = std::env::temp_dir().join(format!("offsite-rds-athena-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let s3 = aws_sdk_s3::Client::new(&p.auditor);
-    let files = download(&s3, "offsite/rds/", &dir).await;
+    let files = download_bucket(&p.auditor, AUDITOR_BUCKET, "offsite/rds/", &dir).await;
     assert!(files >= 4, "two Parquet files, markers and the metadata: {files}");
-    let ddl_file = dir.join("create-tables.sql");
-    std::fs::write(&ddl_file, &ddl_text).expect("write DDL");
-    let root = workspace_root();
-    let checked = Command::new(root.join(".venv/bin/python"))
-        .arg(root.join("tests/athena/rds_athena_check.py"))
-        .arg(&ddl_file)
-        .arg(&dir)
-        .output()
-        .expect("the checker runs");
+    let checked = athena_check("rds_athena_check.py", &ddl_text, &dir);
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(checked.status.success(), "{}\n{ddl_text}", String::from_utf8_lossy(&checked.stderr));
-    let result: Value = serde_json::from_slice(&checked.stdout).expect("JSON");
+    let result = checked.unwrap_or_else(|e| panic!("{e}\n{ddl_text}"));
     let orders = &result["tables"]["offsite_rds.shop_public_orders"];
     assert_eq!(orders["columns"]["total"], "TEXT", "numeric arrives as a string: {result:#}");
     assert_eq!(orders["columns"]["id"], "BIGINT", "{result:#}");

@@ -455,8 +455,7 @@ async fn export_snapshots(
 /// emulator's virtualenv). Returns `{"ddl", "tables": {table: {"rows": [...]}}}`.
 async fn auditor_query(pair: &DeployedPair, errors: &mut Vec<String>) -> Value {
     use offsite_rds_export::athena::{DdlTarget, read_exports, statements};
-    let s3 = aws_sdk_s3::Client::new(&pair.auditor);
-    let exports = match read_exports(&s3, AUDITOR_BUCKET, "offsite").await {
+    let exports = match read_exports(&aws_sdk_s3::Client::new(&pair.auditor), AUDITOR_BUCKET, "offsite").await {
         Ok(exports) => exports,
         Err(e) => {
             errors.push(format!("the auditor cannot read the RDS exports' metadata: {e}"));
@@ -473,45 +472,13 @@ async fn auditor_query(pair: &DeployedPair, errors: &mut Vec<String>) -> Value {
     // The bucket as the auditor sees it, on disk, for DuckDB.
     let dir = std::env::temp_dir().join(format!("offsite-demo-rds-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let listed = s3.list_objects_v2().bucket(AUDITOR_BUCKET).prefix("offsite/rds/").send().await;
-    let keys: Vec<String> =
-        listed.map(|l| l.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect()).unwrap_or_default();
-    for key in keys {
-        let Ok(object) = s3.get_object().bucket(AUDITOR_BUCKET).key(&key).send().await else { continue };
-        let Ok(bytes) = object.body.collect().await else { continue };
-        let path = dir.join(&key);
-        let written = path
-            .parent()
-            .map(std::fs::create_dir_all)
-            .transpose()
-            .and_then(|_| std::fs::write(&path, bytes.into_bytes()));
-        if let Err(e) = written {
-            errors.push(format!("cannot copy {key} for the Athena check: {e}"));
-        }
-    }
-    let ddl_file = dir.join("create-tables.sql");
-    if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&ddl_file, &ddl)) {
-        errors.push(format!("cannot write the DDL: {e}"));
-        return Value::Null;
-    }
-    let root = offsite_tests::workspace_root();
-    let checked = std::process::Command::new(root.join(".venv/bin/python"))
-        .arg(root.join("tests/athena/rds_athena_check.py"))
-        .arg(&ddl_file)
-        .arg(&dir)
-        .output();
+    offsite_tests::fixtures::download_bucket(&pair.auditor, AUDITOR_BUCKET, "offsite/rds/", &dir).await;
+    let checked = offsite_tests::fixtures::athena_check("rds_athena_check.py", &ddl, &dir);
     let _ = std::fs::remove_dir_all(&dir);
-    let mut result = match checked {
-        Ok(out) if out.status.success() => serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
-        Ok(out) => {
-            errors.push(format!("the Athena check failed: {}", String::from_utf8_lossy(&out.stderr)));
-            Value::Null
-        }
-        Err(e) => {
-            errors.push(format!("the Athena check did not run (make venv): {e}"));
-            Value::Null
-        }
-    };
+    let mut result = checked.unwrap_or_else(|e| {
+        errors.push(format!("the Athena check failed: {e}"));
+        Value::Null
+    });
     if let Some(object) = result.as_object_mut() {
         object.insert("ddl".to_owned(), Value::from(ddl));
     }

@@ -22,10 +22,6 @@ use offsite_tests::{AUDITOR, Emulator, EmulatorOptions, WORKLOAD, workspace_root
 
 const BUCKET: &str = AUDITOR_BUCKET;
 
-fn setting(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
 /// One measured run: wall time, outcome counts and API calls by action.
 async fn measured(emulator: &Emulator, job: &DynamoExporter, now: DateTime) -> (Report, serde_json::Value) {
     emulator.reset_request_counts().expect("reset counts");
@@ -95,8 +91,8 @@ async fn naive_run(ddb: &aws_sdk_dynamodb::Client, audit_key: &str) -> usize {
 
 #[tokio::main]
 async fn main() {
-    let tables = setting("OFFSITE_BENCH_TABLES", 2_500);
-    let latency = Duration::from_millis(setting("OFFSITE_BENCH_LATENCY_MS", 20));
+    let tables = offsite_tests::bench::setting("OFFSITE_BENCH_TABLES", 2_500);
+    let latency = Duration::from_millis(offsite_tests::bench::setting("OFFSITE_BENCH_LATENCY_MS", 20));
     // The stacks as deployed: the job runs under its template role; the seeding and the
     // naive baseline as the workload's operator.
     let pair = DeployedPair::start(&EmulatorOptions::default(), &[], &[]).await.unwrap_or_else(|e| panic!("{e}"));

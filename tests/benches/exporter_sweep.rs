@@ -21,10 +21,6 @@ use offsite_tests::{Emulator, EmulatorOptions, REGION, WORKLOAD, workspace_root}
 
 const IN_FLIGHT: usize = 20;
 
-fn setting(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
 /// API calls by action since the last reset, in the workload account.
 fn calls(emulator: &Emulator) -> (u64, BTreeMap<String, u64>) {
     let counts = emulator.request_counts().expect("counts");
@@ -76,8 +72,8 @@ async fn naive_sweep(rds: &Client, export_key: &str) -> usize {
 
 #[tokio::main]
 async fn main() {
-    let sources = setting("OFFSITE_BENCH_SOURCES", 1000);
-    let latency = Duration::from_millis(setting("OFFSITE_BENCH_LATENCY_MS", 20));
+    let sources = offsite_tests::bench::setting("OFFSITE_BENCH_SOURCES", 1000);
+    let latency = Duration::from_millis(offsite_tests::bench::setting("OFFSITE_BENCH_LATENCY_MS", 20));
     let quota = u32::try_from(3 * sources + 100).unwrap_or(u32::MAX);
     // The pair as the templates deploy it: the exporter runs under its role, the seeding and
     // the naive baseline (a script without the pipeline's tags, which that role refuses) as

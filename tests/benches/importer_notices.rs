@@ -6,7 +6,6 @@
 //! `OFFSITE_BENCH_NOTICES` (default 1000), `OFFSITE_BENCH_LATENCY_MS` (default 20). Writes
 //! `target/bench/importer.json`.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_sdk_rds::Client;
@@ -19,21 +18,6 @@ use offsite_tests::event_source::sqs_event;
 use offsite_tests::fixtures::{db_snapshot, tag};
 use offsite_tests::pipeline::Pipeline;
 use offsite_tests::{EmulatorOptions, REGION, VAULT, WORKLOAD, workspace_root};
-
-fn setting(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn calls(p: &Pipeline, account: &str) -> (u64, BTreeMap<String, u64>) {
-    let counts = p.emulator.request_counts().expect("counts");
-    let by_action: BTreeMap<String, u64> = counts
-        .counts
-        .iter()
-        .filter(|c| c.account == account)
-        .map(|c| (format!("{}:{}", c.service, c.action), c.count))
-        .collect();
-    (by_action.values().sum(), by_action)
-}
 
 /// The naive importer: per notice, describe the shared snapshot, read its tags, copy it.
 async fn naive_import(vault: &Client, notices: &[Notice], import_key: &str) -> usize {
@@ -68,8 +52,8 @@ async fn naive_import(vault: &Client, notices: &[Notice], import_key: &str) -> u
 
 #[tokio::main]
 async fn main() {
-    let notices = setting("OFFSITE_BENCH_NOTICES", 1000);
-    let latency = Duration::from_millis(setting("OFFSITE_BENCH_LATENCY_MS", 20));
+    let notices = offsite_tests::bench::setting("OFFSITE_BENCH_NOTICES", 1000);
+    let latency = Duration::from_millis(offsite_tests::bench::setting("OFFSITE_BENCH_LATENCY_MS", 20));
     let quota = u32::try_from(3 * notices + 100).unwrap_or(u32::MAX);
     let p = Pipeline::start_with(&EmulatorOptions { rds_snapshot_quota: Some(quota), ..Default::default() }).await;
     db_snapshot(&p.workload, "orders", "orders-source", vec![]).await;
@@ -128,7 +112,7 @@ async fn main() {
     }
     let offsite_wall = started.elapsed().as_secs_f64();
     let peak = offsite_tests::bench::peak_rss_mib();
-    let (offsite_calls, offsite_by_action) = calls(&p, VAULT);
+    let (offsite_calls, offsite_by_action) = offsite_tests::bench::calls_in(&p.emulator, VAULT);
     assert_eq!(failed, 0, "every notice imported");
     assert_eq!(p.vault_copies().await.len() as u64, notices);
 
@@ -136,7 +120,7 @@ async fn main() {
     let started = Instant::now();
     let naive = naive_import(&Client::new(&p.vault), &parsed, &p.import_key).await;
     let naive_wall = started.elapsed().as_secs_f64();
-    let (naive_calls, naive_by_action) = calls(&p, VAULT);
+    let (naive_calls, naive_by_action) = offsite_tests::bench::calls_in(&p.emulator, VAULT);
     assert_eq!(naive as u64, notices);
 
     let result = serde_json::json!({

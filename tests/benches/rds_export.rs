@@ -7,7 +7,6 @@
 //! `OFFSITE_BENCH_EXPORT_DATABASES` (default 500), `OFFSITE_BENCH_EXPORT_COPIES_PER_DATABASE`
 //! (default 20), `OFFSITE_BENCH_LATENCY_MS` (default 20). Writes `target/bench/rds_export.json`.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_sdk_rds::Client;
@@ -21,21 +20,6 @@ use offsite_rds_export::run::StartResult;
 use offsite_tests::fixtures::{db_instance, tag};
 use offsite_tests::pipeline::Pipeline;
 use offsite_tests::{EmulatorOptions, VAULT, WORKLOAD, workspace_root};
-
-fn setting(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn calls(p: &Pipeline, account: &str) -> (u64, BTreeMap<String, u64>) {
-    let counts = p.emulator.request_counts().expect("counts");
-    let by_action: BTreeMap<String, u64> = counts
-        .counts
-        .iter()
-        .filter(|c| c.account == account)
-        .map(|c| (format!("{}:{}", c.service, c.action), c.count))
-        .collect();
-    (by_action.values().sum(), by_action)
-}
 
 /// The naive exporter's reading: every copy described, then each copy's export tasks.
 async fn naive_reading(vault: &Client, identifiers: &[String]) -> usize {
@@ -52,9 +36,9 @@ async fn naive_reading(vault: &Client, identifiers: &[String]) -> usize {
 
 #[tokio::main]
 async fn main() {
-    let databases = setting("OFFSITE_BENCH_EXPORT_DATABASES", 500);
-    let per_database = setting("OFFSITE_BENCH_EXPORT_COPIES_PER_DATABASE", 20);
-    let latency = Duration::from_millis(setting("OFFSITE_BENCH_LATENCY_MS", 20));
+    let databases = offsite_tests::bench::setting("OFFSITE_BENCH_EXPORT_DATABASES", 500);
+    let per_database = offsite_tests::bench::setting("OFFSITE_BENCH_EXPORT_COPIES_PER_DATABASE", 20);
+    let latency = Duration::from_millis(offsite_tests::bench::setting("OFFSITE_BENCH_LATENCY_MS", 20));
     let copies = databases * per_database;
     let quota = u32::try_from(copies + 100).unwrap_or(u32::MAX);
     let p = Pipeline::start_with(&EmulatorOptions { rds_snapshot_quota: Some(quota), ..Default::default() }).await;
@@ -104,7 +88,7 @@ async fn main() {
     let report = exporter.run(DateTime::from(SystemTime::now())).await.expect("the run");
     let offsite_wall = started.elapsed().as_secs_f64();
     let peak = offsite_tests::bench::peak_rss_mib();
-    let (offsite_calls, offsite_by_action) = calls(&p, VAULT);
+    let (offsite_calls, offsite_by_action) = offsite_tests::bench::calls_in(&p.emulator, VAULT);
     let started_exports = report.count(&StartResult::Started);
     assert_eq!(started_exports, 5, "the account's five slots are used: {:?}", report.starts);
     let deferred = report
@@ -117,7 +101,7 @@ async fn main() {
     let started = Instant::now();
     let described = naive_reading(&Client::new(&p.vault), &identifiers).await;
     let naive_wall = started.elapsed().as_secs_f64();
-    let (naive_calls, naive_by_action) = calls(&p, VAULT);
+    let (naive_calls, naive_by_action) = offsite_tests::bench::calls_in(&p.emulator, VAULT);
     assert_eq!(described as u64, copies);
 
     let result = serde_json::json!({

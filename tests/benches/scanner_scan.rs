@@ -25,10 +25,6 @@ use offsite_tests::deployed::DeployedPair;
 use offsite_tests::fixtures::{db_instance, db_snapshot, tag};
 use offsite_tests::{EmulatorOptions, REGION, VAULT, WORKLOAD, workspace_root};
 
-fn setting(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
 /// The naive scanner: list every snapshot, then per snapshot read its tags and describe it
 /// again; share each due copy and publish one message for it, one call at a time. It
 /// changes no tag, so Offsite's scan afterwards finds the same due copies.
@@ -75,10 +71,11 @@ async fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    let latency = Duration::from_millis(setting("OFFSITE_BENCH_LATENCY_MS", 20));
+    let latency = Duration::from_millis(offsite_tests::bench::setting("OFFSITE_BENCH_LATENCY_MS", 20));
     let mut scenarios = Vec::new();
     for copies in sizes {
-        scenarios.push(scenario(copies, setting("OFFSITE_BENCH_DUE", 100).min(copies), latency).await);
+        scenarios
+            .push(scenario(copies, offsite_tests::bench::setting("OFFSITE_BENCH_DUE", 100).min(copies), latency).await);
     }
     let result = serde_json::json!({ "scenario": "scanner scan", "sizes": scenarios });
     let dir = workspace_root().join("target/bench");

@@ -1,4 +1,27 @@
-//! Helpers of the benchmarks (`tests/benches/`): peak memory of the bench process.
+//! Helpers of the benchmarks (`tests/benches/`): their settings, the calls the emulator
+//! counted, peak memory of the bench process.
+
+use std::collections::BTreeMap;
+
+use crate::Emulator;
+
+/// A benchmark's whole-number setting from the environment, `default` when unset or unreadable.
+pub fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// The calls `account` made since the counts were last reset: the total and per
+/// `service:Action`.
+pub fn calls_in(emulator: &Emulator, account: &str) -> (u64, BTreeMap<String, u64>) {
+    let counts = emulator.request_counts().expect("counts");
+    let by_action: BTreeMap<String, u64> = counts
+        .counts
+        .iter()
+        .filter(|c| c.account == account)
+        .map(|c| (format!("{}:{}", c.service, c.action), c.count))
+        .collect();
+    (by_action.values().sum(), by_action)
+}
 
 /// Peak resident memory of this process since the last reset, in KiB (Linux `VmHWM`).
 pub fn peak_rss_kib() -> Option<u64> {

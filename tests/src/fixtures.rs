@@ -351,6 +351,41 @@ pub async fn export_output(
     (summary, keys, lines)
 }
 
+/// Copies every object of `bucket` under `prefix` to `root/<key>`, as its owner reads them
+/// (for engines that read files from disk: DuckDB, pyarrow); returns how many.
+pub async fn download_bucket(owner: &SdkConfig, bucket: &str, prefix: &str, root: &std::path::Path) -> usize {
+    let s3 = aws_sdk_s3::Client::new(owner);
+    let listed = s3.list_objects_v2().bucket(bucket).prefix(prefix).send().await.expect("list objects");
+    let mut count = 0;
+    for object in listed.contents() {
+        let key = object.key().expect("key");
+        let body = s3.get_object().bucket(bucket).key(key).send().await.expect("get").body.collect().await;
+        let path = root.join(key);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, body.expect("read").into_bytes()).expect("write");
+        count += 1;
+    }
+    count
+}
+
+/// Runs one of the Athena checkers (`tests/athena/<script>`, the emulator's virtualenv) over
+/// `ddl` and the bucket copied to `root`; its JSON, or the checker's error.
+pub fn athena_check(script: &str, ddl: &str, root: &std::path::Path) -> Result<serde_json::Value, String> {
+    let ddl_file = root.join("create-tables.sql");
+    std::fs::create_dir_all(root).and_then(|()| std::fs::write(&ddl_file, ddl)).map_err(|e| e.to_string())?;
+    let workspace = crate::workspace_root();
+    let out = std::process::Command::new(workspace.join(".venv/bin/python"))
+        .arg(workspace.join("tests/athena").join(script))
+        .arg(&ddl_file)
+        .arg(root)
+        .output()
+        .map_err(|e| format!("{script} did not run (make venv): {e}"))?;
+    if !out.status.success() {
+        return Err(format!("{script}: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("{script}: not JSON: {e}"))
+}
+
 /// Puts `policy` (a JSON document) as the bucket policy of `bucket`, owned by `owner`.
 pub async fn bucket_policy(owner: &SdkConfig, bucket: &str, policy: &serde_json::Value) {
     aws_sdk_s3::Client::new(owner)

@@ -27,17 +27,7 @@ pub async fn athena_ddl(env: &BTreeMap<String, String>, request: AthenaRequest) 
 
     let database = request.database.clone().unwrap_or_else(|| "offsite_dynamodb".to_owned());
 
-    let bucket = match request.bucket {
-        Some(bucket) => bucket,
-        None => offsite_common::config::required::<String>(env, BUCKET_VAR).map_err(|mut e| {
-            e.expected = format!("{} (or --bucket)", e.expected);
-            e
-        })?,
-    };
-    let prefix = match request.prefix {
-        Some(prefix) => prefix,
-        None => offsite_common::config::or_default(env, PREFIX_VAR, "offsite".to_owned())?,
-    };
+    let (bucket, prefix) = destination(env, &request, BUCKET_VAR, PREFIX_VAR)?;
     check_since(&request.since)?;
     check_statement_inputs(&database, &request.tables, &request.accounts, &bucket, &prefix)
         .map_err(CliError::Athena)?;
@@ -84,6 +74,28 @@ pub async fn athena_ddl(env: &BTreeMap<String, String>, request: AthenaRequest) 
     Ok(())
 }
 
+/// The bucket and prefix: the flags, else the function's variables (the prefix defaults to
+/// `offsite`, as the functions' do).
+fn destination(
+    env: &BTreeMap<String, String>,
+    request: &AthenaRequest,
+    bucket_var: &str,
+    prefix_var: &str,
+) -> Result<(String, String), CliError> {
+    let bucket = match &request.bucket {
+        Some(bucket) => bucket.clone(),
+        None => offsite_common::config::required::<String>(env, bucket_var).map_err(|mut e| {
+            e.expected = format!("{} (or --bucket)", e.expected);
+            e
+        })?,
+    };
+    let prefix = match &request.prefix {
+        Some(prefix) => prefix.clone(),
+        None => offsite_common::config::or_default(env, prefix_var, "offsite".to_owned())?,
+    };
+    Ok((bucket, prefix))
+}
+
 /// `--since` must be a day such as 2024-01-01 (the date projection's first day).
 fn check_since(since: &str) -> Result<(), CliError> {
     let valid = since.len() == 10
@@ -103,17 +115,7 @@ pub async fn athena_ddl_rds(env: &BTreeMap<String, String>, request: AthenaReque
         return Err(CliError::Athena("--table names DynamoDB tables: not with --rds".to_owned()));
     }
     let database = request.database.clone().unwrap_or_else(|| "offsite_rds".to_owned());
-    let bucket = match request.bucket {
-        Some(bucket) => bucket,
-        None => offsite_common::config::required::<String>(env, BUCKET_VAR).map_err(|mut e| {
-            e.expected = format!("{} (or --bucket)", e.expected);
-            e
-        })?,
-    };
-    let prefix = match request.prefix {
-        Some(prefix) => prefix,
-        None => offsite_common::config::or_default(env, PREFIX_VAR, "offsite".to_owned())?,
-    };
+    let (bucket, prefix) = destination(env, &request, BUCKET_VAR, PREFIX_VAR)?;
     check_since(&request.since)?;
     check_statement_inputs(&database, &[], &request.accounts, &bucket, &prefix).map_err(CliError::Athena)?;
     let settings = AwsSettings::from_env(env)?;
