@@ -17,7 +17,7 @@ use offsite_exporter::trigger::Home;
 
 use crate::commands::athena::AthenaRequest;
 use crate::commands::explain::parse_function_arn;
-use crate::commands::{athena, explain, plan, status, whoami};
+use crate::commands::{athena, cancel, explain, plan, status, whoami};
 use crate::error::{CliError, named_by_flag};
 
 #[derive(Debug, Parser)]
@@ -81,6 +81,13 @@ enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// Cancels an RDS export for auditors in progress (run with vault credentials; needs
+    /// rds:CancelExportTask). The export function never cancels; files already written stay.
+    CancelExport {
+        /// The export task's identifier (`offsite status --side vault --json` lists them).
+        #[arg(long = "task", value_name = "ID")]
+        task: String,
     },
     /// Dry run of the exporter's sweep against the current account: what would be copied,
     /// and why each other snapshot is skipped. Changes nothing.
@@ -166,6 +173,7 @@ async fn main() -> ExitCode {
         // Before any settings are read: it needs none and must work without them.
         Command::ExplainEvent { file, function_arn } => return explain::explain_event(&file, function_arn.as_ref()),
         Command::Whoami => whoami::whoami(env).await,
+        Command::CancelExport { task } => cancel::cancel_export(env, &task).await,
         Command::Status { side: Side::Workload, json } => status::status_workload(env, json).await,
         Command::Status { side: Side::Vault, json } => status::vault_health(env, None, None, json).await.map(drop),
         Command::Verify { rpo, export_rpo, json } => match status::vault_health(env, Some(rpo), export_rpo, json).await

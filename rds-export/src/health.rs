@@ -17,7 +17,8 @@ pub struct ExportRow {
     pub newest_exported_date: Option<String>,
     /// How old that data is (seconds).
     pub age_secs: Option<i64>,
-    pub running: usize,
+    /// Exports in progress (`offsite cancel-export --task <id>` cancels one).
+    pub running: Vec<String>,
     /// Failures since the newest completed export: (task, cause).
     pub failures: Vec<(String, String)>,
     pub skipped_tables: Vec<String>,
@@ -53,7 +54,7 @@ pub fn export_health(states: &[DatabaseState], now_secs: i64, export_rpo_secs: O
                 newest_export: state.newest_export.clone(),
                 newest_exported_date: state.newest_exported_taken.map(date_text),
                 age_secs,
-                running: state.running.len(),
+                running: state.running.clone(),
                 failures: state.failures.clone(),
                 skipped_tables: state.skipped_tables.clone(),
                 verdict,
@@ -89,7 +90,7 @@ pub fn export_table(health: &ExportHealth) -> String {
             row.database.to_string(),
             row.newest_exported_date.as_deref().unwrap_or("-"),
             age,
-            row.running,
+            row.running.len(),
             row.verdict,
             problems.join("; ")
         );

@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod athena;
+pub mod cancel;
 pub mod explain;
 pub mod plan;
 pub mod status;

@@ -86,7 +86,7 @@ pub async fn vault_health(
     let bucket: Option<String> = offsite_common::config::optional(&env, offsite_rds_export::settings::BUCKET_VAR)?;
     let states = offsite_rds_export::run::database_states(&aws_sdk_rds::Client::new(&sdk_config), bucket.as_deref())
         .await
-        .map_err(|e| CliError::Exports(e.to_string()))?;
+        .map_err(|e| CliError::Exports(format!("{e}; `offsite status --side vault` needs rds:DescribeExportTasks")))?;
     let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
     let exports = export_health(&states, now.secs(), export_rpo.map(secs));
     let exporting = bucket.is_some() || export_rpo.is_some() || states.iter().any(|s| s.newest_export.is_some());
