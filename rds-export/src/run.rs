@@ -109,6 +109,8 @@ impl Report {
         m.add("ExportsRefused", self.count(&StartResult::Refused) as f64);
         m.add("ExportsAtLimit", self.count(&StartResult::AtLimit) as f64);
         m.add("ExportsRunning", self.count_periods(|o| matches!(o, Outcome::Running { .. })) as f64);
+        // Periods within the lookback whose export completed.
+        m.add("ExportsCompleted", self.count_periods(|o| matches!(o, Outcome::Exported { .. })) as f64);
         m.add("ExportsDeferred", self.count_periods(|o| matches!(o, Outcome::Deferred { .. })) as f64);
         m.add("ExportsGivenUp", self.count_periods(|o| matches!(o, Outcome::GaveUp { .. })) as f64);
         m.add("ExportsUnsupported", self.count_periods(|o| matches!(o, Outcome::Unsupported { .. })) as f64);

@@ -114,6 +114,8 @@ async fn a_due_export_is_started_with_the_planned_identifier_prefix_and_settings
     assert_eq!(start.num_calls(), 1, "the request carried the planned values");
     assert_eq!(report.count(&StartResult::Started), 1, "{report:?}");
     assert!(report.security.is_empty());
+    let metrics = &report.metrics()[0];
+    assert_eq!((metrics.get("ExportsStarted"), metrics.get("ExportsCompleted")), (1.0, 0.0));
 }
 
 #[tokio::test]

@@ -162,6 +162,7 @@ async fn a_vault_copy_is_exported_as_parquet_once_whatever_reruns_and_concurrent
     let state = &report.databases[0];
     assert_eq!(state.newest_export.as_deref(), Some(identifier));
     assert_eq!(report.metrics()[0].get("DatabasesWithoutExport"), 0.0);
+    assert_eq!(report.metrics()[0].get("ExportsCompleted"), 1.0, "the week's export, complete");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
