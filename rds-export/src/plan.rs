@@ -75,16 +75,6 @@ impl Period {
             }
         }
     }
-
-    /// How the setting writes it (`7d`, `month`): part of the identifiers' hash.
-    pub fn label(self) -> String {
-        match self {
-            Self::Every { secs } => {
-                offsite_common::config::duration_text(std::time::Duration::from_secs(secs.unsigned_abs()))
-            }
-            Self::CalendarMonth => "month".to_owned(),
-        }
-    }
 }
 
 /// The engines whose snapshots RDS can export, by the SQL dialect that shapes `ExportOnly`.
@@ -286,8 +276,12 @@ pub enum Outcome {
     Exported { task: String },
     /// Its export is in progress.
     Running { task: String },
-    /// Started in this run (`run` reports what the call answered).
+    /// Started in this run.
     Start { task: String },
+    /// Due, but RDS did not start it in this run (refused, at the account's limit, a task of
+    /// that name exporting something else, or not tried after such an answer): the run's
+    /// `starts` say why; the next run tries again.
+    NotStarted { task: String, reason: String },
     /// Waits for a slot, or for another export of the same snapshot to end.
     Deferred { task: String, reason: String },
     /// Failed [`MAX_ATTEMPTS`] times: left to an operator.

@@ -92,6 +92,24 @@ impl Report {
         self.starts.iter().filter(|s| s.result == *result).count()
     }
 
+    /// The period a start was for now says what RDS answered.
+    fn note_start(&mut self, start: &Start, result: &StartResult, reason: Option<&str>) {
+        let outcome = match result {
+            StartResult::Started => return,
+            StartResult::AlreadyStarted => Outcome::Running { task: start.identifier.clone() },
+            other => Outcome::NotStarted {
+                task: start.identifier.clone(),
+                reason: format!("{other:?}: {}", reason.unwrap_or_default()),
+            },
+        };
+        let planned = |v: &&mut PeriodVerdict| {
+            v.copy_arn == start.source_arn && matches!(&v.outcome, Outcome::Start { task } if *task == start.identifier)
+        };
+        if let Some(verdict) = self.periods.iter_mut().find(planned) {
+            verdict.outcome = outcome;
+        }
+    }
+
     fn count_periods(&self, matches: fn(&Outcome) -> bool) -> usize {
         self.periods.iter().filter(|v| matches(&v.outcome)).count()
     }
@@ -112,6 +130,7 @@ impl Report {
         // Periods within the lookback whose export completed.
         m.add("ExportsCompleted", self.count_periods(|o| matches!(o, Outcome::Exported { .. })) as f64);
         m.add("ExportsDeferred", self.count_periods(|o| matches!(o, Outcome::Deferred { .. })) as f64);
+        m.add("ExportsNotStarted", self.count_periods(|o| matches!(o, Outcome::NotStarted { .. })) as f64);
         m.add("ExportsGivenUp", self.count_periods(|o| matches!(o, Outcome::GaveUp { .. })) as f64);
         m.add("ExportsUnsupported", self.count_periods(|o| matches!(o, Outcome::Unsupported { .. })) as f64);
         m.add("ExportsFailed", self.databases.iter().map(|d| d.failures.len()).sum::<usize>() as f64);
@@ -193,6 +212,7 @@ impl RdsExporter {
                     _ => None,
                 };
             }
+            report.note_start(&start, &result, reason.as_deref());
             report.starts.push(StartReport { start, result, reason });
         }
         for line in report.metrics() {

@@ -155,6 +155,9 @@ async fn a_refusal_every_start_would_meet_stops_the_run_with_the_fix_named() {
     let reason = report.starts.iter().find_map(|s| s.reason.clone()).unwrap_or_default();
     assert!(reason.contains("IamRoleNotFound") && reason.contains("export.rds.amazonaws.com"), "{reason}");
     assert_eq!(report.metrics()[0].get("ExportsRefused"), 1.0);
+    // Every period says it was not started this run (none claims a start that did not happen).
+    assert!(report.periods.iter().all(|v| matches!(v.outcome, Outcome::NotStarted { .. })), "{:#?}", report.periods);
+    assert_eq!(report.metrics()[0].get("ExportsNotStarted"), 3.0);
 }
 
 #[tokio::test]
