@@ -400,7 +400,7 @@ async fn export_snapshots(
     let export_settings =
         offsite_rds_export::settings::RdsExportSettings::from_env(&env).map_err(setup("the RDS export settings"))?;
     let role = pair.role_config("offsite-rds-export").await?;
-    let exporter = RdsExporter::new(aws_sdk_rds::Client::new(&role), export_settings);
+    let exporter = RdsExporter::new(aws_sdk_rds::Client::new(&role), aws_sdk_s3::Client::new(&role), export_settings);
     let later = aws_smithy_types::DateTime::from(std::time::SystemTime::now() + Duration::from_secs(8 * 86_400));
     let report = exporter.run(later).await.map_err(setup("the RDS export run"))?;
     for start in &report.starts {

@@ -403,8 +403,9 @@ pub fn auditor(t: &Template) -> Vec<String> {
             let principal = s.principal["AWS"].to_string();
             let condition = s.condition.to_string();
             let vault_writer = principal.contains("VaultRdsExportRoleArn");
-            let dynamo_writer = !vault_writer && principal.contains("ExportRoleArn");
-            if !dynamo_writer && !vault_writer && !principal.contains("AWS::AccountId") {
+            let vault_reader = principal.contains("VaultRdsExportFunctionRoleArn");
+            let dynamo_writer = !vault_writer && !vault_reader && principal.contains("ExportRoleArn");
+            if !dynamo_writer && !vault_writer && !vault_reader && !principal.contains("AWS::AccountId") {
                 out.push(format!("{} {id}: statement {:?} allows {principal}", t.name, s.sid));
             }
             if dynamo_writer {
@@ -425,6 +426,33 @@ pub fn auditor(t: &Template) -> Vec<String> {
                 }
                 if !condition.contains("VaultRdsExportRoleArn") {
                     out.push(format!("{} {id}: statement {:?} is not matched on the writer's ARN", t.name, s.sid));
+                }
+            }
+            // The vault's export function: reads the exports' export_tables_info files and
+            // lists under <prefix>/rds/, nothing else (never the data, never a write).
+            if vault_reader {
+                for action in &s.actions {
+                    let confined = match action.as_str() {
+                        "s3:getobject" => {
+                            s.resources.iter().all(|r| r.to_string().contains("/rds/*/export_tables_info_*"))
+                        }
+                        "s3:listbucket" => {
+                            s.condition_values("StringLike", "s3:prefix")
+                                .iter()
+                                .all(|v| v.to_string().contains("/rds/*"))
+                                && !s.condition_values("StringLike", "s3:prefix").is_empty()
+                        }
+                        _ => false,
+                    };
+                    if !confined {
+                        out.push(format!(
+                            "{} {id}: the vault's export function may {action} beyond the export_tables_info files under <prefix>/rds/",
+                            t.name
+                        ));
+                    }
+                }
+                if !condition.contains("VaultRdsExportFunctionRoleArn") {
+                    out.push(format!("{} {id}: statement {:?} is not matched on the function's ARN", t.name, s.sid));
                 }
             }
         }

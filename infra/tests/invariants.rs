@@ -434,4 +434,32 @@ Resources:
             "is not matched on the writer's ARN",
         ],
     );
+    // The vault's export function reading the data, or listing the whole bucket.
+    refused(
+        "broken-auditor",
+        r#"
+Resources:
+  Policy:
+    Type: AWS::S3::BucketPolicy
+    Properties:
+      Bucket: {Ref: Bucket}
+      PolicyDocument:
+        Statement:
+          - {Effect: Deny, Principal: "*", Action: "s3:*", Resource: "*", Condition: {Bool: {"aws:SecureTransport": "false"}}}
+          - Effect: Allow
+            Principal: {AWS: {"Fn::Sub": ["arn:aws:iam::${A}:root", {A: {Ref: ExportRoleArn}}]}}
+            Action: s3:PutObject
+            Resource: "arn:aws:s3:::auditor/offsite/*"
+          - Effect: Allow
+            Principal: {AWS: {"Fn::Sub": ["arn:aws:iam::${A}:root", {A: {Ref: VaultRdsExportFunctionRoleArn}}]}}
+            Action: ["s3:GetObject", "s3:ListBucket"]
+            Resource: ["arn:aws:s3:::auditor/offsite/rds/*", "arn:aws:s3:::auditor"]
+            Condition: {ArnEquals: {"aws:PrincipalArn": {Ref: VaultRdsExportFunctionRoleArn}}}
+"#,
+        auditor,
+        &[
+            "the vault's export function may s3:getobject beyond the export_tables_info files",
+            "the vault's export function may s3:listbucket beyond the export_tables_info files",
+        ],
+    );
 }

@@ -14,47 +14,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use serde::Deserialize;
+pub use crate::tables_info::{ColumnMapping, SchemaMetadata, TableInfo, TablesInfo};
 
 /// The partition columns, in the template's order.
 pub const PARTITIONS: [&str; 4] = ["source_account", "source_database", "export_date", "export_attempt"];
-
-/// One exported table as an export's `export_tables_info` reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct TableInfo {
-    /// `<database>.<schema>.<table>` (PostgreSQL) or `<database>.<table>` (MySQL).
-    pub target: String,
-    #[serde(default)]
-    pub status: String,
-    #[serde(rename = "schemaMetadata", default)]
-    pub schema: SchemaMetadata,
-    #[serde(rename = "warningMessage", default)]
-    pub warning: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-pub struct SchemaMetadata {
-    #[serde(rename = "originalTypeMappings", default)]
-    pub columns: Vec<ColumnMapping>,
-}
-
-/// One column: its name, the database's type, and the Parquet type RDS wrote.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct ColumnMapping {
-    #[serde(rename = "columnName")]
-    pub name: String,
-    #[serde(rename = "originalType")]
-    pub original_type: String,
-    #[serde(rename = "expectedExportedType")]
-    pub exported_type: String,
-}
-
-/// An `export_tables_info_<id>_from_<n>_to_<m>.json` document.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct TablesInfo {
-    #[serde(rename = "perTableStatus", default)]
-    pub tables: Vec<TableInfo>,
-}
 
 /// Where an export's files are: read from the key of its `export_tables_info` file.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -259,45 +222,16 @@ pub fn create_table(table: &SourceTable, target: &DdlTarget) -> Result<String, S
 
 /// Every export's metadata under `<prefix>/rds/` in `bucket`: the `export_tables_info_*.json`
 /// files, read with the caller's credentials (the auditor's: `s3:ListBucket`, `s3:GetObject`).
-#[cfg(feature = "s3")]
 pub async fn read_exports(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     prefix: &str,
 ) -> Result<Vec<(ExportPlace, TablesInfo)>, String> {
-    use aws_sdk_s3::error::DisplayErrorContext;
     let listed = if prefix.is_empty() { "rds/".to_owned() } else { format!("{}/rds/", prefix.trim_end_matches('/')) };
-    let mut keys = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = s3
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(&listed)
-            .set_continuation_token(token.take())
-            .send()
-            .await
-            .map_err(|e| format!("cannot list s3://{bucket}/{listed}: {}", DisplayErrorContext(e)))?;
-        keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
-        match page.next_continuation_token {
-            Some(next) if page.is_truncated == Some(true) => token = Some(next),
-            _ => break,
-        }
-    }
     let mut exports = Vec::new();
-    for key in keys {
+    for key in crate::tables_info::list_keys(s3, bucket, &listed).await? {
         let Some(place) = export_place(prefix, &key) else { continue };
-        let object = s3
-            .get_object()
-            .bucket(bucket)
-            .key(&key)
-            .send()
-            .await
-            .map_err(|e| format!("cannot read s3://{bucket}/{key}: {}", DisplayErrorContext(e)))?;
-        let bytes = object.body.collect().await.map_err(|e| format!("cannot read s3://{bucket}/{key}: {e}"))?;
-        let info: TablesInfo = serde_json::from_slice(&bytes.into_bytes())
-            .map_err(|e| format!("unreadable export metadata s3://{bucket}/{key}: {e}"))?;
-        exports.push((place, info));
+        exports.push((place, crate::tables_info::read_document(s3, bucket, &key).await?));
     }
     Ok(exports)
 }

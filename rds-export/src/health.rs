@@ -108,6 +108,7 @@ mod tests {
             oldest_import_taken: oldest,
             newest_exported_taken: newest,
             newest_export: newest.map(|_| format!("offsite-{database}-1")),
+            newest_export_tables: None,
             running: Vec::new(),
             failures: Vec::new(),
             warnings: Vec::new(),

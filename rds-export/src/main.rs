@@ -21,7 +21,8 @@ async fn main() -> Result<(), Error> {
             tracing::error!(error = %error, "the RDS export function cannot start");
         })?;
     let sdk_config = load_sdk_config(&settings.aws).await;
-    let exporter = RdsExporter::new(aws_sdk_rds::Client::new(&sdk_config), settings);
+    let exporter =
+        RdsExporter::new(aws_sdk_rds::Client::new(&sdk_config), aws_sdk_s3::Client::new(&sdk_config), settings);
     let exporter = &exporter;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let trigger = offsite_common::logging::trigger_of(&event.payload);

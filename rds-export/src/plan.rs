@@ -327,6 +327,9 @@ pub struct DatabaseState {
     pub newest_exported_taken: Option<i64>,
     /// Its newest completed export task.
     pub newest_export: Option<String>,
+    /// How many tables that export's own `export_tables_info` lists (read by the run:
+    /// [`crate::tables_info`]; `None` until read).
+    pub newest_export_tables: Option<usize>,
     /// Exports in progress.
     pub running: Vec<String>,
     /// Failures after the newest completed export: (task, cause).
@@ -573,6 +576,7 @@ fn database_state(
         oldest_import_taken: copies.iter().map(|(_, taken)| *taken).min(),
         newest_exported_taken: newest.map(|(_, taken)| *taken),
         newest_export: newest.map(|(t, _)| t.identifier.clone()),
+        newest_export_tables: None,
         running: tasks.iter().filter(|(t, _)| t.status.is_running()).map(|(t, _)| t.identifier.clone()).collect(),
         failures: tasks
             .iter()

@@ -4,7 +4,9 @@
 //! Calls (RDS API reference): DescribeDBSnapshots / DescribeDBClusterSnapshots (manual, paged,
 //! tags included), DescribeExportTasks twice (the tasks into our bucket, filter `s3-bucket`,
 //! for the history; every running task of the account, filter `status`, for the slots), and
-//! one StartExportTask per export started. A rerun that meets `ExportTaskAlreadyExists`
+//! one StartExportTask per export started; then, per database whose newest export completed,
+//! that export's `export_tables_info` files from the auditor's bucket (ListObjectsV2 and
+//! GetObject, a few at once), so tables RDS did not export are named. A rerun that meets `ExportTaskAlreadyExists`
 //! describes that task: the same source is success, another source a collision (someone
 //! else made a task under our name), reported as a security finding and never overwritten.
 
@@ -20,9 +22,13 @@ use serde::Serialize;
 
 use crate::plan::{self, DatabaseState, ExportTask, Outcome, PeriodVerdict, Start, TaskStatus};
 use crate::settings::RdsExportSettings;
+use crate::tables_info;
 
 /// DescribeExportTasks' largest page (API reference: `MaxRecords`, 20 to 100).
 const PAGE_SIZE: i32 = 100;
+
+/// The newest exports whose `export_tables_info` are read at once.
+const TABLES_INFO_READS: usize = 8;
 
 /// The states that hold one of the account's export slots, as the `status` filter spells
 /// them (DescribeExportTasks, Filters: lowercase).
@@ -160,12 +166,14 @@ impl Report {
 pub struct RdsExporter {
     rds: RdsSnapshots,
     client: Client,
+    /// Reads the exports' `export_tables_info` files in the auditor's bucket.
+    s3: aws_sdk_s3::Client,
     settings: RdsExportSettings,
 }
 
 impl RdsExporter {
-    pub fn new(client: Client, settings: RdsExportSettings) -> Self {
-        Self { rds: RdsSnapshots::new(client.clone()), client, settings }
+    pub fn new(client: Client, s3: aws_sdk_s3::Client, settings: RdsExportSettings) -> Self {
+        Self { rds: RdsSnapshots::new(client.clone()), client, s3, settings }
     }
 
     /// One run at `now`.
@@ -215,10 +223,52 @@ impl RdsExporter {
             report.note_start(&start, &result, reason.as_deref());
             report.starts.push(StartReport { start, result, reason });
         }
+        self.read_newest_tables_info(&mut report, &tasks).await;
         for line in report.metrics() {
             line.flush();
         }
         Ok(report)
+    }
+
+    /// Each database's newest completed export, as its own `export_tables_info` tells it
+    /// ([`crate::tables_info`]). A file that cannot be read is a warning of that database
+    /// (the fix named), never a failed run: the exports themselves stand.
+    async fn read_newest_tables_info(&self, report: &mut Report, tasks: &[ExportTask]) {
+        let newest: Vec<(usize, ExportTask)> = report
+            .databases
+            .iter()
+            .enumerate()
+            .filter_map(|(i, state)| {
+                let id = state.newest_export.as_deref()?;
+                tasks.iter().find(|t| t.identifier == id).map(|t| (i, t.clone()))
+            })
+            .collect();
+        let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(TABLES_INFO_READS));
+        let mut reads = tokio::task::JoinSet::new();
+        for (index, task) in newest {
+            let (s3, slots) = (self.s3.clone(), slots.clone());
+            reads.spawn(async move {
+                let _slot = slots.acquire_owned().await;
+                let read = tables_info::read_tables_info(&s3, &task.s3_bucket, &task.s3_prefix, &task.identifier).await;
+                (index, task.identifier, read)
+            });
+        }
+        let mut results = Vec::new();
+        while let Some(joined) = reads.join_next().await {
+            match joined {
+                Ok(result) => results.push(result),
+                Err(e) => tracing::error!(error = %e, "reading an export's tables info stopped"),
+            }
+        }
+        // In the databases' order, whatever order the reads finished in.
+        results.sort_by_key(|(index, _, _)| *index);
+        for (index, task, read) in results {
+            let Some(state) = report.databases.get_mut(index) else { continue };
+            match read {
+                Ok(tables) => tables_info::note_tables(state, &task, &tables),
+                Err(problem) => state.warnings.push((task, problem)),
+            }
+        }
     }
 
     async fn export_tasks(

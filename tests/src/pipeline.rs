@@ -232,7 +232,7 @@ impl Pipeline {
         let settings =
             offsite_rds_export::settings::RdsExportSettings::from_env(&env).expect("the template's settings");
         let role = self.role_config("offsite-rds-export").await.expect("the function's role");
-        offsite_rds_export::run::RdsExporter::new(Client::new(&role), settings)
+        offsite_rds_export::run::RdsExporter::new(Client::new(&role), aws_sdk_s3::Client::new(&role), settings)
     }
 }
 

@@ -94,7 +94,9 @@ fn existing_task_exporting(source: &'static str) -> Rule {
 
 async fn run(rules: &[&Rule]) -> Report {
     let client = mock_client!(aws_sdk_rds, RuleMode::MatchAny, rules);
-    RdsExporter::new(client, settings()).run(DateTime::from_secs(NOW)).await.expect("the listings succeed")
+    // No export of these vaults has completed: the bucket is never read.
+    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[]);
+    RdsExporter::new(client, s3, settings()).run(DateTime::from_secs(NOW)).await.expect("the listings succeed")
 }
 
 #[tokio::test]
@@ -172,4 +174,93 @@ async fn already_exists_without_such_a_task_is_the_accounts_limit_and_waits_for_
     assert_eq!((report.count(&StartResult::AtLimit), report.count(&StartResult::NotTried)), (1, 1), "{report:?}");
     let metrics = &report.metrics()[0];
     assert_eq!((metrics.get("ExportsAtLimit"), metrics.get("ExportsRefused")), (1.0, 0.0), "not an alarm");
+}
+
+/// The vault of [`import`]`("orders")` whose week's export completed; the account's export
+/// listing filtered by our bucket reports it, the running-task listing nothing.
+fn orders_exported() -> [Rule; 4] {
+    let [snapshots, clusters, _] = vault_of(&["orders"]);
+    let copy_arn = import("orders").db_snapshot_arn().map(str::to_owned).expect("arn");
+    let ours = mock!(Client::describe_export_tasks)
+        .match_requests(|r| r.filters().iter().any(|f| f.name() == Some("s3-bucket")))
+        .then_output(move || {
+            let task = aws_sdk_rds::types::ExportTask::builder()
+                .export_task_identifier("o111111111111-2026-12-01-orders-1")
+                .source_arn(&copy_arn)
+                .status("COMPLETE")
+                .s3_bucket("auditor-exports")
+                .s3_prefix("offsite/rds/account=111111111111/database=orders/date=2026-12-01")
+                .task_start_time(DateTime::from_secs(NOW - DAY))
+                .task_end_time(DateTime::from_secs(NOW - DAY + 600))
+                .build();
+            DescribeExportTasksOutput::builder().export_tasks(task).build()
+        });
+    let running = mock!(Client::describe_export_tasks)
+        .match_requests(|r| r.filters().iter().any(|f| f.name() == Some("status")))
+        .then_output(|| DescribeExportTasksOutput::builder().build());
+    [snapshots, clusters, ours, running]
+}
+
+const TABLES_INFO_KEY: &str = "offsite/rds/account=111111111111/database=orders/date=2026-12-01/\
+                               o111111111111-2026-12-01-orders-1/\
+                               export_tables_info_o111111111111-2026-12-01-orders-1_from_1_to_2.json";
+
+async fn run_with_bucket(rules: &[&Rule], s3_rules: &[&Rule]) -> Report {
+    let client = mock_client!(aws_sdk_rds, RuleMode::MatchAny, rules);
+    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, s3_rules);
+    RdsExporter::new(client, s3, settings()).run(DateTime::from_secs(NOW)).await.expect("the listings succeed")
+}
+
+#[tokio::test]
+async fn the_newest_exports_tables_info_names_a_table_rds_did_not_export_without_a_warning() {
+    let [snapshots, clusters, ours, running] = orders_exported();
+    let list = mock!(aws_sdk_s3::Client::list_objects_v2)
+        .match_requests(|r| {
+            r.bucket() == Some("auditor-exports")
+                && r.prefix()
+                    == Some(
+                        "offsite/rds/account=111111111111/database=orders/date=2026-12-01/\
+                         o111111111111-2026-12-01-orders-1/export_tables_info_o111111111111-2026-12-01-orders-1_from_",
+                    )
+        })
+        .then_output(|| {
+            let object = aws_sdk_s3::types::Object::builder().key(TABLES_INFO_KEY).build();
+            aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output::builder().contents(object).build()
+        });
+    let get =
+        mock!(aws_sdk_s3::Client::get_object).match_requests(|r| r.key() == Some(TABLES_INFO_KEY)).then_output(|| {
+            let body = r#"{"perTableStatus": [
+                {"target": "shop.public.orders", "status": "COMPLETE"},
+                {"target": "shop.public.huge", "status": "FAILED", "warningMessage": "out of space"}]}"#;
+            aws_sdk_s3::operation::get_object::GetObjectOutput::builder()
+                .body(aws_sdk_s3::primitives::ByteStream::from_static(body.as_bytes()))
+                .build()
+        });
+    let report = run_with_bucket(&[&snapshots, &clusters, &ours, &running], &[&list, &get]).await;
+    assert!(report.starts.is_empty(), "the week is exported: {report:#?}");
+    assert_eq!((list.num_calls(), get.num_calls()), (1, 1));
+    let state = &report.databases[0];
+    assert_eq!(state.newest_export_tables, Some(2));
+    assert_eq!(state.skipped_tables, ["shop.public.huge"], "{state:#?}");
+    assert!(state.warnings.iter().any(|(_, w)| w.contains("shop.public.huge FAILED: out of space")), "{state:#?}");
+    let metrics = &report.metrics()[0];
+    assert_eq!((metrics.get("TablesSkipped"), metrics.get("ExportWarnings")), (1.0, 1.0));
+}
+
+#[tokio::test]
+async fn a_tables_info_the_function_cannot_read_is_a_warning_with_the_fix_not_a_failed_run() {
+    let [snapshots, clusters, ours, running] = orders_exported();
+    let denied = mock!(aws_sdk_s3::Client::list_objects_v2).then_error(|| {
+        aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Error::generic(
+            ErrorMetadata::builder().code("AccessDenied").message("Access Denied").build(),
+        )
+    });
+    let report = run_with_bucket(&[&snapshots, &clusters, &ours, &running], &[&denied]).await;
+    let state = &report.databases[0];
+    assert_eq!(state.newest_export.as_deref(), Some("o111111111111-2026-12-01-orders-1"));
+    assert_eq!(state.newest_export_tables, None, "not read");
+    let (task, warning) = state.warnings.first().expect("a warning");
+    assert_eq!(task, "o111111111111-2026-12-01-orders-1");
+    assert!(warning.contains("AccessDenied") && warning.contains("auditor stack"), "{warning}");
+    assert!(state.skipped_tables.is_empty());
 }

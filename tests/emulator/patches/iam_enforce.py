@@ -53,7 +53,8 @@ request's tags; ``aws:ResourceTag/…`` and service tag keys (``rds:snapshot-tag
 tags in moto (a resource being created has none); ``kms:CallerAccount``,
 ``kms:GrantIsForAWSResource`` (false: a direct call), ``kms:EncryptionContext:…``,
 ``kms:EncryptionContextKeys``; ``sns:Protocol``, ``sns:Endpoint`` (Subscribe);
-``s3:x-amz-server-side-encryption[-aws-kms-key-id]`` (headers); ``sts:ExternalId``,
+``s3:x-amz-server-side-encryption[-aws-kms-key-id]`` (headers), ``s3:prefix`` (a listing's
+``prefix``); ``sts:ExternalId``,
 ``sts:RoleSessionName`` (AssumeRole). Service keys are kept only where the catalogue lists
 them for the action and resource type. ``aws:SourceArn``, ``aws:SourceAccount``,
 ``aws:CalledVia``, ``kms:ViaService`` are known and absent: a role's direct call carries
@@ -105,6 +106,11 @@ behalf", parameterised by service, actions and encryption context:
 * DynamoDB exports (``dynamodb_export``, ``OffsiteExport._enforced_denial``): the caller's
   S3 writes and, for SSE-KMS, ``kms:GenerateDataKey`` and ``kms:Decrypt`` through S3 (see
   that module).
+* S3 ``GetObject`` (GET or HEAD) of an SSE-KMS object (``object_key_refusal``):
+  ``kms:Decrypt`` on the object's key through S3 (S3 User Guide, "UsingKMSEncryption":
+  "To download an object that is encrypted with a KMS key ... you must have kms:Decrypt"),
+  encryption context ``aws:s3:arn``; refused -> 403 ``AccessDenied``. Keys moto's KMS does not
+  hold (``aws/s3``) are not checked.
 * RDS snapshot exports (``rds_export``): ``kms:CreateGrant`` and ``kms:DescribeKey`` on the
   export's key through RDS (``authorize_rds_key_use``) -> ``KMSKeyNotAccessibleFault``; the
   export role's S3 access is the role's own, not the caller's (see that module).
@@ -594,6 +600,10 @@ def _base_context(principal: Principal, call: Call) -> Context:
         for header in ("x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id"):
             if h.get(header):
                 ctx[f"s3:{header}"] = [h[header]]
+        # A listing's prefix ("Policy condition keys for Amazon S3": s3:prefix, ListBucket and
+        # ListBucketVersions); absent when the request names none.
+        if call.method == "GET" and "prefix" in call.query and "/" not in call.path.strip("/"):
+            ctx["s3:prefix"] = list(call.query["prefix"])
     if call.service == "ssm":
         # Set only when the request names them (the SSM condition keys of PutParameter and
         # GetParametersByPath); an absent key is absent, as IAM treats it.
@@ -877,6 +887,56 @@ def topic_key_refusal(principal: Principal, role: Any, session: Any, call: Call)
         principal, role, session, region, key_arn,
         service="sns", actions=SNS_KMS_ACTIONS,
         encryption_context={"aws:sns:topicArn": topic_arn},
+    )
+    return None if decision.allowed else decision.reason
+
+
+# --- KMS keys used by S3 to serve an SSE-KMS object ----------------------------------------
+
+S3_READ_KMS_ACTIONS = ("kms:Decrypt",)
+
+
+def object_key_refusal(principal: Principal, role: Any, session: Any, call: Call) -> str | None:
+    """Why S3 may not decrypt the SSE-KMS object this ``GetObject`` (GET or HEAD of a key, no
+    subresource) reads for an enforced caller (None if it may, or the object is not under a
+    key moto's KMS holds).
+
+    "To download an object that is encrypted with a KMS key ... you must have kms:Decrypt
+    permission for the key" (S3 User Guide, "Protecting data with server-side encryption using
+    AWS KMS keys (SSE-KMS)", UsingKMSEncryption, "Permissions"); S3 asks KMS on the caller's
+    behalf (``kms:ViaService`` ``s3.<region>.amazonaws.com``) with the encryption context
+    ``aws:s3:arn`` = the object's ARN (the same guide, "Encryption context"; with an S3 Bucket
+    Key it is the bucket's ARN). Across accounts both the caller's IAM and the key policy must
+    allow it (``authorize_key_use``)."""
+    if call.service != "s3" or call.method not in ("GET", "HEAD"):
+        return None
+    requests = _s3_requests(call)
+    if [action for action, _ in requests] != ["GetObject"]:
+        return None
+    object_arn = requests[0][1]
+    bucket_name, _, key_name = object_arn.split(":::", 1)[1].partition("/")
+    try:
+        from moto.s3.models import s3_backends
+
+        entry = s3_backends.bucket_accounts.get(bucket_name)
+        if entry is None:
+            return None
+        partition, owner = entry
+        bucket = s3_backends[owner][partition].buckets.get(bucket_name)
+        found = bucket.keys.get(key_name) if bucket is not None else None
+    except Exception:
+        return None
+    if found is None or getattr(found, "encryption", None) != "aws:kms" or not found.kms_key_id:
+        return None
+    key_arn = _key_arn_in(found.kms_key_id, owner, getattr(bucket, "region_name", call.region))
+    if key_arn is None:
+        return None  # e.g. aws/s3: its key policy admits the account's principals via S3
+    bucket_key = str(getattr(found, "bucket_key_enabled", None)).lower() == "true"
+    context_arn = f"arn:{PARTITION}:s3:::{bucket_name}" if bucket_key else object_arn
+    decision = authorize_key_use(
+        principal, role, session, call.region, key_arn,
+        service="s3", actions=S3_READ_KMS_ACTIONS,
+        encryption_context={"aws:s3:arn": context_arn},
     )
     return None if decision.allowed else decision.reason
 
@@ -1174,6 +1234,15 @@ class IamEnforcement:
                     f"[Offsite emulator: {refused}]",
                     start_response,
                 )
+        if call.service == "s3" and call.method in ("GET", "HEAD"):
+            try:
+                refused = object_key_refusal(principal, role, session, call)
+            except Exception as error:  # refuse loudly, never allow or answer 500
+                log.exception("KMS evaluation of %s by %s failed", call.action, principal.describe())
+                refused = f"the Offsite emulator failed to evaluate the object's key: {error!r}"
+            if refused:
+                # S3 answers 403 AccessDenied with KMS's refusal (UsingKMSEncryption).
+                return _error(call, signing_name, f"[S3 could not decrypt the object with its KMS key] {refused}", start_response)
         # moto serves the request in this thread: the patches see the enforced caller.
         _current.enforced = (principal, role, session, call)
         try:

@@ -106,6 +106,7 @@ KNOWN_KEYS: tuple[str, ...] = (
     "sns:endpoint",
     "s3:x-amz-server-side-encryption",
     "s3:x-amz-server-side-encryption-aws-kms-key-id",
+    "s3:prefix",
     "sts:externalid",
     "sts:rolesessionname",
     "ssm:overwrite",

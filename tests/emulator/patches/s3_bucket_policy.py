@@ -26,7 +26,8 @@ s3:x-amz-server-side-encryption-aws-kms-key-id).)
   over TLS), ``aws:PrincipalArn`` and ``aws:PrincipalAccount`` (the caller's: the role ARN
   of its session, its account), ``s3:x-amz-server-side-encryption`` and
   ``s3:x-amz-server-side-encryption-aws-kms-key-id`` (from the request's SSE settings;
-  absent when none is requested). A key missing from the request makes a positive operator
+  absent when none is requested); ``s3:prefix`` (a listing's ``prefix``; the services' writes
+  carry none). A key missing from the request makes a positive operator
   false and a negated one true.
 
 Refused rather than guessed
@@ -65,6 +66,9 @@ SUPPORTED_KEYS = (
     "aws:principalaccount",
     "s3:x-amz-server-side-encryption",
     "s3:x-amz-server-side-encryption-aws-kms-key-id",
+    # Only a listing carries it (below): a write never does, so a statement that requires it
+    # does not apply to a write.
+    "s3:prefix",
 )
 _SUPPORTED = known_keys(SUPPORTED_KEYS)
 

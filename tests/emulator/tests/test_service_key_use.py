@@ -29,7 +29,13 @@ from moto.s3.models import s3_backends  # noqa: E402
 from moto.sns.models import sns_backends  # noqa: E402
 
 from patches import dynamodb_export, iam_enforce  # noqa: E402
-from patches.iam_enforce import Call, authorize_key_use, authorize_rds_key_use, topic_key_refusal  # noqa: E402
+from patches.iam_enforce import (  # noqa: E402
+    Call,
+    authorize_key_use,
+    authorize_rds_key_use,
+    object_key_refusal,
+    topic_key_refusal,
+)
 from patches.iam_policy import Principal  # noqa: E402
 
 A, B = "111111111111", "333333333333"
@@ -247,6 +253,70 @@ class ExportWrites(unittest.TestCase):
         self.assertIn("kms:GenerateDataKey", denied)
         # AES256 requested: the key is not used.
         self.assertIsNone(self.export(principal, r, bucket, {"S3SseAlgorithm": "AES256"})._access_denied())
+
+
+class ObjectReads(unittest.TestCase):
+    """S3 GetObject of an SSE-KMS object: the reader's kms:Decrypt through S3 (S3 User Guide,
+    UsingKMSEncryption, "Permissions"), in the bucket owner's key across accounts."""
+
+    def setUp(self) -> None:
+        self.bucket = f"b-{uuid.uuid4().hex[:8]}"
+        s3_backends[B]["aws"].create_bucket(self.bucket, REGION)
+
+    def put(self, name: str, key_arn: str | None) -> None:
+        s3_backends[B]["aws"].put_object(
+            self.bucket, name, b"{}", encryption="aws:kms" if key_arn else None, kms_key_id=key_arn)
+
+    def get(self, principal: Principal, r: Any, name: str, method: str = "GET", query: str = "") -> str | None:
+        params = {k: [""] for k in query.split(",") if k}
+        call = Call("s3", "GetObject", A, REGION, {}, {}, method=method, path=f"/{self.bucket}/{name}", query=params)
+        return object_key_refusal(principal, r, NO_SESSION_POLICY, call)
+
+    def test_decrypt_through_s3_in_both_policies(self) -> None:
+        via_s3 = {"StringEquals": {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}}
+        reader, r = role(A, allow("kms:Decrypt", "*", Condition=via_s3))
+        admits = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{A}:root"}, "Action": "kms:Decrypt",
+                  "Resource": "*", "Condition": {**via_s3, "ArnEquals": {"aws:PrincipalArn": r.arn}}}
+        k = key(B, account_admin(B), admits)
+        self.put("a/info.json", k)
+        self.assertIsNone(self.get(reader, r, "a/info.json"))
+        self.assertIsNone(self.get(reader, r, "a/info.json", method="HEAD"))
+        # The key policy does not admit the reader.
+        self.put("a/other.json", key(B, account_admin(B)))
+        refused = self.get(reader, r, "a/other.json")
+        assert refused is not None
+        self.assertIn("kms:Decrypt", refused)
+        # The reader's own IAM has no statement for the key (the key policy admits its account).
+        bare, r2 = role(A, allow("s3:GetObject", "*"))
+        self.put("a/open.json", key(B, account_admin(B), {
+            "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{A}:root"}, "Action": "kms:Decrypt", "Resource": "*"}))
+        refused = self.get(bare, r2, "a/open.json")
+        assert refused is not None
+        self.assertIn("no identity-based policy allows", refused)
+        # Through another service the statement does not apply.
+        via_rds, r3 = role(A, allow("kms:Decrypt", "*", Condition={
+            "StringEquals": {"kms:ViaService": f"rds.{REGION}.amazonaws.com"}}))
+        self.assertIsNotNone(self.get(via_rds, r3, "a/info.json"))
+
+    def test_the_context_names_the_object(self) -> None:
+        reader, r = role(A, allow("kms:Decrypt", "*", Condition={"StringLike": {
+            "kms:EncryptionContext:aws:s3:arn": f"arn:aws:s3:::{self.bucket}/a/*"}}))
+        k = key(B, account_admin(B), {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{A}:root"},
+                                      "Action": "kms:Decrypt", "Resource": "*"})
+        self.put("a/x.json", k)
+        self.put("b/x.json", k)
+        self.assertIsNone(self.get(reader, r, "a/x.json"))
+        self.assertIsNotNone(self.get(reader, r, "b/x.json"))
+
+    def test_plain_objects_subresources_and_missing_objects_are_not_checked(self) -> None:
+        bare, r = role(A)
+        self.put("plain.json", None)
+        self.assertIsNone(self.get(bare, r, "plain.json"))
+        k = key(B, account_admin(B))
+        self.put("secret.json", k)
+        self.assertIsNone(self.get(bare, r, "secret.json", query="tagging"))
+        self.assertIsNone(self.get(bare, r, "missing.json"))
+        self.assertIsNotNone(self.get(bare, r, "secret.json"))
 
 
 if __name__ == "__main__":

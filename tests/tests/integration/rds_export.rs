@@ -2,8 +2,10 @@
 //! database is exported by `offsite-rds-export` under its template role into the auditor's
 //! bucket (the stacks' bucket policy, writer role and key policy, enforced by the emulator),
 //! the Parquet files hold the seeded rows, and a rerun or a second run at once starts nothing
-//! more; an auditor bucket policy without the writer and a key policy without the function
-//! refuse the export with the fix named, and nothing is written.
+//! more, and the function reads the export's own `export_tables_info`; an auditor bucket policy
+//! without the writer and a key policy without the function refuse the export with the fix
+//! named, and nothing is written; a key policy that does not let the function decrypt the
+//! tables info leaves a warning naming the fix.
 
 use std::time::Duration;
 
@@ -161,6 +163,10 @@ async fn a_vault_copy_is_exported_as_parquet_once_whatever_reruns_and_concurrent
     // Reported: the database's newest export, and its age.
     let state = &report.databases[0];
     assert_eq!(state.newest_export.as_deref(), Some(identifier));
+    // The function read the export's own export_tables_info under its template role, through
+    // the auditor's bucket policy and key policy (kms:Decrypt through S3, enforced).
+    assert_eq!(state.newest_export_tables, Some(1), "{state:#?}");
+    assert!(state.warnings.is_empty() && state.skipped_tables.is_empty(), "{state:#?}");
     assert_eq!(report.metrics()[0].get("DatabasesWithoutExport"), 0.0);
     assert_eq!(report.metrics()[0].get("ExportsCompleted"), 1.0, "the week's export, complete");
 }
@@ -226,6 +232,23 @@ async fn an_auditor_bucket_or_key_that_does_not_admit_the_vault_refuses_the_expo
         all.iter().any(|t| TaskStatus::parse(t.status().unwrap_or_default()) == TaskStatus::Complete).then_some(())
     })
     .await;
+
+    // A key policy that lets the function start exports but not decrypt through S3: the
+    // export stands, the function cannot read its tables info and says what to fix.
+    let narrowed = without(&original_key_policy, "VaultExportFunctionDecrypts");
+    kms.put_key_policy()
+        .key_id(&p.audit_key)
+        .policy_name("default")
+        .policy(narrowed.to_string())
+        .send()
+        .await
+        .expect("put key policy");
+    let report = run(&p, now).await;
+    let state = &report.databases[0];
+    assert!(state.newest_export.is_some() && state.newest_export_tables.is_none(), "{state:#?}");
+    let warning = state.warnings.first().map(|(_, w)| w.clone()).unwrap_or_default();
+    assert!(warning.contains("kms:Decrypt") && warning.contains("auditor stack"), "{state:#?}");
+    assert_eq!(report.metrics()[0].get("ExportWarnings"), 1.0);
 }
 
 /// A crash at every step boundary of a run (listings, the task listings, the start, after
@@ -244,7 +267,12 @@ async fn crashes_at_every_boundary_and_faults_on_every_call_leave_exactly_one_ex
     let role = p.role_config("offsite-rds-export").await.expect("the function's role");
 
     let crashing = Lane::new("rds-export crashes", 17, 0.0);
-    let exporter = RdsExporter::new(aws_sdk_rds::Client::new(&crashing.wrap(&role)), settings.clone());
+    let crashing_config = crashing.wrap(&role);
+    let exporter = RdsExporter::new(
+        aws_sdk_rds::Client::new(&crashing_config),
+        aws_sdk_s3::Client::new(&crashing_config),
+        settings.clone(),
+    );
     let mut completed = None;
     for _ in 0..12 {
         match crashing.invoke(Crash::AtNewBoundary, exporter.run(now)).await {
@@ -268,7 +296,9 @@ async fn crashes_at_every_boundary_and_faults_on_every_call_leave_exactly_one_ex
     // never a second task, never a finding.
     let faulty = Lane::new("rds-export faults", 5, 0.4);
     faulty.set_kinds(&Fault::ALL);
-    let exporter = RdsExporter::new(aws_sdk_rds::Client::new(&faulty.wrap(&role)), settings);
+    let faulty_config = faulty.wrap(&role);
+    let exporter =
+        RdsExporter::new(aws_sdk_rds::Client::new(&faulty_config), aws_sdk_s3::Client::new(&faulty_config), settings);
     for _ in 0..8 {
         if let Invoked::Completed(Ok(report)) = faulty.invoke(Crash::Never, exporter.run(now)).await {
             assert!(report.security.is_empty() && report.starts.is_empty(), "{report:#?}");
