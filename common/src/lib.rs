@@ -7,7 +7,8 @@
 //! - [`account`]: AWS account identifiers, validated where they enter.
 //! - [`snapshot`], [`identifier`], [`lineage`], [`tags`], [`notice`]: the contracts both
 //!   sides of an account pair keep (the snapshot model, copy names and their lineage, the
-//!   state tags, the notice on the wire), as plain functions over plain data.
+//!   state tags, the notice on the wire), as plain functions over plain data;
+//!   [`source_tags`]: the source's tags the pipeline carries to the vault.
 //! - [`rds`], [`rds_error`], [`presign`]: the thin RDS adapter both sides call (one method
 //!   per API call, both snapshot kinds, errors folded to one kind), and `copy_once`.
 //! - [`quota`]: RDS's manual snapshot quotas, read once per run and emitted as metrics.
@@ -33,6 +34,7 @@ pub mod quota;
 pub mod rds;
 pub mod rds_error;
 pub mod snapshot;
+pub mod source_tags;
 pub mod table;
 pub mod tags;
 

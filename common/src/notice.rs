@@ -11,8 +11,15 @@
 //!  "export_key_arn":"arn:aws:kms:eu-west-1:111111111111:key/…",
 //!  "source_snapshot_arn":"arn:aws:rds:eu-west-1:111111111111:snapshot:rds:orders-…",
 //!  "source_database":"orders","engine":"postgres",
-//!  "original_create_time":"2026-11-22T03:00:00Z","announce_time":"2026-11-22T04:10:00Z"}
+//!  "original_create_time":"2026-11-22T03:00:00Z","announce_time":"2026-11-22T04:10:00Z",
+//!  "source_tags":{"data-class":"audited"}}
 //! ```
+//!
+//! `source_tags` (the source's tags the exporter carries, [`crate::source_tags`]) is optional
+//! and left out when empty, so a notice without carried tags reads as before; an importer older
+//! than the field refuses a notice that has it: upgrade the vault before the workload.
+
+use std::collections::BTreeMap;
 
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
@@ -25,8 +32,10 @@ use crate::snapshot::{SnapshotArn, SnapshotKind};
 
 /// The only schema version this code reads and writes.
 pub const NOTICE_VERSION: u32 = 1;
-/// Upper bound of a serialised notice; real ones are under 1 KiB.
-pub const MAX_NOTICE_BYTES: usize = 4096;
+/// Upper bound of a serialised notice; real ones are under 1 KiB, and the largest carried
+/// source tags ([`crate::source_tags`]: 5 keys of 64 and values of 256 characters, 4 bytes
+/// each at most) add under 6.5 KiB.
+pub const MAX_NOTICE_BYTES: usize = 8192;
 
 /// The announcement of one shared copy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +59,9 @@ pub struct Notice {
     pub original_create_time: Option<String>,
     /// When the scanner announced it (RFC 3339).
     pub announce_time: String,
+    /// The source's tags the exporter carried (claims of the workload, for selection only).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub source_tags: BTreeMap<String, String>,
 }
 
 /// Why a message is not a valid notice.
@@ -142,6 +154,7 @@ impl Notice {
                 return Err(invalid(field, "empty, too long or with control characters"));
             }
         }
+        crate::source_tags::check(&self.source_tags).map_err(|e| invalid("source_tags", e))?;
         Ok(())
     }
 }
@@ -177,6 +190,7 @@ mod tests {
             engine: Some("postgres".into()),
             original_create_time: Some("2026-11-22T03:00:00Z".into()),
             announce_time: "2026-11-22T04:10:00Z".into(),
+            source_tags: BTreeMap::new(),
         }
     }
 
@@ -184,6 +198,37 @@ mod tests {
     fn round_trips() {
         let n = notice();
         assert_eq!(Notice::parse(&n.to_json()), Ok(n));
+    }
+
+    #[test]
+    fn carried_source_tags_are_optional_bounded_and_checked() {
+        let plain = notice().to_json();
+        assert!(!plain.contains("source_tags"), "left out when empty: {plain}");
+        let mut tagged = notice();
+        tagged.source_tags =
+            BTreeMap::from([("data-class".into(), "audited".into()), ("team".into(), "pay ments".into())]);
+        assert_eq!(Notice::parse(&tagged.to_json()), Ok(tagged.clone()));
+        // The largest carried tags still fit.
+        // U+1D538 is a letter of 4 bytes in UTF-8.
+        let widest = "\u{1D538}".repeat(256);
+        tagged.source_tags = (0..crate::source_tags::MAX_CARRIED)
+            .map(|i| (format!("{i}{}", "k".repeat(crate::source_tags::MAX_KEY_CHARS - 1)), widest.clone()))
+            .collect();
+        assert!(tagged.to_json().len() <= MAX_NOTICE_BYTES, "{}", tagged.to_json().len());
+        assert_eq!(Notice::parse(&tagged.to_json()), Ok(tagged.clone()));
+        for (key, value, problem) in
+            [("offsite:stage", "announced", "reserved"), ("data-class", "a;b", "not allowed"), ("", "x", "1 to 64")]
+        {
+            let mut bad = notice();
+            bad.source_tags = BTreeMap::from([(key.to_owned(), value.to_owned())]);
+            match Notice::parse(&bad.to_json()) {
+                Err(NoticeError::Invalid { field: "source_tags", problem: p }) => assert!(p.contains(problem), "{p}"),
+                other => panic!("{key}={value}: {other:?}"),
+            }
+        }
+        let mut many = notice();
+        many.source_tags = (0..6).map(|i| (format!("k{i}"), String::new())).collect();
+        assert!(matches!(Notice::parse(&many.to_json()), Err(NoticeError::Invalid { field: "source_tags", .. })));
     }
 
     #[test]

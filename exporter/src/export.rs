@@ -190,6 +190,7 @@ impl Exporter {
             max_copies_in_flight: self.settings.max_copies_in_flight,
             max_attempts: self.settings.max_copy_attempts,
             started_at: &started_at,
+            carry_source_tags: &self.settings.carry_source_tags,
         };
         let planned = plan(&sources, &copies, &options, &settings);
         let mut report = if dry_run { Self::dry_run_report(planned) } else { self.execute(planned).await };

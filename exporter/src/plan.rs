@@ -6,7 +6,7 @@ use aws_smithy_types::date_time::Format;
 use offsite_common::lineage::{attempt_identifier, attempt_of, is_genuine_copy, is_given_up};
 use offsite_common::rds::CopyRequest;
 use offsite_common::snapshot::{Snapshot, SnapshotKind, SnapshotStatus};
-use offsite_common::tags;
+use offsite_common::{source_tags, tags};
 
 use crate::selection::{SelectionTag, Skip, select};
 
@@ -26,6 +26,8 @@ pub struct PlanSettings<'a> {
     /// `SnapshotCreateTime` while a copy is in progress, so the scanner needs this to see
     /// that a copy is stuck.
     pub started_at: &'a str,
+    /// The source's tag keys carried onto the copy for the vault ([`offsite_common::source_tags`]).
+    pub carry_source_tags: &'a [String],
 }
 
 /// The decision for one source.
@@ -126,17 +128,20 @@ fn decide(
         return Decision::Defer { copy_identifier: target };
     }
     *left -= 1;
-    Decision::Copy(copy_request(source, target, settings.export_key, attempt, settings.started_at))
+    let carried = settings.carry_source_tags;
+    Decision::Copy(copy_request(source, target, settings.export_key, attempt, settings.started_at, carried))
 }
 
 /// The copy of `source`: the export key, and the pipeline's tags (never the selection tag,
-/// so a copy can never be selected again).
+/// so a copy can never be selected again), with the source's tags named in `carried` under
+/// `offsite:source-tag:<key>` for the vault.
 pub fn copy_request(
     source: &Snapshot,
     target_identifier: String,
     export_key: &str,
     attempt: u32,
     started_at: &str,
+    carried: &[String],
 ) -> CopyRequest {
     let mut copy_tags = BTreeMap::from([
         (tags::MARKER.to_owned(), tags::MARKER_EXPORT.to_owned()),
@@ -147,6 +152,12 @@ pub fn copy_request(
     ]);
     if let Some(taken) = source.taken_at().and_then(|t| t.fmt(Format::DateTime).ok()) {
         copy_tags.insert(tags::SOURCE_CREATED.to_owned(), taken);
+    }
+    for key in carried {
+        // A value RDS holds is a valid tag value; the check keeps the notice's promise anyway.
+        if let Some(value) = source.tag(key).filter(|v| source_tags::check_value(v).is_ok()) {
+            copy_tags.insert(source_tags::tag_key(key), value.to_owned());
+        }
     }
     CopyRequest {
         kind: source.kind,
@@ -190,7 +201,7 @@ mod tests {
     }
 
     fn copy_of(s: &Snapshot, status: SnapshotStatus) -> Snapshot {
-        let request = copy_request(s, attempt_identifier(s, 1), KEY, 1, "2026-11-22T03:00:00Z");
+        let request = copy_request(s, attempt_identifier(s, 1), KEY, 1, "2026-11-22T03:00:00Z", &[]);
         Snapshot {
             identifier: request.target_identifier.clone(),
             arn: format!("arn:aws:rds:us-east-1:111111111111:snapshot:{}", request.target_identifier),
@@ -209,8 +220,24 @@ mod tests {
             max_copies_in_flight: limit,
             max_attempts: 3,
             started_at: "2026-11-22T03:00:00Z",
+            carry_source_tags: &[],
         };
         plan(sources, copies, &BTreeMap::new(), &settings)
+    }
+
+    #[test]
+    fn the_configured_source_tags_are_carried_under_the_pipelines_prefix_and_no_others() {
+        let mut s = source(SnapshotKind::Instance, "rds:orders-2026-11-22-03-00", 1_700_000_000);
+        s.tags.insert("data-class".into(), "audited".into());
+        s.tags.insert("team".into(), "payments".into());
+        s.tags.insert("odd".into(), "a;b".into());
+        let carried = ["data-class".to_owned(), "missing".to_owned(), "odd".to_owned()];
+        let request = copy_request(&s, attempt_identifier(&s, 1), KEY, 1, "2026-11-22T03:00:00Z", &carried);
+        assert_eq!(request.tags.get("offsite:source-tag:data-class").map(String::as_str), Some("audited"));
+        assert!(!request.tags.contains_key("offsite:source-tag:team"), "only the configured keys");
+        assert!(!request.tags.contains_key("offsite:source-tag:missing"), "a key the source lacks is not made up");
+        assert!(!request.tags.contains_key("offsite:source-tag:odd"), "never a value the notice would refuse");
+        assert!(!request.tags.contains_key("data-class") && !request.tags.contains_key("team"));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use offsite_common::config::workload::{self, EXPORT_RETENTION_VAR, SWEEP_WINDOW_
 #[cfg(test)]
 use offsite_common::config::workload::{DEFAULT_SWEEP_WINDOW, EXPORT_KEY_VAR};
 use offsite_common::config::{self, Env, KmsKeyArn, Setting, TagKey, TagValue};
+use offsite_common::source_tags::CarriedKeys;
 
 use crate::selection::SelectionTag;
 
@@ -15,6 +16,8 @@ pub const SELECTION_TAG_KEY_VAR: &str = "OFFSITE_SELECTION_TAG_KEY";
 pub const SELECTION_TAG_VALUE_VAR: &str = "OFFSITE_SELECTION_TAG_VALUE";
 pub const MAX_COPIES_IN_FLIGHT_VAR: &str = "OFFSITE_MAX_COPIES_IN_FLIGHT";
 pub const MAX_COPY_ATTEMPTS_VAR: &str = "OFFSITE_MAX_COPY_ATTEMPTS";
+/// The source tag keys carried to the vault ([`offsite_common::source_tags`]).
+pub const CARRY_SOURCE_TAGS_VAR: &str = "OFFSITE_CARRY_SOURCE_TAGS";
 
 /// Default selection tag: `offsite-export=true`.
 pub const DEFAULT_SELECTION_TAG_KEY: &str = "offsite-export";
@@ -37,6 +40,8 @@ pub struct ExporterSettings {
     pub max_copies_in_flight: u32,
     /// Copies of one source tried before giving up (failed or stuck ones count).
     pub max_copy_attempts: u32,
+    /// The source's tag keys carried onto each copy for the vault (none by default).
+    pub carry_source_tags: Vec<String>,
 }
 
 impl ExporterSettings {
@@ -79,6 +84,9 @@ impl ExporterSettings {
             export_key: workload::export_key(env)?,
             selection: SelectionTag { key, value },
             sweep_window,
+            carry_source_tags: config::optional::<CarriedKeys>(env, CARRY_SOURCE_TAGS_VAR)?
+                .map(|c| c.0)
+                .unwrap_or_default(),
         })
     }
 }
@@ -129,11 +137,14 @@ mod tests {
             (MAX_COPIES_IN_FLIGHT_VAR, "five", "a whole number from 1 to 20"),
             (MAX_COPY_ATTEMPTS_VAR, "0", "a whole number from 1 to 10"),
             (MAX_COPY_ATTEMPTS_VAR, "11", "a whole number from 1 to 10"),
+            (CARRY_SOURCE_TAGS_VAR, "data-class,offsite:stage", "comma-separated tag keys"),
+            (CARRY_SOURCE_TAGS_VAR, "a,a", "comma-separated tag keys"),
+            (CARRY_SOURCE_TAGS_VAR, "a,b,c,d,e,f", "comma-separated tag keys"),
         ];
         let malformed = [own.as_slice(), AWS_MALFORMED].concat();
         let read =
             check_settings(|e| ExporterSettings::from_env(e), &base, &malformed, &[(EXPORT_KEY_VAR, "a KMS key ARN")]);
-        assert_eq!(read.len(), 10, "{read:?}");
+        assert_eq!(read.len(), 11, "{read:?}");
         // The sweep window against the scanner's retention, also when only the retention is set.
         let rule = "a duration shorter than OFFSITE_EXPORT_RETENTION";
         check_rule(

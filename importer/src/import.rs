@@ -77,6 +77,10 @@ pub fn provenance(
         if notice.source_snapshot_arn.len() <= 256 {
             provenance.insert(tags::SOURCE_ARN.to_owned(), notice.source_snapshot_arn.clone());
         }
+        // The workload's claims, checked for form by the notice's parser: for selection only.
+        for (key, value) in &notice.source_tags {
+            provenance.insert(offsite_common::source_tags::tag_key(key), value.clone());
+        }
     }
     provenance
 }

@@ -214,6 +214,7 @@ mod tests {
             engine: Some("postgres".into()),
             original_create_time: Some("2026-12-06T03:00:00Z".into()),
             announce_time: "2026-12-06T11:00:00Z".into(),
+            source_tags: std::collections::BTreeMap::new(),
         }
     }
 

@@ -23,6 +23,7 @@ use std::fmt;
 use offsite_common::calendar::{date_text, days_from_civil, year_month};
 use offsite_common::lineage::import_taken_secs as taken_secs;
 use offsite_common::snapshot::{Snapshot, SnapshotKind, SnapshotStatus};
+use offsite_common::source_tags::SourceTag;
 use offsite_common::tags;
 use serde::Serialize;
 
@@ -259,6 +260,10 @@ pub struct Policy {
     pub lookback_secs: i64,
     /// Only these databases (all when `None`).
     pub databases: Option<Vec<DatabasePattern>>,
+    /// Only the databases whose source carries this tag (all when `None`): the carried tags
+    /// of each database's newest import that came with a notice decide
+    /// ([`databases_tagged`]).
+    pub source_tag: Option<SourceTag>,
     /// `ExportOnly` per database; the first pattern that matches applies.
     pub export_only: Vec<(DatabasePattern, Vec<String>)>,
     /// At most this many exports in progress in the account.
@@ -360,6 +365,29 @@ fn database_of(copy: &Snapshot) -> Option<DatabaseKey> {
     })
 }
 
+/// The databases whose source carries `tag`, as the vault knows it: the carried source tags
+/// ([`offsite_common::source_tags`]) of each database's newest genuine import that came with
+/// a notice. The reconciler's imports (no notice, so no carried tags) do not decide, but they
+/// are exported with their database; a database only the reconciler imported is not selected.
+pub fn databases_tagged(copies: &[Snapshot], tag: &SourceTag) -> BTreeSet<DatabaseKey> {
+    let mut newest: BTreeMap<DatabaseKey, (i64, &Snapshot)> = BTreeMap::new();
+    for copy in copies {
+        let announced = copy.tag(tags::NOTICE_ID).is_some()
+            && copy.tag(tags::MARKER) == Some(tags::MARKER_IMPORT)
+            && offsite_common::lineage::is_genuine_import(copy)
+            && copy.status == SnapshotStatus::Available;
+        let (Some(database), Some(taken)) = (database_of(copy), taken_secs(copy)) else { continue };
+        if announced && newest.get(&database).is_none_or(|(t, _)| taken > *t) {
+            newest.insert(database, (taken, copy));
+        }
+    }
+    newest
+        .into_iter()
+        .filter(|(_, (_, copy))| tag.matches(&offsite_common::source_tags::carried(&copy.tags)))
+        .map(|(database, _)| database)
+        .collect()
+}
+
 /// The vault's imports and our export tasks, grouped per source database.
 struct Grouped<'a> {
     databases: BTreeMap<DatabaseKey, Vec<(&'a Snapshot, i64)>>,
@@ -432,8 +460,11 @@ pub fn skipped_tables(warning: &str) -> Vec<String> {
 /// imports with the importer's marker count), `tasks` every export task RDS reported (ours
 /// and the account's others: all running ones count against the slots).
 pub fn plan(copies: &[Snapshot], tasks: &[ExportTask], policy: &Policy, now_secs: i64) -> Plan {
-    let selected =
-        |database: &DatabaseKey| policy.databases.as_ref().is_none_or(|list| list.iter().any(|p| p.matches(database)));
+    let tagged = policy.source_tag.as_ref().map(|tag| databases_tagged(copies, tag));
+    let selected = |database: &DatabaseKey| {
+        policy.databases.as_ref().is_none_or(|list| list.iter().any(|p| p.matches(database)))
+            && tagged.as_ref().is_none_or(|set| set.contains(database))
+    };
     let Grouped { databases, tasks_of, unplaced } = group(copies, tasks, Some(&policy.bucket), selected);
     let busy: BTreeSet<&str> = tasks.iter().filter(|t| t.status.is_running()).map(|t| t.source_arn.as_str()).collect();
     let running = u32::try_from(tasks.iter().filter(|t| t.status.is_running()).count()).unwrap_or(u32::MAX);

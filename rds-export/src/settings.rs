@@ -16,6 +16,9 @@ pub const PERIOD_VAR: &str = "OFFSITE_RDS_EXPORT_PERIOD";
 pub const GRACE_VAR: &str = "OFFSITE_RDS_EXPORT_GRACE";
 pub const LOOKBACK_VAR: &str = "OFFSITE_RDS_EXPORT_LOOKBACK";
 pub const DATABASES_VAR: &str = "OFFSITE_RDS_EXPORT_DATABASES";
+/// `key=value`: only databases whose source carries that tag (carried by the workload's
+/// `OFFSITE_CARRY_SOURCE_TAGS`).
+pub const SOURCE_TAG_VAR: &str = "OFFSITE_RDS_EXPORT_SOURCE_TAG";
 pub const EXPORT_ONLY_VAR: &str = "OFFSITE_RDS_EXPORT_ONLY";
 pub const MAX_RUNNING_VAR: &str = "OFFSITE_RDS_EXPORT_MAX_RUNNING";
 
@@ -151,6 +154,7 @@ impl RdsExportSettings {
             grace_secs: secs(grace),
             lookback_secs: secs(lookback),
             databases: config::optional(env, DATABASES_VAR)?,
+            source_tag: config::optional(env, SOURCE_TAG_VAR)?,
             export_only: config::optional::<ExportOnly>(env, EXPORT_ONLY_VAR)?.map(|e| e.0).unwrap_or_default(),
             max_running: config::number_in(env, MAX_RUNNING_VAR, MAX_RUNNING_PER_ACCOUNT, 1..=MAX_RUNNING_PER_ACCOUNT)?,
             bucket: config::required::<BucketName>(env, BUCKET_VAR)?.0,
@@ -201,6 +205,9 @@ mod tests {
         // A daily period: the default grace (6h) and lookback (35d) fit.
         let daily = RdsExportSettings::from_env(&env(&[(PERIOD_VAR, "1d")])).expect("valid");
         assert_eq!(daily.policy.grace_secs, 6 * 3_600);
+        let tagged = RdsExportSettings::from_env(&env(&[(SOURCE_TAG_VAR, "data-class=audited")])).expect("valid");
+        let tag = tagged.policy.source_tag.expect("a tag");
+        assert_eq!((tag.key.as_str(), tag.value.as_str()), ("data-class", "audited"));
     }
 
     #[test]
@@ -231,6 +238,9 @@ mod tests {
             (PREFIX_VAR, "/offsite", "a key prefix such as"),
             (MAX_RUNNING_VAR, "6", "a whole number from 1 to 5"),
             (MAX_RUNNING_VAR, "0", "a whole number from 1 to 5"),
+            (SOURCE_TAG_VAR, "data-class", "key=value"),
+            (SOURCE_TAG_VAR, "offsite:stage=announced", "key=value"),
+            (SOURCE_TAG_VAR, "data-class=a;b", "key=value"),
         ];
         let malformed = [own.as_slice(), AWS_MALFORMED].concat();
         let required =

@@ -414,6 +414,7 @@ pub fn notice_for(copy: &Snapshot, settings: &ScannerSettings, announce_time: &s
         engine: copy.engine.clone().filter(|e| !e.is_empty()),
         original_create_time: original,
         announce_time: announce_time.to_owned(),
+        source_tags: offsite_common::source_tags::carried(&copy.tags),
     };
     // The importer checks exactly this; never publish what it would refuse.
     Notice::parse(&notice.to_json()).map_err(|e| format!("notice would be invalid: {e}"))

@@ -135,7 +135,15 @@ impl Pipeline {
 
     /// Takes a selected manual snapshot of `orders` and exports it; returns the copy.
     pub async fn snapshot_and_export(&self, name: &str) -> Snapshot {
-        let source = db_snapshot(&self.workload, "orders", name, vec![tag(SELECTED.0, SELECTED.1)]).await;
+        self.snapshot_and_export_of("orders", name, &[]).await
+    }
+
+    /// Takes a selected manual snapshot `name` of the DB instance `instance`, with `extra`
+    /// tags besides the selection tag, and exports it; returns the copy.
+    pub async fn snapshot_and_export_of(&self, instance: &str, name: &str, extra: &[(&str, &str)]) -> Snapshot {
+        let mut tags = vec![tag(SELECTED.0, SELECTED.1)];
+        tags.extend(extra.iter().map(|(k, v)| tag(k, v)));
+        let source = db_snapshot(&self.workload, instance, name, tags).await;
         let source_arn = source.db_snapshot_arn.expect("ARN");
         // Sources pass through `creating` too; the exporter only copies available ones.
         wait_for("the source to be available", Duration::from_secs(30), || async {
@@ -152,7 +160,12 @@ impl Pipeline {
     /// Exports, waits for, and announces one selected manual snapshot `name` of `orders`;
     /// returns the workload's copy and the SNS envelopes now in the vault's queue.
     pub async fn announced(&self, name: &str) -> (Snapshot, Vec<String>) {
-        let copy = self.snapshot_and_export(name).await;
+        self.announced_of("orders", name, &[]).await
+    }
+
+    /// [`Pipeline::announced`] for a snapshot of `instance` with `extra` tags.
+    pub async fn announced_of(&self, instance: &str, name: &str, extra: &[(&str, &str)]) -> (Snapshot, Vec<String>) {
+        let copy = self.snapshot_and_export_of(instance, name, extra).await;
         let source_arn = copy.tag(tags::SOURCE_ARN).expect("lineage").to_owned();
         self.wait_available(&source_arn).await;
         let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now());

@@ -15,6 +15,7 @@ fn policy() -> Policy {
         grace_secs: 3_600,
         lookback_secs: 35 * DAY,
         databases: None,
+        source_tag: None,
         export_only: Vec::new(),
         max_running: MAX_RUNNING_PER_ACCOUNT,
         bucket: BUCKET.to_owned(),
@@ -431,4 +432,42 @@ fn database_states_show_every_database_with_exports_into_any_bucket() {
     other.s3_bucket = "elsewhere".to_owned();
     let scoped = database_states(&[import("orders", THURSDAY - DAY, "postgres")], &[other], Some(BUCKET));
     assert_eq!(scoped[0].newest_export, None);
+}
+
+/// An import that came with a notice carrying `carried` source tags.
+fn announced(database: &str, taken: i64, carried: &[(&str, &str)]) -> Snapshot {
+    let mut copy = import(database, taken, "postgres");
+    copy.tags.insert(tags::NOTICE_ID.to_owned(), format!("n-{database}-{taken}"));
+    for (key, value) in carried {
+        copy.tags.insert(offsite_common::source_tags::tag_key(key), (*value).to_owned());
+    }
+    copy
+}
+
+#[test]
+fn a_source_tag_restriction_follows_the_newest_announced_import_of_each_database() {
+    let tag = SourceTag { key: "data-class".into(), value: "audited".into() };
+    let week = THURSDAY - 7 * DAY;
+    let copies = [
+        // Tagged: exported, its reconciled (untagged) import with it.
+        announced("orders", week + DAY, &[("data-class", "audited")]),
+        import("orders", week + 2 * DAY, "postgres"),
+        // Was tagged, no longer: the newest announced import decides.
+        announced("ledger", week + DAY, &[("data-class", "audited")]),
+        announced("ledger", week + 2 * DAY, &[("data-class", "public")]),
+        // Only reconciled: nothing says it carries the tag.
+        import("billing", week + DAY, "postgres"),
+        // Tagged otherwise.
+        announced("scratch", week + DAY, &[("team", "audited")]),
+    ];
+    let selected = databases_tagged(&copies, &tag);
+    let names: Vec<&str> = selected.iter().map(|d| d.database.as_str()).collect();
+    assert_eq!(names, ["orders"]);
+    let restricted = Policy { source_tag: Some(tag), ..policy() };
+    let decided = plan(&copies, &[], &restricted, THURSDAY + 2 * 3_600);
+    assert_eq!(decided.starts.len(), 1, "{decided:#?}");
+    assert_eq!(decided.starts[0].source_arn, copies[1].arn, "the period's newest copy, reconciled or not");
+    assert!(decided.databases.iter().all(|d| d.database.database == "orders"), "{:#?}", decided.databases);
+    // Without the restriction every database is due.
+    assert_eq!(plan(&copies, &[], &policy(), THURSDAY + 2 * 3_600).starts.len(), 4);
 }

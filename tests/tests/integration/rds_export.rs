@@ -309,3 +309,56 @@ async fn crashes_at_every_boundary_and_faults_on_every_call_leave_exactly_one_ex
     assert_eq!(all.len(), 1, "{all:#?}");
     assert_eq!(TaskStatus::parse(all[0].status().unwrap_or_default()), TaskStatus::Complete);
 }
+
+/// Restricted by a tag on the source: the workload carries `data-class` (CarrySourceTags) onto
+/// its copy and into the notice, the importer records it on the vault copy, and the vault's
+/// export function (RdsExportSourceTag `data-class=audited`, its template's environment)
+/// exports only the database whose source carries it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tag_on_the_source_travels_to_the_vault_and_restricts_the_exports() {
+    use offsite_tests::deployed::DeployedPair;
+    use offsite_tests::fixtures::db_instance;
+
+    let options = offsite_tests::EmulatorOptions::default();
+    let pair = DeployedPair::start(
+        &options,
+        &[("CarrySourceTags", "data-class")],
+        &[("RdsExportSourceTag", "data-class=audited")],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("deploy the pair: {e}"));
+    let mut p = Pipeline::on(pair).await;
+    let exporter_env = p.function_env("offsite-exporter").expect("the exporter's environment");
+    assert_eq!(exporter_env.get("OFFSITE_CARRY_SOURCE_TAGS").map(String::as_str), Some("data-class"));
+    p.env.insert("OFFSITE_CARRY_SOURCE_TAGS".into(), "data-class".into());
+    db_instance(&p.workload, "ledger", None).await;
+
+    let (orders_copy, mut bodies) =
+        p.announced_of("orders", "orders-1", &[("data-class", "audited"), ("team", "pay")]).await;
+    assert_eq!(orders_copy.tag("offsite:source-tag:data-class"), Some("audited"));
+    assert_eq!(orders_copy.tag("offsite:source-tag:team"), None, "only the configured keys");
+    bodies.extend(p.announced_of("ledger", "ledger-1", &[("data-class", "public")]).await.1);
+    let carried: Vec<Option<String>> = bodies
+        .iter()
+        .map(|body| {
+            let envelope: Value = serde_json::from_str(body).expect("SNS envelope");
+            let notice = offsite_common::notice::Notice::parse(envelope["Message"].as_str().expect("message"))
+                .expect("a valid notice");
+            notice.source_tags.get("data-class").cloned()
+        })
+        .collect();
+    assert_eq!(carried, [Some("audited".to_owned()), Some("public".to_owned())]);
+    let now = DateTime::from(std::time::SystemTime::now());
+    let report =
+        p.vault_side().handle_batch(&offsite_tests::event_source::sqs_event(&bodies), now).await.expect("import");
+    assert!(report.response.batch_item_failures.is_empty(), "{report:#?}");
+    let copies = p.vault_copies().await;
+    assert_eq!(copies.len(), 2, "{copies:#?}");
+    let orders = copies.iter().find(|c| c.tag("offsite:source-database") == Some("orders")).expect("orders");
+    assert_eq!(orders.tag("offsite:source-tag:data-class"), Some("audited"), "{orders:#?}");
+
+    let report = run(&p, a_week_after(orders)).await;
+    let started: Vec<&str> = report.starts.iter().map(|s| s.start.database.database.as_str()).collect();
+    assert_eq!(started, ["orders"], "{report:#?}");
+    assert!(report.databases.iter().all(|d| d.database.database == "orders"), "{report:#?}");
+}

@@ -100,7 +100,7 @@ pub(super) async fn importer_notices() -> Tally {
 
     let long_ago = rfc3339(DateTime::from_secs(now().secs() - 30 * 86_400));
     let tomorrow = rfc3339(DateTime::from_secs(now().secs() + 86_400));
-    let oversized = format!("{{\"version\":1,\"padding\":\"{}\"}}", "x".repeat(8000));
+    let oversized = format!("{{\"version\":1,\"padding\":\"{}\"}}", "x".repeat(9000));
     let cases: Vec<(&str, String, &str)> = vec![
         (
             "wrong topic",
@@ -159,7 +159,7 @@ pub(super) async fn importer_notices() -> Tally {
             "version 9 is not supported",
         ),
         ("malformed JSON", sns_envelope(&topic, "{\"version\":1,"), "not a JSON object"),
-        ("oversized body", sns_envelope(&topic, &oversized), "at most 4096 are accepted"),
+        ("oversized body", sns_envelope(&topic, &oversized), "at most 8192 are accepted"),
         ("replayed old notice", wrap(&reissue(&|n| n.announce_time = long_ago.clone())), "older than the accepted age"),
         ("notice from the future", wrap(&reissue(&|n| n.announce_time = tomorrow.clone())), "in the future"),
         (
