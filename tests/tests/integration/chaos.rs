@@ -33,7 +33,8 @@
 //! the pipeline's expired copies and its failed copies once retried; the DLQ holds exactly
 //! the hostile messages; a crash hit every boundary of every function.
 //!
-//! The second test gives the DynamoDB export job the same faults and crashes.
+//! The second test gives the DynamoDB export job the same faults and crashes, the third the
+//! vault's RDS export function.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant, SystemTime};
@@ -843,4 +844,170 @@ async fn the_dynamodb_job_exports_each_table_once_per_slot_under_faults_and_cras
     assert_eq!(report.count(TableResult::NoPitr), 2, "the tables without PITR are reported on every run: {report:#?}");
     assert_eq!(report.count(TableResult::AlreadyStarted), TABLES, "{report:#?}");
     assert_eq!(exports().await.len(), expected_exports, "and it starts nothing more");
+}
+
+/// The vault's RDS export function under the same faults and crashes, run after run: six
+/// source databases with vault imports on three days each and a daily export period, so
+/// eighteen exports go through the account's five slots. Every (database, day) is exported
+/// exactly once, under its first attempt's name (a lost answer or a crash never makes a
+/// second task), each export complete with the seeded rows in the auditor's bucket, the run's
+/// reading of each newest export's `export_tables_info` done under the template role.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rds_export_function_exports_each_database_and_day_once_under_faults_and_crashes() {
+    use offsite_common::lineage::{import_taken_secs, vault_identifier};
+    use offsite_rds_export::plan::TaskStatus;
+    use offsite_rds_export::run::RdsExporter;
+    use offsite_rds_export::settings::RdsExportSettings;
+    use offsite_tests::deployed::AUDITOR_BUCKET;
+
+    const DATABASES: usize = 6;
+    const DAYS: usize = 3;
+    const DAY: u64 = 86_400;
+    /// About 50 are needed: a crash at each of the run's boundaries (about 45: the listings,
+    /// each start, each read of a newest export's tables info) besides the runs that work.
+    /// A bound on runs, not on time.
+    const MAX_RUNS: usize = 200;
+    let started = Instant::now();
+    let p = Pipeline::start(Duration::from_secs(1)).await;
+    // The vault's imports as the importer leaves them: snapshots of a vault instance whose
+    // content is seeded, under the importer's identifiers and provenance tags, a day apart.
+    db_instance(&p.vault, "chaos-source", None).await;
+    let shop = serde_json::json!([{
+        "name": "shop",
+        "tables": [{"schema": "public", "name": "orders",
+            "columns": [{"name": "id", "type": "integer"}, {"name": "customer", "type": "text"}],
+            "rows": [[1, "ada"], [2, "grace"], [3, "edsger"]]}],
+    }]);
+    p.emulator.seed_database(VAULT, SnapshotKind::Instance, "chaos-source", shop).expect("seed");
+    let now = SystemTime::now();
+    let rds = Client::new(&p.vault);
+    let mut copies = Vec::new();
+    for d in 0..DATABASES {
+        let database = format!("db-{d}");
+        for day in 0..DAYS {
+            let shared_arn = format!("arn:aws:rds:{REGION}:{WORKLOAD}:snapshot:offsite-{database}-{day}");
+            let shared = Snapshot::bare(SnapshotKind::Instance, shared_arn.clone(), "", SnapshotStatus::Available);
+            let identifier = vault_identifier(&shared);
+            let taken = DateTime::from(now - Duration::from_secs((3 + day as u64) * DAY));
+            let copy_tags = vec![
+                tag(tags::MARKER, tags::MARKER_IMPORT),
+                tag(tags::COPY_ARN, &shared_arn),
+                tag(tags::SOURCE_ACCOUNT, WORKLOAD),
+                tag(tags::SOURCE_DATABASE, &database),
+                tag(tags::SOURCE_CREATED, &taken.fmt(aws_smithy_types::date_time::Format::DateTime).expect("time")),
+            ];
+            rds.create_db_snapshot()
+                .db_instance_identifier("chaos-source")
+                .db_snapshot_identifier(&identifier)
+                .set_tags(Some(copy_tags))
+                .send()
+                .await
+                .expect("an import");
+            copies.push(identifier);
+        }
+    }
+    let inventory_of_vault = || async { inventory(&p.vault).await };
+    offsite_tests::fixtures::wait_for("the imports to be available", Duration::from_secs(60), || async {
+        let all = inventory_of_vault().await;
+        (copies.iter().all(|c| all.values().any(|s| s.identifier == *c && s.status == SnapshotStatus::Available)))
+            .then_some(())
+    })
+    .await;
+
+    // The function as deployed, with a daily period: one export per database and day.
+    let mut env = p.function_env("offsite-rds-export").expect("the function's environment");
+    env.insert("OFFSITE_RDS_EXPORT_PERIOD".into(), "1d".into());
+    let settings = RdsExportSettings::from_env(&env).expect("settings");
+    let role = p.role_config("offsite-rds-export").await.expect("the function's role");
+    let lane = Lane::new("rds-export", SEED, FAULT_RATE);
+    let faulty = lane.wrap(&role);
+    let function = RdsExporter::new(Client::new(&faulty), aws_sdk_s3::Client::new(&faulty), settings.clone());
+    let tasks = || async {
+        let out = rds.describe_export_tasks().send().await.expect("describe export tasks");
+        out.export_tasks().to_vec()
+    };
+    let expected = DATABASES * DAYS;
+    let run_at = DateTime::from(now);
+    let (mut runs, mut crashes, mut failed_runs, mut previous, mut quiet) =
+        (0usize, 0u64, Vec::new(), String::new(), 0);
+    while quiet < 2 {
+        assert!(runs < MAX_RUNS, "no convergence after {runs} runs");
+        runs += 1;
+        let crashes_before = crashes;
+        match lane.invoke(Crash::AtNewBoundary, function.run(run_at)).await {
+            Invoked::Completed(Ok(report)) => assert!(report.security.is_empty(), "{report:#?}"),
+            Invoked::Completed(Err(e)) => failed_runs.push(e.to_string()),
+            Invoked::Crashed(_) => crashes += 1,
+        }
+        // The exports move on with the emulator's copy time (1 s), whatever the run did.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let all = tasks().await;
+        let print: Vec<String> =
+            all.iter().map(|t| format!("{:?} {:?}", t.export_task_identifier(), t.status())).collect();
+        let print = print.join("\n");
+        let done = all.len() == expected
+            && all.iter().all(|t| TaskStatus::parse(t.status().unwrap_or_default()) == TaskStatus::Complete);
+        quiet = if print == previous && crashes == crashes_before && done { quiet + 1 } else { 0 };
+        previous = print;
+    }
+
+    let all = tasks().await;
+    let mut per_source: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for task in &all {
+        let id = task.export_task_identifier().unwrap_or_default().to_owned();
+        assert!(id.ends_with("-1"), "only first attempts: {id}");
+        per_source.entry(task.source_arn().unwrap_or_default().to_owned()).or_default().push(id);
+    }
+    let duplicates: usize = per_source.values().map(|ids| ids.len().saturating_sub(1)).sum();
+    let missing = expected.saturating_sub(per_source.len());
+    // What the auditor finds: one Parquet file of the seeded table per export.
+    let listed = aws_sdk_s3::Client::new(&p.auditor)
+        .list_objects_v2()
+        .bucket(AUDITOR_BUCKET)
+        .prefix("offsite/rds/")
+        .send()
+        .await
+        .expect("list the exports");
+    let parquet = listed.contents().iter().filter(|o| o.key().is_some_and(|k| k.ends_with(".gz.parquet"))).count();
+    let stats = lane.stats();
+    offsite_tests::summary_line(
+        "chaos-rds-export",
+        &format!(
+            "chaos (RDS exports): {DATABASES} databases x {DAYS} days, {} faults, {crashes} crashes -> {}/{expected} exports, {duplicates} duplicates, {missing} missing",
+            stats.faults_total(),
+            per_source.len()
+        ),
+    );
+    eprintln!(
+        "chaos (RDS exports): {runs} runs in {:?}, {} calls, faults {:?}, uncovered {:?}, failed runs {failed_runs:?}",
+        started.elapsed(),
+        stats.calls,
+        stats.faults,
+        stats.uncovered()
+    );
+    assert_eq!(per_source.len(), expected, "{per_source:#?}");
+    assert_eq!(duplicates, 0, "{per_source:#?}");
+    assert_eq!(parquet, expected, "one Parquet file per export");
+    // Each export holds its copy's day, in the period's folder.
+    for task in &all {
+        let copy = inventory_of_vault()
+            .await
+            .into_values()
+            .find(|s| Some(s.arn.as_str()) == task.source_arn())
+            .expect("the exported copy");
+        let day = offsite_common::calendar::date_text(import_taken_secs(&copy).expect("taken"));
+        assert!(task.s3_prefix().is_some_and(|prefix| prefix.ends_with(&format!("date={day}"))), "{task:?}");
+    }
+    assert!(stats.faults_total() > 0 && crashes > 0, "{stats:?}");
+    assert!(stats.uncovered().is_empty(), "no crash at {:?}", stats.uncovered());
+    // A run without faults after it all: nothing to start, every database's newest export
+    // read back from its own export_tables_info.
+    let clean = RdsExporter::new(Client::new(&role), aws_sdk_s3::Client::new(&role), settings);
+    let report = clean.run(run_at).await.expect("a run without faults");
+    assert!(report.starts.is_empty(), "{report:#?}");
+    assert_eq!(report.databases.len(), DATABASES);
+    for state in &report.databases {
+        assert_eq!(state.newest_export_tables, Some(1), "{state:#?}");
+        assert!(state.warnings.is_empty() && state.skipped_tables.is_empty(), "{state:#?}");
+    }
 }
