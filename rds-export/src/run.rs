@@ -120,9 +120,22 @@ impl Report {
         self.periods.iter().filter(|v| matches(&v.outcome)).count()
     }
 
-    /// The age of each database's newest exported data (databases never exported: `None`).
+    /// How stale each database's exports are: the age of its newest exported data or, never
+    /// exported, of its oldest vault copy (exportable that long), so the stale-export alarm
+    /// also sees a database that never got an export. `None` for a database never exported
+    /// whose every period is of an engine RDS cannot export (reported as unsupported, not
+    /// stale).
     pub fn export_ages(&self) -> impl Iterator<Item = (&DatabaseState, Option<i64>)> {
-        self.databases.iter().map(|d| (d, d.newest_exported_taken.map(|t| (self.now - t).max(0))))
+        self.databases.iter().map(|d| {
+            let unsupported_only = d.newest_exported_taken.is_none()
+                && self
+                    .periods
+                    .iter()
+                    .filter(|v| v.database == d.database)
+                    .all(|v| matches!(v.outcome, Outcome::Unsupported { .. }));
+            let since = if unsupported_only { None } else { d.newest_exported_taken.or(d.oldest_import_taken) };
+            (d, since.map(|t| (self.now - t).max(0)))
+        })
     }
 
     /// The run's metrics (EMF): counts for the function, and per database the age of its
@@ -143,7 +156,7 @@ impl Report {
         m.add("ExportWarnings", self.databases.iter().map(|d| d.warnings.len()).sum::<usize>() as f64);
         m.add("TablesSkipped", self.databases.iter().map(|d| d.skipped_tables.len()).sum::<usize>() as f64);
         m.add("SecurityFindings", self.security.len() as f64);
-        let never = self.export_ages().filter(|(_, age)| age.is_none()).count();
+        let never = self.databases.iter().filter(|d| d.newest_exported_taken.is_none()).count();
         m.add("DatabasesWithoutExport", never as f64);
         let oldest = self.export_ages().filter_map(|(_, age)| age).max().unwrap_or_default();
         m.add("OldestNewestExportAgeSeconds", oldest as f64);

@@ -264,3 +264,22 @@ async fn a_tables_info_the_function_cannot_read_is_a_warning_with_the_fix_not_a_
     assert!(warning.contains("AccessDenied") && warning.contains("auditor stack"), "{warning}");
     assert!(state.skipped_tables.is_empty());
 }
+
+#[tokio::test]
+async fn a_database_never_exported_is_as_stale_as_its_oldest_copy_unless_rds_cannot_export_it() {
+    let mut oracle = import("ledger");
+    oracle.engine = Some("oracle-ee".into());
+    let snapshots = mock!(Client::describe_db_snapshots).then_output(move || {
+        DescribeDbSnapshotsOutput::builder().db_snapshots(import("orders")).db_snapshots(oracle.clone()).build()
+    });
+    let [_, clusters, tasks] = vault_of(&[]);
+    let start = mock!(Client::start_export_task).then_output(|| StartExportTaskOutput::builder().build());
+    let report = run(&[&snapshots, &clusters, &tasks, &start]).await;
+    assert_eq!(report.count(&StartResult::Started), 1, "orders only: {report:#?}");
+    let metrics = report.metrics();
+    assert_eq!(metrics[0].get("DatabasesWithoutExport"), 2.0);
+    // orders: exportable for two days, never exported; ledger (Oracle) is unsupported, not stale.
+    assert_eq!(metrics[0].get("OldestNewestExportAgeSeconds"), (2 * DAY) as f64);
+    assert_eq!(metrics.len(), 2, "one per-database line, for orders: {metrics:?}");
+    assert_eq!(metrics[1].get("NewestExportAgeSeconds"), (2 * DAY) as f64);
+}
