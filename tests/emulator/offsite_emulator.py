@@ -393,6 +393,8 @@ def main(argv: list[str] | None = None) -> None:
     # The PostgreSQL servers go with the emulator: at a normal exit (SIGTERM/SIGINT raise
     # SystemExit), from the watchdogs (_exit_now), and after SIGKILL through pg_reaper.py.
     atexit.register(rds_postgres.shutdown)
+    if args.postgres_bin:
+        _start_daemon(rds_postgres.prepare)
     # IAM is evaluated for roles created through the IAM API (patches/iam_enforce.py).
     metrics = RequestMetrics(IamEnforcement(DomainDispatcherApplication(create_backend_app)))
     on_reset(metrics.reset)

@@ -51,7 +51,8 @@ seeded date string PostgreSQL rejects) is ``failed`` with the reason in ``error`
 instance reports status ``failed``.
 
 Each server lives in its own directory under the emulator's temporary directory
-(``$TMPDIR/offsite-emulator-pg-<pid>-*``) and runs as the ``postgres`` user (or ``nobody``)
+(``offsite-emulator-pg-<pid>-*`` in ``$TMPDIR`` if set, else in ``/dev/shm`` when it is a
+writable tmpfs with 1 GiB free, else in the system's temporary directory) and runs as the ``postgres`` user (or ``nobody``)
 when the emulator runs as root, since PostgreSQL refuses to run as root. A server is stopped
 (fast shutdown, then SIGKILL of its process group) and its directory removed when its DB
 instance or DB cluster is deleted (in a background thread), on ``POST /moto-api/reset``
@@ -178,6 +179,16 @@ def enabled() -> bool:
     return SETTINGS.bin_dir is not None
 
 
+def prepare() -> None:
+    """Build the template data directory now (the launcher calls it in the background at
+    startup, so that the first restore does not wait for ``initdb``)."""
+    if enabled():
+        try:
+            _template_dir()
+        except Exception as error:  # noqa: BLE001 - the first server reports it again
+            log.error("PostgreSQL template: %s", error)
+
+
 # --- the server's user, its directories and the reaper ------------------------------------------
 
 
@@ -248,11 +259,32 @@ _ca_certificate: Path | None = None
 _dirs_lock = threading.Lock()
 
 
+# A tmpfs holds the servers' files far faster than a disk (a data directory is ~1,000 files:
+# copying one took 1.9 s on the project machine's disk, 0.14 s in /dev/shm).
+SHARED_MEMORY = Path("/dev/shm")
+SHARED_MEMORY_MINIMUM_FREE = 1 << 30
+
+
+def _parent_dir() -> str:
+    """Where the emulator's PostgreSQL directory goes: ``$TMPDIR`` when set, else /dev/shm if
+    it is a writable directory with 1 GiB free, else the system's temporary directory."""
+    if os.environ.get("TMPDIR"):
+        return tempfile.gettempdir()
+    try:
+        if SHARED_MEMORY.is_dir() and os.access(SHARED_MEMORY, os.W_OK | os.X_OK):
+            stats = os.statvfs(SHARED_MEMORY)
+            if stats.f_bavail * stats.f_frsize >= SHARED_MEMORY_MINIMUM_FREE:
+                return str(SHARED_MEMORY)
+    except OSError:
+        pass
+    return tempfile.gettempdir()
+
+
 def _base_dir() -> Path:
     global _base
     with _dirs_lock:
         if _base is None or not _base.is_dir():
-            _base = Path(tempfile.mkdtemp(prefix=f"offsite-emulator-pg-{os.getpid()}-"))
+            _base = Path(tempfile.mkdtemp(prefix=f"offsite-emulator-pg-{os.getpid()}-", dir=_parent_dir()))
             # The server user must reach its own directory inside.
             _base.chmod(0o711)
             _reap(f"dir {_base}")
@@ -430,6 +462,7 @@ def database_script(master: str, database: dict[str, Any]) -> str:
     """The SQL that creates one database's schemas and tables and loads their rows, run in
     that database as the master user (who then owns them)."""
     lines = [
+        "SET client_min_messages = warning;",
         "SET client_encoding = 'UTF8';",
         "SET standard_conforming_strings = on;",
         f"SET ROLE {quote_ident(master)};",

@@ -157,6 +157,7 @@ import threading
 import time
 from typing import Any
 
+from moto.core.responses import ActionResult
 from moto.rds.exceptions import (
     DBClusterToBeDeletedHasActiveMembers,
     InvalidDBClusterStateFault,
@@ -397,6 +398,17 @@ def _require_enabled_key(key_id: str | None, account: str, region: str) -> None:
         raise KMSKeyNotAccessibleFault(key_id)
 
 
+def _key_arn(backend: RDSBackend, key_id: str) -> str:
+    """The ARN of a KMS key given by id, ARN, alias name or alias ARN; a key that does not
+    exist, or lies in another Region -> KMSKeyNotAccessibleFault."""
+    try:
+        return backend._validate_kms_key(key_id)
+    except RDSClientError:
+        raise
+    except Exception:  # moto's KMS fails on unknown aliases with AttributeError
+        raise KMSKeyNotAccessibleFault(key_id) from None
+
+
 def _given(overrides: Any, name: str) -> Any:
     try:
         return overrides.get(name)
@@ -464,7 +476,7 @@ def _restore_cluster(original: Any) -> Any:
         snapshot = self.describe_db_cluster_snapshots(None, _snapshot_name(from_snapshot_id))[0]
         key = _given(overrides, "kms_key_id")
         if key:
-            key = self._validate_kms_key(str(key))  # unknown or another Region: KMSKeyNotAccessibleFault
+            key = _key_arn(self, str(key))
             _require_enabled_key(key, self.account_id, self.region_name)
         elif snapshot.storage_encrypted:
             _require_enabled_key(snapshot.kms_key_id, self.account_id, self.region_name)
@@ -570,7 +582,12 @@ def _delete_instance(original: Any) -> Any:
 
 def _delete_cluster(original: Any) -> Any:
     @functools.wraps(original)
-    def delete(self: RDSBackend, cluster_identifier: str, snapshot_name: str | None = None) -> DBCluster:
+    def delete(
+        self: RDSBackend,
+        cluster_identifier: str,
+        snapshot_name: str | None = None,
+        delete_automated_backups: bool | None = True,
+    ) -> DBCluster:
         cluster = self.clusters.get(cluster_identifier)
         if cluster is None:
             return original(self, cluster_identifier, snapshot_name)
@@ -596,6 +613,12 @@ def _delete_cluster(original: Any) -> Any:
         finally:
             for member in members:
                 self.databases.setdefault(member.db_instance_identifier, member)
+        if delete_automated_backups is not False:
+            # "When you delete a DB cluster, all automated backups for that DB cluster are
+            # deleted" (moto kept them).
+            for snapshot in list(self.cluster_snapshots.values()):
+                if snapshot.snapshot_type == "automated" and snapshot.db_cluster_identifier == cluster.db_cluster_identifier:
+                    self.cluster_snapshots.pop(snapshot.db_cluster_snapshot_identifier, None)
         rds_postgres.stop(cluster)
         cluster.status = "deleting"
         if CONFIG.copy_delay_seconds > 0:
@@ -607,10 +630,18 @@ def _delete_cluster(original: Any) -> Any:
 
 
 def _delete_cluster_response(original: Any) -> Any:
+    """moto's handler passed neither SkipFinalSnapshot nor DeleteAutomatedBackups on."""
+
     @functools.wraps(original)
     def delete_db_cluster(self: RDSResponse) -> Any:
-        _final_snapshot_choice(self.params.get("SkipFinalSnapshot"), self.params.get("FinalDBSnapshotIdentifier"))
-        return original(self)
+        final = self.params.get("FinalDBSnapshotIdentifier")
+        _final_snapshot_choice(self.params.get("SkipFinalSnapshot"), final)
+        cluster = self.backend.delete_db_cluster(
+            cluster_identifier=self.params.get("DBClusterIdentifier"),
+            snapshot_name=final,
+            delete_automated_backups=self.params.get("DeleteAutomatedBackups"),
+        )
+        return ActionResult({"DBCluster": cluster})
 
     return delete_db_cluster
 
