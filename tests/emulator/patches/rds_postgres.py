@@ -41,7 +41,8 @@ One server per restored DB instance of engine ``postgres`` (started by the resto
 background thread) and one per restored ``aurora-postgresql`` DB cluster (started when the
 first DB instance is created in it; every instance of the cluster and the cluster's endpoints
 reach it). The request that starts it does not wait: the thread copies a template data
-directory (``initdb`` once per emulator process: ``-U rdsadmin``, UTF-8, no locale), starts
+directory (``initdb`` once per emulator process, begun at startup in the background:
+``-U rdsadmin``, UTF-8, no locale), starts
 ``postgres`` as a child process listening only on 127.0.0.1 at a free port (``fsync`` off:
 nothing here needs durability), creates the master role, the databases (owned by the master
 user), schemas and tables with their declared SQL types, loads the rows with ``COPY ... FROM

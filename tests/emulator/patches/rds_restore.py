@@ -61,7 +61,9 @@ Overrides and defaults (RestoreDBInstanceFromDBSnapshot, RestoreDBClusterFromSna
   security group (moto did); ``PubliclyAccessible`` (instances) as CreateDBInstance documents:
   true without ``DBSubnetGroupName`` or with ``default``, false with another subnet group;
   ``Port`` of a cluster: the original cluster's ("Default: The same port as the original DB
-  cluster").
+  cluster"). An instance created in a cluster without ``PubliclyAccessible``: false, true
+  only with ``DBSubnetGroupName`` ``default`` (CreateDBInstance: "If DBSubnetGroup isn't
+  specified, PubliclyAccessible defaults to false for Aurora instances").
 * ``ManageMasterUserPassword`` on RestoreDBInstanceFromDBSnapshot "Applies to RDS for Oracle
   only" -> refused for other engines with ``InvalidParameterCombination`` (*chosen* code).
   RestoreDBClusterFromSnapshot has no such parameter.
@@ -144,6 +146,8 @@ Not enforced / not emulated
   ``resetting-master-credentials`` statuses, pending modifications, read replicas, Multi-AZ
   DB clusters, point-in-time restores (moto's behaviour is kept for all of these).
 * Restoring from a shared snapshot by ARN (moto looks snapshots up in the caller's account).
+* A restore of a snapshot whose source managed its master password in Secrets Manager gets a
+  secret and password of its own (moto's behaviour, kept: AWS documents nothing here).
 """
 
 from __future__ import annotations
@@ -302,18 +306,43 @@ def _cluster_port_set(self: DBCluster, value: int | None) -> None:
 # --- purging what has finished deleting -------------------------------------------------------------
 
 _purge_lock = threading.Lock()
+# (account, region) of the backends holding resources in a timed ``deleting`` phase: only
+# those are scanned (every RDS request calls purge).
+_deleting: set[tuple[str, str]] = set()
+
+
+def _start_deleting(backend: RDSBackend, model: Any) -> None:
+    _start_phase(model, "deleting")
+    with _purge_lock:
+        _deleting.add((backend.account_id, backend.region_name))
 
 
 def purge(backend: RDSBackend) -> None:
     """Forget DB instances and clusters whose ``deleting`` phase is over."""
+    where = (backend.account_id, backend.region_name)
+    if where not in _deleting:
+        return
     now = time.monotonic()
     with _purge_lock:
+        left = False
         for store in (backend.databases, backend.clusters):
             for identifier, model in list(store.items()):
                 phase = model.__dict__.get(PHASE)
-                if phase and phase["status"] == "deleting" and now >= phase["until"]:
+                if not phase or phase["status"] != "deleting":
+                    continue
+                if now >= phase["until"]:
                     if store.get(identifier) is model:
                         store.pop(identifier, None)
+                else:
+                    left = True
+        if not left:
+            _deleting.discard(where)
+
+
+@on_reset
+def _forget_deleting() -> None:
+    with _purge_lock:
+        _deleting.clear()
 
 
 _BACKEND = RDSResponse.backend
@@ -574,7 +603,7 @@ def _delete_instance(original: Any) -> Any:
             rds_postgres.stop(instance)
         if CONFIG.copy_delay_seconds > 0:
             self.databases[instance.db_instance_identifier] = instance
-            _start_phase(instance, "deleting")
+            _start_deleting(self, instance)
         return deleted
 
     return delete
@@ -623,7 +652,7 @@ def _delete_cluster(original: Any) -> Any:
         cluster.status = "deleting"
         if CONFIG.copy_delay_seconds > 0:
             self.clusters[cluster.db_cluster_identifier] = cluster
-            _start_phase(cluster, "deleting")
+            _start_deleting(self, cluster)
         return deleted
 
     return delete
