@@ -31,7 +31,8 @@ Batch operations are authorized as their single forms (``sns:PublishBatch`` as
 The catalogue (``iam_catalogue``, the Service Authorization Reference) must list it; an
 action it does not list, or one this module cannot map to resources, is refused naming it.
 The resources: ARNs built with the catalogue's ARN formats from the request's parameters
-(``DBSnapshotIdentifier``, ``TableName``, ``QueueUrl``, ``TopicArn``, ``KeyId``, a Secrets
+(``DBSnapshotIdentifier``, ``SnapshotIdentifier``, ``DBSubnetGroupName``, ``TableName``,
+``QueueUrl``, ``TopicArn``, ``KeyId``, a Secrets
 Manager ``SecretId`` (its full ARN when moto holds the secret) ...), only of
 the resource types the action takes; an action without resource types is authorized on
 ``"*"``. ``CopyDBSnapshot``/``CopyDBClusterSnapshot`` authorize the target and the source;
@@ -115,7 +116,9 @@ Not enforced (yet)
 KMS use by other services on the caller's behalf (SQS queues with a KMS key: the
 templates' queues use SSE-SQS; Athena, Glue); key states for SNS (a disabled or
 pending-deletion topic key: ``KMSDisabled``/``KMSInvalidState``); creating a DB snapshot
-under a key; restores from snapshots under a key; RDS's own use of ``kms:*`` and
+under a key; restores from snapshots under a key; the default option group, parameter group
+and subnet group a request uses without naming them (RestoreDBInstanceFromDBSnapshot and
+RestoreDBClusterFromSnapshot take them as required resource types); RDS's own use of ``kms:*`` and
 ``secretsmanager:CreateSecret``/``TagResource`` when it manages a master password; the secret's
 KMS key on ``GetSecretValue`` (``kms:Decrypt``; the RDS-managed secrets use
 ``aws/secretsmanager``, whose key policy admits the account's principals through Secrets
@@ -338,6 +341,9 @@ _PARAMS: dict[str, list[tuple[str, _Builder]]] = {
         ("TargetDBClusterSnapshotIdentifier", lambda c, v: _rds(c, v, "cluster-snapshot")),
         ("SourceDBClusterSnapshotIdentifier", lambda c, v: _rds(c, v, "cluster-snapshot")),
         ("DBClusterSnapshotIdentifier", lambda c, v: _rds(c, v, "cluster-snapshot")),
+        # RestoreDBClusterFromSnapshot: a DB cluster snapshot by name or ARN, a DB snapshot by ARN.
+        ("SnapshotIdentifier", lambda c, v: _rds(c, v, "cluster-snapshot")),
+        ("DBSubnetGroupName", lambda c, v: _rds(c, v, "subgrp")),
         ("DBInstanceIdentifier", lambda c, v: _rds(c, v, "db")),
         ("DBClusterIdentifier", lambda c, v: _rds(c, v, "cluster")),
         ("OptionGroupName", lambda c, v: _rds(c, v, "og")),

@@ -1,5 +1,5 @@
-"""Unit tests of how ``patches/iam_enforce.py`` maps Secrets Manager requests (a restore test
-reading the master password RDS manages in Secrets Manager) to IAM resources.
+"""Unit tests of how ``patches/iam_enforce.py`` maps a restore test's requests to IAM resources:
+Secrets Manager (reading the master password RDS manages) and the RDS restores.
 
     .venv/bin/python -m unittest discover -s tests/emulator/tests
 
@@ -48,6 +48,36 @@ class SecretsManagerMapping(unittest.TestCase):
                 iam_enforce.resources_of(call("GetSecretValue", SecretId="missing"), info),
                 [f"arn:aws:secretsmanager:{REGION}:{A}:secret:missing"],
             )
+
+
+class RestoreMapping(unittest.TestCase):
+    """RestoreDBClusterFromSnapshot is authorized on the cluster snapshot too, and a named DB
+    subnet group on its ``subgrp`` ARN (Service Authorization Reference, Amazon RDS:
+    ``cluster-snapshot``, ``snapshot``, ``subgrp`` resource types of the restores)."""
+
+    def rds(self, operation: str, **params: object) -> list[str]:
+        info = iam_catalogue.action("rds", operation)
+        assert info is not None
+        request = Call(service="rds", operation=operation, account=A, region=REGION, params=dict(params), headers={})
+        return sorted(iam_enforce.resources_of(request, info))
+
+    def test_the_snapshot_and_the_subnet_group_are_resources(self) -> None:
+        self.assertEqual(
+            self.rds("RestoreDBClusterFromSnapshot", DBClusterIdentifier="Restore-Test", SnapshotIdentifier="ledger-1",
+                     Engine="aurora-postgresql", DBSubnetGroupName="restore-tests"),
+            sorted([f"arn:aws:rds:{REGION}:{A}:cluster:restore-test",
+                    f"arn:aws:rds:{REGION}:{A}:cluster-snapshot:ledger-1",
+                    f"arn:aws:rds:{REGION}:{A}:subgrp:restore-tests"]),
+        )
+        shared = f"arn:aws:rds:{REGION}:333333333333:cluster-snapshot:ledger-1"
+        self.assertIn(shared, self.rds("RestoreDBClusterFromSnapshot", DBClusterIdentifier="r",
+                                       SnapshotIdentifier=shared, Engine="aurora-postgresql"))
+        self.assertEqual(
+            self.rds("RestoreDBInstanceFromDBSnapshot", DBInstanceIdentifier="r", DBSnapshotIdentifier="shop-1",
+                     DBSubnetGroupName="restore-tests"),
+            sorted([f"arn:aws:rds:{REGION}:{A}:snapshot:shop-1", f"arn:aws:rds:{REGION}:{A}:db:r",
+                    f"arn:aws:rds:{REGION}:{A}:subgrp:restore-tests"]),
+        )
 
 
 if __name__ == "__main__":
