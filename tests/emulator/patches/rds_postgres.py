@@ -60,7 +60,9 @@ instance or DB cluster is deleted (in a background thread), on ``POST /moto-api/
 (before the reset answers) and when the emulator exits (SIGTERM/SIGINT, parent gone, stdin
 EOF). For an emulator killed with SIGKILL, a reaper process (``pg_reaper.py``, in its own
 session, holding the other end of a pipe) kills the servers' process groups and removes the
-directories as soon as the emulator is gone.
+directories as soon as the emulator is gone. (A server started in the instant between its
+spawn and its registration would lose its directory to the reaper all the same, and
+PostgreSQL shuts down by itself within a minute once its data directory's lock file is gone.)
 
 Control
 -------
