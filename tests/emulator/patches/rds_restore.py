@@ -121,7 +121,9 @@ Master user password in Secrets Manager (ModifyDBInstance, ModifyDBCluster):
   ``!#$%&()*+,-.:;<=>?[]^_{|}~``, never ``/ " @`` nor space, which MasterUserPassword forbids).
 * With ``MasterUserPassword`` in the same request -> ``InvalidParameterCombination`` ("Can't
   manage the master user password with AWS Secrets Manager if MasterUserPassword is
-  specified"); turning management off requires ``MasterUserPassword`` ("then you must specify
+  specified"), and so is ``MasterUserPassword`` alone while the password is managed
+  (MasterUserPassword: "Can't be specified if ManageMasterUserPassword is turned on");
+  turning management off requires ``MasterUserPassword`` ("then you must specify
   MasterUserPassword") -> else ``InvalidParameterCombination``; the secret is deleted and the
   given password used. ``ManageMasterUserPassword=True`` when already managed changes nothing
   (*chosen*: moto made a second secret). On an Aurora cluster's instance, password settings ->
@@ -687,6 +689,11 @@ def _password_settings(model: Any, kwargs: Any, kind: str) -> None:
     if manage is True and password:
         raise InvalidParameterCombination(
             "You can't specify MasterUserPassword when ManageMasterUserPassword is enabled."
+        )
+    if password and managed and manage is not False:
+        raise InvalidParameterCombination(
+            "You can't specify MasterUserPassword while the master user password is managed in "
+            "Secrets Manager."
         )
     if manage is False and managed and not password:
         raise InvalidParameterCombination(

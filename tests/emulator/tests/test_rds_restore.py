@@ -527,6 +527,10 @@ class ManagedMasterPassword(Emulated):
         new = json.loads(self.secrets.get_secret_value(SecretId=arn)["SecretString"])["password"]
         self.assertNotEqual(new, password)
         self.assertEqual(rds_restore.master_password(self.backend.databases["restore-test"]), new)
+        # While managed, no password of one's own.
+        self.assertEqual(error_of(lambda: self.rds.modify_db_instance(
+            DBInstanceIdentifier="restore-test", MasterUserPassword="mine-password-1"))[0],
+            "InvalidParameterCombination")
         # Turning it off needs a password.
         self.assertEqual(error_of(lambda: self.rds.modify_db_instance(
             DBInstanceIdentifier="restore-test", ManageMasterUserPassword=False))[0], "InvalidParameterCombination")
