@@ -53,8 +53,9 @@ instance reports status ``failed``.
 
 Each server lives in its own directory under the emulator's temporary directory
 (``offsite-emulator-pg-<pid>-*`` in ``$TMPDIR`` if set, else in ``/dev/shm`` when it is a
-writable tmpfs with 1 GiB free, else in the system's temporary directory) and runs as the ``postgres`` user (or ``nobody``)
-when the emulator runs as root, since PostgreSQL refuses to run as root. A server is stopped
+writable tmpfs with 1 GiB free, else in the system's temporary directory) and runs as the
+``postgres`` user (or ``nobody``) when the emulator runs as root, since PostgreSQL refuses to
+run as root. A server is stopped
 (fast shutdown, then SIGKILL of its process group) and its directory removed when its DB
 instance or DB cluster is deleted (in a background thread), on ``POST /moto-api/reset``
 (before the reset answers) and when the emulator exits (SIGTERM/SIGINT, parent gone, stdin

@@ -648,7 +648,8 @@ def _delete_cluster(original: Any) -> Any:
             # "When you delete a DB cluster, all automated backups for that DB cluster are
             # deleted" (moto kept them).
             for snapshot in list(self.cluster_snapshots.values()):
-                if snapshot.snapshot_type == "automated" and snapshot.db_cluster_identifier == cluster.db_cluster_identifier:
+                if (snapshot.snapshot_type == "automated"
+                        and snapshot.db_cluster_identifier == cluster.db_cluster_identifier):
                     self.cluster_snapshots.pop(snapshot.db_cluster_snapshot_identifier, None)
         rds_postgres.stop(cluster)
         cluster.status = "deleting"
@@ -685,7 +686,9 @@ def _password_settings(model: Any, kwargs: Any, kind: str) -> None:
     removes a request to manage what is already managed (or to stop managing what is not)."""
     manage = _given(kwargs, "manage_master_user_password")
     password = _given(kwargs, "master_user_password")
-    managed = bool(model.__dict__.get("manage_master_user_password")) and "master_user_secret" in model.__dict__
+    managed = bool(model.__dict__.get("manage_master_user_password")) and (
+        "master_user_secret" in model.__dict__
+    )
     if manage is True and password:
         raise InvalidParameterCombination(
             "You can't specify MasterUserPassword when ManageMasterUserPassword is enabled."
