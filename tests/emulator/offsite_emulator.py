@@ -5,7 +5,7 @@
 
     python offsite_emulator.py [--host 127.0.0.1] [--port 0] [--copy-delay SECONDS]
                                [--latency-ms N] [--parent-pid PID] [--exit-on-stdin-eof]
-                               [--verbose]
+                               [--postgres-bin DIR|auto] [--verbose]
 
 Once listening it prints exactly one line to stdout, ``OFFSITE_EMULATOR_READY port=<port>``,
 and never writes to stdout again (everything else goes to stderr). See README.md.
@@ -14,6 +14,7 @@ and never writes to stdout again (everything else goes to stderr). See README.md
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import logging
 import math
@@ -41,6 +42,7 @@ from patches import (  # noqa: E402
     aws_backup,
     dynamodb_export,
     rds_content,
+    rds_postgres,
     rds_snapshot_lifecycle,
     rds_snapshot_quota,
     service_sessions,
@@ -242,6 +244,7 @@ class ControlAPI:
             ("POST", "/_offsite/backup/recovery-point"): _backup_recovery_point,
             ("POST", "/_offsite/rds/content"): _set_rds_content,
             ("GET", "/_offsite/rds/content"): _get_rds_content,
+            ("GET", "/_offsite/rds/postgres"): lambda _: rds_postgres.report(),
             ("POST", "/_offsite/dynamodb/backdate"): _dynamodb_backdate,
             ("POST", "/_offsite/sts/service-session"): _service_session,
         }
@@ -290,18 +293,26 @@ def _pid_alive(pid: int) -> bool:
         return True
 
 
+def _exit_now() -> None:
+    """Exit at once (from a watchdog thread), after stopping the PostgreSQL servers."""
+    try:
+        rds_postgres.shutdown()
+    finally:
+        os._exit(0)
+
+
 def _watch_parent(pid: int) -> None:
     while _pid_alive(pid):
         time.sleep(WATCHDOG_INTERVAL_SECONDS)
     log.warning("parent process %d is gone; exiting", pid)
-    os._exit(0)
+    _exit_now()
 
 
 def _watch_stdin() -> None:
     while sys.stdin.buffer.read(65536):
         pass
     log.warning("stdin reached EOF; exiting")
-    os._exit(0)
+    _exit_now()
 
 
 def _start_daemon(target: Callable[..., None], *args: Any) -> None:
@@ -348,10 +359,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="N",
         help="every account's manual DB (and DB cluster) snapshot quota per Region (RDS: 100)",
     )
+    parser.add_argument(
+        "--postgres-bin",
+        metavar="DIR|auto",
+        help="run a real PostgreSQL server (initdb and postgres from DIR, or found: auto) behind "
+        "every restored RDS for PostgreSQL instance and Aurora PostgreSQL cluster (off by default)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
     if args.copy_delay < 0 or args.latency_ms < 0 or args.snapshot_quota < 0:
         parser.error("--copy-delay, --latency-ms and --snapshot-quota must be >= 0")
+    if args.postgres_bin is not None:
+        try:
+            args.postgres_bin = str(rds_postgres.configure(args.postgres_bin))
+        except ValueError as error:
+            parser.error(f"--postgres-bin: {error}")
     return args
 
 
@@ -368,6 +390,11 @@ def main(argv: list[str] | None = None) -> None:
     QuietRequestHandler.verbose = args.verbose
 
     apply_all()
+    # The PostgreSQL servers go with the emulator: at a normal exit (SIGTERM/SIGINT raise
+    # SystemExit), from the watchdogs (_exit_now), and after SIGKILL through pg_reaper.py.
+    atexit.register(rds_postgres.shutdown)
+    if args.postgres_bin:
+        _start_daemon(rds_postgres.prepare)
     # IAM is evaluated for roles created through the IAM API (patches/iam_enforce.py).
     metrics = RequestMetrics(IamEnforcement(DomainDispatcherApplication(create_backend_app)))
     on_reset(metrics.reset)
@@ -405,6 +432,7 @@ def main(argv: list[str] | None = None) -> None:
         server.serve_forever()
     finally:
         server.server_close()
+        rds_postgres.shutdown()
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from . import (
     rds_content,
     rds_cross_account,
     rds_export,
+    rds_restore,
     rds_snapshot_attributes,
     rds_snapshot_lifecycle,
     rds_snapshot_paging,
@@ -55,6 +56,9 @@ def apply_all() -> None:
     # the result of the whole chain), and the snapshot export that writes it to S3.
     rds_content.apply()
     rds_export.apply()
+    # Restores, cluster instances and deletes, around rds_content's restores (the new
+    # resource already holds the snapshot's content when the PostgreSQL server loads it).
+    rds_restore.apply()
     sns_cross_account.apply()
     dynamodb_export.apply()
     s3_policy_deny_conditions.apply()

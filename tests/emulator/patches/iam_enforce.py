@@ -31,7 +31,9 @@ Batch operations are authorized as their single forms (``sns:PublishBatch`` as
 The catalogue (``iam_catalogue``, the Service Authorization Reference) must list it; an
 action it does not list, or one this module cannot map to resources, is refused naming it.
 The resources: ARNs built with the catalogue's ARN formats from the request's parameters
-(``DBSnapshotIdentifier``, ``TableName``, ``QueueUrl``, ``TopicArn``, ``KeyId`` ...), only of
+(``DBSnapshotIdentifier``, ``SnapshotIdentifier``, ``DBSubnetGroupName``, ``TableName``,
+``QueueUrl``, ``TopicArn``, ``KeyId``, a Secrets
+Manager ``SecretId`` (its full ARN when moto holds the secret) ...), only of
 the resource types the action takes; an action without resource types is authorized on
 ``"*"``. ``CopyDBSnapshot``/``CopyDBClusterSnapshot`` authorize the target and the source;
 ``StartExportTask``/``DescribeExportTasks`` the snapshot named by ``SourceArn``, and
@@ -67,7 +69,7 @@ policy) and role trust policies (for AssumeRole), as moto stores them. Evaluatio
 
 Denials answer as AWS does, HTTP 403: query protocols (RDS, STS, IAM, SNS) an
 ``ErrorResponse`` with code ``AccessDenied`` (SNS ``AuthorizationError``); JSON protocols
-(DynamoDB, KMS, SQS) ``__type`` ``AccessDeniedException`` (SQS also
+(DynamoDB, KMS, SQS, Secrets Manager) ``__type`` ``AccessDeniedException`` (SQS also
 ``x-amzn-query-error: AccessDenied;Sender``, its query-compatible code); S3 ``<Error>`` with
 ``AccessDenied``; the message "User: <session ARN> is not authorized to perform: <action> on
 resource: <ARN> because no identity-based policy allows the <action> action" (or "with an
@@ -120,8 +122,15 @@ Not enforced (yet)
 KMS use by other services on the caller's behalf (SQS queues with a KMS key: the
 templates' queues use SSE-SQS; Athena, Glue); key states for SNS (a disabled or
 pending-deletion topic key: ``KMSDisabled``/``KMSInvalidState``); creating a DB snapshot
-under a key; permission boundaries, SCPs; IAM users; resource policies of DynamoDB tables; S3
-ACLs and Block Public Access.
+under a key; restores from snapshots under a key; the default option group, parameter group
+and subnet group a request uses without naming them (RestoreDBInstanceFromDBSnapshot and
+RestoreDBClusterFromSnapshot take them as required resource types); RDS's own use of ``kms:*`` and
+``secretsmanager:CreateSecret``/``TagResource`` when it manages a master password; the secret's
+KMS key on ``GetSecretValue`` (``kms:Decrypt``; the RDS-managed secrets use
+``aws/secretsmanager``, whose key policy admits the account's principals through Secrets
+Manager); Secrets Manager resource policies and secret tags in conditions; permission
+boundaries, SCPs; IAM users; resource policies of DynamoDB tables; S3 ACLs and Block Public
+Access.
 """
 
 from __future__ import annotations
@@ -150,7 +159,7 @@ log = logging.getLogger("offsite_emulator.iam")
 PARTITION = "aws"
 # SigV4 signing names whose IAM prefix differs.
 _PREFIX = {"monitoring": "cloudwatch", "email": "ses", "execute-api": "execute-api"}
-_JSON_SERVICES = {"dynamodb", "kms", "sqs", "logs", "events", "lambda", "ssm"}
+_JSON_SERVICES = {"dynamodb", "kms", "sqs", "logs", "events", "lambda", "ssm", "secretsmanager"}
 
 
 # API operations authorized as an IAM action of another name: the batch forms (SNS API
@@ -313,6 +322,21 @@ def _role_arn(call: Call, name: str) -> str:
         return f"arn:{PARTITION}:iam::{call.account}:role{path}{name}"
 
 
+def _secret_arn(call: Call, secret_id: str) -> str:
+    """A Secrets Manager secret's ARN (``SecretId`` is its ARN or its name): the full ARN with
+    the six-character suffix when moto holds the secret (Service Authorization Reference,
+    resource type ``Secret``: ``arn:${Partition}:secretsmanager:${Region}:${Account}:secret:
+    ${SecretId}``), else the ARN with the name as given."""
+    if secret_id.startswith("arn:"):
+        return secret_id
+    try:
+        from moto.secretsmanager.models import secretsmanager_backends
+
+        return str(secretsmanager_backends[call.account][call.region].secrets[secret_id].arn)
+    except Exception:
+        return iam_catalogue.fill_arn("secretsmanager", "Secret", PARTITION, call.region, call.account, secret_id)
+
+
 # Parameter -> builder of the resource's ARN, per service.
 _Builder = Callable[[Call, str], str]
 _PARAMS: dict[str, list[tuple[str, _Builder]]] = {
@@ -323,6 +347,9 @@ _PARAMS: dict[str, list[tuple[str, _Builder]]] = {
         ("TargetDBClusterSnapshotIdentifier", lambda c, v: _rds(c, v, "cluster-snapshot")),
         ("SourceDBClusterSnapshotIdentifier", lambda c, v: _rds(c, v, "cluster-snapshot")),
         ("DBClusterSnapshotIdentifier", lambda c, v: _rds(c, v, "cluster-snapshot")),
+        # RestoreDBClusterFromSnapshot: a DB cluster snapshot by name or ARN, a DB snapshot by ARN.
+        ("SnapshotIdentifier", lambda c, v: _rds(c, v, "cluster-snapshot")),
+        ("DBSubnetGroupName", lambda c, v: _rds(c, v, "subgrp")),
         ("DBInstanceIdentifier", lambda c, v: _rds(c, v, "db")),
         ("DBClusterIdentifier", lambda c, v: _rds(c, v, "cluster")),
         ("OptionGroupName", lambda c, v: _rds(c, v, "og")),
@@ -361,6 +388,8 @@ _PARAMS: dict[str, list[tuple[str, _Builder]]] = {
          f"arn:{PARTITION}:kms:{c.region}:{c.account}:{v}"),
     ],
     "ssm": [("Name", _ssm_parameter_arn), ("Path", _ssm_parameter_arn)],
+    # Secrets (the master password RDS manages: a restore test reads it).
+    "secretsmanager": [("SecretId", _secret_arn)],
     "sts": [("RoleArn", lambda c, v: v)],
     "iam": [
         ("RoleName", _role_arn),
