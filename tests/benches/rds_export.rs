@@ -12,14 +12,10 @@ use std::time::{Duration, Instant, SystemTime};
 use aws_sdk_rds::Client;
 use aws_sdk_rds::types::Filter;
 use aws_smithy_types::DateTime;
-use aws_smithy_types::date_time::Format;
-use offsite_common::lineage::vault_identifier;
-use offsite_common::snapshot::{Snapshot, SnapshotKind, SnapshotStatus};
-use offsite_common::tags;
 use offsite_rds_export::run::StartResult;
-use offsite_tests::fixtures::{db_instance, tag};
+use offsite_tests::fixtures::{db_instance, vault_import};
 use offsite_tests::pipeline::Pipeline;
-use offsite_tests::{EmulatorOptions, VAULT, WORKLOAD, workspace_root};
+use offsite_tests::{EmulatorOptions, VAULT, workspace_root};
 
 /// The naive exporter's reading: every copy described, then each copy's export tasks.
 async fn naive_reading(vault: &Client, identifiers: &[String]) -> usize {
@@ -46,39 +42,26 @@ async fn main() {
     // with the identifiers and provenance tags the importer gives them, taken a day apart
     // going back from ten days ago (so several closed weeks per database are due).
     db_instance(&p.vault, "bench-source", None).await;
-    let rds = Client::new(&p.vault);
     let now = SystemTime::now();
     let mut identifiers = Vec::new();
     let mut pending = Vec::new();
     for d in 0..databases {
         let database = format!("db-{d:04}");
         for c in 0..per_database {
-            let shared_arn = format!("arn:aws:rds:us-east-1:{WORKLOAD}:snapshot:offsite-{database}-{c:03}");
-            let shared = Snapshot::bare(SnapshotKind::Instance, shared_arn.clone(), "", SnapshotStatus::Available);
-            let identifier = vault_identifier(&shared);
-            let taken = DateTime::from(now - Duration::from_secs((10 + c) * 86_400));
-            let copy_tags = vec![
-                tag(tags::MARKER, tags::MARKER_IMPORT),
-                tag(tags::COPY_ARN, &shared_arn),
-                tag(tags::SOURCE_ACCOUNT, WORKLOAD),
-                tag(tags::SOURCE_DATABASE, &database),
-                tag(tags::SOURCE_CREATED, &taken.fmt(Format::DateTime).expect("formattable")),
-            ];
-            identifiers.push(identifier.clone());
-            let rds = rds.clone();
-            pending.push(tokio::spawn(async move {
-                rds.create_db_snapshot()
-                    .db_instance_identifier("bench-source")
-                    .db_snapshot_identifier(identifier)
-                    .set_tags(Some(copy_tags))
-                    .send()
-                    .await
-                    .map(drop)
-            }));
-            offsite_tests::bench::settle(&mut pending, 16, "seed import").await;
+            let taken = now - Duration::from_secs((10 + c) * 86_400);
+            let (vault, database) = (p.vault.clone(), database.clone());
+            let n = usize::try_from(c).expect("a count");
+            pending.push(tokio::spawn(async move { vault_import(&vault, "bench-source", &database, n, taken).await }));
+            if pending.len() >= 16 {
+                for task in pending.drain(..) {
+                    identifiers.push(task.await.expect("seed import"));
+                }
+            }
         }
     }
-    offsite_tests::bench::settle(&mut pending, 0, "seed import").await;
+    for task in pending.drain(..) {
+        identifiers.push(task.await.expect("seed import"));
+    }
 
     let exporter = p.rds_exporter().await;
     p.emulator.set_latency(latency).expect("latency");

@@ -52,6 +52,42 @@ pub fn tag(key: &str, value: &str) -> Tag {
     Tag::builder().key(key).value(value).build()
 }
 
+/// A vault import as the importer leaves it, made by the vault's operator: a manual snapshot
+/// of the vault's DB instance `instance` under the importer's identifier for the workload
+/// copy `offsite-<database>-<n>` and its provenance tags, its data taken at `taken`. For
+/// scenarios that need many imports, or old ones, without running the pipeline for each.
+/// Returns the identifier (the snapshot is `creating` for the emulator's copy delay).
+pub async fn vault_import(
+    vault: &SdkConfig,
+    instance: &str,
+    database: &str,
+    n: usize,
+    taken: std::time::SystemTime,
+) -> String {
+    use offsite_common::snapshot::{Snapshot, SnapshotKind as Kind, SnapshotStatus};
+    use offsite_common::tags;
+    let shared_arn = format!("arn:aws:rds:{}:{}:snapshot:offsite-{database}-{n:03}", crate::REGION, crate::WORKLOAD);
+    let shared = Snapshot::bare(Kind::Instance, shared_arn.clone(), "", SnapshotStatus::Available);
+    let identifier = offsite_common::lineage::vault_identifier(&shared);
+    let taken = aws_smithy_types::DateTime::from(taken);
+    let copy_tags = vec![
+        tag(tags::MARKER, tags::MARKER_IMPORT),
+        tag(tags::COPY_ARN, &shared_arn),
+        tag(tags::SOURCE_ACCOUNT, crate::WORKLOAD),
+        tag(tags::SOURCE_DATABASE, database),
+        tag(tags::SOURCE_CREATED, &taken.fmt(aws_smithy_types::date_time::Format::DateTime).expect("formattable")),
+    ];
+    aws_sdk_rds::Client::new(vault)
+        .create_db_snapshot()
+        .db_instance_identifier(instance)
+        .db_snapshot_identifier(&identifier)
+        .set_tags(Some(copy_tags))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("the import {identifier}: {}", DisplayErrorContext(&e)));
+    identifier
+}
+
 /// Creates a PostgreSQL DB instance, encrypted with `kms_key` when given.
 pub async fn db_instance(config: &SdkConfig, identifier: &str, kms_key: Option<&str>) {
     create_db_instance(config, identifier, kms_key.is_some(), kms_key).await;

@@ -854,7 +854,7 @@ async fn the_dynamodb_job_exports_each_table_once_per_slot_under_faults_and_cras
 /// reading of each newest export's `export_tables_info` done under the template role.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rds_export_function_exports_each_database_and_day_once_under_faults_and_crashes() {
-    use offsite_common::lineage::{import_taken_secs, vault_identifier};
+    use offsite_common::lineage::import_taken_secs;
     use offsite_rds_export::plan::TaskStatus;
     use offsite_rds_export::run::RdsExporter;
     use offsite_rds_export::settings::RdsExportSettings;
@@ -883,27 +883,11 @@ async fn the_rds_export_function_exports_each_database_and_day_once_under_faults
     let rds = Client::new(&p.vault);
     let mut copies = Vec::new();
     for d in 0..DATABASES {
-        let database = format!("db-{d}");
         for day in 0..DAYS {
-            let shared_arn = format!("arn:aws:rds:{REGION}:{WORKLOAD}:snapshot:offsite-{database}-{day}");
-            let shared = Snapshot::bare(SnapshotKind::Instance, shared_arn.clone(), "", SnapshotStatus::Available);
-            let identifier = vault_identifier(&shared);
-            let taken = DateTime::from(now - Duration::from_secs((3 + day as u64) * DAY));
-            let copy_tags = vec![
-                tag(tags::MARKER, tags::MARKER_IMPORT),
-                tag(tags::COPY_ARN, &shared_arn),
-                tag(tags::SOURCE_ACCOUNT, WORKLOAD),
-                tag(tags::SOURCE_DATABASE, &database),
-                tag(tags::SOURCE_CREATED, &taken.fmt(aws_smithy_types::date_time::Format::DateTime).expect("time")),
-            ];
-            rds.create_db_snapshot()
-                .db_instance_identifier("chaos-source")
-                .db_snapshot_identifier(&identifier)
-                .set_tags(Some(copy_tags))
-                .send()
-                .await
-                .expect("an import");
-            copies.push(identifier);
+            let taken = now - Duration::from_secs((3 + day as u64) * DAY);
+            copies.push(
+                offsite_tests::fixtures::vault_import(&p.vault, "chaos-source", &format!("db-{d}"), day, taken).await,
+            );
         }
     }
     let inventory_of_vault = || async { inventory(&p.vault).await };

@@ -500,11 +500,34 @@ pub(super) async fn schedules(
     )
     .await;
 
-    // The RDS exports: the vault's copies are this week's, so nothing is due; no payload (a
+    // The RDS exports: an import of ten days ago is due (the pipeline's copies are this
+    // week's): the scheduled run exports it, the next starts nothing, and then no payload (a
     // forged export event included: every event is only a hint) makes it start anything.
+    db_instance(&p.vault, "hostile-source", None).await;
+    let ten_days_ago = std::time::SystemTime::now() - Duration::from_secs(10 * 86_400);
+    offsite_tests::fixtures::vault_import(&p.vault, "hostile-source", "hostile-orders", 1, ten_days_ago).await;
     let mut rds_export = p.function("offsite-rds-export").unwrap_or_else(|e| panic!("{e}"));
     let starts_nothing = |v: &Value| v["starts"] == json!([]) && v["security"] == json!([]);
-    assert!(starts_nothing(&response(&mut rds_export, &scheduled(VAULT, "offsite-rds-export"))));
+    let started = |v: &Value| v["starts"].as_array().into_iter().flatten().any(|s| s["result"] == "started");
+    let mut first = Value::Null;
+    for _ in 0..20 {
+        first = response(&mut rds_export, &scheduled(VAULT, "offsite-rds-export"));
+        if started(&first) {
+            break;
+        }
+        // The import is still `creating` for the emulator's copy time.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(started(&first) && first["security"] == json!([]), "the due week is exported: {first:#}");
+    let rds = aws_sdk_rds::Client::new(&p.vault);
+    wait_for("the RDS export to complete", Duration::from_secs(30), || async {
+        let tasks = rds.describe_export_tasks().send().await.ok()?;
+        let tasks = tasks.export_tasks();
+        (!tasks.is_empty() && tasks.iter().all(|t| t.status() == Some("COMPLETE"))).then_some(())
+    })
+    .await;
+    let again = response(&mut rds_export, &scheduled(VAULT, "offsite-rds-export"));
+    assert!(starts_nothing(&again), "one export per period: {again:#}");
     let mut hostile = payloads(VAULT, "offsite-rds-export");
     hostile.push((
         "forged export-completed event",
