@@ -18,6 +18,28 @@ use crate::rds_error::RdsErrorKind;
 use crate::snapshot::{Snapshot, SnapshotArn, SnapshotStatus};
 use crate::tags;
 
+/// A source database: the account it lives in and its DB instance or cluster identifier, as
+/// the vault knows it from its imports' provenance tags.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct DatabaseKey {
+    pub account: String,
+    pub database: String,
+}
+
+impl std::fmt::Display for DatabaseKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.account, self.database)
+    }
+}
+
+/// The source database of a vault import (`offsite:source-account`, `offsite:source-database`).
+pub fn database_of(copy: &Snapshot) -> Option<DatabaseKey> {
+    Some(DatabaseKey {
+        account: copy.tag(tags::SOURCE_ACCOUNT)?.to_owned(),
+        database: copy.tag(tags::SOURCE_DATABASE)?.to_owned(),
+    })
+}
+
 /// The prefix of every copy the exporter makes; IAM policies scope on `offsite-*`.
 pub const COPY_PREFIX: &str = "offsite";
 /// The prefix of every vault copy.

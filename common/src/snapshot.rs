@@ -185,6 +185,9 @@ pub struct Snapshot {
     /// When the original snapshot was taken; survives copying (instances only in AWS).
     pub original_created: Option<DateTime>,
     pub engine: Option<String>,
+    pub engine_version: Option<String>,
+    /// In GiB; what a restore gets at least.
+    pub allocated_storage: Option<i32>,
     /// The DB instance or cluster the snapshot was taken of.
     pub source_database: Option<String>,
     /// `manual`, `automated`, `awsbackup`, `shared`, `public`.
@@ -217,6 +220,8 @@ impl Snapshot {
             created: None,
             original_created: None,
             engine: None,
+            engine_version: None,
+            allocated_storage: None,
             source_database: None,
             snapshot_type: None,
             copied_from: None,
@@ -257,6 +262,8 @@ impl From<&DbSnapshot> for Snapshot {
             created: s.snapshot_create_time().copied(),
             original_created: s.original_snapshot_create_time().copied(),
             engine: s.engine().map(str::to_owned),
+            engine_version: s.engine_version().map(str::to_owned),
+            allocated_storage: s.allocated_storage(),
             source_database: s.db_instance_identifier().map(str::to_owned),
             snapshot_type: s.snapshot_type().map(str::to_owned),
             copied_from: s.source_db_snapshot_identifier().map(str::to_owned),
@@ -280,6 +287,8 @@ impl From<&DbClusterSnapshot> for Snapshot {
             created: s.snapshot_create_time().copied(),
             original_created: None,
             engine: s.engine().map(str::to_owned),
+            engine_version: s.engine_version().map(str::to_owned),
+            allocated_storage: s.allocated_storage(),
             source_database: s.db_cluster_identifier().map(str::to_owned),
             snapshot_type: s.snapshot_type().map(str::to_owned),
             copied_from: s.source_db_cluster_snapshot_arn().map(str::to_owned),

@@ -61,3 +61,37 @@ pub const IMPORTED_BY: &str = "offsite:imported-by";
 pub const MARKER_IMPORT_DR: &str = "offsite-import-dr";
 /// On a second-region copy: the vault copy (ARN) it was made from.
 pub const DR_OF: &str = "offsite:dr-of";
+
+// The vault's restore tests (`offsite-restore-test`): on the DB instances and clusters it
+// restores (all set at creation, the stage and result updated as the test moves on) ...
+
+/// The value of [`MARKER`] on the restore tester's DB instances and clusters.
+pub const MARKER_RESTORE_TEST: &str = "offsite-restore-test";
+/// The vault copy (ARN) a restore was made from.
+pub const RESTORE_OF: &str = "offsite:restore-of";
+/// The source database (`account/database`) whose copy is tested.
+pub const RESTORE_DATABASE: &str = "offsite:restore-database";
+/// The test period's first day (`yyyy-mm-dd`).
+pub const RESTORE_PERIOD: &str = "offsite:restore-period";
+/// When the restore was started (RFC 3339).
+pub const RESTORE_STARTED_AT: &str = "offsite:restore-started-at";
+/// `restoring`, then `checked` once the result is recorded (then the resource is deleted).
+pub const RESTORE_STAGE: &str = "offsite:restore-stage";
+pub const RESTORE_STAGE_RESTORING: &str = "restoring";
+pub const RESTORE_STAGE_CHECKED: &str = "checked";
+/// `passed` or `failed`, once checked.
+pub const RESTORE_RESULT: &str = "offsite:restore-result";
+
+// ... and the evidence on the vault copy tested (keys `offsite:restore-test*` only: the
+// tester's role may write no others there).
+
+/// `passed` or `failed`: the newest test of this copy.
+pub const RESTORE_TEST: &str = "offsite:restore-test";
+/// When that test concluded (RFC 3339).
+pub const RESTORE_TESTED_AT: &str = "offsite:restore-tested-at";
+/// The test period it counts for (`yyyy-mm-dd`).
+pub const RESTORE_TEST_PERIOD: &str = "offsite:restore-test-period";
+/// From the restore's start to its result, in seconds.
+pub const RESTORE_TEST_SECONDS: &str = "offsite:restore-test-seconds";
+/// The figures (or the reason of a failure), at most 256 characters.
+pub const RESTORE_TEST_FIGURES: &str = "offsite:restore-test-figures";

@@ -18,9 +18,10 @@
 //!   next run, the database whose newest export is the stalest first.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 
 use offsite_common::calendar::{date_text, days_from_civil, year_month};
+pub use offsite_common::lineage::DatabaseKey;
+use offsite_common::lineage::database_of;
 use offsite_common::lineage::import_taken_secs as taken_secs;
 use offsite_common::snapshot::{Snapshot, SnapshotKind, SnapshotStatus};
 use offsite_common::source_tags::SourceTag;
@@ -125,19 +126,6 @@ pub fn check_export_only(family: EngineFamily, entries: &[String]) -> Result<(),
         }
     }
     Ok(())
-}
-
-/// A source database: the account it lives in and its DB instance or cluster identifier.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct DatabaseKey {
-    pub account: String,
-    pub database: String,
-}
-
-impl fmt::Display for DatabaseKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.account, self.database)
-    }
 }
 
 /// A database as the settings name it: `db` (in any account) or `account/db`.
@@ -356,13 +344,6 @@ pub struct Plan {
     pub running: u32,
     /// Copies that could not be placed (no source database or time in their tags).
     pub unplaced: Vec<String>,
-}
-
-fn database_of(copy: &Snapshot) -> Option<DatabaseKey> {
-    Some(DatabaseKey {
-        account: copy.tag(tags::SOURCE_ACCOUNT)?.to_owned(),
-        database: copy.tag(tags::SOURCE_DATABASE)?.to_owned(),
-    })
 }
 
 /// The databases whose source carries `tag`, as the vault knows it: the carried source tags

@@ -1,0 +1,10 @@
+//! The vault's restore tests: on a schedule, restore a vault copy per source database and
+//! period, check the restored database against the copy, record the evidence, delete it.
+//!
+//! - [`plan`]: which copies, which identifiers, each test's next step, the checks (pure);
+//! - [`settings`]: the function's settings, read once at start;
+//! - [`run`]: one run: list, decide, advance each test, start what is due, report.
+
+pub mod plan;
+pub mod run;
+pub mod settings;

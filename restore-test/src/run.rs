@@ -1,0 +1,607 @@
+//! One run of the restore tester: list the vault's imports and the tester's restores,
+//! decide ([`crate::plan`]), move each test one step, start what is due, report.
+//!
+//! Calls (RDS API reference): DescribeDBSnapshots / DescribeDBClusterSnapshots (manual, paged,
+//! tags included), DescribeDBInstances and DescribeDBClusters (paged, tags included: the
+//! tester's state), then per test at most: CreateDBInstance (a cluster's primary), the
+//! evidence (AddTagsToResource on the copy, PutObject of the record), AddTagsToResource on the
+//! restore (stage `checked`), DeleteDBInstance / DeleteDBCluster; per start one
+//! RestoreDBInstanceFromDBSnapshot or RestoreDBClusterFromSnapshot. Every call is idempotent:
+//! a restore or instance that exists is checked (ours: a rerun; not ours: a finding), a delete
+//! of what is gone is done.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_rds::Client;
+use aws_sdk_rds::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_rds::types::{DbCluster, DbInstance, Tag};
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+use offsite_common::metrics::Metrics;
+use offsite_common::rds::{RdsError, RdsSnapshots};
+use offsite_common::snapshot::{Snapshot, SnapshotKind};
+use offsite_common::tags;
+use serde::Serialize;
+
+use crate::plan::{self, DatabaseState, Finding, ResourceKind, Restored, Start, Step, Test};
+use crate::settings::{Evidence, RestoreTestSettings};
+
+/// Failures that stop a run as a whole (nothing can be decided without the listings).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("listing the vault's copies: {0}")]
+    Copies(#[from] RdsError),
+    #[error("{what}: {message}")]
+    Listing { what: &'static str, message: String },
+}
+
+/// What became of one test this run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TestReport {
+    pub restore: String,
+    pub database: Option<String>,
+    pub step: Step,
+    /// Set when the test concluded this run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<Conclusion>,
+    /// What a call answered when it failed (the next run tries again).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+/// A test's result, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Conclusion {
+    pub passed: bool,
+    pub copy_arn: Option<String>,
+    pub findings: Vec<Finding>,
+    pub figures: String,
+    pub seconds: Option<i64>,
+}
+
+/// What became of one start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StartResult {
+    Started,
+    /// The restore exists and is this test's (a rerun, or a concurrent tester).
+    AlreadyStarted,
+    /// A DB instance or cluster of that name is not the tester's: a finding, never touched.
+    Collision,
+    /// RDS refused; the reason says why.
+    Refused,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StartReport {
+    #[serde(flatten)]
+    pub start: Start,
+    pub result: StartResult,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The run's result: returned by the function and logged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub tests: Vec<TestReport>,
+    pub starts: Vec<StartReport>,
+    pub databases: Vec<DatabaseState>,
+    /// The tester's resources older than the overdue limit: (identifier, age in seconds).
+    pub overdue: Vec<(String, i64)>,
+    pub security: Vec<String>,
+    /// When the run decided (UNIX seconds).
+    pub now: i64,
+}
+
+impl Report {
+    pub fn count(&self, result: &StartResult) -> usize {
+        self.starts.iter().filter(|s| s.result == *result).count()
+    }
+
+    /// Tests that concluded this run with `passed`.
+    pub fn concluded(&self, passed: bool) -> usize {
+        self.tests.iter().filter(|t| t.result.as_ref().is_some_and(|r| r.passed == passed)).count()
+    }
+
+    /// How long since each database's newest passed test (never passed: since its oldest
+    /// copy, which could have been tested that long).
+    pub fn passed_ages(&self) -> impl Iterator<Item = (&DatabaseState, Option<i64>)> {
+        self.databases.iter().map(|d| (d, d.last_passed.or(d.oldest_import_taken).map(|t| (self.now - t).max(0))))
+    }
+
+    /// The run's metrics (EMF): counts for the function, and per database the age of its
+    /// newest passed test, which the alarm on untested databases watches.
+    pub fn metrics(&self) -> Vec<Metrics> {
+        let mut m = Metrics::new("Function", "restore-test");
+        m.add("RestoreTestsStarted", self.count(&StartResult::Started) as f64);
+        m.add("RestoreTestsRefused", self.count(&StartResult::Refused) as f64);
+        m.add("RestoreTestsPassed", self.concluded(true) as f64);
+        m.add("RestoreTestsFailed", self.concluded(false) as f64);
+        m.add("RestoreTestsRunning", self.tests.iter().filter(|t| t.result.is_none()).count() as f64);
+        m.add("RestoreTestResourcesOverdue", self.overdue.len() as f64);
+        m.add("RestoreTestErrors", self.tests.iter().map(|t| t.errors.len()).sum::<usize>() as f64);
+        m.add("SecurityFindings", self.security.len() as f64);
+        let never = self.databases.iter().filter(|d| d.last_passed.is_none()).count();
+        m.add("DatabasesWithoutPassedRestoreTest", never as f64);
+        let oldest = self.passed_ages().filter_map(|(_, age)| age).max().unwrap_or_default();
+        m.add("OldestPassedRestoreTestAgeSeconds", oldest as f64);
+        let mut all = vec![m];
+        for (state, age) in self.passed_ages() {
+            let Some(age) = age else { continue };
+            let mut per = Metrics::with_dimensions(&[
+                ("SourceAccount", state.database.account.as_str()),
+                ("SourceDatabase", state.database.database.as_str()),
+            ]);
+            per.add("PassedRestoreTestAgeSeconds", age as f64);
+            all.push(per);
+        }
+        all
+    }
+}
+
+/// The restore tester: the vault's RDS and S3 clients and its settings.
+#[derive(Debug, Clone)]
+pub struct RestoreTester {
+    rds: RdsSnapshots,
+    client: Client,
+    s3: aws_sdk_s3::Client,
+    settings: RestoreTestSettings,
+}
+
+impl RestoreTester {
+    pub fn new(client: Client, s3: aws_sdk_s3::Client, settings: RestoreTestSettings) -> Self {
+        Self { rds: RdsSnapshots::new(client.clone()), client, s3, settings }
+    }
+
+    /// One run at `now`.
+    pub async fn run(&self, now: DateTime) -> Result<Report, RunError> {
+        let kinds = [SnapshotKind::Instance, SnapshotKind::Cluster];
+        let copies = self.rds.list_marked(&kinds, tags::MARKER_IMPORT).await?;
+        let restored = restored(&self.client).await?;
+        let decided = plan::plan(&copies, &restored, &self.settings.policy, now.secs());
+        let mut report = Report {
+            tests: Vec::new(),
+            starts: Vec::new(),
+            databases: decided.databases,
+            overdue: decided.overdue,
+            security: Vec::new(),
+            now: now.secs(),
+        };
+        for (test, step) in decided.tests {
+            let copy = test.copy_arn().and_then(|arn| copies.iter().find(|c| c.arn == arn));
+            report.tests.push(self.advance(&test, step, copy, now).await);
+        }
+        for start in decided.starts {
+            let (result, reason) = self.start(&start, now).await;
+            if result == StartResult::Collision {
+                report.security.push(format!(
+                    "{} exists and is not a restore test of {}: {}",
+                    start.identifier,
+                    start.database,
+                    reason.clone().unwrap_or_default()
+                ));
+            }
+            report.starts.push(StartReport { start, result, reason });
+        }
+        for line in report.metrics() {
+            line.flush();
+        }
+        Ok(report)
+    }
+
+    /// Moves `test` one step.
+    async fn advance(&self, test: &Test, step: Step, copy: Option<&Snapshot>, now: DateTime) -> TestReport {
+        let mut out = TestReport {
+            restore: test.root.identifier.clone(),
+            database: test.database().map(str::to_owned),
+            step: step.clone(),
+            result: None,
+            errors: Vec::new(),
+        };
+        let concluded = match step {
+            Step::Wait { .. } | Step::Deleting => return out,
+            Step::CreateInstance { identifier } => {
+                if let Err(e) = self.create_cluster_instance(test, &identifier).await {
+                    out.errors.push(e);
+                }
+                return out;
+            }
+            Step::Delete => {
+                out.errors.extend(self.delete(test).await);
+                return out;
+            }
+            Step::Check => match copy {
+                Some(copy) => {
+                    let findings = plan::api_checks(test, copy);
+                    self.conclusion(test, findings, now)
+                }
+                // The copy is gone (retention): there is nothing left to vouch for.
+                None => self.conclusion(test, vec![copy_gone(test)], now),
+            },
+            Step::Fail { reason } => {
+                let finding = Finding { check: "restore".into(), passed: false, detail: reason };
+                self.conclusion(test, vec![finding], now)
+            }
+        };
+        // Evidence first, then the stage: a crash between the two checks again, the same way.
+        out.errors.extend(self.record(test, copy, &concluded, now).await);
+        if out.errors.is_empty() {
+            let result = if concluded.passed { "passed" } else { "failed" };
+            let stage = [(tags::RESTORE_STAGE, tags::RESTORE_STAGE_CHECKED), (tags::RESTORE_RESULT, result)];
+            match self.add_tags(&test.root.arn, &stage).await {
+                Ok(()) => out.errors.extend(self.delete(test).await),
+                Err(e) => out.errors.push(e),
+            }
+        }
+        out.result = Some(concluded);
+        out
+    }
+
+    fn conclusion(&self, test: &Test, findings: Vec<Finding>, now: DateTime) -> Conclusion {
+        Conclusion {
+            passed: findings.iter().all(|f| f.passed),
+            copy_arn: test.copy_arn().map(str::to_owned),
+            figures: plan::figures(&findings, test),
+            seconds: test.root.started_secs().map(|s| (now.secs() - s).max(0)),
+            findings,
+        }
+    }
+
+    /// The test's evidence: tags on the copy tested (`offsite:restore-test*`), and the JSON
+    /// record in the evidence bucket when one is configured.
+    async fn record(&self, test: &Test, copy: Option<&Snapshot>, concluded: &Conclusion, now: DateTime) -> Vec<String> {
+        let mut errors = Vec::new();
+        let at = now.fmt(Format::DateTime).unwrap_or_default();
+        let result = if concluded.passed { "passed" } else { "failed" };
+        let seconds = concluded.seconds.map(|s| s.to_string()).unwrap_or_default();
+        if let Some(copy) = copy {
+            let evidence = [
+                (tags::RESTORE_TEST, result),
+                (tags::RESTORE_TESTED_AT, at.as_str()),
+                (tags::RESTORE_TEST_PERIOD, test.period().unwrap_or_default()),
+                (tags::RESTORE_TEST_SECONDS, seconds.as_str()),
+                (tags::RESTORE_TEST_FIGURES, concluded.figures.as_str()),
+            ];
+            if let Err(e) = self.add_tags(&copy.arn, &evidence).await {
+                errors.push(format!("evidence on {}: {e}", copy.identifier));
+            }
+        }
+        if let Some(evidence) = &self.settings.evidence
+            && let Err(e) = self.put_record(evidence, test, concluded, &at).await
+        {
+            errors.push(e);
+        }
+        errors
+    }
+
+    async fn put_record(
+        &self,
+        evidence: &Evidence,
+        test: &Test,
+        concluded: &Conclusion,
+        at: &str,
+    ) -> Result<(), String> {
+        let (account, database) = test.database().and_then(|d| d.split_once('/')).unwrap_or(("unknown", "unknown"));
+        let key = format!(
+            "{}/restore-tests/account={account}/database={database}/period={}/{}.json",
+            evidence.prefix,
+            test.period().unwrap_or("unknown"),
+            test.root.identifier
+        );
+        let record = serde_json::json!({
+            "restore": test.root.identifier,
+            "kind": test.root.kind,
+            "source_account": account,
+            "source_database": database,
+            "period": test.period(),
+            "copy_arn": concluded.copy_arn,
+            "started_at": test.root.tag(tags::RESTORE_STARTED_AT),
+            "concluded_at": at,
+            "seconds": concluded.seconds,
+            "result": if concluded.passed { "passed" } else { "failed" },
+            "checks": concluded.findings,
+            "figures": concluded.figures,
+            "engine": test.root.engine,
+            "engine_version": test.root.engine_version,
+        });
+        self.s3
+            .put_object()
+            .bucket(&evidence.bucket)
+            .key(&key)
+            .content_type("application/json")
+            .body(record.to_string().into_bytes().into())
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| format!("evidence record s3://{}/{key}: {}", evidence.bucket, DisplayErrorContext(e)))
+    }
+
+    async fn add_tags(&self, arn: &str, pairs: &[(&str, &str)]) -> Result<(), String> {
+        let tags: Vec<Tag> = pairs.iter().map(|(k, v)| Tag::builder().key(*k).value(*v).build()).collect();
+        self.client
+            .add_tags_to_resource()
+            .resource_name(arn)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| format!("AddTagsToResource {arn}: {}", DisplayErrorContext(e)))
+    }
+
+    /// Deletes what is not being deleted yet: a cluster's instances first, then the cluster
+    /// (RDS refuses a cluster whose instances are not deleting); no final snapshot, no
+    /// automated backups kept. What is gone already is done.
+    async fn delete(&self, test: &Test) -> Vec<String> {
+        let mut errors = Vec::new();
+        let pending = |r: &&Restored| !r.status.eq_ignore_ascii_case("deleting");
+        for member in test.members.iter().filter(pending) {
+            let answer = self.client.delete_db_instance().db_instance_identifier(&member.identifier).send().await;
+            if let Err(e) = answer.map(drop).or_else(gone) {
+                errors.push(format!("DeleteDBInstance {}: {e}", member.identifier));
+            }
+        }
+        if !errors.is_empty() || !pending(&&test.root) {
+            return errors;
+        }
+        let root = &test.root.identifier;
+        let answer = match test.root.kind {
+            ResourceKind::Instance => self
+                .client
+                .delete_db_instance()
+                .db_instance_identifier(root)
+                .skip_final_snapshot(true)
+                .delete_automated_backups(true)
+                .send()
+                .await
+                .map(drop)
+                .or_else(gone),
+            ResourceKind::Cluster => self
+                .client
+                .delete_db_cluster()
+                .db_cluster_identifier(root)
+                .skip_final_snapshot(true)
+                .delete_automated_backups(true)
+                .send()
+                .await
+                .map(drop)
+                .or_else(gone),
+        };
+        if let Err(e) = answer {
+            errors.push(format!("deleting {root}: {e}"));
+        }
+        errors
+    }
+
+    async fn create_cluster_instance(&self, test: &Test, identifier: &str) -> Result<(), String> {
+        let answer = self
+            .client
+            .create_db_instance()
+            .db_instance_identifier(identifier)
+            .db_cluster_identifier(&test.root.identifier)
+            .engine(test.root.engine.clone().unwrap_or_default())
+            .db_instance_class(&self.settings.cluster_instance_class)
+            .publicly_accessible(false)
+            .auto_minor_version_upgrade(false)
+            .set_tags(Some(inherited_tags(&test.root)))
+            .send()
+            .await;
+        match answer {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("DBInstanceAlreadyExists") => Ok(()),
+            Err(e) => Err(format!("CreateDBInstance {identifier}: {}", DisplayErrorContext(e))),
+        }
+    }
+
+    /// Starts one restore; an existing resource of that name is checked, never replaced.
+    async fn start(&self, start: &Start, now: DateTime) -> (StartResult, Option<String>) {
+        let tags = start_tags(start, now);
+        let security_groups = Some(self.settings.security_groups.clone());
+        let answer = match start.kind {
+            ResourceKind::Instance => self
+                .client
+                .restore_db_instance_from_db_snapshot()
+                .db_instance_identifier(&start.identifier)
+                .db_snapshot_identifier(&start.copy_identifier)
+                .db_instance_class(&self.settings.instance_class)
+                .db_subnet_group_name(&self.settings.subnet_group)
+                .set_vpc_security_group_ids(security_groups)
+                .publicly_accessible(false)
+                .multi_az(false)
+                .deletion_protection(false)
+                .auto_minor_version_upgrade(false)
+                .copy_tags_to_snapshot(false)
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| (e.code().map(str::to_owned), DisplayErrorContext(e).to_string())),
+            ResourceKind::Cluster => self
+                .client
+                .restore_db_cluster_from_snapshot()
+                .db_cluster_identifier(&start.identifier)
+                .snapshot_identifier(&start.copy_identifier)
+                .engine(start.engine.clone().unwrap_or_default())
+                // The copy's version, not the Region's default (an upgrade is another test).
+                .set_engine_version(start.engine_version.clone())
+                .db_subnet_group_name(&self.settings.subnet_group)
+                .set_vpc_security_group_ids(security_groups)
+                .deletion_protection(false)
+                .copy_tags_to_snapshot(false)
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| (e.code().map(str::to_owned), DisplayErrorContext(e).to_string())),
+        };
+        let (code, message) = match answer {
+            Ok(()) => return (StartResult::Started, None),
+            Err(error) => error,
+        };
+        if !matches!(code.as_deref(), Some("DBInstanceAlreadyExists" | "DBClusterAlreadyExistsFault")) {
+            return (StartResult::Refused, Some(message));
+        }
+        match self.existing(start).await {
+            Ok(Some(existing)) if existing.is_ours() => {
+                if existing.tag(tags::RESTORE_DATABASE) == Some(start.database.to_string().as_str()) {
+                    (StartResult::AlreadyStarted, None)
+                } else {
+                    (StartResult::Collision, Some(format!("it tests {:?}", existing.tag(tags::RESTORE_DATABASE))))
+                }
+            }
+            Ok(Some(_)) => (StartResult::Collision, Some("it does not carry the tester's marker".to_owned())),
+            Ok(None) => (StartResult::Refused, Some(message)),
+            Err(e) => (StartResult::Refused, Some(format!("checking the existing resource: {e}"))),
+        }
+    }
+
+    async fn existing(&self, start: &Start) -> Result<Option<Restored>, String> {
+        match start.kind {
+            ResourceKind::Instance => {
+                let out = self.client.describe_db_instances().db_instance_identifier(&start.identifier).send().await;
+                match out {
+                    Ok(out) => Ok(out.db_instances().first().map(instance_of)),
+                    Err(e) if e.code() == Some("DBInstanceNotFound") => Ok(None),
+                    Err(e) => Err(DisplayErrorContext(e).to_string()),
+                }
+            }
+            ResourceKind::Cluster => {
+                let out = self.client.describe_db_clusters().db_cluster_identifier(&start.identifier).send().await;
+                match out {
+                    Ok(out) => Ok(out.db_clusters().first().map(cluster_of)),
+                    Err(e) if e.code() == Some("DBClusterNotFoundFault") => Ok(None),
+                    Err(e) => Err(DisplayErrorContext(e).to_string()),
+                }
+            }
+        }
+    }
+}
+
+/// A delete of what is already gone is done.
+fn gone<E>(error: aws_sdk_rds::error::SdkError<E>) -> Result<(), String>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match error.code() {
+        Some("DBInstanceNotFound" | "DBClusterNotFoundFault") => Ok(()),
+        _ => Err(DisplayErrorContext(error).to_string()),
+    }
+}
+
+fn copy_gone(test: &Test) -> Finding {
+    Finding {
+        check: "copy".into(),
+        passed: false,
+        detail: format!("the copy {} is no longer in the vault", test.copy_arn().unwrap_or("?")),
+    }
+}
+
+/// The tags a restore is created with: the marker, the copy, the database, the period, the
+/// start, the stage.
+fn start_tags(start: &Start, now: DateTime) -> Vec<Tag> {
+    let started = now.fmt(Format::DateTime).unwrap_or_default();
+    [
+        (tags::MARKER, tags::MARKER_RESTORE_TEST.to_owned()),
+        (tags::RESTORE_OF, start.copy_arn.clone()),
+        (tags::RESTORE_DATABASE, start.database.to_string()),
+        (tags::RESTORE_PERIOD, start.period.clone()),
+        (tags::RESTORE_STARTED_AT, started),
+        (tags::RESTORE_STAGE, tags::RESTORE_STAGE_RESTORING.to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+    .collect()
+}
+
+/// A cluster's instance carries its cluster's test tags (an instance is a resource of its own
+/// in IAM: the role deletes only what carries the marker).
+fn inherited_tags(root: &Restored) -> Vec<Tag> {
+    root.tags
+        .iter()
+        .filter(|(k, _)| *k == tags::MARKER || k.starts_with("offsite:restore-"))
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+fn tag_map(list: &[Tag]) -> BTreeMap<String, String> {
+    list.iter().filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned()))).collect()
+}
+
+fn instance_of(db: &DbInstance) -> Restored {
+    Restored {
+        kind: ResourceKind::Instance,
+        identifier: db.db_instance_identifier().unwrap_or_default().to_owned(),
+        arn: db.db_instance_arn().unwrap_or_default().to_owned(),
+        status: db.db_instance_status().unwrap_or_default().to_ascii_lowercase(),
+        tags: tag_map(db.tag_list()),
+        cluster: db.db_cluster_identifier().map(str::to_owned),
+        members: Vec::new(),
+        engine: db.engine().map(str::to_owned),
+        engine_version: db.engine_version().map(str::to_owned),
+        storage_encrypted: db.storage_encrypted().unwrap_or(false),
+        kms_key_id: db.kms_key_id().map(str::to_owned),
+        allocated_storage: db.allocated_storage(),
+        endpoint: db.endpoint().and_then(|e| e.address()).map(str::to_owned),
+    }
+}
+
+fn cluster_of(cluster: &DbCluster) -> Restored {
+    Restored {
+        kind: ResourceKind::Cluster,
+        identifier: cluster.db_cluster_identifier().unwrap_or_default().to_owned(),
+        arn: cluster.db_cluster_arn().unwrap_or_default().to_owned(),
+        status: cluster.status().unwrap_or_default().to_ascii_lowercase(),
+        tags: tag_map(cluster.tag_list()),
+        cluster: None,
+        members: cluster
+            .db_cluster_members()
+            .iter()
+            .filter_map(|m| m.db_instance_identifier().map(str::to_owned))
+            .collect(),
+        engine: cluster.engine().map(str::to_owned),
+        engine_version: cluster.engine_version().map(str::to_owned),
+        storage_encrypted: cluster.storage_encrypted().unwrap_or(false),
+        kms_key_id: cluster.kms_key_id().map(str::to_owned),
+        allocated_storage: cluster.allocated_storage(),
+        endpoint: cluster.endpoint().map(str::to_owned),
+    }
+}
+
+/// Every DB instance and cluster of the account in the client's Region (the plan keeps the
+/// tester's own), paged.
+pub async fn restored(client: &Client) -> Result<Vec<Restored>, RunError> {
+    let listing = |what: &'static str| move |e: String| RunError::Listing { what, message: e };
+    let mut all = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let out = client
+            .describe_db_instances()
+            .max_records(100)
+            .set_marker(marker.take())
+            .send()
+            .await
+            .map_err(|e| DisplayErrorContext(e).to_string())
+            .map_err(listing("DescribeDBInstances"))?;
+        all.extend(out.db_instances().iter().map(instance_of));
+        match out.marker.filter(|m| !m.is_empty()) {
+            Some(next) => marker = Some(next),
+            None => break,
+        }
+    }
+    loop {
+        let out = client
+            .describe_db_clusters()
+            .max_records(100)
+            .set_marker(marker.take())
+            .send()
+            .await
+            .map_err(|e| DisplayErrorContext(e).to_string())
+            .map_err(listing("DescribeDBClusters"))?;
+        all.extend(out.db_clusters().iter().map(cluster_of));
+        match out.marker.filter(|m| !m.is_empty()) {
+            Some(next) => marker = Some(next),
+            None => break,
+        }
+    }
+    Ok(all)
+}

@@ -1,0 +1,261 @@
+//! The restore tester's settings, read once at start.
+
+use std::time::Duration;
+
+use offsite_common::ConfigError;
+use offsite_common::aws::AwsSettings;
+use offsite_common::config::{self, BucketName, Env, Setting};
+
+use crate::plan::{Pick, Policy};
+
+pub const EVERY_VAR: &str = "OFFSITE_RESTORE_TEST_EVERY";
+pub const PICK_VAR: &str = "OFFSITE_RESTORE_TEST_PICK";
+pub const MAX_RUNNING_VAR: &str = "OFFSITE_RESTORE_TEST_MAX_RUNNING";
+pub const AVAILABLE_WITHIN_VAR: &str = "OFFSITE_RESTORE_TEST_AVAILABLE_WITHIN";
+pub const OVERDUE_AFTER_VAR: &str = "OFFSITE_RESTORE_TEST_OVERDUE_AFTER";
+pub const SUBNET_GROUP_VAR: &str = "OFFSITE_RESTORE_TEST_SUBNET_GROUP";
+pub const SECURITY_GROUPS_VAR: &str = "OFFSITE_RESTORE_TEST_SECURITY_GROUPS";
+pub const INSTANCE_CLASS_VAR: &str = "OFFSITE_RESTORE_TEST_INSTANCE_CLASS";
+pub const CLUSTER_INSTANCE_CLASS_VAR: &str = "OFFSITE_RESTORE_TEST_CLUSTER_INSTANCE_CLASS";
+pub const EVIDENCE_BUCKET_VAR: &str = "OFFSITE_RESTORE_TEST_EVIDENCE_BUCKET";
+pub const EVIDENCE_PREFIX_VAR: &str = "OFFSITE_RESTORE_TEST_EVIDENCE_PREFIX";
+
+/// The smallest Graviton classes RDS offers for PostgreSQL and MySQL, and for Aurora (which
+/// has no micro class): a test runs for minutes ("DB instance classes", supported engines).
+pub const DEFAULT_INSTANCE_CLASS: &str = "db.t4g.micro";
+pub const DEFAULT_CLUSTER_INSTANCE_CLASS: &str = "db.t4g.medium";
+
+/// Everything one run needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreTestSettings {
+    pub aws: AwsSettings,
+    pub policy: Policy,
+    /// Where the restored databases live: a DB subnet group and VPC security groups of the
+    /// vault (never publicly accessible).
+    pub subnet_group: String,
+    pub security_groups: Vec<String>,
+    pub instance_class: String,
+    pub cluster_instance_class: String,
+    /// Where a JSON record of each test goes (`<prefix>/restore-tests/…`), if anywhere.
+    pub evidence: Option<Evidence>,
+}
+
+/// The evidence records' bucket and key prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    pub bucket: String,
+    pub prefix: String,
+}
+
+impl Setting for Pick {
+    fn expected() -> String {
+        "latest (the newest copy of the period) or random (a copy of the period, as AWS Backup's RANDOM_WITHIN_WINDOW)"
+            .to_owned()
+    }
+    fn parse_setting(raw: &str) -> Result<Self, String> {
+        match raw {
+            "latest" => Ok(Self::Latest),
+            "random" => Ok(Self::Random),
+            _ => Err("neither latest nor random".to_owned()),
+        }
+    }
+}
+
+/// A DB subnet group name (RDS: 1 to 255 letters, digits, spaces, `.`, `_`, `-`; not `default`).
+struct SubnetGroup(String);
+
+impl Setting for SubnetGroup {
+    fn expected() -> String {
+        "the name of a DB subnet group of the vault (private subnets; not default)".to_owned()
+    }
+    fn parse_setting(raw: &str) -> Result<Self, String> {
+        let valid = (1..=255).contains(&raw.len())
+            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b" ._-".contains(&b))
+            && !raw.eq_ignore_ascii_case("default");
+        if valid { Ok(Self(raw.to_owned())) } else { Err("not a DB subnet group name".to_owned()) }
+    }
+}
+
+/// VPC security group ids, comma-separated.
+struct SecurityGroups(Vec<String>);
+
+impl Setting for SecurityGroups {
+    fn expected() -> String {
+        "comma-separated VPC security group ids such as sg-0123456789abcdef0 (at most 5)".to_owned()
+    }
+    fn parse_setting(raw: &str) -> Result<Self, String> {
+        let ids: Vec<String> = raw.split(',').map(str::to_owned).collect();
+        let valid = |id: &String| {
+            id.strip_prefix("sg-").is_some_and(|hex| {
+                (8..=17).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            })
+        };
+        match ids.iter().find(|id| !valid(id)) {
+            Some(bad) => Err(format!("{bad:?} is not a security group id")),
+            None if ids.len() > 5 => Err(format!("{} groups", ids.len())),
+            None => Ok(Self(ids)),
+        }
+    }
+}
+
+/// A DB instance class such as `db.t4g.micro`.
+struct InstanceClass(String);
+
+impl Setting for InstanceClass {
+    fn expected() -> String {
+        "a DB instance class such as db.t4g.micro".to_owned()
+    }
+    fn parse_setting(raw: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = raw.split('.').collect();
+        let valid = parts.len() == 3
+            && parts[0] == "db"
+            && parts[1..]
+                .iter()
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+        if valid { Ok(Self(raw.to_owned())) } else { Err("not db.<family>.<size>".to_owned()) }
+    }
+}
+
+impl RestoreTestSettings {
+    pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
+        let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        const DAY: u64 = 86_400;
+        let every = config::duration_in(
+            env,
+            EVERY_VAR,
+            Duration::from_secs(7 * DAY),
+            Duration::from_secs(DAY)..=Duration::from_secs(90 * DAY),
+        )?;
+        let available_within = config::duration_in(
+            env,
+            AVAILABLE_WITHIN_VAR,
+            Duration::from_secs(3 * 3_600),
+            Duration::from_secs(600)..=Duration::from_secs(DAY),
+        )?;
+        // Beyond the restore's own limit: the time to check and delete it too.
+        let overdue_floor = available_within + Duration::from_secs(3_600);
+        let overdue_after = config::duration_in(
+            env,
+            OVERDUE_AFTER_VAR,
+            Duration::from_secs(12 * 3_600).max(overdue_floor),
+            overdue_floor..=Duration::from_secs(7 * DAY),
+        )?;
+        let evidence = match config::optional::<BucketName>(env, EVIDENCE_BUCKET_VAR)? {
+            None => None,
+            Some(BucketName(bucket)) => {
+                let prefix = config::or_default(env, EVIDENCE_PREFIX_VAR, "offsite".to_owned())?;
+                if prefix.contains("//") || prefix.starts_with('/') || prefix.len() > 200 {
+                    return Err(config::invalid(
+                        EVIDENCE_PREFIX_VAR,
+                        &prefix,
+                        "a leading slash, an empty segment or too long",
+                        "a key prefix such as offsite or audit/restore",
+                    ));
+                }
+                Some(Evidence { bucket, prefix: prefix.trim_end_matches('/').to_owned() })
+            }
+        };
+        Ok(Self {
+            aws: AwsSettings::from_env(env)?,
+            policy: Policy {
+                every_secs: secs(every),
+                pick: config::or_default(env, PICK_VAR, Pick::Latest)?,
+                max_running: config::number_in(env, MAX_RUNNING_VAR, 2, 1..=20)?,
+                available_within_secs: secs(available_within),
+                overdue_after_secs: secs(overdue_after),
+            },
+            subnet_group: config::required::<SubnetGroup>(env, SUBNET_GROUP_VAR)?.0,
+            security_groups: config::required::<SecurityGroups>(env, SECURITY_GROUPS_VAR)?.0,
+            instance_class: config::or_default(env, INSTANCE_CLASS_VAR, InstanceClass(DEFAULT_INSTANCE_CLASS.into()))?
+                .0,
+            cluster_instance_class: config::or_default(
+                env,
+                CLUSTER_INSTANCE_CLASS_VAR,
+                InstanceClass(DEFAULT_CLUSTER_INSTANCE_CLASS.into()),
+            )?
+            .0,
+            evidence,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use offsite_common::config::coverage::env;
+
+    use super::*;
+
+    const BASE: &[(&str, &str)] =
+        &[(SUBNET_GROUP_VAR, "offsite-restore-tests"), (SECURITY_GROUPS_VAR, "sg-0123456789abcdef0")];
+
+    #[test]
+    fn defaults_are_a_weekly_test_of_the_latest_copy_two_at_a_time() {
+        let s = RestoreTestSettings::from_env(&env(BASE)).expect("valid");
+        assert_eq!(
+            s.policy,
+            Policy {
+                every_secs: 7 * 86_400,
+                pick: Pick::Latest,
+                max_running: 2,
+                available_within_secs: 3 * 3_600,
+                overdue_after_secs: 12 * 3_600,
+            }
+        );
+        assert_eq!((s.instance_class.as_str(), s.cluster_instance_class.as_str()), ("db.t4g.micro", "db.t4g.medium"));
+        assert_eq!(s.security_groups, ["sg-0123456789abcdef0"]);
+        assert_eq!(s.evidence, None);
+        let s = RestoreTestSettings::from_env(&offsite_common::config::coverage::env_over(
+            BASE,
+            &[
+                (PICK_VAR, "random"),
+                (EVERY_VAR, "30d"),
+                (AVAILABLE_WITHIN_VAR, "20h"),
+                (EVIDENCE_BUCKET_VAR, "vault-evidence"),
+                (EVIDENCE_PREFIX_VAR, "audit/"),
+            ],
+        ))
+        .expect("valid");
+        assert_eq!((s.policy.pick, s.policy.every_secs), (Pick::Random, 30 * 86_400));
+        assert_eq!(s.policy.overdue_after_secs, 21 * 3_600, "the default overdue limit follows a long restore limit");
+        assert_eq!(s.evidence, Some(Evidence { bucket: "vault-evidence".into(), prefix: "audit".into() }));
+    }
+
+    #[test]
+    fn every_variable_read_is_refused_when_missing_or_malformed() {
+        use offsite_common::aws::AWS_MALFORMED;
+        use offsite_common::config::coverage::check_settings;
+        let own = [
+            (EVERY_VAR, "12h", "a duration from 1d to 90d"),
+            (EVERY_VAR, "weekly", "a duration from 1d to 90d"),
+            (PICK_VAR, "oldest", "latest (the newest copy"),
+            (MAX_RUNNING_VAR, "0", "a whole number from 1 to 20"),
+            (AVAILABLE_WITHIN_VAR, "2d", "a duration from 10m to 1d"),
+            (OVERDUE_AFTER_VAR, "1h", "a duration from 4h to 7d"),
+            (SUBNET_GROUP_VAR, "default", "the name of a DB subnet group"),
+            (SUBNET_GROUP_VAR, "a/b", "the name of a DB subnet group"),
+            (SECURITY_GROUPS_VAR, "sg-xyz", "comma-separated VPC security group ids"),
+            (
+                SECURITY_GROUPS_VAR,
+                "sg-0123456789abcdef0,,sg-0123456789abcdef1",
+                "comma-separated VPC security group ids",
+            ),
+            (INSTANCE_CLASS_VAR, "t4g.micro", "a DB instance class"),
+            (CLUSTER_INSTANCE_CLASS_VAR, "db.r6g", "a DB instance class"),
+            (EVIDENCE_BUCKET_VAR, "Evidence_Bucket", "an S3 bucket name"),
+        ];
+        let malformed = [own.as_slice(), AWS_MALFORMED].concat();
+        let required = [
+            (SUBNET_GROUP_VAR, "the name of a DB subnet group"),
+            (SECURITY_GROUPS_VAR, "comma-separated VPC security group ids"),
+        ];
+        let read = check_settings(|e| RestoreTestSettings::from_env(e), BASE, &malformed, &required);
+        assert!(read.contains(OVERDUE_AFTER_VAR) && read.contains(EVIDENCE_BUCKET_VAR), "{read:?}");
+        // The prefix is read only with a bucket.
+        let bad_prefix = offsite_common::config::coverage::env_over(
+            BASE,
+            &[(EVIDENCE_BUCKET_VAR, "vault-evidence"), (EVIDENCE_PREFIX_VAR, "/audit")],
+        );
+        let refused = RestoreTestSettings::from_env(&bad_prefix).expect_err("a leading slash");
+        assert_eq!(refused.variable, EVIDENCE_PREFIX_VAR);
+    }
+}
