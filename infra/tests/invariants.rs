@@ -463,3 +463,108 @@ Resources:
         ],
     );
 }
+
+/// The restore tester (issue 18): it may change and delete only its own `rt-*` restores
+/// carrying its marker, tag vault copies only with its `offsite:restore-test*` evidence
+/// keys, and never delete, copy, share, export or make a snapshot. A template that lets it
+/// do any of that is refused; its correct statements are not.
+#[test]
+fn a_restore_tester_that_could_touch_more_than_its_own_restores_is_refused() {
+    let violations = refused(
+        "broken-vault",
+        r#"
+Resources:
+  RestoreTest:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: provided.al2023
+      Handler: bootstrap
+      Role: {"Fn::GetAtt": [RestoreTestRole, Arn]}
+      Code: {S3Bucket: b, S3Key: {"Fn::Sub": "${CodePrefix}offsite-restore-test.zip"}}
+  RestoreTestRole:
+    Type: AWS::IAM::Role
+    Properties:
+      Policies:
+        - PolicyName: p
+          PolicyDocument:
+            Statement:
+              - Sid: DeleteAnyMarkedDatabase
+                Effect: Allow
+                Action: rds:DeleteDBInstance
+                Resource: "arn:aws:rds:*:*:db:*"
+                Condition: {StringEquals: {"aws:ResourceTag/offsite:managed-by": offsite-restore-test}}
+              - Sid: DeleteOwnNamesUnmarked
+                Effect: Allow
+                Action: rds:DeleteDBCluster
+                Resource: "arn:aws:rds:*:*:cluster:rt-*"
+              - Sid: ModifyAllButMarked
+                Effect: Allow
+                Action: rds:ModifyDBInstance
+                Resource: "arn:aws:rds:*:*:db:rt-*"
+                Condition: {StringNotEquals: {"aws:ResourceTag/offsite:managed-by": offsite-restore-test}}
+              - Sid: ModifyOwnOrImports
+                Effect: Allow
+                Action: rds:ModifyDBCluster
+                Resource: "arn:aws:rds:*:*:cluster:rt-*"
+                Condition: {StringEquals: {"rds:cluster-tag/offsite:managed-by": [offsite-restore-test, offsite-import]}}
+              - Sid: AnyTagsOnVaultCopies
+                Effect: Allow
+                Action: rds:AddTagsToResource
+                Resource: "arn:aws:rds:*:*:snapshot:vault-*"
+                Condition: {"ForAllValues:StringLike": {"aws:TagKeys": ["offsite:*"]}}
+              - Sid: TagsOnSubnetGroups
+                Effect: Allow
+                Action: rds:AddTagsToResource
+                Resource: "arn:aws:rds:*:*:subgrp:*"
+              - Sid: TagAnything
+                Effect: Allow
+                Action: rds:AddTagsToResource
+                Resource: "*"
+              - Sid: TakeTheDataOut
+                Effect: Allow
+                Action: [rds:DeleteDBSnapshot, rds:CopyDBClusterSnapshot, rds:ModifyDBSnapshotAttribute, rds:StartExportTask, rds:CreateDBSnapshot, rds:RemoveTagsFromResource]
+                Resource: "arn:aws:rds:*:*:snapshot:vault-*"
+              # Right: not refused.
+              - Sid: DeleteOwnRestoresOnly
+                Effect: Allow
+                Action: [rds:DeleteDBInstance, rds:DeleteDBCluster]
+                Resource: ["arn:aws:rds:*:*:db:rt-*", "arn:aws:rds:*:*:cluster:rt-*"]
+                Condition: {StringEquals: {"aws:ResourceTag/offsite:managed-by": offsite-restore-test}}
+              - Sid: EvidenceTagsOnly
+                Effect: Allow
+                Action: rds:AddTagsToResource
+                Resource: ["arn:aws:rds:*:*:snapshot:vault-*", "arn:aws:rds:*:*:cluster-snapshot:vault-*"]
+                Condition: {"ForAllValues:StringLike": {"aws:TagKeys": ["offsite:restore-test*"]}}
+              - Sid: StageTagsOnOwnRestores
+                Effect: Allow
+                Action: rds:AddTagsToResource
+                Resource: ["arn:aws:rds:*:*:db:rt-*", "arn:aws:rds:*:*:cluster:rt-*"]
+"#,
+        vault,
+        &[
+            "offsite-restore-test may rds:DeleteDBInstance beyond its own marked restores (db:rt-* / cluster:rt-* with \
+             offsite:managed-by=offsite-restore-test) (statement \"DeleteAnyMarkedDatabase\")",
+            "offsite-restore-test may rds:DeleteDBCluster beyond its own marked restores (db:rt-* / cluster:rt-* with \
+             offsite:managed-by=offsite-restore-test) (statement \"DeleteOwnNamesUnmarked\")",
+            "offsite-restore-test may rds:ModifyDBInstance beyond its own marked restores (db:rt-* / cluster:rt-* \
+             with offsite:managed-by=offsite-restore-test) (statement \"ModifyAllButMarked\")",
+            "offsite-restore-test may rds:ModifyDBCluster beyond its own marked restores (db:rt-* / cluster:rt-* \
+             with offsite:managed-by=offsite-restore-test) (statement \"ModifyOwnOrImports\")",
+            "offsite-restore-test's tag writes on vault copies are not limited to the offsite:restore-test* keys \
+             (statement \"AnyTagsOnVaultCopies\")",
+            "offsite-restore-test may tag \"arn:aws:rds:*:*:subgrp:*\", beyond its own restores and the vault copies \
+             (statement \"TagsOnSubnetGroups\")",
+            "offsite-restore-test may tag any resource (statement \"TagAnything\")",
+            "offsite-restore-test may rds:DeleteDBSnapshot, it must never delete a snapshot",
+            "offsite-restore-test may rds:CopyDBClusterSnapshot, it must never copy a snapshot",
+            "offsite-restore-test may rds:ModifyDBSnapshotAttribute, it must never share a snapshot",
+            "offsite-restore-test may rds:StartExportTask, it must never make, export or change a snapshot",
+            "offsite-restore-test may rds:CreateDBSnapshot, it must never make, export or change a snapshot",
+            "offsite-restore-test may rds:RemoveTagsFromResource, it must never make, export or change a snapshot, \
+             or remove a tag",
+        ],
+    );
+    for right in ["DeleteOwnRestoresOnly", "EvidenceTagsOnly", "StageTagsOnOwnRestores"] {
+        assert!(!violations.contains(&format!("(statement \"{right}\")")), "{right} is right:\n{violations}");
+    }
+}
