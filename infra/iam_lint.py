@@ -19,7 +19,8 @@ no resource type must be listed there, and every listed action must have none.
 Placeholders (documented in infra/README.md, "Checks"):
   * this account 111111111111 in us-east-1, partition aws; parameters without a default get
     a value of the form their AllowedPattern asks (another account 222222222222, a key, a
-    topic, a role, a bucket, the region us-west-2); parameters with a default keep it;
+    topic, a role, a bucket, the region us-west-2, a subnet id, a security group id, a DB
+    subnet group name); parameters with a default keep it;
   * ``Ref``/``Fn::GetAtt`` of a resource give an ARN or name of the resource's type, named
     after its logical id;
   * every conditional statement is linted (resource ``Condition`` ignored, ``Fn::If`` takes
@@ -147,6 +148,13 @@ def _parameter_placeholder(name: str, spec: dict[str, Any]) -> Any:
     elif re.search(r"\[a-z\]\{2\}", pattern):
         value = OTHER_REGION
     elif "[a-z0-9.-]{1,61}" in pattern:
+        value = f"{name.lower()}-example"
+    elif "subnet-" in pattern:
+        value = "subnet-0123456789abcdef0"
+    elif "sg-" in pattern:
+        value = "sg-0123456789abcdef0"
+    elif "(?!default$)" in pattern:
+        # A DB subnet group name (not the default VPC's "default").
         value = f"{name.lower()}-example"
     else:
         raise LintError(f"parameter {name} has no default and no pattern this script can fill in")

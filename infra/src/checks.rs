@@ -8,9 +8,10 @@ use crate::{Statement, Template};
 
 /// The workload stack's functions (binary names).
 pub const WORKLOAD_FUNCTIONS: [&str; 3] = ["offsite-exporter", "offsite-scanner", "offsite-dynamo-export"];
-/// The vault stack's functions.
-pub const VAULT_FUNCTIONS: [&str; 4] =
-    ["offsite-importer", "offsite-reconciler", "offsite-retention", "offsite-rds-export"];
+/// The vault stack's functions (some optional, under a condition: the checks read the
+/// template, whatever the parameters).
+pub const VAULT_FUNCTIONS: [&str; 5] =
+    ["offsite-importer", "offsite-reconciler", "offsite-retention", "offsite-rds-export", "offsite-restore-test"];
 
 const DELETE: [&str; 2] = ["rds:DeleteDBSnapshot", "rds:DeleteDBClusterSnapshot"];
 const SHARE: [&str; 2] = ["rds:ModifyDBSnapshotAttribute", "rds:ModifyDBClusterSnapshotAttribute"];
@@ -296,9 +297,103 @@ pub fn resourceless_actions_only_on_any_resource(t: &Template) -> Vec<String> {
     out
 }
 
+/// The restore tester's marker on what it creates (`offsite:managed-by`).
+const RESTORE_TEST_MARKER: &str = "offsite-restore-test";
+
+/// The resource-tag condition keys that can carry the marker of a DB instance or cluster.
+const RESTORE_MARKER_KEYS: [&str; 3] =
+    ["aws:ResourceTag/offsite:managed-by", "rds:db-tag/offsite:managed-by", "rds:cluster-tag/offsite:managed-by"];
+
+/// What the restore tester may change or delete, and only on its own restores.
+const RESTORE_CHANGES: [&str; 4] =
+    ["rds:ModifyDBInstance", "rds:ModifyDBCluster", "rds:DeleteDBInstance", "rds:DeleteDBCluster"];
+
+/// Snapshot-making, exporting and other changes the restore tester must never make: a final
+/// snapshot would outlive the test, an export or a share takes the data out, removing a tag
+/// could strip the marker retention (or the tester itself) relies on.
+const RESTORE_TESTER_NEVER: [&str; 7] = [
+    "rds:CreateDBSnapshot",
+    "rds:CreateDBClusterSnapshot",
+    "rds:ModifyDBSnapshot",
+    "rds:RemoveTagsFromResource",
+    "rds:DeleteDBInstanceAutomatedBackup",
+    "rds:DeleteDBClusterAutomatedBackup",
+    "rds:StartExportTask",
+];
+
+/// The tag keys the restore tester may write on a vault copy (its evidence).
+const EVIDENCE_TAG_PREFIX: &str = "offsite:restore-test";
+
+/// A resource of the restore tester's own namespace: a DB instance or DB cluster ARN whose
+/// name starts with `rt-` (`...:db:rt-*`, `...:cluster:rt-*`), as written in the template.
+fn is_own_restore(resource: &Value) -> bool {
+    let text = resource.to_string();
+    [":db:rt-", ":cluster:rt-"].iter().any(|own| text.contains(own))
+}
+
+/// A DB snapshot or DB cluster snapshot ARN (a vault copy, for the restore tester).
+fn is_snapshot(resource: &Value) -> bool {
+    let text = resource.to_string();
+    text.contains(":snapshot:") || text.contains(":cluster-snapshot:")
+}
+
+/// The restore tester changes and deletes only its own restores: every grant of
+/// [`RESTORE_CHANGES`] names only `db:rt-*` / `cluster:rt-*` resources (never `"*"`) and
+/// requires the marker (`StringEquals` on a resource-tag key, `offsite-restore-test` only).
+/// Its tag writes go to its own restores or, limited to the `offsite:restore-test*` keys
+/// (`aws:TagKeys` under `ForAllValues`), to vault copies; nothing else.
+fn restore_tester_touches_only_its_own(t: &Template, out: &mut Vec<String>) {
+    let binary = "offsite-restore-test";
+    let Some((role, statements)) = role(t, binary, out) else { return };
+    for action in RESTORE_CHANGES {
+        for s in statements.iter().filter(|s| s.allow && s.covers(action)) {
+            let marked = RESTORE_MARKER_KEYS.iter().any(|key| {
+                let values = s.condition_values("StringEquals", key);
+                !values.is_empty() && values.iter().all(|v| v == RESTORE_TEST_MARKER)
+            });
+            let own = !s.resources.is_empty() && s.resources.iter().all(is_own_restore);
+            if !marked || !own || s.any_resource() {
+                out.push(format!(
+                    "{} {role}: {binary} may {action} beyond its own marked restores (db:rt-* / cluster:rt-* with \
+                     offsite:managed-by={RESTORE_TEST_MARKER}) (statement {:?})",
+                    t.name, s.sid
+                ));
+            }
+        }
+    }
+    for s in statements.iter().filter(|s| s.allow && s.covers("rds:AddTagsToResource")) {
+        if s.resources.is_empty() || s.any_resource() {
+            out.push(format!("{} {role}: {binary} may tag any resource (statement {:?})", t.name, s.sid));
+            continue;
+        }
+        let keys: Vec<Value> = ["ForAllValues:StringLike", "ForAllValues:StringEquals"]
+            .iter()
+            .flat_map(|operator| s.condition_values(operator, "aws:TagKeys"))
+            .collect();
+        let evidence_only =
+            !keys.is_empty() && keys.iter().all(|k| k.as_str().is_some_and(|k| k.starts_with(EVIDENCE_TAG_PREFIX)));
+        for resource in s.resources.iter().filter(|r| !is_own_restore(r) && !is_snapshot(r)) {
+            out.push(format!(
+                "{} {role}: {binary} may tag {resource}, beyond its own restores and the vault copies (statement {:?})",
+                t.name, s.sid
+            ));
+        }
+        if s.resources.iter().any(is_snapshot) && !evidence_only {
+            out.push(format!(
+                "{} {role}: {binary}'s tag writes on vault copies are not limited to the {EVIDENCE_TAG_PREFIX}* keys \
+                 (statement {:?})",
+                t.name, s.sid
+            ));
+        }
+    }
+}
+
 /// The vault stack's rules: importer and reconciler never delete or share; retention
-/// deletes only the vault's marked copies and never shares; the queue accepts only the
-/// allowed topics; the import key cannot be deleted, disabled or re-policied.
+/// deletes only the vault's marked copies and never shares; the RDS exports never delete,
+/// share or copy; the restore tester changes and deletes only its own marked `rt-*`
+/// restores, tags vault copies with its evidence keys only, and never deletes, copies,
+/// shares, exports or makes a snapshot; the queue accepts only the allowed topics; the
+/// import key cannot be deleted, disabled or re-policied.
 pub fn vault(t: &Template) -> Vec<String> {
     let mut out = functions_are_lambda_ready(t, &VAULT_FUNCTIONS);
     out.extend(no_wildcard_actions(t));
@@ -319,6 +414,20 @@ pub fn vault(t: &Template) -> Vec<String> {
     never(t, "offsite-rds-export", &OBJECT_DELETION, "delete an object (an export)", &mut out);
     never(t, "offsite-rds-export", &["rds:CancelExportTask"], "cancel an export (an operator's CLI action)", &mut out);
     out.extend(export_writer_is_rds_exports_only(t));
+    // The restore tester: its own restores only, evidence tags only on vault copies, and
+    // never a snapshot deleted, copied, shared, exported or made.
+    restore_tester_touches_only_its_own(t, &mut out);
+    never(t, "offsite-restore-test", &DELETE, "delete a snapshot", &mut out);
+    never(t, "offsite-restore-test", &SHARE, "share a snapshot", &mut out);
+    never(t, "offsite-restore-test", &COPY, "copy a snapshot", &mut out);
+    never(
+        t,
+        "offsite-restore-test",
+        &RESTORE_TESTER_NEVER,
+        "make, export or change a snapshot, or remove a tag",
+        &mut out,
+    );
+    never(t, "offsite-restore-test", &KEY_DESTRUCTION, "touch a key's life", &mut out);
     let keys: Vec<&str> = t.of_type("AWS::KMS::Key").map(|(id, _)| id).collect();
     if keys.is_empty() {
         out.push(format!("{}: no import key", t.name));

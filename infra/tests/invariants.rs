@@ -463,3 +463,186 @@ Resources:
         ],
     );
 }
+
+/// The restore tester (issue 18): it may change and delete only its own `rt-*` restores
+/// carrying its marker, tag vault copies only with its `offsite:restore-test*` evidence
+/// keys, and never delete, copy, share, export or make a snapshot. A template that lets it
+/// do any of that is refused; its correct statements are not.
+#[test]
+fn a_restore_tester_that_could_touch_more_than_its_own_restores_is_refused() {
+    let violations = refused(
+        "broken-vault",
+        r#"
+Resources:
+  RestoreTest:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: provided.al2023
+      Handler: bootstrap
+      Role: {"Fn::GetAtt": [RestoreTestRole, Arn]}
+      Code: {S3Bucket: b, S3Key: {"Fn::Sub": "${CodePrefix}offsite-restore-test.zip"}}
+  RestoreTestRole:
+    Type: AWS::IAM::Role
+    Properties:
+      Policies:
+        - PolicyName: p
+          PolicyDocument:
+            Statement:
+              - Sid: DeleteAnyMarkedDatabase
+                Effect: Allow
+                Action: rds:DeleteDBInstance
+                Resource: "arn:aws:rds:*:*:db:*"
+                Condition: {StringEquals: {"aws:ResourceTag/offsite:managed-by": offsite-restore-test}}
+              - Sid: DeleteOwnNamesUnmarked
+                Effect: Allow
+                Action: rds:DeleteDBCluster
+                Resource: "arn:aws:rds:*:*:cluster:rt-*"
+              - Sid: ModifyAllButMarked
+                Effect: Allow
+                Action: rds:ModifyDBInstance
+                Resource: "arn:aws:rds:*:*:db:rt-*"
+                Condition: {StringNotEquals: {"aws:ResourceTag/offsite:managed-by": offsite-restore-test}}
+              - Sid: ModifyOwnOrImports
+                Effect: Allow
+                Action: rds:ModifyDBCluster
+                Resource: "arn:aws:rds:*:*:cluster:rt-*"
+                Condition: {StringEquals: {"rds:cluster-tag/offsite:managed-by": [offsite-restore-test, offsite-import]}}
+              - Sid: AnyTagsOnVaultCopies
+                Effect: Allow
+                Action: rds:AddTagsToResource
+                Resource: "arn:aws:rds:*:*:snapshot:vault-*"
+                Condition: {"ForAllValues:StringLike": {"aws:TagKeys": ["offsite:*"]}}
+              - Sid: TagsOnSubnetGroups
+                Effect: Allow
+                Action: rds:AddTagsToResource
+                Resource: "arn:aws:rds:*:*:subgrp:*"
+              - Sid: TagAnything
+                Effect: Allow
+                Action: rds:AddTagsToResource
+                Resource: "*"
+              - Sid: TakeTheDataOut
+                Effect: Allow
+                Action: [rds:DeleteDBSnapshot, rds:CopyDBClusterSnapshot, rds:ModifyDBSnapshotAttribute, rds:StartExportTask, rds:CreateDBSnapshot, rds:RemoveTagsFromResource]
+                Resource: "arn:aws:rds:*:*:snapshot:vault-*"
+              # Right: not refused.
+              - Sid: DeleteOwnRestoresOnly
+                Effect: Allow
+                Action: [rds:DeleteDBInstance, rds:DeleteDBCluster]
+                Resource: ["arn:aws:rds:*:*:db:rt-*", "arn:aws:rds:*:*:cluster:rt-*"]
+                Condition: {StringEquals: {"aws:ResourceTag/offsite:managed-by": offsite-restore-test}}
+              - Sid: EvidenceTagsOnly
+                Effect: Allow
+                Action: rds:AddTagsToResource
+                Resource: ["arn:aws:rds:*:*:snapshot:vault-*", "arn:aws:rds:*:*:cluster-snapshot:vault-*"]
+                Condition: {"ForAllValues:StringLike": {"aws:TagKeys": ["offsite:restore-test*"]}}
+              - Sid: StageTagsOnOwnRestores
+                Effect: Allow
+                Action: rds:AddTagsToResource
+                Resource: ["arn:aws:rds:*:*:db:rt-*", "arn:aws:rds:*:*:cluster:rt-*"]
+"#,
+        vault,
+        &[
+            "offsite-restore-test may rds:DeleteDBInstance beyond its own marked restores (db:rt-* / cluster:rt-* with \
+             offsite:managed-by=offsite-restore-test) (statement \"DeleteAnyMarkedDatabase\")",
+            "offsite-restore-test may rds:DeleteDBCluster beyond its own marked restores (db:rt-* / cluster:rt-* with \
+             offsite:managed-by=offsite-restore-test) (statement \"DeleteOwnNamesUnmarked\")",
+            "offsite-restore-test may rds:ModifyDBInstance beyond its own marked restores (db:rt-* / cluster:rt-* \
+             with offsite:managed-by=offsite-restore-test) (statement \"ModifyAllButMarked\")",
+            "offsite-restore-test may rds:ModifyDBCluster beyond its own marked restores (db:rt-* / cluster:rt-* \
+             with offsite:managed-by=offsite-restore-test) (statement \"ModifyOwnOrImports\")",
+            "offsite-restore-test's tag writes on vault copies are not limited to the offsite:restore-test* keys \
+             (statement \"AnyTagsOnVaultCopies\")",
+            "offsite-restore-test may tag \"arn:aws:rds:*:*:subgrp:*\", beyond its own restores and the vault copies \
+             (statement \"TagsOnSubnetGroups\")",
+            "offsite-restore-test may tag any resource (statement \"TagAnything\")",
+            "offsite-restore-test may rds:DeleteDBSnapshot, it must never delete a snapshot",
+            "offsite-restore-test may rds:CopyDBClusterSnapshot, it must never copy a snapshot",
+            "offsite-restore-test may rds:ModifyDBSnapshotAttribute, it must never share a snapshot",
+            "offsite-restore-test may rds:StartExportTask, it must never make, export or change a snapshot",
+            "offsite-restore-test may rds:CreateDBSnapshot, it must never make, export or change a snapshot",
+            "offsite-restore-test may rds:RemoveTagsFromResource, it must never make, export or change a snapshot, \
+             or remove a tag",
+        ],
+    );
+    for right in ["DeleteOwnRestoresOnly", "EvidenceTagsOnly", "StageTagsOnOwnRestores"] {
+        assert!(!violations.contains(&format!("(statement \"{right}\")")), "{right} is right:\n{violations}");
+    }
+}
+
+/// With restore tests on, the function's environment and its role's policy resolve as
+/// CloudFormation would resolve them (what the harness deploys on the emulator): every
+/// contract variable, the id lists split for the EC2 conditions, no intrinsic left.
+#[test]
+fn the_restore_tester_resolves_with_its_parameters() {
+    use offsite_infra::resolve::Deployment;
+    use std::collections::BTreeMap;
+
+    let vault = Template::load("vault").unwrap_or_else(|e| panic!("{e}"));
+    let parameters = [
+        ("BreakGlassRoleArn", "arn:aws:iam::222222222222:role/break-glass"),
+        ("AllowedSources", "[]"),
+        ("AllowedTopicArns", "arn:aws:sns:eu-west-1:111111111111:offsite"),
+        ("AllowedExportKeyArns", "arn:aws:kms:eu-west-1:111111111111:key/k"),
+        ("CodeBucket", "code"),
+        ("RestoreTestSubnetGroup", "restore-tests"),
+        ("RestoreTestSecurityGroupIds", "sg-0123456789abcdef0,sg-0fedcba9876543210"),
+        ("RestoreTestSubnetIds", "subnet-0123456789abcdef0"),
+        ("RestoreTestEvidenceBucket", "evidence"),
+    ];
+    let mut d = Deployment {
+        parameters: parameters.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        account: "222222222222".into(),
+        region: "eu-west-1".into(),
+        stack_name: "offsite-vault".into(),
+        resources: BTreeMap::from([
+            ("ImportKey.Arn".into(), "arn:aws:kms:eu-west-1:222222222222:key/import".into()),
+            ("ScheduleFailureQueue.Arn".into(), "arn:aws:sqs:eu-west-1:222222222222:failures".into()),
+            ("RestoreTestLogGroup.Arn".into(), "arn:aws:logs:eu-west-1:222222222222:log-group:rt:*".into()),
+        ]),
+    };
+    assert_eq!(d.condition(&vault, "HasRestoreTest"), Ok(true));
+    assert_eq!(d.condition(&vault, "HasRestoreTestEvidence"), Ok(true));
+    assert_eq!(d.condition(&vault, "HasRestoreTestEvidenceKey"), Ok(false));
+    let env = d.function_env(&vault, "offsite-restore-test").unwrap_or_else(|e| panic!("{e}"));
+    for (name, value) in [
+        ("OFFSITE_RESTORE_TEST_EVERY", "7d"),
+        ("OFFSITE_RESTORE_TEST_PICK", "latest"),
+        ("OFFSITE_RESTORE_TEST_SUBNET_GROUP", "restore-tests"),
+        ("OFFSITE_RESTORE_TEST_SECURITY_GROUPS", "sg-0123456789abcdef0,sg-0fedcba9876543210"),
+        ("OFFSITE_RESTORE_TEST_INSTANCE_CLASS", "db.t4g.micro"),
+        ("OFFSITE_RESTORE_TEST_CLUSTER_INSTANCE_CLASS", "db.t4g.medium"),
+        ("OFFSITE_RESTORE_TEST_AVAILABLE_WITHIN", "3h"),
+        ("OFFSITE_RESTORE_TEST_MAX_RUNNING", "2"),
+        ("OFFSITE_RESTORE_TEST_CHECKS", ""),
+        ("OFFSITE_RESTORE_TEST_EVIDENCE_BUCKET", "evidence"),
+        ("OFFSITE_RESTORE_TEST_EVIDENCE_PREFIX", "offsite"),
+    ] {
+        assert_eq!(env.get(name).map(String::as_str), Some(value), "{name} in {env:?}");
+    }
+    let role = vault.resource("RestoreTestRole").expect("the restore tester's role");
+    let policy =
+        d.document(&vault, &role["Properties"]["Policies"][0]["PolicyDocument"]).unwrap_or_else(|e| panic!("{e}"));
+    let text = policy.to_string();
+    assert!(!text.contains("Fn::") && !text.contains("\"Ref\""), "{text}");
+    let statement = |sid: &str| {
+        policy["Statement"].as_array().into_iter().flatten().find(|s| s["Sid"] == sid).cloned().unwrap_or_default()
+    };
+    assert_eq!(
+        statement("WithTheRestoreTestSecurityGroupsOnly")["Condition"]["StringEquals"]["ec2:SecurityGroupID"],
+        serde_json::json!(["sg-0123456789abcdef0", "sg-0fedcba9876543210"])
+    );
+    assert_eq!(
+        statement("WriteEvidenceRecordsOnly")["Resource"],
+        "arn:aws:s3:::evidence/offsite/restore-tests/*",
+        "{text}"
+    );
+    assert!(statement("EvidenceKeyThroughS3Only").is_null(), "no key, no statement: {text}");
+    assert!(
+        statement("UseTheSubnetGroupAndTheDefaultGroups")["Resource"][0]
+            == "arn:aws:rds:eu-west-1:222222222222:subgrp:restore-tests",
+        "{text}"
+    );
+    // Without a subnet group: no restore tests.
+    d.parameters.remove("RestoreTestSubnetGroup");
+    assert_eq!(d.condition(&vault, "HasRestoreTest"), Ok(false));
+}
