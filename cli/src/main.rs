@@ -78,6 +78,10 @@ enum Command {
         /// older than this (or none was made although its vault copies are older), e.g. 8d.
         #[arg(long, value_name = "DURATION")]
         export_rpo: Option<String>,
+        /// Also exit 1 when a source database has had no passed restore test in this time
+        /// (none at all although its vault copies are older), e.g. 30d.
+        #[arg(long, value_name = "DURATION")]
+        restore_tested_within: Option<String>,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -175,13 +179,17 @@ async fn main() -> ExitCode {
         Command::Whoami => whoami::whoami(env).await,
         Command::CancelExport { task } => cancel::cancel_export(env, &task).await,
         Command::Status { side: Side::Workload, json } => status::status_workload(env, json).await,
-        Command::Status { side: Side::Vault, json } => status::vault_health(env, None, None, json).await.map(drop),
-        Command::Verify { rpo, export_rpo, json } => match status::vault_health(env, Some(rpo), export_rpo, json).await
-        {
-            Ok(true) => Ok(()),
-            Ok(false) => return ExitCode::FAILURE,
-            Err(error) => Err(error),
-        },
+        Command::Status { side: Side::Vault, json } => {
+            status::vault_health(env, None, status::Limits::default(), json).await.map(drop)
+        }
+        Command::Verify { rpo, export_rpo, restore_tested_within, json } => {
+            match status::vault_health(env, Some(rpo), status::Limits { export_rpo, restore_tested_within }, json).await
+            {
+                Ok(true) => Ok(()),
+                Ok(false) => return ExitCode::FAILURE,
+                Err(error) => Err(error),
+            }
+        }
         Command::Plan { export_key_arn, selection_tag, window, json } => {
             plan::plan(env, export_key_arn, selection_tag, window, json).await
         }

@@ -613,7 +613,6 @@ fn the_restore_tester_resolves_with_its_parameters() {
         ("OFFSITE_RESTORE_TEST_CLUSTER_INSTANCE_CLASS", "db.t4g.medium"),
         ("OFFSITE_RESTORE_TEST_AVAILABLE_WITHIN", "3h"),
         ("OFFSITE_RESTORE_TEST_MAX_RUNNING", "2"),
-        ("OFFSITE_RESTORE_TEST_CHECKS", ""),
         ("OFFSITE_RESTORE_TEST_EVIDENCE_BUCKET", "evidence"),
         ("OFFSITE_RESTORE_TEST_EVIDENCE_PREFIX", "offsite"),
     ] {

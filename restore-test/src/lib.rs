@@ -3,8 +3,10 @@
 //!
 //! - [`plan`]: which copies, which identifiers, each test's next step, the checks (pure);
 //! - [`settings`]: the function's settings, read once at start;
-//! - [`run`]: one run: list, decide, advance each test, start what is due, report.
+//! - [`run`]: one run: list, decide, advance each test, start what is due, report;
+//! - [`health`]: each database's tests against a limit (the CLI's status and verify).
 
+pub mod health;
 pub mod plan;
 pub mod run;
 pub mod settings;

@@ -387,17 +387,15 @@ fn pick<'a>(
     }
 }
 
-fn tested_secs(copy: &Snapshot) -> Option<i64> {
+/// When a copy's newest test concluded (its `offsite:restore-tested-at`), UNIX seconds.
+pub fn tested_secs(copy: &Snapshot) -> Option<i64> {
     let text = copy.tag(tags::RESTORE_TESTED_AT)?;
     aws_smithy_types::DateTime::from_str(text, aws_smithy_types::date_time::Format::DateTime).ok().map(|t| t.secs())
 }
 
-/// Decides the run. `copies` are the vault's imports (only genuine, available ones count),
-/// `restored` every DB instance and cluster of the account (only the tester's count).
-pub fn plan(copies: &[Snapshot], restored: &[Restored], policy: &Policy, now: i64) -> Plan {
-    let tests = tests_of(restored);
-    let start = period_start(now, policy.every_secs);
-    let period = date_text(start);
+/// The vault's genuine, available imports per source database, each with the time its data
+/// was taken, oldest first.
+pub fn imports_by_database(copies: &[Snapshot]) -> BTreeMap<DatabaseKey, Vec<(&Snapshot, i64)>> {
     let mut per_database: BTreeMap<DatabaseKey, Vec<(&Snapshot, i64)>> = BTreeMap::new();
     for copy in copies {
         let genuine = copy.tag(tags::MARKER) == Some(tags::MARKER_IMPORT)
@@ -407,6 +405,31 @@ pub fn plan(copies: &[Snapshot], restored: &[Restored], policy: &Policy, now: i6
             per_database.entry(database).or_default().push((copy, taken));
         }
     }
+    for list in per_database.values_mut() {
+        list.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.arn.cmp(&b.0.arn)));
+    }
+    per_database
+}
+
+/// A database's newest test (the copy and when) and when its newest passed test concluded,
+/// from its copies' evidence tags.
+pub fn test_history<'a>(copies: &[(&'a Snapshot, i64)]) -> (Option<(&'a Snapshot, i64)>, Option<i64>) {
+    let newest = copies.iter().filter_map(|(c, _)| Some((*c, tested_secs(c)?))).max_by_key(|(_, at)| *at);
+    let passed = copies
+        .iter()
+        .filter(|(c, _)| c.tag(tags::RESTORE_TEST) == Some("passed"))
+        .filter_map(|(c, _)| tested_secs(c))
+        .max();
+    (newest, passed)
+}
+
+/// Decides the run. `copies` are the vault's imports (only genuine, available ones count),
+/// `restored` every DB instance and cluster of the account (only the tester's count).
+pub fn plan(copies: &[Snapshot], restored: &[Restored], policy: &Policy, now: i64) -> Plan {
+    let tests = tests_of(restored);
+    let start = period_start(now, policy.every_secs);
+    let period = date_text(start);
+    let per_database = imports_by_database(copies);
     let running_of = |database: &DatabaseKey| {
         let key = database.to_string();
         tests.iter().find(|t| t.database() == Some(key.as_str())).map(|t| t.root.identifier.clone())
@@ -414,14 +437,8 @@ pub fn plan(copies: &[Snapshot], restored: &[Restored], policy: &Policy, now: i6
     let mut running = u32::try_from(tests.len()).unwrap_or(u32::MAX);
     let mut states = Vec::new();
     let mut due = Vec::new();
-    for (database, mut list) in per_database {
-        list.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.arn.cmp(&b.0.arn)));
-        let newest_test = list.iter().filter_map(|(c, _)| Some((*c, tested_secs(c)?))).max_by_key(|(_, at)| *at);
-        let last_passed = list
-            .iter()
-            .filter(|(c, _)| c.tag(tags::RESTORE_TEST) == Some("passed"))
-            .filter_map(|(c, _)| tested_secs(c))
-            .max();
+    for (database, list) in per_database {
+        let (newest_test, last_passed) = test_history(&list);
         let identifier = restore_identifier(&database, start);
         let under_way = running_of(&database);
         let this_period = list.iter().find(|(c, _)| c.tag(tags::RESTORE_TEST_PERIOD) == Some(period.as_str()));

@@ -45,6 +45,8 @@ pub struct DeployedPair {
     /// The vault's key in its second region, when the pair was deployed with one
     /// ([`DeployedPair::start_with_second_region`]).
     pub dr_key: Option<String>,
+    /// The vault's network for its restore tests (a DB subnet group, a security group).
+    pub network: crate::fixtures::VaultNetwork,
     pub workload_stack: Stack,
     pub vault_stack: Stack,
     pub auditor_stack: Stack,
@@ -223,6 +225,12 @@ impl DeployedPair {
         // The RDS exports for auditors: into the auditor's bucket, under its key.
         v_parameters.entry("RdsExportBucket".into()).or_insert_with(|| AUDITOR_BUCKET.to_owned());
         v_parameters.entry("RdsExportKeyArn".into()).or_insert_with(|| audit_key.clone());
+        // The restore tests: the vault's operator gives them a subnet group and a security
+        // group of the vault's VPC (infra/README.md).
+        let network = crate::fixtures::vault_network(&emulator, &vault, "offsite-restore-tests").await;
+        v_parameters.entry("RestoreTestSubnetGroup".into()).or_insert_with(|| network.subnet_group.clone());
+        v_parameters.entry("RestoreTestSecurityGroupIds".into()).or_insert_with(|| network.security_group.clone());
+        v_parameters.entry("RestoreTestSubnetIds".into()).or_insert_with(|| network.subnets.join(","));
         let vault_stack = deploy(&vault, vault_template, deployment(VAULT, "offsite-vault", v_parameters)).await?;
         for (id, expected) in [("RdsExportWriterRole", &writer_role), ("RdsExportRole", &rds_export_role)] {
             if need(&vault_stack, &format!("{id}.Arn"))? != *expected {
@@ -255,6 +263,7 @@ impl DeployedPair {
             import_key,
             audit_key,
             dr_key,
+            network,
             workload_stack,
             vault_stack,
             auditor_stack,
@@ -263,7 +272,7 @@ impl DeployedPair {
     }
 
     fn stack_of(&self, binary: &str) -> &Stack {
-        let vault = ["offsite-reconciler", "offsite-retention", "offsite-rds-export"];
+        let vault = ["offsite-reconciler", "offsite-retention", "offsite-rds-export", "offsite-restore-test"];
         if binary.starts_with("offsite-importer") || vault.contains(&binary) {
             &self.vault_stack
         } else {

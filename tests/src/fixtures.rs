@@ -64,10 +64,28 @@ pub async fn vault_import(
     n: usize,
     taken: std::time::SystemTime,
 ) -> String {
-    use offsite_common::snapshot::{Snapshot, SnapshotKind as Kind, SnapshotStatus};
+    vault_import_of(vault, SnapshotKind::Instance, instance, database, n, taken).await
+}
+
+/// [`vault_import`] of either kind: a snapshot of the vault's DB instance or Aurora cluster
+/// `source`.
+pub async fn vault_import_of(
+    vault: &SdkConfig,
+    kind: SnapshotKind,
+    source: &str,
+    database: &str,
+    n: usize,
+    taken: std::time::SystemTime,
+) -> String {
+    use offsite_common::snapshot::{Snapshot, SnapshotStatus};
     use offsite_common::tags;
-    let shared_arn = format!("arn:aws:rds:{}:{}:snapshot:offsite-{database}-{n:03}", crate::REGION, crate::WORKLOAD);
-    let shared = Snapshot::bare(Kind::Instance, shared_arn.clone(), "", SnapshotStatus::Available);
+    let shared_arn = format!(
+        "arn:aws:rds:{}:{}:{}:offsite-{database}-{n:03}",
+        crate::REGION,
+        crate::WORKLOAD,
+        kind.arn_resource_type()
+    );
+    let shared = Snapshot::bare(kind, shared_arn.clone(), "", SnapshotStatus::Available);
     let identifier = offsite_common::lineage::vault_identifier(&shared);
     let taken = aws_smithy_types::DateTime::from(taken);
     let copy_tags = vec![
@@ -77,14 +95,28 @@ pub async fn vault_import(
         tag(tags::SOURCE_DATABASE, database),
         tag(tags::SOURCE_CREATED, &taken.fmt(aws_smithy_types::date_time::Format::DateTime).expect("formattable")),
     ];
-    aws_sdk_rds::Client::new(vault)
-        .create_db_snapshot()
-        .db_instance_identifier(instance)
-        .db_snapshot_identifier(&identifier)
-        .set_tags(Some(copy_tags))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("the import {identifier}: {}", DisplayErrorContext(&e)));
+    let rds = aws_sdk_rds::Client::new(vault);
+    let made = match kind {
+        SnapshotKind::Instance => rds
+            .create_db_snapshot()
+            .db_instance_identifier(source)
+            .db_snapshot_identifier(&identifier)
+            .set_tags(Some(copy_tags))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| DisplayErrorContext(&e).to_string()),
+        SnapshotKind::Cluster => rds
+            .create_db_cluster_snapshot()
+            .db_cluster_identifier(source)
+            .db_cluster_snapshot_identifier(&identifier)
+            .set_tags(Some(copy_tags))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| DisplayErrorContext(&e).to_string()),
+    };
+    made.unwrap_or_else(|e| panic!("the import {identifier}: {e}"));
     identifier
 }
 
@@ -465,4 +497,52 @@ pub async fn auditor_export_policy(auditor: &SdkConfig, bucket: &str, writer_rol
         ],
     });
     bucket_policy(auditor, bucket, &policy).await;
+}
+
+/// Where the vault's restore tests put their databases: a VPC with two private subnets in
+/// two Availability Zones, a security group, and a DB subnet group over the subnets (RDS
+/// requires subnets in at least two AZs: "Working with a DB instance in a VPC").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultNetwork {
+    pub subnet_group: String,
+    pub security_group: String,
+    pub subnets: Vec<String>,
+}
+
+/// Creates [`VaultNetwork`] in `config`'s account: the EC2 parts with boto3 from the
+/// emulator's virtualenv (the workspace does not build the EC2 SDK crate, which no function
+/// uses), the DB subnet group with the RDS client.
+pub async fn vault_network(emulator: &crate::Emulator, config: &SdkConfig, name: &str) -> VaultNetwork {
+    let script = r#"
+import json, os, boto3
+ec2 = boto3.client("ec2", endpoint_url=os.environ["OFFSITE_AWS_ENDPOINT_URL"], region_name=os.environ["AWS_REGION"])
+vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.42.{i}.0/24", AvailabilityZone=os.environ["AWS_REGION"] + zone)["Subnet"]["SubnetId"]
+           for i, zone in enumerate("ab")]
+group = ec2.create_security_group(GroupName="offsite-restore-tests", Description="restore tests", VpcId=vpc)["GroupId"]
+print(json.dumps({"subnets": subnets, "security_group": group}))
+"#;
+    let env = emulator.process_env(config).await.expect("credentials for boto3");
+    let out = std::process::Command::new(crate::workspace_root().join(".venv/bin/python"))
+        .args(["-c", script])
+        .envs(env)
+        .output()
+        .expect("run boto3");
+    assert!(out.status.success(), "the vault's network: {}", String::from_utf8_lossy(&out.stderr));
+    let made: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON from boto3");
+    let subnets: Vec<String> =
+        made["subnets"].as_array().into_iter().flatten().filter_map(|s| s.as_str().map(str::to_owned)).collect();
+    aws_sdk_rds::Client::new(config)
+        .create_db_subnet_group()
+        .db_subnet_group_name(name)
+        .db_subnet_group_description("Offsite restore tests")
+        .set_subnet_ids(Some(subnets.clone()))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("the DB subnet group: {}", DisplayErrorContext(&e)));
+    VaultNetwork {
+        subnet_group: name.to_owned(),
+        security_group: made["security_group"].as_str().unwrap_or_default().to_owned(),
+        subnets,
+    }
 }

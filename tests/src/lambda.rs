@@ -301,6 +301,7 @@ const PACKAGES: &[(&str, &str)] = &[
     ("offsite-retention", "importer"),
     ("offsite-dynamo-export", "dynamo"),
     ("offsite-rds-export", "rds-export"),
+    ("offsite-restore-test", "restore-test"),
     ("offsite", "cli"),
     ("offsite-demo", "demo"),
 ];

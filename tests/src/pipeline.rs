@@ -247,6 +247,24 @@ impl Pipeline {
         let role = self.role_config("offsite-rds-export").await.expect("the function's role");
         offsite_rds_export::run::RdsExporter::new(Client::new(&role), aws_sdk_s3::Client::new(&role), settings)
     }
+
+    /// The restore tester as Lambda runs it: its template's environment and a session of its
+    /// role, its AWS calls through `wrap` (a fault lane, or `Clone::clone`).
+    pub async fn restore_tester_with(
+        &self,
+        wrap: impl Fn(&aws_config::SdkConfig) -> aws_config::SdkConfig,
+    ) -> offsite_restore_test::run::RestoreTester {
+        let env = self.function_env("offsite-restore-test").expect("the function's environment");
+        let settings =
+            offsite_restore_test::settings::RestoreTestSettings::from_env(&env).expect("the template's settings");
+        let role = wrap(&self.role_config("offsite-restore-test").await.expect("the function's role"));
+        offsite_restore_test::run::RestoreTester::new(Client::new(&role), aws_sdk_s3::Client::new(&role), settings)
+    }
+
+    /// [`Pipeline::restore_tester_with`] without faults.
+    pub async fn restore_tester(&self) -> offsite_restore_test::run::RestoreTester {
+        self.restore_tester_with(Clone::clone).await
+    }
 }
 
 /// An SNS `Notification` envelope around `message`, as SNS delivers it to SQS with raw

@@ -15,6 +15,7 @@ use offsite_importer::register::{Register, RegisterPath};
 use offsite_importer::retention::Policy;
 use offsite_importer::settings::{ALLOWED_SOURCES_VAR, REGISTER_PATH_VAR};
 use offsite_rds_export::health::{export_health, export_table};
+use offsite_restore_test::health::{restore_health, restore_table};
 use offsite_scanner::status::{status_rows, status_table};
 
 use crate::error::CliError;
@@ -52,17 +53,27 @@ fn duration_flag(
     Ok(Some(duration))
 }
 
-/// `offsite status --side vault` (no RPO) and `offsite verify --rpo [--export-rpo]` (returns
-/// whether the vault is healthy).
+/// `offsite verify`'s limits besides the RPO (none: reported, not judged).
+#[derive(Debug, Clone, Default)]
+pub struct Limits {
+    /// `--export-rpo`: the age of each database's newest RDS export for auditors.
+    pub export_rpo: Option<String>,
+    /// `--restore-tested-within`: the age of each database's newest passed restore test.
+    pub restore_tested_within: Option<String>,
+}
+
+/// `offsite status --side vault` (no RPO) and `offsite verify --rpo [--export-rpo]
+/// [--restore-tested-within]` (returns whether the vault is healthy).
 pub async fn vault_health(
     env: &BTreeMap<String, String>,
     rpo: Option<String>,
-    export_rpo: Option<String>,
+    limits: Limits,
     json: bool,
 ) -> Result<bool, CliError> {
     let mut env = env.clone();
     let rpo = duration_flag(&mut env, "--rpo", rpo)?;
-    let export_rpo = duration_flag(&mut env, "--export-rpo", export_rpo)?;
+    let export_rpo = duration_flag(&mut env, "--export-rpo", limits.export_rpo)?;
+    let tested_within = duration_flag(&mut env, "--restore-tested-within", limits.restore_tested_within)?;
     let allow: Option<AllowList> = offsite_common::config::optional(&env, ALLOWED_SOURCES_VAR)?;
     // The retention policy the capacity plan assumes: retention's own settings, as the
     // operator deployed them (OFFSITE_RETENTION_*), else its defaults.
@@ -90,6 +101,14 @@ pub async fn vault_health(
     let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
     let exports = export_health(&states, now.secs(), export_rpo.map(secs));
     let exporting = bucket.is_some() || export_rpo.is_some() || states.iter().any(|s| s.newest_export.is_some());
+    // The restore tests (restore-test/): the copies' evidence and the tester's restores.
+    let restores = offsite_restore_test::run::restored(&aws_sdk_rds::Client::new(&sdk_config)).await.map_err(|e| {
+        CliError::Exports(format!(
+            "{e}; `offsite status --side vault` needs rds:DescribeDBInstances and rds:DescribeDBClusters"
+        ))
+    })?;
+    let tests = restore_health(&copies, &restores, now.secs(), tested_within.map(secs));
+    let testing = tested_within.is_some() || tests.rows.iter().any(|r| r.last_result.is_some() || r.running.is_some());
     if json {
         let mut value = serde_json::to_value(&health).unwrap_or_default();
         if let (Some(object), Ok(quotas)) = (value.as_object_mut(), rds.snapshot_quotas().await) {
@@ -99,11 +118,15 @@ pub async fn vault_health(
         }
         if let Some(object) = value.as_object_mut() {
             object.insert("rds_exports".to_owned(), serde_json::to_value(&exports).unwrap_or_default());
+            object.insert("restore_tests".to_owned(), serde_json::to_value(&tests).unwrap_or_default());
         }
         println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
     } else {
         if exporting {
             print!("{}", export_table(&exports));
+        }
+        if testing {
+            print!("{}", restore_table(&tests, now.secs()));
         }
         print!("{}", health_table(&health));
         match rds.snapshot_quotas().await {
@@ -115,7 +138,7 @@ pub async fn vault_health(
             Err(error) => println!("manual snapshots in {}: quotas unreadable ({error})", rds.region()),
         }
     }
-    Ok((health.ok || rpo.is_none()) && exports.ok)
+    Ok((health.ok || rpo.is_none()) && exports.ok && tests.ok)
 }
 
 /// The account's manual snapshot quotas in this Region (README, "Capacity"), or why they

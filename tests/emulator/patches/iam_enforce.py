@@ -572,6 +572,12 @@ def _tags_of(arn: str) -> dict[str, str]:
 
             topic = sns_backends[account][region].topics.get(arn)
             return dict(topic._tags) if topic else {}
+        if service == "secretsmanager":
+            from moto.secretsmanager.models import secretsmanager_backends
+
+            secrets = secretsmanager_backends[account][region].secrets
+            secret = next((x for x in secrets.values() if str(getattr(x, "arn", "")) == arn), None)
+            return {t["Key"]: t["Value"] for t in (getattr(secret, "tags", None) or [])} if secret else {}
         if service == "kms" and resource.startswith("key/"):
             from moto.kms.models import kms_backends
 
@@ -1054,6 +1060,13 @@ def _error(call: Call, signing_name: str, message: str, start_response: Any) -> 
     return [body]
 
 
+# RDS operations whose new resource is not the first one their parameters name.
+_CREATED: dict[str, str] = {
+    "RestoreDBInstanceFromDBSnapshot": "DBInstanceIdentifier",
+    "RestoreDBClusterFromSnapshot": "DBClusterIdentifier",
+}
+
+
 def authorizations(call: Call, principal: Principal) -> list[Authorization]:
     """Every (action, resource, context) the request needs; raises ``Refused``."""
     base = _base_context(principal, call)
@@ -1088,10 +1101,16 @@ def authorizations(call: Call, principal: Principal) -> list[Authorization]:
     if tags and "rds:AddTagsToResource" in info.dependent_actions:
         tagging = iam_catalogue.action("rds", "AddTagsToResource")
         assert tagging is not None
+        # Tags given at creation are authorized on the resource being created (RDS User Guide,
+        # "Granting permission to tag Amazon RDS resources during creation"): a copy's target, a
+        # restore's new DB instance or cluster (not the snapshot it names first), else the first
+        # resource the request names (CreateDBInstance's instance, CreateDBSnapshot's snapshot).
+        created = _CREATED.get(operation)
         targets = [
             build(call, v)
             for name, build in _PARAMS["rds"]
-            if name.startswith("Target") for v in _values(call.params, name)
+            if name.startswith("Target") or (created is not None and name == created)
+            for v in _values(call.params, name)
         ] or resources[:1]
         for arn in targets:
             # The new resource has no tags yet: only the request's.

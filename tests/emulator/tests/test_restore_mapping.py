@@ -49,6 +49,16 @@ class SecretsManagerMapping(unittest.TestCase):
                 [f"arn:aws:secretsmanager:{REGION}:{A}:secret:missing"],
             )
 
+    def test_a_secrets_tags_are_its_resource_tags(self) -> None:
+        """``aws:ResourceTag/...`` of a secret: the tags RDS gives a secret it manages
+        (``aws:rds:primaryDBInstanceArn``), which a role's GetSecretValue may condition on."""
+        with mock_aws():
+            db = f"arn:aws:rds:{REGION}:{A}:db:rt-1"
+            arn = boto3.client("secretsmanager", region_name=REGION).create_secret(
+                Name="rds!db-1", SecretString="{}", Tags=[{"Key": "aws:rds:primaryDBInstanceArn", "Value": db}])["ARN"]
+            self.assertEqual(iam_enforce._tags_of(arn), {"aws:rds:primaryDBInstanceArn": db})
+            self.assertEqual(iam_enforce._tags_of(arn + "x"), {})
+
 
 class RestoreMapping(unittest.TestCase):
     """RestoreDBClusterFromSnapshot is authorized on the cluster snapshot too, and a named DB
@@ -78,6 +88,25 @@ class RestoreMapping(unittest.TestCase):
             sorted([f"arn:aws:rds:{REGION}:{A}:snapshot:shop-1", f"arn:aws:rds:{REGION}:{A}:db:r",
                     f"arn:aws:rds:{REGION}:{A}:subgrp:restore-tests"]),
         )
+
+    def tagging(self, operation: str, **params: object) -> list[str]:
+        """The resources ``rds:AddTagsToResource`` is authorized on for the request's tags."""
+        params = {**params, "Tags.Tag.1.Key": "offsite:managed-by", "Tags.Tag.1.Value": "offsite-restore-test"}
+        request = Call(service="rds", operation=operation, account=A, region=REGION, params=params, headers={})
+        principal = iam_enforce.Principal(A, arn=f"arn:aws:sts::{A}:assumed-role/r/s", role_arn=f"arn:aws:iam::{A}:role/r")
+        return [a.resource for a in iam_enforce.authorizations(request, principal) if a.action == "rds:AddTagsToResource"]
+
+    def test_tags_at_creation_are_authorized_on_the_new_resource_not_the_snapshot(self) -> None:
+        """RDS User Guide, "Granting permission to tag Amazon RDS resources during creation"."""
+        self.assertEqual(self.tagging("RestoreDBInstanceFromDBSnapshot", DBInstanceIdentifier="rt-1",
+                                      DBSnapshotIdentifier="vault-1"), [f"arn:aws:rds:{REGION}:{A}:db:rt-1"])
+        self.assertEqual(self.tagging("RestoreDBClusterFromSnapshot", DBClusterIdentifier="rt-2",
+                                      SnapshotIdentifier="vault-2", Engine="aurora-postgresql"),
+                         [f"arn:aws:rds:{REGION}:{A}:cluster:rt-2"])
+        self.assertEqual(self.tagging("CreateDBInstance", DBInstanceIdentifier="rt-2-i", DBClusterIdentifier="rt-2",
+                                      Engine="aurora-postgresql"), [f"arn:aws:rds:{REGION}:{A}:db:rt-2-i"])
+        self.assertEqual(self.tagging("CopyDBSnapshot", SourceDBSnapshotIdentifier="a", TargetDBSnapshotIdentifier="b"),
+                         [f"arn:aws:rds:{REGION}:{A}:snapshot:b"])
 
 
 if __name__ == "__main__":

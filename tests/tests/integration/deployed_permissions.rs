@@ -145,6 +145,7 @@ async fn the_functions_run_as_their_template_roles() {
         "offsite-reconciler",
         "offsite-retention",
         "offsite-rds-export",
+        "offsite-restore-test",
     ] {
         let config = p.role_config(binary).await.unwrap_or_else(|e| panic!("{e}"));
         let me = aws_sdk_sts::Client::new(&config).get_caller_identity().send().await.expect("who am I");

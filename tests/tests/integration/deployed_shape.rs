@@ -96,6 +96,12 @@ async fn every_function_runs_with_its_templates_environment_and_the_pipeline_del
     assert_eq!(report["databases"][0]["database"]["database"], "orders", "{report:#}");
     assert_eq!(report["databases"][0]["newest_export"], Value::Null, "{report:#}");
 
+    // Restore tests, on their schedule: the new copy is restored into the vault's subnet group.
+    let mut restore_test = start("offsite-restore-test");
+    let report = handled(&mut restore_test, &scheduled(VAULT, "offsite-restore-test"));
+    assert_eq!(report["starts"][0]["result"], "started", "{report:#}");
+    assert_eq!(report["starts"][0]["copy_arn"], imported[0].arn.as_str(), "{report:#}");
+
     // The DynamoDB job, on its schedule, into the auditor's bucket.
     dynamo_table(&p.workload, "ledger", true, true, 2).await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
@@ -131,6 +137,7 @@ fn every_variable_a_template_sets_is_one_its_function_reads() {
             ("AuditorKeyArn".into(), key("333333333333", "audit")),
             // Optional settings set, so they are checked too.
             ("DynamoTables".into(), "orders,ledger".into()),
+            ("CarrySourceTags".into(), "data-class,team".into()),
         ]),
         resources: BTreeMap::from([("ExportKey.Arn".into(), key(WORKLOAD, "export")), ("Topic".into(), topic.clone())]),
     };
@@ -152,6 +159,13 @@ fn every_variable_a_template_sets_is_one_its_function_reads() {
             ("RdsExportKeyArn".into(), key("333333333333", "audit")),
             ("RdsExportDatabases".into(), format!("orders,{WORKLOAD}/ledger")),
             ("RdsExportOnly".into(), r#"{"orders": ["shop.public.orders"]}"#.into()),
+            ("RdsExportSourceTag".into(), "data-class=audited".into()),
+            // The restore tests on, with their optional settings set.
+            ("RestoreTestSubnetGroup".into(), "offsite-restore-tests".into()),
+            ("RestoreTestSecurityGroupIds".into(), "sg-0123456789abcdef0".into()),
+            ("RestoreTestSubnetIds".into(), "subnet-0123456789abcdef0,subnet-0123456789abcdef1".into()),
+            ("RestoreTestEvidenceBucket".into(), "vault-evidence".into()),
+            ("RestoreTestPick".into(), "random".into()),
         ]),
         resources: BTreeMap::from([
             ("ImportKey.Arn".into(), key(VAULT, "import")),
@@ -161,7 +175,7 @@ fn every_variable_a_template_sets_is_one_its_function_reads() {
     let (workload_template, vault_template) =
         (Template::load("workload").expect("t"), Template::load("vault").expect("t"));
     type Reader = fn(&Recording<'_, BTreeMap<String, String>>) -> Result<(), offsite_common::ConfigError>;
-    let readers: [(&str, &Template, &Deployment, Reader); 7] = [
+    let readers: [(&str, &Template, &Deployment, Reader); 8] = [
         ("offsite-exporter", &workload_template, &workload, |e| {
             offsite_exporter::settings::ExporterSettings::from_env(e).map(drop)
         }),
@@ -182,6 +196,9 @@ fn every_variable_a_template_sets_is_one_its_function_reads() {
         }),
         ("offsite-rds-export", &vault_template, &vault, |e| {
             offsite_rds_export::settings::RdsExportSettings::from_env(e).map(drop)
+        }),
+        ("offsite-restore-test", &vault_template, &vault, |e| {
+            offsite_restore_test::settings::RestoreTestSettings::from_env(e).map(drop)
         }),
     ];
     for (binary, template, deployment, read) in readers {

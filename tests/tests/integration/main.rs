@@ -22,4 +22,5 @@ mod faults;
 mod hostile;
 mod importer;
 mod rds_export;
+mod restore_test;
 mod scanner;

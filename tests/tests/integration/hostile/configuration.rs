@@ -8,7 +8,7 @@ pub(super) async fn configuration(tally: &mut Tally, scope: &Scope, p: &Deployed
     const ENTRY: &str = "configuration";
     // (binary, [(variable, value or unset)]): the error must name the variable.
     type Settings<'a> = &'a [(&'a str, Option<&'a str>)];
-    let cases: [(&str, Settings<'_>); 7] = [
+    let cases: [(&str, Settings<'_>); 8] = [
         (
             "offsite-exporter",
             &[
@@ -71,6 +71,16 @@ pub(super) async fn configuration(tally: &mut Tally, scope: &Scope, p: &Deployed
                 ("OFFSITE_RDS_EXPORT_KEY_ARN", None),
                 ("OFFSITE_RDS_EXPORT_MAX_RUNNING", Some("9")),
                 ("OFFSITE_RDS_EXPORT_BUCKET", Some("s3://auditor-exports")),
+            ],
+        ),
+        (
+            "offsite-restore-test",
+            &[
+                ("OFFSITE_RESTORE_TEST_SUBNET_GROUP", None),
+                ("OFFSITE_RESTORE_TEST_SECURITY_GROUPS", Some("sg-nothex")),
+                ("OFFSITE_RESTORE_TEST_EVERY", Some("12h")),
+                ("OFFSITE_RESTORE_TEST_PICK", Some("oldest")),
+                ("OFFSITE_RESTORE_TEST_INSTANCE_CLASS", Some("huge")),
             ],
         ),
     ];

@@ -538,6 +538,34 @@ pub(super) async fn schedules(
         }),
     ));
     schedule_group(tally, scope, "RDS export schedule", &mut rds_export, &hostile, starts_nothing).await;
+
+    // The restore tests: scheduled runs test each database of the period (restore, check,
+    // evidence, delete) until nothing is under way; then no payload makes it start or touch
+    // anything more.
+    let mut restore_test = p.function("offsite-restore-test").unwrap_or_else(|e| panic!("{e}"));
+    let idle = |v: &Value| v["starts"] == json!([]) && v["tests"] == json!([]) && v["security"] == json!([]);
+    // Every database tested this period, but the one whose only copy is ten days old (none in
+    // the window).
+    let tested = |v: &Value| {
+        let outcomes: Vec<&str> = v["databases"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|d| d["outcome"]["outcome"].as_str().unwrap_or_default())
+            .collect();
+        outcomes.contains(&"tested") && outcomes.iter().all(|o| *o == "tested" || *o == "no-copy-in-window")
+    };
+    let mut last = Value::Null;
+    for _ in 0..120 {
+        last = response(&mut restore_test, &scheduled(VAULT, "offsite-restore-test"));
+        if idle(&last) && tested(&last) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(idle(&last) && tested(&last), "every database's test of the period is done: {last:#}");
+    let hostile = payloads(VAULT, "offsite-restore-test");
+    schedule_group(tally, scope, "restore test schedule", &mut restore_test, &hostile, idle).await;
 }
 
 /// Feeds `payloads` to a schedule-driven function: each must leave the log line saying the

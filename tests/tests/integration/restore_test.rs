@@ -1,0 +1,243 @@
+//! The vault's restore tests on the deployed pair, under the tester's template role: a vault
+//! copy is restored into the vault's subnet group (not public, no deletion protection, the
+//! configured class), checked against the copy, its evidence recorded on the copy (and in the
+//! evidence bucket), and the restored database deleted; an Aurora copy's cluster gets its
+//! primary instance and both are deleted; a restore not available in time is a failed test
+//! and is deleted all the same; a crash at every step boundary and two testers at once still
+//! make one restore per database and period, and leave nothing behind.
+
+use std::time::{Duration, SystemTime};
+
+use aws_smithy_types::DateTime;
+use offsite_common::snapshot::{Snapshot, SnapshotKind};
+use offsite_common::tags;
+use offsite_restore_test::plan::{Outcome, ResourceKind, Restored, Step};
+use offsite_restore_test::run::{Report, RestoreTester, StartResult, restored};
+use offsite_tests::WORKLOAD;
+use offsite_tests::fixtures::{db_cluster, vault_import_of, wait_for};
+use offsite_tests::pipeline::Pipeline;
+use serde_json::json;
+
+const EVIDENCE: &str = "offsite-vault-evidence";
+
+/// The seeded database: what the restored PostgreSQL holds.
+fn shop() -> serde_json::Value {
+    json!([{
+        "name": "shop",
+        "tables": [{"schema": "public", "name": "orders",
+            "columns": [{"name": "id", "type": "integer"}, {"name": "customer", "type": "text"}],
+            "rows": [[1, "ada"], [2, "grace"]]}],
+    }])
+}
+
+async fn run(tester: &RestoreTester, now: DateTime) -> Report {
+    tester.run(now).await.expect("the listings succeed")
+}
+
+/// The tester's DB instances and clusters now in the vault.
+async fn leftovers(p: &Pipeline) -> Vec<Restored> {
+    let all = restored(&aws_sdk_rds::Client::new(&p.vault)).await.expect("list DB instances and clusters");
+    all.into_iter().filter(Restored::is_ours).collect()
+}
+
+async fn copy_now(p: &Pipeline, arn: &str) -> Snapshot {
+    p.vault_copies().await.into_iter().find(|c| c.arn == arn).expect("the vault copy")
+}
+
+/// Runs the tester (at the real time) until its report is what `done` waits for; a bound on
+/// runs, with a pause between them for RDS (the emulator) to move on.
+async fn run_until(tester: &RestoreTester, what: &str, done: impl Fn(&Report) -> bool) -> Report {
+    for _ in 0..200 {
+        let report = run(tester, DateTime::from(SystemTime::now())).await;
+        if done(&report) {
+            return report;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    panic!("{what}: not after 200 runs");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vault_copy_is_restored_checked_recorded_and_deleted() {
+    // The vault's operator keeps the evidence records in a bucket of theirs.
+    let options = offsite_tests::EmulatorOptions { copy_delay: Duration::from_secs(1), ..Default::default() };
+    let pair = offsite_tests::deployed::DeployedPair::start(&options, &[], &[("RestoreTestEvidenceBucket", EVIDENCE)])
+        .await
+        .unwrap_or_else(|e| panic!("deploy the pair: {e}"));
+    aws_sdk_s3::Client::new(&pair.vault).create_bucket().bucket(EVIDENCE).send().await.expect("the evidence bucket");
+    let p = Pipeline::on(pair).await;
+    let copy = p.seeded_vault_copy("orders-1", shop()).await;
+    let tester = p.restore_tester().await;
+
+    // Once the vault's copy is available (RDS copies for the emulator's copy time).
+    let report = run_until(&tester, "the restore to start", |r| !r.starts.is_empty()).await;
+    assert_eq!(report.count(&StartResult::Started), 1, "{report:#?}");
+    let start = &report.starts[0].start;
+    assert_eq!((start.kind, start.copy_arn.as_str()), (ResourceKind::Instance, copy.arn.as_str()));
+    // As the test asked: in the vault's subnet group, never public, deletable, small.
+    let rds = aws_sdk_rds::Client::new(&p.vault);
+    let described =
+        rds.describe_db_instances().db_instance_identifier(&start.identifier).send().await.expect("describe");
+    let instance = described.db_instances().first().expect("the restore");
+    assert_eq!(instance.publicly_accessible(), Some(false));
+    assert_eq!(instance.deletion_protection(), Some(false));
+    assert_eq!(instance.db_instance_class(), Some("db.t4g.micro"));
+    assert_eq!(
+        instance.db_subnet_group().and_then(|g| g.db_subnet_group_name()),
+        Some(p.network.subnet_group.as_str())
+    );
+    let groups: Vec<&str> = instance.vpc_security_groups().iter().filter_map(|g| g.vpc_security_group_id()).collect();
+    assert_eq!(groups, [p.network.security_group.as_str()]);
+    assert_eq!(instance.kms_key_id(), copy.kms_key_id.as_deref(), "under the vault's key");
+
+    let concluded = run_until(&tester, "the test to conclude", |r| r.tests.iter().any(|t| t.result.is_some())).await;
+    let test = &concluded.tests[0];
+    let result = test.result.as_ref().expect("a result");
+    assert!(result.passed, "{result:#?}");
+    assert!(test.errors.is_empty(), "{test:#?}");
+    let metrics = concluded.metrics();
+    assert_eq!((metrics[0].get("RestoreTestsPassed"), metrics[0].get("RestoreTestsFailed")), (1.0, 0.0));
+    // The evidence: on the copy, and the record in the evidence bucket.
+    let tested = copy_now(&p, &copy.arn).await;
+    assert_eq!(tested.tag(tags::RESTORE_TEST), Some("passed"), "{tested:#?}");
+    assert_eq!(tested.tag(tags::RESTORE_TEST_PERIOD), Some(start.period.as_str()));
+    assert!(tested.tag(tags::RESTORE_TEST_FIGURES).is_some_and(|f| f.starts_with("postgres")), "{tested:#?}");
+    assert!(tested.tag(tags::RESTORE_TESTED_AT).is_some());
+    let key = format!(
+        "offsite/restore-tests/account={WORKLOAD}/database=orders/period={}/{}.json",
+        start.period, start.identifier
+    );
+    let object = aws_sdk_s3::Client::new(&p.vault)
+        .get_object()
+        .bucket(EVIDENCE)
+        .key(&key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("the evidence record {key}: {e:?}"));
+    let record: serde_json::Value =
+        serde_json::from_slice(&object.body.collect().await.expect("read").into_bytes()).expect("JSON");
+    assert_eq!(record["result"], "passed", "{record:#}");
+    assert_eq!(record["copy_arn"], copy.arn.as_str());
+    assert_eq!(record["checks"].as_array().map(Vec::len), Some(6), "{record:#}");
+
+    // Deleted, whatever the result; nothing more this period.
+    wait_for("the restore to be gone", Duration::from_secs(60), || async {
+        let _ = run(&tester, DateTime::from(SystemTime::now())).await;
+        leftovers(&p).await.is_empty().then_some(())
+    })
+    .await;
+    let report = run(&tester, DateTime::from(SystemTime::now())).await;
+    assert!(report.starts.is_empty() && report.tests.is_empty(), "{report:#?}");
+    assert_eq!(report.databases[0].outcome, Outcome::Tested { result: "passed".into() });
+    assert_eq!(report.metrics()[0].get("DatabasesWithoutPassedRestoreTest"), 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aurora_copy_gets_its_primary_instance_and_both_are_deleted() {
+    let p = Pipeline::start(Duration::from_secs(1)).await;
+    db_cluster(&p.vault, "ledger-source", Some(&p.import_key)).await;
+    let taken = SystemTime::now() - Duration::from_secs(3_600);
+    let identifier = vault_import_of(&p.vault, SnapshotKind::Cluster, "ledger-source", "ledger", 1, taken).await;
+    let tester = p.restore_tester().await;
+    let report = run_until(&tester, "the cluster's restore to start", |r| r.count(&StartResult::Started) == 1).await;
+    assert_eq!(report.starts[0].start.copy_identifier, identifier);
+    let created = run_until(&tester, "the primary instance", |r| {
+        r.tests.iter().any(|t| matches!(t.step, Step::CreateInstance { .. }) && t.errors.is_empty())
+    })
+    .await;
+    let cluster = created.tests[0].restore.clone();
+    let concluded = run_until(&tester, "the test to conclude", |r| r.tests.iter().any(|t| t.result.is_some())).await;
+    let result = concluded.tests[0].result.as_ref().expect("a result");
+    assert!(result.passed, "{result:#?}");
+    assert!(!result.findings.iter().any(|f| f.check == "storage"), "{result:#?}");
+    let instance = format!("{cluster}-i");
+    wait_for("the cluster and its instance to be gone", Duration::from_secs(60), || async {
+        let _ = run(&tester, DateTime::from(SystemTime::now())).await;
+        leftovers(&p).await.is_empty().then_some(())
+    })
+    .await;
+    let rds = aws_sdk_rds::Client::new(&p.vault);
+    assert!(rds.describe_db_instances().db_instance_identifier(&instance).send().await.is_err(), "{instance} is gone");
+    let copy = p.vault_copies().await.into_iter().find(|c| c.identifier == identifier).expect("the copy");
+    assert_eq!(copy.tag(tags::RESTORE_TEST), Some("passed"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_not_available_in_time_is_a_failed_test_and_is_deleted_all_the_same() {
+    let p = Pipeline::start(Duration::ZERO).await;
+    let copy = p.seeded_vault_copy("orders-1", shop()).await;
+    let tester = p.restore_tester().await;
+    // RDS takes its time: the restore stays `creating` for an hour (the emulator times each
+    // resource when the request arrives; later requests are fast again).
+    p.emulator.set_copy_delay(Duration::from_secs(3_600)).expect("slow restores");
+    let report = run(&tester, DateTime::from(SystemTime::now())).await;
+    assert_eq!(report.count(&StartResult::Started), 1, "{report:#?}");
+    p.emulator.set_copy_delay(Duration::ZERO).expect("fast again");
+    let later = DateTime::from(SystemTime::now() + Duration::from_secs(4 * 3_600));
+    let report = run(&tester, later).await;
+    let test = &report.tests[0];
+    assert!(matches!(&test.step, Step::Fail { reason } if reason.contains("limit 3h")), "{test:#?}");
+    let result = test.result.as_ref().expect("a result");
+    assert!(!result.passed);
+    assert!(test.errors.is_empty(), "the delete of a creating restore is accepted: {test:#?}");
+    assert_eq!(report.metrics()[0].get("RestoreTestsFailed"), 1.0);
+    let tested = copy_now(&p, &copy.arn).await;
+    assert_eq!(tested.tag(tags::RESTORE_TEST), Some("failed"));
+    assert!(tested.tag(tags::RESTORE_TEST_FIGURES).is_some_and(|f| f.contains("not available")), "{tested:#?}");
+    // Deleted; nothing is left and the period counts as tested (failed).
+    wait_for("the restore to be gone", Duration::from_secs(60), || async {
+        let _ = run(&tester, later).await;
+        leftovers(&p).await.is_empty().then_some(())
+    })
+    .await;
+    let report = run(&tester, later).await;
+    assert!(report.starts.is_empty(), "{report:#?}");
+    assert_eq!(report.databases[0].outcome, Outcome::Tested { result: "failed".into() });
+    assert_eq!(report.metrics()[0].get("DatabasesWithoutPassedRestoreTest"), 1.0);
+}
+
+/// A crash at every step boundary of the runs (listings, the restore, the checks' evidence,
+/// the stage, the delete), faults on top, and two testers at once: one restore of the
+/// database in the period, one result, nothing left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crashes_at_every_boundary_and_two_testers_at_once_make_one_restore_and_leave_nothing() {
+    use offsite_tests::faults::{Crash, Invoked, Lane};
+
+    let p = Pipeline::start(Duration::from_secs(1)).await;
+    let copy = p.seeded_vault_copy("orders-1", shop()).await;
+    let crashing = Lane::new("restore-test crashes", 23, 0.0);
+    let crashed = p.restore_tester_with(|c| crashing.wrap(c)).await;
+    let other = p.restore_tester().await;
+    let mut runs = 0;
+    loop {
+        assert!(runs < 200, "no convergence after {runs} runs");
+        runs += 1;
+        let now = DateTime::from(SystemTime::now());
+        // The crashing container and a second one at the same time.
+        let (_, second) = tokio::join!(crashing.invoke(Crash::AtNewBoundary, crashed.run(now)), other.run(now));
+        let second = second.expect("the listings succeed");
+        assert!(second.security.is_empty(), "{second:#?}");
+        let tested = copy_now(&p, &copy.arn).await.tag(tags::RESTORE_TEST).is_some();
+        if tested && leftovers(&p).await.is_empty() && crashing.stats().uncovered().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let evidence = copy_now(&p, &copy.arn).await;
+    assert_eq!(evidence.tag(tags::RESTORE_TEST), Some("passed"), "{evidence:#?}");
+    let stats = crashing.stats();
+    assert!(stats.crashes >= 5, "{stats:?}");
+    // One restore in the period: a further run of either finds the period tested.
+    let report = run(&other, DateTime::from(SystemTime::now())).await;
+    assert!(report.starts.is_empty(), "{report:#?}");
+    let described = aws_sdk_rds::Client::new(&p.vault).describe_db_instances().send().await.expect("describe");
+    let ours =
+        described.db_instances().iter().filter(|d| d.db_instance_identifier().is_some_and(|i| i.starts_with("rt-")));
+    assert_eq!(ours.count(), 0, "nothing left");
+    let Invoked::Completed(Ok(report)) =
+        crashing.invoke(Crash::Never, crashed.run(DateTime::from(SystemTime::now()))).await
+    else {
+        panic!("a run without a crash completes");
+    };
+    assert!(report.starts.is_empty() && report.tests.is_empty(), "{report:#?}");
+}
