@@ -56,7 +56,7 @@ tags in moto (a resource being created has none); ``kms:CallerAccount``,
 ``kms:GrantIsForAWSResource`` (false: a direct call), ``kms:EncryptionContext:…``,
 ``kms:EncryptionContextKeys``; ``sns:Protocol``, ``sns:Endpoint`` (Subscribe);
 ``s3:x-amz-server-side-encryption[-aws-kms-key-id]`` (headers), ``s3:prefix`` (a listing's
-``prefix``); ``sts:ExternalId``,
+``prefix``); ``rds:PubliclyAccessible``, ``rds:DatabaseClass`` (a creation's request); ``sts:ExternalId``,
 ``sts:RoleSessionName`` (AssumeRole). Service keys are kept only where the catalogue lists
 them for the action and resource type. ``aws:SourceArn``, ``aws:SourceAccount``,
 ``aws:CalledVia``, ``kms:ViaService`` are known and absent: a role's direct call carries
@@ -639,6 +639,15 @@ def _base_context(principal: Principal, call: Call) -> Context:
         # ListBucketVersions); absent when the request names none.
         if call.method == "GET" and "prefix" in call.query and "/" not in call.path.strip("/"):
             ctx["s3:prefix"] = list(call.query["prefix"])
+    if call.service == "rds":
+        # rds:PubliclyAccessible (a request key of the creating actions) and rds:DatabaseClass
+        # (a key of the db resource, from the request when it creates one), only as the
+        # request states them ("Policy condition keys for Amazon RDS"); kept only where the
+        # catalogue lists them for the action and resource type.
+        if str(p.get("PubliclyAccessible", "")).lower() in ("true", "false"):
+            ctx["rds:publiclyaccessible"] = [str(p["PubliclyAccessible"]).lower()]
+        if p.get("DBInstanceClass"):
+            ctx["rds:databaseclass"] = [str(p["DBInstanceClass"])]
     if call.service == "ssm":
         # Set only when the request names them (the SSM condition keys of PutParameter and
         # GetParametersByPath); an absent key is absent, as IAM treats it.

@@ -97,6 +97,10 @@ KNOWN_KEYS: tuple[str, ...] = (
     "rds:db-tag/*",
     "rds:cluster-tag/*",
     "rds:req-tag/*",
+    # From the request of a DB instance's creation (RDS User Guide, "Policy condition keys for
+    # Amazon RDS"): absent when the request does not name them.
+    "rds:publiclyaccessible",
+    "rds:databaseclass",
     "kms:viaservice",
     "kms:calleraccount",
     "kms:grantisforawsresource",

@@ -241,3 +241,42 @@ async fn crashes_at_every_boundary_and_two_testers_at_once_make_one_restore_and_
     };
     assert!(report.starts.is_empty() && report.tests.is_empty(), "{report:#?}");
 }
+
+/// The tester's role restores only what the tester restores: a copy into a private database of
+/// the configured class, marked; a public one, another class, or an unmarked one is denied
+/// by IAM, and nothing is created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_testers_role_cannot_make_a_public_unmarked_or_larger_database() {
+    use aws_sdk_rds::error::ProvideErrorMetadata;
+    use aws_sdk_rds::types::Tag;
+
+    let p = Pipeline::start(Duration::ZERO).await;
+    let copy = p.seeded_vault_copy("orders-1", shop()).await;
+    let role = p.role_config("offsite-restore-test").await.expect("the tester's role");
+    let rds = aws_sdk_rds::Client::new(&role);
+    let marker = Tag::builder().key(tags::MARKER).value(tags::MARKER_RESTORE_TEST).build();
+    let attempt = |public: Option<bool>, class: &str, tagged: bool| {
+        rds.restore_db_instance_from_db_snapshot()
+            .db_instance_identifier("rt-20990101-000000000000")
+            .db_snapshot_identifier(&copy.identifier)
+            .db_instance_class(class)
+            .db_subnet_group_name(&p.network.subnet_group)
+            .set_publicly_accessible(public)
+            .set_tags(tagged.then(|| vec![marker.clone()]))
+            .send()
+    };
+    for (case, public, class, tagged) in [
+        ("public", Some(true), "db.t4g.micro", true),
+        ("public by default", None, "db.t4g.micro", true),
+        ("a larger class", Some(false), "db.r6g.4xlarge", true),
+        ("unmarked", Some(false), "db.t4g.micro", false),
+    ] {
+        let refused = attempt(public, class, tagged).await.expect_err(case);
+        assert_eq!(refused.code(), Some("AccessDenied"), "{case}: {refused:?}");
+    }
+    assert!(leftovers(&p).await.is_empty());
+    let described = aws_sdk_rds::Client::new(&p.vault).describe_db_instances().send().await.expect("describe");
+    assert!(described.db_instances().iter().all(|d| d.db_instance_identifier() != Some("rt-20990101-000000000000")));
+    // The request the tester makes is allowed (and the restore is then cleaned up by a run).
+    attempt(Some(false), "db.t4g.micro", true).await.expect("the tester's own request");
+}
