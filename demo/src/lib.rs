@@ -67,21 +67,26 @@ pub struct Summary {
     /// Source databases with vault copies, and those whose copy was exported as Parquet.
     pub databases: usize,
     pub databases_exported: usize,
+    /// Restore tests that concluded in the demo, and those that passed.
+    pub restore_tests: usize,
+    pub restore_tests_passed: usize,
     pub errors: Vec<String>,
 }
 
 impl Summary {
     /// `demo: <i>/<n> selected snapshots in the vault, <t>/<m> tables exported, <x>/<d>
-    /// snapshots exported for auditors, <e> errors`
+    /// snapshots exported for auditors, <p>/<r> restore tests passed, <e> errors`
     pub fn line(&self) -> String {
         format!(
-            "demo: {}/{} selected snapshots in the vault, {}/{} tables exported, {}/{} snapshots exported for auditors, {} errors",
+            "demo: {}/{} selected snapshots in the vault, {}/{} tables exported, {}/{} snapshots exported for auditors, {}/{} restore tests passed, {} errors",
             self.in_vault,
             self.selected,
             self.tables_exported,
             self.tables,
             self.databases_exported,
             self.databases,
+            self.restore_tests_passed,
+            self.restore_tests,
             self.errors.len()
         )
     }
@@ -91,6 +96,8 @@ impl Summary {
         self.in_vault == self.selected
             && self.tables_exported == self.tables
             && self.databases_exported == self.databases
+            && self.restore_tests > 0
+            && self.restore_tests_passed == self.restore_tests
             && self.errors.is_empty()
     }
 }
@@ -112,6 +119,8 @@ pub struct Demo {
     pub rds_exports: Vec<Value>,
     /// The auditor's Athena query over them: the checker's rows per table.
     pub rds_rows: Value,
+    /// The restore tests that concluded: the tester's report of each.
+    pub restore_tests: Vec<Value>,
 }
 
 fn say(out: &mut dyn Write, line: &str) -> Result<(), DemoError> {
@@ -370,6 +379,12 @@ pub async fn run(settings: &Settings, out: &mut dyn Write) -> Result<(Summary, D
     let rds_exports = export_snapshots(&pair, settings, &mut errors, out).await?;
     let rds_rows = auditor_query(&pair, &mut errors).await;
 
+    say(
+        out,
+        "▸ The vault's restore tests, on their schedule: per database a copy restored, checked, recorded, deleted",
+    )?;
+    let restore_tests = restore_test(&pair, settings, &mut errors, out).await?;
+
     let demo = Demo {
         pair,
         selected,
@@ -379,6 +394,7 @@ pub async fn run(settings: &Settings, out: &mut dyn Write) -> Result<(Summary, D
         exports,
         rds_exports,
         rds_rows,
+        restore_tests,
     };
     let summary = report(&demo, &decisions, &tables, errors, out).await?;
     say(out, &format!("(ran in {:.0} s)", started.elapsed().as_secs_f64()))?;
@@ -447,6 +463,56 @@ async fn export_snapshots(
         errors.push(format!("RDS export {} ended {}: {}", task["identifier"], task["status"], task["failure"]));
     }
     Ok(tasks)
+}
+
+/// Runs the restore tester under its template role, schedule after schedule (each run moves
+/// each test one step: restore, check and record, delete; two at a time, the template's
+/// default) until every source database's copy of this period is tested and nothing restored
+/// is left; returns the concluded tests' reports.
+async fn restore_test(
+    pair: &DeployedPair,
+    settings: &Settings,
+    errors: &mut Vec<String>,
+    out: &mut dyn Write,
+) -> Result<Vec<Value>, DemoError> {
+    use offsite_restore_test::run::RestoreTester;
+    let env = pair.function_env("offsite-restore-test")?;
+    let test_settings = offsite_restore_test::settings::RestoreTestSettings::from_env(&env)
+        .map_err(setup("the restore test settings"))?;
+    let role = pair.role_config("offsite-restore-test").await?;
+    let tester = RestoreTester::new(aws_sdk_rds::Client::new(&role), aws_sdk_s3::Client::new(&role), test_settings);
+    let mut concluded: Vec<Value> = Vec::new();
+    for _ in 0..settings.max_rounds * 4 {
+        let report = tester
+            .run(aws_smithy_types::DateTime::from(std::time::SystemTime::now()))
+            .await
+            .map_err(setup("the restore test run"))?;
+        for test in &report.tests {
+            errors.extend(test.errors.iter().map(|e| format!("restore test {}: {e}", test.restore)));
+            if let Some(result) = &test.result {
+                say(
+                    out,
+                    &format!(
+                        "  {} of {} ({}): {} in {} s: {}",
+                        test.restore,
+                        test.database.as_deref().unwrap_or("?"),
+                        result.copy_arn.as_deref().and_then(|a| a.rsplit(':').next()).unwrap_or("?"),
+                        if result.passed { "passed" } else { "FAILED" },
+                        result.seconds.unwrap_or_default(),
+                        result.figures
+                    ),
+                )?;
+                concluded.push(serde_json::to_value(test).unwrap_or_default());
+            }
+        }
+        if !concluded.is_empty() && report.tests.is_empty() && report.starts.is_empty() {
+            say(out, "  the restored databases are deleted; the evidence stays on the copies (offsite:restore-test*)")?;
+            return Ok(concluded);
+        }
+        tokio::time::sleep(settings.copy_delay.max(Duration::from_millis(500)) / 2).await;
+    }
+    errors.push("the restore test did not conclude and clean up in time".to_owned());
+    Ok(concluded)
 }
 
 /// The auditor's side: the Athena statements over the RDS exports (from their metadata in
@@ -714,6 +780,8 @@ async fn report(
         tables_exported: exported,
         databases: databases.len(),
         databases_exported: exported_databases.len(),
+        restore_tests: demo.restore_tests.len(),
+        restore_tests_passed: demo.restore_tests.iter().filter(|t| t["result"]["passed"] == true).count(),
         errors,
     })
 }

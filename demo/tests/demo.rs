@@ -20,7 +20,7 @@ async fn the_demo_delivers_every_selected_snapshot_once_and_the_auditor_reads_th
     assert_eq!(text.lines().last(), Some(summary.line().as_str()));
     assert_eq!(
         summary.line(),
-        "demo: 6/6 selected snapshots in the vault, 1/1 tables exported, 3/3 snapshots exported for auditors, 0 errors"
+        "demo: 6/6 selected snapshots in the vault, 1/1 tables exported, 3/3 snapshots exported for auditors, 3/3 restore tests passed, 0 errors"
     );
 
     // Every selected snapshot in the vault exactly once, with its lineage; none other.
@@ -35,6 +35,15 @@ async fn the_demo_delivers_every_selected_snapshot_once_and_the_auditor_reads_th
     for source in &demo.not_selected {
         assert!(vault.iter().all(|c| c.tag(tags::SOURCE_ARN) != Some(source.as_str())), "{source}");
     }
+
+    // Each source database's restore test: the evidence on the copy it restored (one per
+    // database), and nothing restored left.
+    let tested: Vec<_> = vault.iter().filter(|c| c.tag(tags::RESTORE_TEST).is_some()).collect();
+    assert_eq!(tested.len(), 3, "{text}");
+    assert!(tested.iter().all(|c| c.tag(tags::RESTORE_TEST) == Some("passed")), "{tested:#?}");
+    let restored =
+        offsite_restore_test::run::restored(&aws_sdk_rds::Client::new(&demo.pair.vault)).await.expect("list");
+    assert!(restored.iter().all(|r| !r.is_ours()), "nothing of the tester is left: {restored:#?}");
 
     // Nothing in the workload deleted: every source is still there.
     let rds = offsite_common::rds::RdsSnapshots::new(aws_sdk_rds::Client::new(&demo.pair.workload));

@@ -287,7 +287,12 @@ pub fn figures(findings: &[Finding], test: &Test) -> String {
             "{} {} / {}",
             test.root.engine.as_deref().unwrap_or("?"),
             test.root.engine_version.as_deref().unwrap_or("?"),
-            test.root.allocated_storage.map_or("cluster volume".to_owned(), |g| format!("{g} GiB"))
+            // An Aurora cluster's AllocatedStorage is always 1 (API_DBCluster): its volume grows.
+            match (test.root.kind, test.root.allocated_storage) {
+                (ResourceKind::Instance, Some(gib)) => format!("{gib} GiB"),
+                (ResourceKind::Instance, None) => "storage unknown".to_owned(),
+                (ResourceKind::Cluster, _) => "cluster volume".to_owned(),
+            }
         )
     } else {
         failed.join(" / ")
