@@ -68,9 +68,18 @@ pub enum StartResult {
     AlreadyStarted,
     /// A DB instance or cluster of that name is not the tester's: a finding, never touched.
     Collision,
-    /// RDS refused; the reason says why.
+    /// RDS refused for a reason of the copy itself (its key unusable, its state): a failed
+    /// test, recorded on the copy for the period like any other result.
+    Failed,
+    /// RDS refused for a reason of the set-up (permissions, network, capacity): not the copy's
+    /// result; the next run tries again. The reason says why.
     Refused,
 }
+
+/// Refusals of a restore that say the copy itself cannot be restored (RDS API Reference,
+/// RestoreDBInstanceFromDBSnapshot and RestoreDBClusterFromSnapshot, Errors).
+const COPY_FAILURES: [&str; 4] =
+    ["KMSKeyNotAccessibleFault", "InvalidDBSnapshotState", "InvalidDBClusterSnapshotStateFault", "InvalidRestoreFault"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StartReport {
@@ -117,7 +126,7 @@ impl Report {
         m.add("RestoreTestsStarted", self.count(&StartResult::Started) as f64);
         m.add("RestoreTestsRefused", self.count(&StartResult::Refused) as f64);
         m.add("RestoreTestsPassed", self.concluded(true) as f64);
-        m.add("RestoreTestsFailed", self.concluded(false) as f64);
+        m.add("RestoreTestsFailed", (self.concluded(false) + self.count(&StartResult::Failed)) as f64);
         m.add("RestoreTestsRunning", self.tests.iter().filter(|t| t.result.is_none()).count() as f64);
         m.add("RestoreTestResourcesOverdue", self.overdue.len() as f64);
         m.add("RestoreTestErrors", self.tests.iter().map(|t| t.errors.len()).sum::<usize>() as f64);
@@ -173,7 +182,14 @@ impl RestoreTester {
             report.tests.push(self.advance(&test, step, copy, now).await);
         }
         for start in decided.starts {
-            let (result, reason) = self.start(&start, now).await;
+            let (mut result, mut reason) = self.start(&start, now).await;
+            if result == StartResult::Failed {
+                let copy = copies.iter().find(|c| c.arn == start.copy_arn);
+                if let Err(e) = self.record_refusal(&start, copy, reason.as_deref().unwrap_or_default(), now).await {
+                    // Not recorded: the next run meets the same refusal and tries again.
+                    (result, reason) = (StartResult::Refused, Some(format!("{}; {e}", reason.unwrap_or_default())));
+                }
+            }
             if result == StartResult::Collision {
                 report.security.push(format!(
                     "{} exists and is not a restore test of {}: {}",
@@ -273,6 +289,45 @@ impl RestoreTester {
             errors.push(e);
         }
         errors
+    }
+
+    /// A restore RDS refused because of the copy: the failed test's evidence on the copy (and
+    /// its record), for the period, so the alarm on failed tests sees it and the copy is not
+    /// tried again until the next period.
+    async fn record_refusal(
+        &self,
+        start: &Start,
+        copy: Option<&Snapshot>,
+        reason: &str,
+        now: DateTime,
+    ) -> Result<(), String> {
+        let at = now.fmt(Format::DateTime).unwrap_or_default();
+        let figures: String = format!("restore refused: {reason}")
+            .chars()
+            .filter(|c| c.is_alphanumeric() || " _.:/=+-@".contains(*c))
+            .take(256)
+            .collect();
+        let Some(copy) = copy else { return Err("the copy is gone".to_owned()) };
+        let evidence = [
+            (tags::RESTORE_TEST, "failed"),
+            (tags::RESTORE_TESTED_AT, at.as_str()),
+            (tags::RESTORE_TEST_PERIOD, start.period.as_str()),
+            (tags::RESTORE_TEST_SECONDS, "0"),
+            (tags::RESTORE_TEST_FIGURES, figures.as_str()),
+        ];
+        self.add_tags(&copy.arn, &evidence).await?;
+        if let Some(evidence) = &self.settings.evidence {
+            let concluded = Conclusion {
+                passed: false,
+                copy_arn: Some(copy.arn.clone()),
+                findings: vec![Finding { check: "restore".into(), passed: false, detail: reason.to_owned() }],
+                figures,
+                seconds: Some(0),
+            };
+            let test = Test { root: refused_restore(start, &at), members: Vec::new() };
+            self.put_record(evidence, &test, &concluded, &at).await?;
+        }
+        Ok(())
     }
 
     async fn put_record(
@@ -438,6 +493,9 @@ impl RestoreTester {
             Ok(()) => return (StartResult::Started, None),
             Err(error) => error,
         };
+        if code.as_deref().is_some_and(|c| COPY_FAILURES.contains(&c)) {
+            return (StartResult::Failed, Some(message));
+        }
         if !matches!(code.as_deref(), Some("DBInstanceAlreadyExists" | "DBClusterAlreadyExistsFault")) {
             return (StartResult::Refused, Some(message));
         }
@@ -485,6 +543,31 @@ where
     match error.code() {
         Some("DBInstanceNotFound" | "DBClusterNotFoundFault") => Ok(()),
         _ => Err(DisplayErrorContext(error).to_string()),
+    }
+}
+
+/// The restore RDS refused to create, as its record names it.
+fn refused_restore(start: &Start, at: &str) -> Restored {
+    let tags = [
+        (tags::RESTORE_OF, start.copy_arn.clone()),
+        (tags::RESTORE_DATABASE, start.database.to_string()),
+        (tags::RESTORE_PERIOD, start.period.clone()),
+        (tags::RESTORE_STARTED_AT, at.to_owned()),
+    ];
+    Restored {
+        kind: start.kind,
+        identifier: start.identifier.clone(),
+        arn: String::new(),
+        status: "refused".into(),
+        tags: tags.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        cluster: None,
+        members: Vec::new(),
+        engine: start.engine.clone(),
+        engine_version: start.engine_version.clone(),
+        storage_encrypted: false,
+        kms_key_id: None,
+        allocated_storage: None,
+        endpoint: None,
     }
 }
 

@@ -280,3 +280,26 @@ async fn the_testers_role_cannot_make_a_public_unmarked_or_larger_database() {
     // The request the tester makes is allowed (and the restore is then cleaned up by a run).
     attempt(Some(false), "db.t4g.micro", true).await.expect("the tester's own request");
 }
+
+/// A copy RDS cannot restore (its key disabled) is a failed test of the period: recorded on
+/// the copy and counted, not retried every run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_whose_key_is_disabled_fails_its_test_and_the_failure_is_recorded() {
+    let p = Pipeline::start(Duration::ZERO).await;
+    let copy = p.seeded_vault_copy("orders-1", shop()).await;
+    // By key id: moto 5.2.5's DisableKey takes no ARN (AWS takes both).
+    let key_id = p.import_key.rsplit('/').next().unwrap_or_default();
+    aws_sdk_kms::Client::new(&p.vault).disable_key().key_id(key_id).send().await.expect("disable the key");
+    let tester = p.restore_tester().await;
+    let report = run(&tester, DateTime::from(SystemTime::now())).await;
+    assert_eq!(report.count(&StartResult::Failed), 1, "{report:#?}");
+    assert!(report.starts[0].reason.as_deref().is_some_and(|r| r.contains("KMSKeyNotAccessible")), "{report:#?}");
+    assert_eq!(report.metrics()[0].get("RestoreTestsFailed"), 1.0);
+    let tested = copy_now(&p, &copy.arn).await;
+    assert_eq!(tested.tag(tags::RESTORE_TEST), Some("failed"), "{tested:#?}");
+    assert!(tested.tag(tags::RESTORE_TEST_FIGURES).is_some_and(|f| f.starts_with("restore refused")), "{tested:#?}");
+    assert!(leftovers(&p).await.is_empty(), "nothing was created");
+    let again = run(&tester, DateTime::from(SystemTime::now())).await;
+    assert!(again.starts.is_empty(), "the period is tested (failed): {again:#?}");
+    assert_eq!(again.databases[0].outcome, Outcome::Tested { result: "failed".into() });
+}
