@@ -30,6 +30,26 @@ impl Metrics {
         }
     }
 
+    /// One line per source database, `name` set to its value, under the dimensions
+    /// `SourceAccount` and `SourceDatabase` (what the per-database alarms and dashboards
+    /// select on).
+    pub fn per_database<'a>(
+        name: &str,
+        values: impl IntoIterator<Item = (&'a crate::lineage::DatabaseKey, f64)>,
+    ) -> Vec<Self> {
+        values
+            .into_iter()
+            .map(|(database, value)| {
+                let mut line = Self::with_dimensions(&[
+                    ("SourceAccount", database.account.as_str()),
+                    ("SourceDatabase", database.database.as_str()),
+                ]);
+                line.add(name, value);
+                line
+            })
+            .collect()
+    }
+
     /// Adds `value` to `name` (a count).
     pub fn add(&mut self, name: &str, value: f64) {
         *self.values.entry(name.to_owned()).or_default() += value;

@@ -241,7 +241,7 @@ impl Snapshot {
     }
 }
 
-fn tag_map(tags: Option<&[Tag]>) -> BTreeMap<String, String> {
+pub fn tag_map(tags: Option<&[Tag]>) -> BTreeMap<String, String> {
     tags.unwrap_or_default()
         .iter()
         .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))

@@ -160,16 +160,9 @@ impl Report {
         m.add("DatabasesWithoutExport", never as f64);
         let oldest = self.export_ages().filter_map(|(_, age)| age).max().unwrap_or_default();
         m.add("OldestNewestExportAgeSeconds", oldest as f64);
+        let ages = self.export_ages().filter_map(|(state, age)| Some((&state.database, age? as f64)));
         let mut all = vec![m];
-        for (state, age) in self.export_ages() {
-            let Some(age) = age else { continue };
-            let mut per = Metrics::with_dimensions(&[
-                ("SourceAccount", state.database.account.as_str()),
-                ("SourceDatabase", state.database.database.as_str()),
-            ]);
-            per.add("NewestExportAgeSeconds", age as f64);
-            all.push(per);
-        }
+        all.extend(Metrics::per_database("NewestExportAgeSeconds", ages));
         all
     }
 }

@@ -297,7 +297,12 @@ pub fn figures(findings: &[Finding], test: &Test) -> String {
     } else {
         failed.join(" / ")
     };
-    // Only the characters an RDS tag value may hold.
+    tag_value(&text)
+}
+
+/// `text` as an RDS tag value: only the characters one may hold (letters, digits, spaces and
+/// `_ . : / = + - @`), at most 256 ("Tagging Amazon RDS resources").
+pub fn tag_value(text: &str) -> String {
     text.chars().filter(|c| c.is_alphanumeric() || " _.:/=+-@".contains(*c)).take(256).collect()
 }
 

@@ -10,8 +10,6 @@
 //! a restore or instance that exists is checked (ours: a rerun; not ours: a finding), a delete
 //! of what is gone is done.
 
-use std::collections::BTreeMap;
-
 use aws_sdk_rds::Client;
 use aws_sdk_rds::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_rds::types::{DbCluster, DbInstance, Tag};
@@ -19,7 +17,7 @@ use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use offsite_common::metrics::Metrics;
 use offsite_common::rds::{RdsError, RdsSnapshots};
-use offsite_common::snapshot::{Snapshot, SnapshotKind};
+use offsite_common::snapshot::{Snapshot, SnapshotKind, tag_map};
 use offsite_common::tags;
 use serde::Serialize;
 
@@ -135,16 +133,9 @@ impl Report {
         m.add("DatabasesWithoutPassedRestoreTest", never as f64);
         let oldest = self.passed_ages().filter_map(|(_, age)| age).max().unwrap_or_default();
         m.add("OldestPassedRestoreTestAgeSeconds", oldest as f64);
+        let ages = self.passed_ages().filter_map(|(state, age)| Some((&state.database, age? as f64)));
         let mut all = vec![m];
-        for (state, age) in self.passed_ages() {
-            let Some(age) = age else { continue };
-            let mut per = Metrics::with_dimensions(&[
-                ("SourceAccount", state.database.account.as_str()),
-                ("SourceDatabase", state.database.database.as_str()),
-            ]);
-            per.add("PassedRestoreTestAgeSeconds", age as f64);
-            all.push(per);
-        }
+        all.extend(Metrics::per_database("PassedRestoreTestAgeSeconds", ages));
         all
     }
 }
@@ -302,11 +293,7 @@ impl RestoreTester {
         now: DateTime,
     ) -> Result<(), String> {
         let at = now.fmt(Format::DateTime).unwrap_or_default();
-        let figures: String = format!("restore refused: {reason}")
-            .chars()
-            .filter(|c| c.is_alphanumeric() || " _.:/=+-@".contains(*c))
-            .take(256)
-            .collect();
+        let figures = plan::tag_value(&format!("restore refused: {reason}"));
         let Some(copy) = copy else { return Err("the copy is gone".to_owned()) };
         let evidence = [
             (tags::RESTORE_TEST, "failed"),
@@ -373,15 +360,8 @@ impl RestoreTester {
     }
 
     async fn add_tags(&self, arn: &str, pairs: &[(&str, &str)]) -> Result<(), String> {
-        let tags: Vec<Tag> = pairs.iter().map(|(k, v)| Tag::builder().key(*k).value(*v).build()).collect();
-        self.client
-            .add_tags_to_resource()
-            .resource_name(arn)
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| format!("AddTagsToResource {arn}: {}", DisplayErrorContext(e)))
+        let tags = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        self.rds.add_tags(arn, &tags).await.map_err(|e| e.to_string())
     }
 
     /// Deletes what is not being deleted yet: a cluster's instances first, then the cluster
@@ -606,17 +586,13 @@ fn inherited_tags(root: &Restored) -> Vec<Tag> {
         .collect()
 }
 
-fn tag_map(list: &[Tag]) -> BTreeMap<String, String> {
-    list.iter().filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned()))).collect()
-}
-
 fn instance_of(db: &DbInstance) -> Restored {
     Restored {
         kind: ResourceKind::Instance,
         identifier: db.db_instance_identifier().unwrap_or_default().to_owned(),
         arn: db.db_instance_arn().unwrap_or_default().to_owned(),
         status: db.db_instance_status().unwrap_or_default().to_ascii_lowercase(),
-        tags: tag_map(db.tag_list()),
+        tags: tag_map(Some(db.tag_list())),
         cluster: db.db_cluster_identifier().map(str::to_owned),
         members: Vec::new(),
         engine: db.engine().map(str::to_owned),
@@ -634,7 +610,7 @@ fn cluster_of(cluster: &DbCluster) -> Restored {
         identifier: cluster.db_cluster_identifier().unwrap_or_default().to_owned(),
         arn: cluster.db_cluster_arn().unwrap_or_default().to_owned(),
         status: cluster.status().unwrap_or_default().to_ascii_lowercase(),
-        tags: tag_map(cluster.tag_list()),
+        tags: tag_map(Some(cluster.tag_list())),
         cluster: None,
         members: cluster
             .db_cluster_members()
