@@ -95,3 +95,8 @@ pub const RESTORE_TEST_PERIOD: &str = "offsite:restore-test-period";
 pub const RESTORE_TEST_SECONDS: &str = "offsite:restore-test-seconds";
 /// The figures (or the reason of a failure), at most 256 characters.
 pub const RESTORE_TEST_FIGURES: &str = "offsite:restore-test-figures";
+/// Carried forward onto a database's newest copy, so the evidence outlives the copy tested
+/// (retention deletes it in time): when the database's newest passed test concluded (RFC 3339)…
+pub const RESTORE_TEST_LAST_PASSED: &str = "offsite:restore-test-last-passed";
+/// … and the newest period it was tested in (`yyyy-mm-dd`), whatever the result.
+pub const RESTORE_TEST_LAST_PERIOD: &str = "offsite:restore-test-last-period";

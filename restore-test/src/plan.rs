@@ -347,7 +347,8 @@ pub enum Outcome {
     Running { restore: String },
     /// Started in this run.
     Start { restore: String },
-    /// Due, but the cap on tests at once is reached: a later run starts it.
+    /// Due, not started this run: the cap on tests at once is reached, or RDS refused (the
+    /// run's `starts` say which); a later run starts it.
     Deferred { restore: String },
     /// No genuine, available copy within the window (one period): nothing to test.
     NoCopyInWindow,
@@ -357,7 +358,12 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Plan {
     pub tests: Vec<(Test, Step)>,
+    /// Every due test, in the order they may start (stalest database first).
     pub starts: Vec<Start>,
+    /// How many of them may hold a restore this run (the cap less the tests under way).
+    pub slots: u32,
+    /// Evidence to carry forward onto the databases' newest copies.
+    pub carries: Vec<Carry>,
     pub databases: Vec<DatabaseState>,
     /// The tester's resources older than the overdue limit (identifier, age in seconds).
     pub overdue: Vec<(String, i64)>,
@@ -399,7 +405,12 @@ fn pick<'a>(
 
 /// When a copy's newest test concluded (its `offsite:restore-tested-at`), UNIX seconds.
 pub fn tested_secs(copy: &Snapshot) -> Option<i64> {
-    let text = copy.tag(tags::RESTORE_TESTED_AT)?;
+    tag_time(copy, tags::RESTORE_TESTED_AT)
+}
+
+/// A time tag (RFC 3339) of a copy, UNIX seconds.
+fn tag_time(copy: &Snapshot, key: &str) -> Option<i64> {
+    let text = copy.tag(key)?;
     aws_smithy_types::DateTime::from_str(text, aws_smithy_types::date_time::Format::DateTime).ok().map(|t| t.secs())
 }
 
@@ -422,15 +433,51 @@ pub fn imports_by_database(copies: &[Snapshot]) -> BTreeMap<DatabaseKey, Vec<(&S
 }
 
 /// A database's newest test (the copy and when) and when its newest passed test concluded,
-/// from its copies' evidence tags.
+/// from its copies' evidence tags, the carried-forward ones included (the copy tested may
+/// be gone: retention deletes it in time).
 pub fn test_history<'a>(copies: &[(&'a Snapshot, i64)]) -> (Option<(&'a Snapshot, i64)>, Option<i64>) {
     let newest = copies.iter().filter_map(|(c, _)| Some((*c, tested_secs(c)?))).max_by_key(|(_, at)| *at);
     let passed = copies
         .iter()
         .filter(|(c, _)| c.tag(tags::RESTORE_TEST) == Some("passed"))
         .filter_map(|(c, _)| tested_secs(c))
+        .chain(copies.iter().filter_map(|(c, _)| tag_time(c, tags::RESTORE_TEST_LAST_PASSED)))
         .max();
     (newest, passed)
+}
+
+/// The newest period a database was tested in, from its copies' evidence (carried forward
+/// included), `yyyy-mm-dd`.
+fn last_tested_period(copies: &[(&Snapshot, i64)]) -> Option<String> {
+    copies
+        .iter()
+        .flat_map(|(c, _)| [c.tag(tags::RESTORE_TEST_PERIOD), c.tag(tags::RESTORE_TEST_LAST_PERIOD)])
+        .flatten()
+        .max()
+        .map(str::to_owned)
+}
+
+/// The evidence to carry forward onto a database's newest copy so that it outlives the
+/// copies tested: the newest passed test's time and the newest tested period, where the
+/// newest copy does not say so yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Carry {
+    pub copy_arn: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+fn carry(copies: &[(&Snapshot, i64)], last_passed: Option<i64>) -> Option<Carry> {
+    let (newest, _) = copies.last()?;
+    let mut tags = BTreeMap::new();
+    if let Some(passed) = last_passed.filter(|p| tag_time(newest, tags::RESTORE_TEST_LAST_PASSED) != Some(*p)) {
+        let text =
+            aws_smithy_types::DateTime::from_secs(passed).fmt(aws_smithy_types::date_time::Format::DateTime).ok()?;
+        tags.insert(tags::RESTORE_TEST_LAST_PASSED.to_owned(), text);
+    }
+    if let Some(period) = last_tested_period(copies).filter(|p| newest.tag(tags::RESTORE_TEST_LAST_PERIOD) != Some(p)) {
+        tags.insert(tags::RESTORE_TEST_LAST_PERIOD.to_owned(), period);
+    }
+    (!tags.is_empty()).then(|| Carry { copy_arn: newest.arn.clone(), tags })
 }
 
 /// Decides the run. `copies` are the vault's imports (only genuine, available ones count),
@@ -444,21 +491,25 @@ pub fn plan(copies: &[Snapshot], restored: &[Restored], policy: &Policy, now: i6
         let key = database.to_string();
         tests.iter().find(|t| t.database() == Some(key.as_str())).map(|t| t.root.identifier.clone())
     };
-    let mut running = u32::try_from(tests.len()).unwrap_or(u32::MAX);
+    let running = u32::try_from(tests.len()).unwrap_or(u32::MAX);
     let mut states = Vec::new();
     let mut due = Vec::new();
+    let mut carries = Vec::new();
     for (database, list) in per_database {
         let (newest_test, last_passed) = test_history(&list);
+        carries.extend(carry(&list, last_passed));
         let identifier = restore_identifier(&database, start);
         let under_way = running_of(&database);
-        let this_period = list.iter().find(|(c, _)| c.tag(tags::RESTORE_TEST_PERIOD) == Some(period.as_str()));
+        let tested_period = last_tested_period(&list).filter(|p| *p == period);
+        let this_period = tested_period.map(|_| {
+            // The result of the newest test (the copy tested may be gone: then unknown).
+            newest_test.and_then(|(c, _)| c.tag(tags::RESTORE_TEST)).unwrap_or("unknown").to_owned()
+        });
         let in_window: Vec<(&Snapshot, i64)> =
             list.iter().filter(|(_, taken)| *taken > now - policy.every_secs && *taken <= now).copied().collect();
         let outcome = match (&under_way, this_period) {
             (Some(restore), _) => Outcome::Running { restore: restore.clone() },
-            (None, Some((copy, _))) => {
-                Outcome::Tested { result: copy.tag(tags::RESTORE_TEST).unwrap_or("unknown").to_owned() }
-            }
+            (None, Some(result)) => Outcome::Tested { result },
             (None, None) => match pick(&in_window, policy.pick, &database, &period) {
                 None => Outcome::NoCopyInWindow,
                 Some(copy) => {
@@ -477,14 +528,13 @@ pub fn plan(copies: &[Snapshot], restored: &[Restored], policy: &Policy, now: i6
             database,
         });
     }
-    // The databases whose newest passed test is the oldest (never: first) start first.
+    // The databases whose newest passed test is the oldest (never: first) start first; the
+    // run starts them in this order until the free slots hold a restore (a start RDS refuses
+    // holds none, so it never keeps the others waiting).
     due.sort_by_key(|(last_passed, index, _)| (*last_passed, *index));
     let mut starts = Vec::new();
     for (_, index, copy) in due {
-        if running >= policy.max_running {
-            break;
-        }
-        let state = &mut states[index];
+        let state = &states[index];
         let identifier = restore_identifier(&state.database, start);
         starts.push(Start {
             database: state.database.clone(),
@@ -499,8 +549,6 @@ pub fn plan(copies: &[Snapshot], restored: &[Restored], policy: &Policy, now: i6
             engine_version: copy.engine_version.clone(),
             period: period.clone(),
         });
-        state.outcome = Outcome::Start { restore: identifier };
-        running += 1;
     }
     let mut overdue = Vec::new();
     for test in &tests {
@@ -515,7 +563,8 @@ pub fn plan(copies: &[Snapshot], restored: &[Restored], policy: &Policy, now: i6
         let s = step(&t, now, policy);
         (t, s)
     });
-    Plan { tests: steps.collect(), starts, databases: states, overdue }
+    let slots = policy.max_running.saturating_sub(running);
+    Plan { tests: steps.collect(), starts, slots, databases: states, overdue, carries }
 }
 
 #[cfg(test)]

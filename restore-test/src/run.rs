@@ -74,6 +74,9 @@ pub enum StartResult {
     Refused,
 }
 
+/// How an error that is a security finding starts.
+const SECURITY: &str = "SECURITY: ";
+
 /// Refusals of a restore that say the copy itself cannot be restored (RDS API Reference,
 /// RestoreDBInstanceFromDBSnapshot and RestoreDBClusterFromSnapshot, Errors).
 const COPY_FAILURES: [&str; 4] =
@@ -97,6 +100,8 @@ pub struct Report {
     /// The tester's resources older than the overdue limit: (identifier, age in seconds).
     pub overdue: Vec<(String, i64)>,
     pub security: Vec<String>,
+    /// Calls that failed outside a test (carrying the evidence forward): the next run retries.
+    pub errors: Vec<String>,
     /// When the run decided (UNIX seconds).
     pub now: i64,
 }
@@ -127,7 +132,8 @@ impl Report {
         m.add("RestoreTestsFailed", (self.concluded(false) + self.count(&StartResult::Failed)) as f64);
         m.add("RestoreTestsRunning", self.tests.iter().filter(|t| t.result.is_none()).count() as f64);
         m.add("RestoreTestResourcesOverdue", self.overdue.len() as f64);
-        m.add("RestoreTestErrors", self.tests.iter().map(|t| t.errors.len()).sum::<usize>() as f64);
+        let errors = self.tests.iter().map(|t| t.errors.len()).sum::<usize>() + self.errors.len();
+        m.add("RestoreTestErrors", errors as f64);
         m.add("SecurityFindings", self.security.len() as f64);
         let never = self.databases.iter().filter(|d| d.last_passed.is_none()).count();
         m.add("DatabasesWithoutPassedRestoreTest", never as f64);
@@ -166,19 +172,43 @@ impl RestoreTester {
             databases: decided.databases,
             overdue: decided.overdue,
             security: Vec::new(),
+            errors: Vec::new(),
             now: now.secs(),
         };
+        // The evidence outlives the copies tested (retention deletes them in time).
+        for carry in &decided.carries {
+            let pairs: Vec<(&str, &str)> = carry.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            if let Err(e) = self.add_tags(&carry.copy_arn, &pairs).await {
+                report.errors.push(format!("carrying the restore test evidence forward: {e}"));
+            }
+        }
         for (test, step) in decided.tests {
             let copy = test.copy_arn().and_then(|arn| copies.iter().find(|c| c.arn == arn));
-            report.tests.push(self.advance(&test, step, copy, now).await);
+            let mut advanced = self.advance(&test, step, copy, now).await;
+            let (findings, errors) = advanced.errors.drain(..).partition(|e| e.starts_with(SECURITY));
+            advanced.errors = errors;
+            report.security.extend(findings);
+            report.tests.push(advanced);
         }
+        // The due tests in their order until the free slots hold a restore: a start RDS refuses
+        // holds none, so one database RDS cannot restore never keeps the others waiting.
+        let mut held = 0;
         for start in decided.starts {
+            if held >= decided.slots {
+                break;
+            }
             let (mut result, mut reason) = self.start(&start, now).await;
             if result == StartResult::Failed {
                 let copy = copies.iter().find(|c| c.arn == start.copy_arn);
                 if let Err(e) = self.record_refusal(&start, copy, reason.as_deref().unwrap_or_default(), now).await {
                     // Not recorded: the next run meets the same refusal and tries again.
                     (result, reason) = (StartResult::Refused, Some(format!("{}; {e}", reason.unwrap_or_default())));
+                }
+            }
+            if matches!(result, StartResult::Started | StartResult::AlreadyStarted) {
+                held += 1;
+                if let Some(state) = report.databases.iter_mut().find(|d| d.database == start.database) {
+                    state.outcome = plan::Outcome::Start { restore: start.identifier.clone() };
                 }
             }
             if result == StartResult::Collision {
@@ -233,15 +263,24 @@ impl RestoreTester {
         };
         // Evidence first, then the stage: a crash between the two checks again, the same way.
         out.errors.extend(self.record(test, copy, &concluded, now).await);
-        if out.errors.is_empty() {
+        // A record that keeps failing must not keep a billed database: past the overdue limit
+        // it is deleted all the same (what was recorded stays; the errors say what was not).
+        let overdue =
+            test.root.started_secs().is_some_and(|s| now.secs() - s > self.settings.policy.overdue_after_secs);
+        if out.errors.is_empty() || overdue {
             let result = if concluded.passed { "passed" } else { "failed" };
             let stage = [(tags::RESTORE_STAGE, tags::RESTORE_STAGE_CHECKED), (tags::RESTORE_RESULT, result)];
-            match self.add_tags(&test.root.arn, &stage).await {
-                Ok(()) => out.errors.extend(self.delete(test).await),
-                Err(e) => out.errors.push(e),
+            if let Err(e) = self.add_tags(&test.root.arn, &stage).await {
+                out.errors.push(e);
+            }
+            if out.errors.is_empty() || overdue {
+                out.errors.extend(self.delete(test).await);
             }
         }
-        out.result = Some(concluded);
+        // Counted once: only when recorded (a run that could not record it tries again).
+        if out.errors.is_empty() {
+            out.result = Some(concluded);
+        }
         out
     }
 
@@ -295,6 +334,18 @@ impl RestoreTester {
         let at = now.fmt(Format::DateTime).unwrap_or_default();
         let figures = plan::tag_value(&format!("restore refused: {reason}"));
         let Some(copy) = copy else { return Err("the copy is gone".to_owned()) };
+        // The record first, the copy's tags last: the tags are what makes the period tested.
+        if let Some(evidence) = &self.settings.evidence {
+            let concluded = Conclusion {
+                passed: false,
+                copy_arn: Some(copy.arn.clone()),
+                findings: vec![Finding { check: "restore".into(), passed: false, detail: reason.to_owned() }],
+                figures: figures.clone(),
+                seconds: Some(0),
+            };
+            let test = Test { root: refused_restore(start, &at), members: Vec::new() };
+            self.put_record(evidence, &test, &concluded, &at).await?;
+        }
         let evidence = [
             (tags::RESTORE_TEST, "failed"),
             (tags::RESTORE_TESTED_AT, at.as_str()),
@@ -302,19 +353,7 @@ impl RestoreTester {
             (tags::RESTORE_TEST_SECONDS, "0"),
             (tags::RESTORE_TEST_FIGURES, figures.as_str()),
         ];
-        self.add_tags(&copy.arn, &evidence).await?;
-        if let Some(evidence) = &self.settings.evidence {
-            let concluded = Conclusion {
-                passed: false,
-                copy_arn: Some(copy.arn.clone()),
-                findings: vec![Finding { check: "restore".into(), passed: false, detail: reason.to_owned() }],
-                figures,
-                seconds: Some(0),
-            };
-            let test = Test { root: refused_restore(start, &at), members: Vec::new() };
-            self.put_record(evidence, &test, &concluded, &at).await?;
-        }
-        Ok(())
+        self.add_tags(&copy.arn, &evidence).await
     }
 
     async fn put_record(
@@ -423,7 +462,18 @@ impl RestoreTester {
             .await;
         match answer {
             Ok(_) => Ok(()),
-            Err(e) if e.code() == Some("DBInstanceAlreadyExists") => Ok(()),
+            Err(e) if e.code() == Some("DBInstanceAlreadyExists") => {
+                // Ours (a rerun, a concurrent tester) if it carries the marker in this cluster.
+                let out = self.client.describe_db_instances().db_instance_identifier(identifier).send().await;
+                let existing = out.ok().and_then(|o| o.db_instances().first().map(instance_of));
+                match existing {
+                    Some(i) if i.is_ours() && i.cluster.as_deref() == Some(test.root.identifier.as_str()) => Ok(()),
+                    _ => Err(format!(
+                        "{SECURITY}DB instance {identifier} exists and is not the primary of restore test {}",
+                        test.root.identifier
+                    )),
+                }
+            }
             Err(e) => Err(format!("CreateDBInstance {identifier}: {}", DisplayErrorContext(e))),
         }
     }
@@ -664,3 +714,6 @@ pub async fn restored(client: &Client) -> Result<Vec<Restored>, RunError> {
     }
     Ok(all)
 }
+
+#[cfg(test)]
+mod tests;

@@ -165,6 +165,24 @@ fn a_random_pick_is_one_of_the_window_and_the_same_for_every_run_of_the_period()
         let window: Vec<Snapshot> = copies.clone();
         assert_eq!(plan(&window, &[], &random, later).starts[0].copy_arn, first, "stable within the period");
     }
+    // Not the latest for every database: over twenty databases the choices spread.
+    let many: Vec<Snapshot> =
+        (0..20).flat_map(|d| (0..6).map(move |i| import(&format!("db-{d}"), THURSDAY + i * 3_600))).collect();
+    let decided = plan(&many, &[], &random, THURSDAY + DAY);
+    let newest_of = |database: &str| import(database, THURSDAY + 5 * 3_600).arn;
+    let latest = decided.starts.iter().filter(|s| s.copy_arn == newest_of(&s.database.database)).count();
+    let picked: std::collections::BTreeSet<&str> = decided.starts.iter().map(|s| s.copy_identifier.as_str()).collect();
+    assert_eq!(picked.len(), 20);
+    assert!(latest < 20, "a random pick is not always the newest copy: {decided:#?}");
+    assert_eq!(
+        plan(&many, &[], &policy(), THURSDAY + DAY)
+            .starts
+            .iter()
+            .filter(|s| s.copy_arn == newest_of(&s.database.database))
+            .count(),
+        20,
+        "latest: always the newest"
+    );
 }
 
 #[test]
@@ -180,14 +198,40 @@ fn the_cap_defers_the_rest_stalest_database_first() {
     }
     let capped = Policy { max_running: 2, ..policy() };
     let decided = plan(&copies, &[], &capped, now);
-    let started: Vec<&str> = decided.starts.iter().map(|s| s.database.database.as_str()).collect();
-    assert_eq!(started, ["b", "c"], "never tested first, then the oldest pass");
+    // Every due test in order (the run starts them until the slots hold restores, so a start
+    // RDS refuses never keeps the others waiting), and two slots.
+    let order: Vec<&str> = decided.starts.iter().map(|s| s.database.database.as_str()).collect();
+    assert_eq!(order, ["b", "c", "a"], "never tested first, then the oldest pass");
+    assert_eq!(decided.slots, 2);
     let a = decided.databases.iter().find(|d| d.database.database == "a").expect("a");
-    assert!(matches!(a.outcome, Outcome::Deferred { .. }), "{a:#?}");
-    // Tests under way count against the cap.
+    assert!(matches!(a.outcome, Outcome::Deferred { .. }), "until the run starts it: {a:#?}");
+    // Tests under way hold slots.
     let running = restored(&copies[0], ResourceKind::Instance, "creating", now);
     let decided = plan(&copies, std::slice::from_ref(&running), &capped, now);
-    assert_eq!(decided.starts.len(), 1, "{decided:#?}");
+    assert_eq!((decided.starts.len(), decided.slots), (2, 1), "{decided:#?}");
+}
+
+#[test]
+fn the_evidence_is_carried_onto_the_newest_copy_and_outlives_the_copy_tested() {
+    let now = THURSDAY + 2 * DAY;
+    let tested_copy = tested(import("orders", THURSDAY + 3_600), "passed", THURSDAY + DAY, THURSDAY);
+    let newer = import("orders", THURSDAY + DAY + 3_600);
+    let decided = plan(&[tested_copy.clone(), newer.clone()], &[], &policy(), now);
+    assert_eq!(decided.carries.len(), 1, "{decided:#?}");
+    let carry = &decided.carries[0];
+    assert_eq!(carry.copy_arn, newer.arn);
+    assert_eq!(carry.tags.get(tags::RESTORE_TEST_LAST_PASSED), Some(&rfc3339(THURSDAY + DAY)));
+    assert_eq!(carry.tags.get(tags::RESTORE_TEST_LAST_PERIOD), Some(&date_text(THURSDAY)));
+    // Retention deletes the copy tested: the newest copy still says the period is tested and
+    // when the last test passed; nothing starts, nothing more to carry.
+    let mut carried = newer.clone();
+    carried.tags.extend(carry.tags.clone());
+    let decided = plan(std::slice::from_ref(&carried), &[], &policy(), now);
+    assert!(decided.starts.is_empty() && decided.carries.is_empty(), "{decided:#?}");
+    assert_eq!(decided.databases[0].last_passed, Some(THURSDAY + DAY));
+    assert!(matches!(decided.databases[0].outcome, Outcome::Tested { .. }), "{decided:#?}");
+    // The next period tests again.
+    assert_eq!(plan(std::slice::from_ref(&carried), &[], &policy(), THURSDAY + 7 * DAY + 3_600).starts.len(), 1);
 }
 
 #[test]

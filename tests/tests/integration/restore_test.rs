@@ -14,7 +14,7 @@ use offsite_common::tags;
 use offsite_restore_test::plan::{Outcome, ResourceKind, Restored, Step};
 use offsite_restore_test::run::{Report, RestoreTester, StartResult, restored};
 use offsite_tests::WORKLOAD;
-use offsite_tests::fixtures::{db_cluster, vault_import_of, wait_for};
+use offsite_tests::fixtures::{db_cluster, vault_import_of};
 use offsite_tests::pipeline::Pipeline;
 use serde_json::json;
 
@@ -42,6 +42,19 @@ async fn leftovers(p: &Pipeline) -> Vec<Restored> {
 
 async fn copy_now(p: &Pipeline, arn: &str) -> Snapshot {
     p.vault_copies().await.into_iter().find(|c| c.arn == arn).expect("the vault copy")
+}
+
+/// Runs the tester (at `at`, else the real time) until nothing of it is left in the vault; a
+/// bound on runs, not on time.
+async fn run_until_gone(p: &Pipeline, tester: &RestoreTester, at: Option<DateTime>, what: &str) {
+    for _ in 0..200 {
+        let _ = run(tester, at.unwrap_or_else(|| DateTime::from(SystemTime::now()))).await;
+        if leftovers(p).await.is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    panic!("{what}: not after 200 runs");
 }
 
 /// Runs the tester (at the real time) until its report is what `done` waits for; a bound on
@@ -121,11 +134,7 @@ async fn a_vault_copy_is_restored_checked_recorded_and_deleted() {
     assert_eq!(record["checks"].as_array().map(Vec::len), Some(6), "{record:#}");
 
     // Deleted, whatever the result; nothing more this period.
-    wait_for("the restore to be gone", Duration::from_secs(60), || async {
-        let _ = run(&tester, DateTime::from(SystemTime::now())).await;
-        leftovers(&p).await.is_empty().then_some(())
-    })
-    .await;
+    run_until_gone(&p, &tester, None, "the restore to be gone").await;
     let report = run(&tester, DateTime::from(SystemTime::now())).await;
     assert!(report.starts.is_empty() && report.tests.is_empty(), "{report:#?}");
     assert_eq!(report.databases[0].outcome, Outcome::Tested { result: "passed".into() });
@@ -151,11 +160,7 @@ async fn an_aurora_copy_gets_its_primary_instance_and_both_are_deleted() {
     assert!(result.passed, "{result:#?}");
     assert!(!result.findings.iter().any(|f| f.check == "storage"), "{result:#?}");
     let instance = format!("{cluster}-i");
-    wait_for("the cluster and its instance to be gone", Duration::from_secs(60), || async {
-        let _ = run(&tester, DateTime::from(SystemTime::now())).await;
-        leftovers(&p).await.is_empty().then_some(())
-    })
-    .await;
+    run_until_gone(&p, &tester, None, "the cluster and its instance to be gone").await;
     let rds = aws_sdk_rds::Client::new(&p.vault);
     assert!(rds.describe_db_instances().db_instance_identifier(&instance).send().await.is_err(), "{instance} is gone");
     let copy = p.vault_copies().await.into_iter().find(|c| c.identifier == identifier).expect("the copy");
@@ -185,11 +190,7 @@ async fn a_restore_not_available_in_time_is_a_failed_test_and_is_deleted_all_the
     assert_eq!(tested.tag(tags::RESTORE_TEST), Some("failed"));
     assert!(tested.tag(tags::RESTORE_TEST_FIGURES).is_some_and(|f| f.contains("not available")), "{tested:#?}");
     // Deleted; nothing is left and the period counts as tested (failed).
-    wait_for("the restore to be gone", Duration::from_secs(60), || async {
-        let _ = run(&tester, later).await;
-        leftovers(&p).await.is_empty().then_some(())
-    })
-    .await;
+    run_until_gone(&p, &tester, Some(later), "the restore to be gone").await;
     let report = run(&tester, later).await;
     assert!(report.starts.is_empty(), "{report:#?}");
     assert_eq!(report.databases[0].outcome, Outcome::Tested { result: "failed".into() });
