@@ -35,6 +35,24 @@ pub struct ExportHealth {
     pub ok: bool,
 }
 
+/// The databases the export function exports, as its settings restrict them (by name,
+/// `OFFSITE_RDS_EXPORT_DATABASES`; by a tag on the source, `OFFSITE_RDS_EXPORT_SOURCE_TAG`,
+/// decided from `copies` as the function decides it): `offsite verify --export-rpo` judges
+/// only these, so a database left out on purpose is not "never exported".
+pub fn selected_states(
+    states: Vec<DatabaseState>,
+    copies: &[offsite_common::snapshot::Snapshot],
+    databases: Option<&[crate::plan::DatabasePattern]>,
+    source_tag: Option<&offsite_common::source_tags::SourceTag>,
+) -> Vec<DatabaseState> {
+    let tagged = source_tag.map(|tag| crate::plan::databases_tagged(copies, tag));
+    states
+        .into_iter()
+        .filter(|s| databases.is_none_or(|list| list.iter().any(|p| p.matches(&s.database))))
+        .filter(|s| tagged.as_ref().is_none_or(|set| set.contains(&s.database)))
+        .collect()
+}
+
 /// Judges each database against `export_rpo_secs` (none: everything is `ok`, the report only).
 pub fn export_health(states: &[DatabaseState], now_secs: i64, export_rpo_secs: Option<i64>) -> ExportHealth {
     let rows: Vec<ExportRow> = states
@@ -139,6 +157,20 @@ mod tests {
         assert!(export_health(&states[3..], NOW, Some(8 * DAY)).ok, "a database too young to be exported passes");
         assert!(export_health(&states, NOW, None).ok, "without an RPO it only reports");
         assert_eq!(health.rows[0].newest_exported_date.as_deref(), Some("2026-11-30"));
+    }
+
+    #[test]
+    fn only_the_databases_the_function_exports_are_judged() {
+        use crate::plan::DatabasePattern;
+        let states = vec![state("orders", Some(NOW - 40 * DAY), None), state("scratch", Some(NOW - 40 * DAY), None)];
+        let only_orders = [DatabasePattern { account: None, database: "orders".into() }];
+        let kept = selected_states(states.clone(), &[], Some(&only_orders), None);
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].database.database, "orders");
+        // A tag no copy carries selects nothing (as the function exports nothing).
+        let tag = offsite_common::source_tags::SourceTag { key: "data-class".into(), value: "audited".into() };
+        assert!(selected_states(states.clone(), &[], None, Some(&tag)).is_empty());
+        assert_eq!(selected_states(states, &[], None, None).len(), 2);
     }
 
     #[test]

@@ -98,6 +98,13 @@ pub async fn vault_health(
     let states = offsite_rds_export::run::database_states(&aws_sdk_rds::Client::new(&sdk_config), bucket.as_deref())
         .await
         .map_err(|e| CliError::Exports(format!("{e}; `offsite status --side vault` needs rds:DescribeExportTasks")))?;
+    // As the export function is restricted (its settings, when given), so is the judgement.
+    let databases: Option<Vec<offsite_rds_export::plan::DatabasePattern>> =
+        offsite_common::config::optional(&env, offsite_rds_export::settings::DATABASES_VAR)?;
+    let source_tag: Option<offsite_common::source_tags::SourceTag> =
+        offsite_common::config::optional(&env, offsite_rds_export::settings::SOURCE_TAG_VAR)?;
+    let states =
+        offsite_rds_export::health::selected_states(states, &copies, databases.as_deref(), source_tag.as_ref());
     let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
     let exports = export_health(&states, now.secs(), export_rpo.map(secs));
     let exporting = bucket.is_some() || export_rpo.is_some() || states.iter().any(|s| s.newest_export.is_some());
