@@ -480,7 +480,7 @@ async fn restore_test(
     let test_settings = offsite_restore_test::settings::RestoreTestSettings::from_env(&env)
         .map_err(setup("the restore test settings"))?;
     let role = pair.role_config("offsite-restore-test").await?;
-    let tester = RestoreTester::new(aws_sdk_rds::Client::new(&role), aws_sdk_s3::Client::new(&role), test_settings);
+    let tester = RestoreTester::from_config(&role, test_settings);
     let mut concluded: Vec<Value> = Vec::new();
     for _ in 0..settings.max_rounds * 4 {
         let report = tester

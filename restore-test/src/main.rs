@@ -20,8 +20,7 @@ async fn main() -> Result<(), Error> {
             tracing::error!(error = %error, "the restore tester cannot start");
         })?;
     let sdk_config = load_sdk_config(&settings.aws).await;
-    let tester =
-        RestoreTester::new(aws_sdk_rds::Client::new(&sdk_config), aws_sdk_s3::Client::new(&sdk_config), settings);
+    let tester = RestoreTester::from_config(&sdk_config, settings);
     let tester = &tester;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let trigger = offsite_common::logging::trigger_of(&event.payload);

@@ -24,6 +24,8 @@ use offsite_common::tags;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::checks::{DataChecks, checks_for};
+
 /// The prefix of every resource the tester creates; its role may delete nothing else.
 pub const RESTORE_PREFIX: &str = "rt-";
 /// The suffix of a restored cluster's primary instance.
@@ -63,6 +65,17 @@ pub struct Policy {
     pub available_within_secs: i64,
     /// A resource of the tester older than this is reported: a leak costs money.
     pub overdue_after_secs: i64,
+    /// The data checks (`OFFSITE_RESTORE_TEST_CHECKS`); a database without an entry is
+    /// checked through the API only.
+    pub checks: Vec<DataChecks>,
+}
+
+impl Policy {
+    /// The data checks of `test`'s database, if it has any.
+    pub fn checks_of(&self, test: &Test) -> Option<&DataChecks> {
+        let (account, database) = test.database()?.split_once('/')?;
+        checks_for(&self.checks, &DatabaseKey { account: account.to_owned(), database: database.to_owned() })
+    }
 }
 
 /// Whether a restored resource is a DB instance or a DB cluster.
@@ -93,6 +106,18 @@ pub struct Restored {
     pub allocated_storage: Option<i32>,
     /// The endpoint's address (a cluster's: its writer endpoint).
     pub endpoint: Option<String>,
+    pub port: Option<i32>,
+    /// The master user's password secret, once RDS manages it (`MasterUserSecret`): a DB
+    /// instance's own, or a cluster's (its instances have none).
+    pub master_secret: Option<MasterSecret>,
+}
+
+/// A `MasterUserSecret` (API_MasterUserSecret): its ARN and `SecretStatus` (`creating`,
+/// `active`, `rotating`, `impaired`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MasterSecret {
+    pub arn: String,
+    pub status: String,
 }
 
 impl Restored {
@@ -151,7 +176,12 @@ pub enum Step {
     Wait { why: String },
     /// The restored cluster is available and has no instance: create its primary.
     CreateInstance { identifier: String },
-    /// Everything is available: check it, record the result, delete it.
+    /// Everything is available and the data is to be checked, but RDS does not manage the
+    /// master password yet: ask it to (ModifyDBInstance / ModifyDBCluster
+    /// `ManageMasterUserPassword`), so the tester reads it from Secrets Manager.
+    ManagePassword,
+    /// Everything is available (and the password secret active, for a data check): check it,
+    /// record the result, delete it.
     Check,
     /// The restore failed (a failed status, or not available in time): record it, delete it.
     Fail { reason: String },
@@ -187,14 +217,25 @@ pub fn step(test: &Test, now: i64, policy: &Policy) -> Step {
     }
     let all_available =
         test.all().all(|r| r.is("available")) && (test.root.kind == ResourceKind::Instance || !test.members.is_empty());
-    if all_available {
+    let secret = test.root.master_secret.as_ref();
+    let needs_secret = policy.checks_of(test).is_some();
+    if all_available && (!needs_secret || secret.is_some_and(|s| s.status.eq_ignore_ascii_case("active"))) {
         return Step::Check;
+    }
+    if all_available && secret.is_none() {
+        return Step::ManagePassword;
+    }
+    let mut busy: Vec<String> =
+        test.all().filter(|r| !r.is("available")).map(|r| format!("{} {}", r.identifier, r.status)).collect();
+    if let Some(secret) = secret.filter(|s| needs_secret && !s.status.eq_ignore_ascii_case("active")) {
+        busy.push(format!("the master user secret is {}", secret.status));
     }
     let age = test.root.started_secs().map(|s| now - s);
     if let Some(age) = age.filter(|a| *a > policy.available_within_secs) {
+        let why = if busy.is_empty() { String::new() } else { format!(": {}", busy.join(", ")) };
         return Step::Fail {
             reason: format!(
-                "not available {} after the restore started (limit {})",
+                "not available {} after the restore started (limit {}){why}",
                 duration_text(age),
                 duration_text(policy.available_within_secs)
             ),
@@ -203,8 +244,6 @@ pub fn step(test: &Test, now: i64, policy: &Policy) -> Step {
     if test.root.kind == ResourceKind::Cluster && test.root.is("available") && test.members.is_empty() {
         return Step::CreateInstance { identifier: format!("{}{CLUSTER_INSTANCE_SUFFIX}", test.root.identifier) };
     }
-    let busy: Vec<String> =
-        test.all().filter(|r| !r.is("available")).map(|r| format!("{} {}", r.identifier, r.status)).collect();
     Step::Wait { why: busy.join(", ") }
 }
 
@@ -233,10 +272,20 @@ pub struct Finding {
     pub check: String,
     pub passed: bool,
     pub detail: String,
+    /// The figure measured, for the evidence record (a row count; the newest value's epoch
+    /// seconds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub figure: Option<serde_json::Number>,
 }
 
-fn finding(check: &str, passed: bool, detail: String) -> Finding {
-    Finding { check: check.to_owned(), passed, detail }
+impl Finding {
+    pub fn new(check: &str, passed: bool, detail: String) -> Self {
+        Self { check: check.to_owned(), passed, detail, figure: None }
+    }
+
+    pub fn measured(check: &str, passed: bool, detail: String, figure: Option<serde_json::Number>) -> Self {
+        Self { figure, ..Self::new(check, passed, detail) }
+    }
 }
 
 /// The checks the RDS API answers: every resource available, the engine and its version the
@@ -246,34 +295,34 @@ pub fn api_checks(test: &Test, copy: &Snapshot) -> Vec<Finding> {
     let root = &test.root;
     let mut out = Vec::new();
     let not_available: Vec<&str> = test.all().filter(|r| !r.is("available")).map(|r| r.identifier.as_str()).collect();
-    out.push(finding("available", not_available.is_empty(), format!("not available: {not_available:?}")));
+    out.push(Finding::new("available", not_available.is_empty(), format!("not available: {not_available:?}")));
     let same = |a: &Option<String>, b: &Option<String>| a.is_some() && a == b;
-    out.push(finding(
+    out.push(Finding::new(
         "engine",
         same(&root.engine, &copy.engine),
         format!("restored {:?}, copy {:?}", root.engine, copy.engine),
     ));
-    out.push(finding(
+    out.push(Finding::new(
         "engine version",
         same(&root.engine_version, &copy.engine_version),
         format!("restored {:?}, copy {:?}", root.engine_version, copy.engine_version),
     ));
     let keyed = root.storage_encrypted && same(&root.kms_key_id, &copy.kms_key_id);
-    out.push(finding(
+    out.push(Finding::new(
         "encryption",
         keyed,
         format!("restored under {:?}, copy under {:?}", root.kms_key_id, copy.kms_key_id),
     ));
     if root.kind == ResourceKind::Instance {
         let enough = matches!((root.allocated_storage, copy.allocated_storage), (Some(r), Some(c)) if r >= c);
-        out.push(finding(
+        out.push(Finding::new(
             "storage",
             enough,
             format!("restored {:?} GiB, copy {:?} GiB", root.allocated_storage, copy.allocated_storage),
         ));
     }
     let endpoints = test.all().all(|r| r.endpoint.as_deref().is_some_and(|e| !e.is_empty()));
-    out.push(finding("endpoint", endpoints, "a resource without an endpoint".to_owned()));
+    out.push(Finding::new("endpoint", endpoints, "a resource without an endpoint".to_owned()));
     out
 }
 
@@ -282,9 +331,16 @@ pub fn api_checks(test: &Test, copy: &Snapshot) -> Vec<Finding> {
 pub fn figures(findings: &[Finding], test: &Test) -> String {
     let failed: Vec<String> =
         findings.iter().filter(|f| !f.passed).map(|f| format!("{}: {}", f.check, f.detail)).collect();
+    // The data's figures, short: `public.orders 1234 rows`, `public.orders.created_at 2026-…`.
+    let data = findings.iter().filter(|f| f.figure.is_some()).map(|f| match f.check.split_once(' ') {
+        Some(("rows", table)) => format!(" / {table} {} rows", f.figure.as_ref().map(ToString::to_string).unwrap_or_default()),
+        Some((_, column)) => format!(" / {column} {}", f.detail.split(',').next().unwrap_or_default()),
+        None => String::new(),
+    });
+    let data: String = data.collect();
     let text = if failed.is_empty() {
         format!(
-            "{} {} / {}",
+            "{} {} / {}{data}",
             test.root.engine.as_deref().unwrap_or("?"),
             test.root.engine_version.as_deref().unwrap_or("?"),
             // An Aurora cluster's AllocatedStorage is always 1 (API_DBCluster): its volume grows.

@@ -15,14 +15,17 @@ use aws_sdk_rds::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_rds::types::{DbCluster, DbInstance, Tag};
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
+use offsite_common::lineage::import_taken_secs;
 use offsite_common::metrics::Metrics;
 use offsite_common::rds::{RdsError, RdsSnapshots};
 use offsite_common::snapshot::{Snapshot, SnapshotKind, tag_map};
 use offsite_common::tags;
 use serde::Serialize;
 
-use crate::plan::{self, DatabaseState, Finding, ResourceKind, Restored, Start, Step, Test};
-use crate::settings::{Evidence, RestoreTestSettings};
+use crate::checks::{DataChecks, Dialect};
+use crate::data;
+use crate::plan::{self, DatabaseState, Finding, MasterSecret, ResourceKind, Restored, Start, Step, Test};
+use crate::settings::{CaBundle, Evidence, RestoreTestSettings};
 
 /// Failures that stop a run as a whole (nothing can be decided without the listings).
 #[derive(Debug, thiserror::Error)]
@@ -152,12 +155,28 @@ pub struct RestoreTester {
     rds: RdsSnapshots,
     client: Client,
     s3: aws_sdk_s3::Client,
+    secrets: aws_sdk_secretsmanager::Client,
     settings: RestoreTestSettings,
 }
 
 impl RestoreTester {
-    pub fn new(client: Client, s3: aws_sdk_s3::Client, settings: RestoreTestSettings) -> Self {
-        Self { rds: RdsSnapshots::new(client.clone()), client, s3, settings }
+    pub fn new(
+        client: Client,
+        s3: aws_sdk_s3::Client,
+        secrets: aws_sdk_secretsmanager::Client,
+        settings: RestoreTestSettings,
+    ) -> Self {
+        Self { rds: RdsSnapshots::new(client.clone()), client, s3, secrets, settings }
+    }
+
+    /// The tester with clients of one SDK configuration (the function's role).
+    pub fn from_config(config: &aws_types::SdkConfig, settings: RestoreTestSettings) -> Self {
+        Self::new(
+            Client::new(config),
+            aws_sdk_s3::Client::new(config),
+            aws_sdk_secretsmanager::Client::new(config),
+            settings,
+        )
     }
 
     /// One run at `now`.
@@ -248,16 +267,33 @@ impl RestoreTester {
                 out.errors.extend(self.delete(test).await);
                 return out;
             }
+            Step::ManagePassword => {
+                if let Err(e) = self.manage_password(test).await {
+                    out.errors.push(e);
+                }
+                return out;
+            }
             Step::Check => match copy {
                 Some(copy) => {
-                    let findings = plan::api_checks(test, copy);
+                    let mut findings = plan::api_checks(test, copy);
+                    if let Some(checks) = self.settings.policy.checks_of(test) {
+                        match self.data_checks(test, copy, checks).await {
+                            Ok(data) => findings.extend(data),
+                            // The set-up failed (the secret, the CA bundle): no result; the
+                            // next run tries again, up to the overdue limit.
+                            Err(e) => {
+                                out.errors.push(e);
+                                return out;
+                            }
+                        }
+                    }
                     self.conclusion(test, findings, now)
                 }
                 // The copy is gone (retention): there is nothing left to vouch for.
                 None => self.conclusion(test, vec![copy_gone(test)], now),
             },
             Step::Fail { reason } => {
-                let finding = Finding { check: "restore".into(), passed: false, detail: reason };
+                let finding = Finding::new("restore", false, reason);
                 self.conclusion(test, vec![finding], now)
             }
         };
@@ -339,7 +375,7 @@ impl RestoreTester {
             let concluded = Conclusion {
                 passed: false,
                 copy_arn: Some(copy.arn.clone()),
-                findings: vec![Finding { check: "restore".into(), passed: false, detail: reason.to_owned() }],
+                findings: vec![Finding::new("restore", false, reason.to_owned())],
                 figures: figures.clone(),
                 seconds: Some(0),
             };
@@ -445,6 +481,83 @@ impl RestoreTester {
             errors.push(format!("deleting {root}: {e}"));
         }
         errors
+    }
+
+    /// Asks RDS to manage the master user's password in Secrets Manager (the password of the
+    /// restored database is the source's, which the vault does not know): RDS generates one,
+    /// sets it in the database and stores it in a secret the tester reads (RDS User Guide,
+    /// "Password management with Amazon RDS and AWS Secrets Manager"). An Aurora cluster's
+    /// password is the cluster's. The secret is encrypted with `aws/secretsmanager` and
+    /// deleted with the database.
+    async fn manage_password(&self, test: &Test) -> Result<(), String> {
+        let root = &test.root.identifier;
+        let answer = match test.root.kind {
+            ResourceKind::Instance => self
+                .client
+                .modify_db_instance()
+                .db_instance_identifier(root)
+                .manage_master_user_password(true)
+                .apply_immediately(true)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| format!("ModifyDBInstance {root} ManageMasterUserPassword: {}", DisplayErrorContext(e))),
+            ResourceKind::Cluster => self
+                .client
+                .modify_db_cluster()
+                .db_cluster_identifier(root)
+                .manage_master_user_password(true)
+                .apply_immediately(true)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| format!("ModifyDBCluster {root} ManageMasterUserPassword: {}", DisplayErrorContext(e))),
+        };
+        answer
+    }
+
+    /// The data checks: the credentials from the secret, a read-only TLS session on the
+    /// restored database (a cluster's writer endpoint), the configured queries. `Err` when the
+    /// set-up fails (no result yet); a database that cannot be reached or answers wrongly is a
+    /// failed finding.
+    async fn data_checks(&self, test: &Test, copy: &Snapshot, checks: &DataChecks) -> Result<Vec<Finding>, String> {
+        let engine = test.root.engine.as_deref().unwrap_or_default();
+        let Some(dialect) = Dialect::of(engine) else {
+            let detail = format!("the tester has no client for engine {engine:?} (PostgreSQL and MySQL engines only)");
+            return Ok(vec![Finding::new("data", false, detail)]);
+        };
+        let secret = test.root.master_secret.as_ref().ok_or("no master user secret")?;
+        let credentials = data::credentials(&self.secrets, &secret.arn).await?;
+        let cas = self.trusted_cas().await?;
+        let (Some(host), Some(port)) = (test.root.endpoint.clone(), test.root.port.and_then(|p| u16::try_from(p).ok()))
+        else {
+            return Ok(vec![Finding::new("connect", false, "the restore reports no endpoint and port".to_owned())]);
+        };
+        let database = checks.database.clone().or_else(|| dialect.default_database().map(str::to_owned));
+        let target = data::Target { dialect, host, port, database };
+        let queries = checks.queries();
+        Ok(match data::ask(&target, &credentials, &cas, &queries).await {
+            Ok(answers) => checks.evaluate(&answers, import_taken_secs(copy)),
+            Err(e) => vec![Finding::new("connect", false, e)],
+        })
+    }
+
+    /// The CA bundle, from its file or its S3 object.
+    async fn trusted_cas(&self) -> Result<data::TrustedCas, String> {
+        let bundle = self.settings.ca_bundle.as_ref().ok_or("no CA bundle configured")?;
+        let pem = match bundle {
+            CaBundle::File(path) => {
+                std::fs::read(path).map_err(|e| format!("reading the CA bundle {}: {e}", path.display()))?
+            }
+            CaBundle::S3 { bucket, key } => {
+                let out = self.s3.get_object().bucket(bucket).key(key).send().await.map_err(|e| {
+                    format!("reading the CA bundle s3://{bucket}/{key}: {}", DisplayErrorContext(e))
+                })?;
+                let body = out.body.collect().await.map_err(|e| format!("reading the CA bundle s3://{bucket}/{key}: {e}"))?;
+                body.into_bytes().to_vec()
+            }
+        };
+        data::TrustedCas::from_pem(pem, &bundle.to_string())
     }
 
     async fn create_cluster_instance(&self, test: &Test, identifier: &str) -> Result<(), String> {
@@ -598,15 +711,13 @@ fn refused_restore(start: &Start, at: &str) -> Restored {
         kms_key_id: None,
         allocated_storage: None,
         endpoint: None,
+        port: None,
+        master_secret: None,
     }
 }
 
 fn copy_gone(test: &Test) -> Finding {
-    Finding {
-        check: "copy".into(),
-        passed: false,
-        detail: format!("the copy {} is no longer in the vault", test.copy_arn().unwrap_or("?")),
-    }
+    Finding::new("copy", false, format!("the copy {} is no longer in the vault", test.copy_arn().unwrap_or("?")))
 }
 
 /// The tags a restore is created with: the marker, the copy, the database, the period, the
@@ -651,6 +762,8 @@ fn instance_of(db: &DbInstance) -> Restored {
         kms_key_id: db.kms_key_id().map(str::to_owned),
         allocated_storage: db.allocated_storage(),
         endpoint: db.endpoint().and_then(|e| e.address()).map(str::to_owned),
+        port: db.endpoint().and_then(|e| e.port()),
+        master_secret: db.master_user_secret().and_then(|s| master_secret(s.secret_arn(), s.secret_status())),
     }
 }
 
@@ -673,7 +786,13 @@ fn cluster_of(cluster: &DbCluster) -> Restored {
         kms_key_id: cluster.kms_key_id().map(str::to_owned),
         allocated_storage: cluster.allocated_storage(),
         endpoint: cluster.endpoint().map(str::to_owned),
+        port: cluster.port(),
+        master_secret: cluster.master_user_secret().and_then(|s| master_secret(s.secret_arn(), s.secret_status())),
     }
+}
+
+fn master_secret(arn: Option<&str>, status: Option<&str>) -> Option<MasterSecret> {
+    Some(MasterSecret { arn: arn?.to_owned(), status: status.unwrap_or_default().to_ascii_lowercase() })
 }
 
 /// Every DB instance and cluster of the account in the client's Region (the plan keeps the

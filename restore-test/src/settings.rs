@@ -6,6 +6,7 @@ use offsite_common::ConfigError;
 use offsite_common::aws::AwsSettings;
 use offsite_common::config::{self, BucketName, Env, Setting};
 
+use crate::checks::CheckList;
 use crate::plan::{Pick, Policy};
 
 pub const EVERY_VAR: &str = "OFFSITE_RESTORE_TEST_EVERY";
@@ -19,6 +20,8 @@ pub const INSTANCE_CLASS_VAR: &str = "OFFSITE_RESTORE_TEST_INSTANCE_CLASS";
 pub const CLUSTER_INSTANCE_CLASS_VAR: &str = "OFFSITE_RESTORE_TEST_CLUSTER_INSTANCE_CLASS";
 pub const EVIDENCE_BUCKET_VAR: &str = "OFFSITE_RESTORE_TEST_EVIDENCE_BUCKET";
 pub const EVIDENCE_PREFIX_VAR: &str = "OFFSITE_RESTORE_TEST_EVIDENCE_PREFIX";
+pub const CHECKS_VAR: &str = "OFFSITE_RESTORE_TEST_CHECKS";
+pub const CA_BUNDLE_VAR: &str = "OFFSITE_RESTORE_TEST_CA_BUNDLE";
 
 /// The smallest Graviton classes RDS offers for PostgreSQL and MySQL, and for Aurora (which
 /// has no micro class): a test runs for minutes ("DB instance classes", supported engines).
@@ -38,6 +41,48 @@ pub struct RestoreTestSettings {
     pub cluster_instance_class: String,
     /// Where a JSON record of each test goes (`<prefix>/restore-tests/…`), if anywhere.
     pub evidence: Option<Evidence>,
+    /// The certificate authorities a restored database's TLS certificate must chain to (set
+    /// whenever there are data checks).
+    pub ca_bundle: Option<CaBundle>,
+}
+
+/// Where the RDS CA bundle (PEM) is: a file of the function's package or layer, or an S3
+/// object of the vault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaBundle {
+    File(std::path::PathBuf),
+    S3 { bucket: String, key: String },
+}
+
+impl Setting for CaBundle {
+    fn expected() -> String {
+        "the RDS CA bundle (PEM): an absolute file path such as /opt/rds/global-bundle.pem, or s3://<vault bucket>/<key>"
+            .to_owned()
+    }
+    fn parse_setting(raw: &str) -> Result<Self, String> {
+        if let Some(rest) = raw.strip_prefix("s3://") {
+            let (bucket, key) = rest.split_once('/').ok_or("no key after the bucket")?;
+            BucketName::parse_setting(bucket)?;
+            if key.is_empty() || key.len() > 1024 {
+                return Err("an empty or too long key".to_owned());
+            }
+            return Ok(Self::S3 { bucket: bucket.to_owned(), key: key.to_owned() });
+        }
+        if raw.starts_with('/') && !raw.ends_with('/') {
+            Ok(Self::File(raw.into()))
+        } else {
+            Err("neither an absolute file path nor an s3:// URI".to_owned())
+        }
+    }
+}
+
+impl std::fmt::Display for CaBundle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::File(path) => write!(f, "{}", path.display()),
+            Self::S3 { bucket, key } => write!(f, "s3://{bucket}/{key}"),
+        }
+    }
 }
 
 /// The evidence records' bucket and key prefix.
@@ -155,6 +200,16 @@ impl RestoreTestSettings {
                 Some(Evidence { bucket, prefix: prefix.trim_end_matches('/').to_owned() })
             }
         };
+        let checks = config::optional::<CheckList>(env, CHECKS_VAR)?.unwrap_or_default().0;
+        let ca_bundle = config::optional::<CaBundle>(env, CA_BUNDLE_VAR)?;
+        if !checks.is_empty() && ca_bundle.is_none() {
+            return Err(ConfigError {
+                variable: CA_BUNDLE_VAR.to_owned(),
+                value: None,
+                problem: format!("missing: the data checks ({CHECKS_VAR}) connect over TLS and verify the database's certificate"),
+                expected: CaBundle::expected(),
+            });
+        }
         Ok(Self {
             aws: AwsSettings::from_env(env)?,
             policy: Policy {
@@ -163,6 +218,7 @@ impl RestoreTestSettings {
                 max_running: config::number_in(env, MAX_RUNNING_VAR, 2, 1..=20)?,
                 available_within_secs: secs(available_within),
                 overdue_after_secs: secs(overdue_after),
+                checks,
             },
             subnet_group: config::required::<SubnetGroup>(env, SUBNET_GROUP_VAR)?.0,
             security_groups: config::required::<SecurityGroups>(env, SECURITY_GROUPS_VAR)?.0,
@@ -175,6 +231,7 @@ impl RestoreTestSettings {
             )?
             .0,
             evidence,
+            ca_bundle,
         })
     }
 }
@@ -199,6 +256,7 @@ mod tests {
                 max_running: 2,
                 available_within_secs: 3 * 3_600,
                 overdue_after_secs: 12 * 3_600,
+                checks: Vec::new(),
             }
         );
         assert_eq!((s.instance_class.as_str(), s.cluster_instance_class.as_str()), ("db.t4g.micro", "db.t4g.medium"));
@@ -242,6 +300,11 @@ mod tests {
             (INSTANCE_CLASS_VAR, "t4g.micro", "a DB instance class"),
             (CLUSTER_INSTANCE_CLASS_VAR, "db.r6g", "a DB instance class"),
             (EVIDENCE_BUCKET_VAR, "Evidence_Bucket", "an S3 bucket name"),
+            (CHECKS_VAR, "{}", "a JSON list such as"),
+            (CHECKS_VAR, r#"[{"source": "orders"}]"#, "a JSON list such as"),
+            (CA_BUNDLE_VAR, "global-bundle.pem", "the RDS CA bundle (PEM)"),
+            (CA_BUNDLE_VAR, "s3://Bucket/key", "the RDS CA bundle (PEM)"),
+            (CA_BUNDLE_VAR, "s3://vault-ca", "the RDS CA bundle (PEM)"),
         ];
         let malformed = [own.as_slice(), AWS_MALFORMED].concat();
         let required = [
@@ -257,5 +320,27 @@ mod tests {
         );
         let refused = RestoreTestSettings::from_env(&bad_prefix).expect_err("a leading slash");
         assert_eq!(refused.variable, EVIDENCE_PREFIX_VAR);
+    }
+
+    const CHECKS: &str = r#"[{"source": "111111111111/orders", "database": "shop",
+        "row_counts": [{"table": "public.orders", "min": 2}],
+        "freshness": [{"table": "public.orders", "column": "created_at", "within": "1d"}]}]"#;
+
+    #[test]
+    fn data_checks_need_the_ca_bundle_that_verifies_the_database() {
+        use offsite_common::config::coverage::env_over;
+        let refused = RestoreTestSettings::from_env(&env_over(BASE, &[(CHECKS_VAR, CHECKS)])).expect_err("no bundle");
+        assert_eq!(refused.variable, CA_BUNDLE_VAR);
+        assert!(refused.to_string().contains(CHECKS_VAR), "{refused}");
+        for (raw, bundle) in [
+            ("/opt/rds/global-bundle.pem", CaBundle::File("/opt/rds/global-bundle.pem".into())),
+            ("s3://vault-ca/rds/global-bundle.pem", CaBundle::S3 { bucket: "vault-ca".into(), key: "rds/global-bundle.pem".into() }),
+        ] {
+            let s = RestoreTestSettings::from_env(&env_over(BASE, &[(CHECKS_VAR, CHECKS), (CA_BUNDLE_VAR, raw)]))
+                .expect("valid");
+            assert_eq!(s.ca_bundle, Some(bundle));
+            assert_eq!(s.policy.checks.len(), 1);
+            assert_eq!(s.policy.checks[0].database.as_deref(), Some("shop"));
+        }
     }
 }

@@ -69,6 +69,10 @@ pub enum HarnessError {
     AssumeRole { account: String, message: String },
 }
 
+/// The launcher's options that start real database servers (found on the `PATH` and in
+/// Debian's directories).
+const DATABASE_SERVER_ARGS: &[&str] = &["--postgres-bin", "auto"];
+
 /// Settings of one emulator process.
 #[derive(Debug, Clone, Default)]
 pub struct EmulatorOptions {
@@ -80,6 +84,30 @@ pub struct EmulatorOptions {
     /// as the emulator enforces them (RDS's default, 100, when `None`); one account's with
     /// [`Emulator::set_snapshot_quotas`].
     pub rds_snapshot_quota: Option<u32>,
+    /// Real database servers behind restored PostgreSQL and MySQL-family databases (the
+    /// launcher's `--postgres-bin auto` and `--mysql-bin auto`): Debian's `postgresql-15` and
+    /// `mariadb-server`, which `tests/emulator/install-db-servers.sh` installs.
+    pub database_servers: bool,
+}
+
+/// One real database server of the emulator (`GET /_offsite/rds/postgres` or `…/mysql`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseServer {
+    pub kind: String,
+    pub identifier: String,
+    pub state: String,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// The emulator's database servers of one engine family and the CA that signed their
+/// certificates.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseServers {
+    pub enabled: bool,
+    /// The PEM file of the CA the servers' certificates chain to.
+    pub ca_certificate: Option<String>,
+    pub servers: Vec<DatabaseServer>,
 }
 
 /// What a completed AWS Backup job leaves (see `Emulator::backup_recovery_point`).
@@ -205,6 +233,7 @@ impl Emulator {
             .arg("--latency-ms")
             .arg(options.latency.as_millis().to_string())
             .args(options.rds_snapshot_quota.iter().flat_map(|q| ["--snapshot-quota".to_owned(), q.to_string()]))
+            .args(if options.database_servers { DATABASE_SERVER_ARGS } else { &[] })
             .arg("--parent-pid")
             .arg(std::process::id().to_string())
             .stdin(Stdio::null())
@@ -441,6 +470,17 @@ impl Emulator {
             "account": account, "region": REGION, "table": table, "seconds": by.as_secs_f64(),
         });
         self.control_post("/_offsite/dynamodb/backdate", &body).map(drop)
+    }
+
+    /// The real PostgreSQL servers behind restored databases (an emulator started with
+    /// [`EmulatorOptions::database_servers`]).
+    pub fn postgres_servers(&self) -> Result<DatabaseServers, HarnessError> {
+        self.control_get("/_offsite/rds/postgres")
+    }
+
+    /// The real MariaDB servers behind restored MySQL-family databases.
+    pub fn mysql_servers(&self) -> Result<DatabaseServers, HarnessError> {
+        self.control_get("/_offsite/rds/mysql")
     }
 
     /// Forgets every resource in every account (moto's reset) and the patches' state.

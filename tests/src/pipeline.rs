@@ -258,7 +258,7 @@ impl Pipeline {
         let settings =
             offsite_restore_test::settings::RestoreTestSettings::from_env(&env).expect("the template's settings");
         let role = wrap(&self.role_config("offsite-restore-test").await.expect("the function's role"));
-        offsite_restore_test::run::RestoreTester::new(Client::new(&role), aws_sdk_s3::Client::new(&role), settings)
+        offsite_restore_test::run::RestoreTester::from_config(&role, settings)
     }
 
     /// [`Pipeline::restore_tester_with`] without faults.

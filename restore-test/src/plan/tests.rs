@@ -2,6 +2,8 @@ use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use offsite_common::lineage::vault_identifier;
 
+use offsite_common::config::Setting;
+
 use super::*;
 
 const DAY: i64 = 86_400;
@@ -16,6 +18,7 @@ fn policy() -> Policy {
         max_running: 2,
         available_within_secs: 3 * 3_600,
         overdue_after_secs: 12 * 3_600,
+        checks: Vec::new(),
     }
 }
 
@@ -92,6 +95,8 @@ fn restored(copy: &Snapshot, kind: ResourceKind, status: &str, started: i64) -> 
         kms_key_id: copy.kms_key_id.clone(),
         allocated_storage: Some(20),
         endpoint: (status == "available").then(|| "db.example".to_owned()),
+        port: (status == "available").then_some(5432),
+        master_secret: None,
     }
 }
 
@@ -255,6 +260,35 @@ fn an_instance_test_moves_from_restoring_to_checked_to_deleted() {
     // Too slow: failed, whatever RDS says next.
     let slow = step(&test("creating", None), now + 4 * 3_600, &policy());
     assert!(matches!(&slow, Step::Fail { reason } if reason.contains("limit 3h")), "{slow:?}");
+}
+
+#[test]
+fn a_data_check_waits_for_the_managed_password_then_checks() {
+    let copy = import("orders", THURSDAY);
+    let now = THURSDAY + DAY;
+    let checks = crate::checks::CheckList::parse_setting(r#"[{"source": "orders", "row_counts": [{"table": "t"}]}]"#)
+        .expect("valid")
+        .0;
+    let with_checks = Policy { checks, ..policy() };
+    let test = |status: &str, secret: Option<&str>| {
+        let mut root = restored(&copy, ResourceKind::Instance, status, now - 600);
+        root.master_secret =
+            secret.map(|s| MasterSecret { arn: "arn:aws:secretsmanager:eu-west-1:222222222222:secret:rds!db-1".into(), status: s.into() });
+        Test { root, members: Vec::new() }
+    };
+    assert_eq!(step(&test("available", None), now, &with_checks), Step::ManagePassword);
+    assert_eq!(step(&test("available", None), now, &policy()), Step::Check, "no data check: no password needed");
+    let modifying = step(&test("modifying", Some("creating")), now, &with_checks);
+    assert!(matches!(&modifying, Step::Wait { why } if why.contains("secret is creating")), "{modifying:?}");
+    let creating = step(&test("available", Some("creating")), now, &with_checks);
+    assert!(matches!(&creating, Step::Wait { .. }), "{creating:?}");
+    assert_eq!(step(&test("available", Some("active")), now, &with_checks), Step::Check);
+    // A secret that never becomes active fails the test at the restore's limit.
+    let impaired = step(&test("available", Some("impaired")), now + 4 * 3_600, &with_checks);
+    assert!(matches!(&impaired, Step::Fail { reason } if reason.contains("secret is impaired")), "{impaired:?}");
+    // Another database's entry does not apply.
+    let other = restored(&import("ledger", THURSDAY), ResourceKind::Instance, "available", now - 600);
+    assert_eq!(step(&Test { root: other, members: Vec::new() }, now, &with_checks), Step::Check);
 }
 
 #[test]

@@ -84,7 +84,8 @@ async fn a_restore_rds_refuses_holds_no_slot_and_the_next_database_is_tested() {
         [&snapshots, &clusters, &instances, &db_clusters, &refused, &started]
     );
     let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[]);
-    let report = RestoreTester::new(client, s3, settings()).run(DateTime::from_secs(NOW)).await.expect("run");
+    let secrets = mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, &[]);
+    let report = RestoreTester::new(client, s3, secrets, settings()).run(DateTime::from_secs(NOW)).await.expect("run");
     let results: Vec<(&str, &StartResult)> =
         report.starts.iter().map(|s| (s.start.database.database.as_str(), &s.result)).collect();
     assert_eq!(results, [("alpha", &StartResult::Refused), ("bravo", &StartResult::Started)], "{report:#?}");

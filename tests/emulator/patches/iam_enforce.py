@@ -124,8 +124,8 @@ templates' queues use SSE-SQS; Athena, Glue); key states for SNS (a disabled or
 pending-deletion topic key: ``KMSDisabled``/``KMSInvalidState``); creating a DB snapshot
 under a key; restores from snapshots under a key; the default option group, parameter group
 and subnet group a request uses without naming them (RestoreDBInstanceFromDBSnapshot and
-RestoreDBClusterFromSnapshot take them as required resource types); RDS's own use of ``kms:*`` and
-``secretsmanager:CreateSecret``/``TagResource`` when it manages a master password; the secret's
+RestoreDBClusterFromSnapshot take them as required resource types); RDS's own use of ``kms:*`` when it manages a master password (its
+``secretsmanager:CreateSecret``/``TagResource`` are checked, ``_managed_secret_authorizations``); the secret's
 KMS key on ``GetSecretValue`` (``kms:Decrypt``; the RDS-managed secrets use
 ``aws/secretsmanager``, whose key policy admits the account's principals through Secrets
 Manager); Secrets Manager resource policies and secret tags in conditions; permission
@@ -1130,6 +1130,34 @@ def authorizations(call: Call, principal: Principal) -> list[Authorization]:
                 or not (k.startswith("aws:resourcetag/") or "-tag/" in k)
             }
             out.append(Authorization(tagging.full_name, arn, ctx))
+    out.extend(_managed_secret_authorizations(call, principal, info, operation))
+    return out
+
+
+def _managed_secret_authorizations(
+    call: Call, principal: Principal, info: iam_catalogue.ActionInfo, operation: str
+) -> list[Authorization]:
+    """A request asking RDS to manage the master user password creates and tags a secret
+    with the caller's permissions: "the user who specifies that Amazon RDS manages the master
+    user password in Secrets Manager must have permissions to perform ...
+    secretsmanager:CreateSecret, secretsmanager:TagResource" (RDS User Guide, "Password
+    management with Amazon RDS and AWS Secrets Manager", "Required permissions for Secrets
+    Manager integration"; the Service Authorization Reference lists both as dependent actions
+    of the creating and modifying actions). Authorized on the secret RDS names
+    ``rds!db-<uuid>`` / ``rds!cluster-<uuid>`` (the uuid unknown before: a placeholder), in a
+    forward access context (``aws:ViaAWSService``). ``kms:DescribeKey`` on ``aws/secretsmanager``
+    is not checked (moto's KMS does not hold the AWS managed keys; see the module docstring)."""
+    manage = str(call.params.get("ManageMasterUserPassword", "")).lower() == "true"
+    if call.service != "rds" or not manage or "secretsmanager:CreateSecret" not in info.dependent_actions:
+        return []
+    kind = "cluster" if "Cluster" in operation else "db"
+    secret = f"arn:{PARTITION}:secretsmanager:{call.region}:{call.account}:secret:rds!{kind}-pending"
+    context = forward_context(principal, call.region)
+    out = []
+    for name in ("CreateSecret", "TagResource"):
+        action = iam_catalogue.action("secretsmanager", name)
+        assert action is not None
+        out.append(Authorization(action.full_name, secret, context_for(context, action, secret)))
     return out
 
 

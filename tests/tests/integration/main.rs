@@ -22,5 +22,6 @@ mod faults;
 mod hostile;
 mod importer;
 mod rds_export;
+mod restore_data;
 mod restore_test;
 mod scanner;

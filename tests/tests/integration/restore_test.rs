@@ -30,23 +30,23 @@ fn shop() -> serde_json::Value {
     }])
 }
 
-async fn run(tester: &RestoreTester, now: DateTime) -> Report {
+pub(crate) async fn run(tester: &RestoreTester, now: DateTime) -> Report {
     tester.run(now).await.expect("the listings succeed")
 }
 
 /// The tester's DB instances and clusters now in the vault.
-async fn leftovers(p: &Pipeline) -> Vec<Restored> {
+pub(crate) async fn leftovers(p: &Pipeline) -> Vec<Restored> {
     let all = restored(&aws_sdk_rds::Client::new(&p.vault)).await.expect("list DB instances and clusters");
     all.into_iter().filter(Restored::is_ours).collect()
 }
 
-async fn copy_now(p: &Pipeline, arn: &str) -> Snapshot {
+pub(crate) async fn copy_now(p: &Pipeline, arn: &str) -> Snapshot {
     p.vault_copies().await.into_iter().find(|c| c.arn == arn).expect("the vault copy")
 }
 
 /// Runs the tester (at `at`, else the real time) until nothing of it is left in the vault; a
 /// bound on runs, not on time.
-async fn run_until_gone(p: &Pipeline, tester: &RestoreTester, at: Option<DateTime>, what: &str) {
+pub(crate) async fn run_until_gone(p: &Pipeline, tester: &RestoreTester, at: Option<DateTime>, what: &str) {
     for _ in 0..200 {
         let _ = run(tester, at.unwrap_or_else(|| DateTime::from(SystemTime::now()))).await;
         if leftovers(p).await.is_empty() {
@@ -59,7 +59,7 @@ async fn run_until_gone(p: &Pipeline, tester: &RestoreTester, at: Option<DateTim
 
 /// Runs the tester (at the real time) until its report is what `done` waits for; a bound on
 /// runs, with a pause between them for RDS (the emulator) to move on.
-async fn run_until(tester: &RestoreTester, what: &str, done: impl Fn(&Report) -> bool) -> Report {
+pub(crate) async fn run_until(tester: &RestoreTester, what: &str, mut done: impl FnMut(&Report) -> bool) -> Report {
     for _ in 0..200 {
         let report = run(tester, DateTime::from(SystemTime::now())).await;
         if done(&report) {

@@ -1,0 +1,189 @@
+//! The restore tests' data checks on the deployed pair, under the tester's template role,
+//! against real database servers the emulator runs behind the restored databases (Debian's
+//! PostgreSQL 15), holding the rows the snapshot held: RDS manages the restore's master
+//! password in Secrets Manager, the tester reads it, connects over TLS verified against the CA
+//! bundle it reads from S3, counts rows and measures freshness; a database with the wrong
+//! data fails its test with the figures that say why; a server whose certificate does not
+//! chain to the bundle is a failed connection, never a pass. Every restore, its secret and
+//! its server are gone at the end.
+
+use std::time::{Duration, SystemTime};
+
+use aws_smithy_types::DateTime;
+use offsite_common::tags;
+use offsite_restore_test::run::{Conclusion, Report, RestoreTester};
+use offsite_restore_test::settings::CaBundle;
+use offsite_tests::fixtures::{db_instance, vault_import};
+use offsite_tests::pipeline::Pipeline;
+use offsite_tests::{SnapshotKind, VAULT};
+use serde_json::json;
+
+use crate::restore_test::{copy_now, run_until, run_until_gone};
+
+const CA_BUCKET: &str = "offsite-vault-ca";
+const CA_KEY: &str = "rds/global-bundle.pem";
+
+/// The data checks the vault's operator configures (RestoreTestChecks): every database is
+/// connected to at `shop`, has at least two orders and an order placed within a day before
+/// its snapshot.
+const CHECKS: &str = r#"[{"source": "*", "database": "shop",
+    "row_counts": [{"table": "public.orders", "min": 2}],
+    "freshness": [{"table": "public.orders", "column": "placed_at", "within": "1d"}]}]"#;
+
+/// A CA certificate that signed nothing the emulator serves (generated once, no key kept).
+const OTHER_CA: &str = "-----BEGIN CERTIFICATE-----
+MIIBszCCAVmgAwIBAgIUHnJBZ+/elizRfxMJO0/DqCWS934wCgYIKoZIzj0EAwIw
+LjEsMCoGA1UEAwwjT2Zmc2l0ZSB0ZXN0IENBIHRoYXQgc2lnbmVkIG5vdGhpbmcw
+IBcNMjYxMjA3MDE0NjQ1WhgPMjEyNjExMTMwMTQ2NDVaMC4xLDAqBgNVBAMMI09m
+ZnNpdGUgdGVzdCBDQSB0aGF0IHNpZ25lZCBub3RoaW5nMFkwEwYHKoZIzj0CAQYI
+KoZIzj0DAQcDQgAEf6XOUekjkjDR3JKz72JdRL7ONJVdNfyQvwgEp6sTCVT3zi8k
+VFehU6d2BAUQCbc9g4UQqJ+roSF/3JvBWIZEk6NTMFEwHQYDVR0OBBYEFMpgQ1qt
+PM6jBwp+iFMwqsohmPVvMB8GA1UdIwQYMBaAFMpgQ1qtPM6jBwp+iFMwqsohmPVv
+MA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIgD/6CBAwHC/bU7dL+
+ULtrja2aFWqSz1CIdaQ5oFRZlIwCIQDZOuUgwzWzrIO7MUVJ+8C37GSmFf2c3ycQ
+QKRqfFElog==
+-----END CERTIFICATE-----
+";
+
+/// `secs` before now as PostgreSQL's `timestamp without time zone` text (UTC).
+fn before_now(secs: u64) -> String {
+    let at = DateTime::from(SystemTime::now() - Duration::from_secs(secs));
+    let text = at.fmt(aws_smithy_types::date_time::Format::DateTime).expect("formattable");
+    text.trim_end_matches('Z').replace('T', " ").chars().take(19).collect()
+}
+
+/// A `shop` database whose `public.orders` holds one order per `placed` time.
+fn shop(placed: &[String]) -> serde_json::Value {
+    let rows: Vec<serde_json::Value> =
+        placed.iter().enumerate().map(|(i, at)| json!([i + 1, format!("customer {i}"), at])).collect();
+    json!([{
+        "name": "shop",
+        "tables": [{"schema": "public", "name": "orders",
+            "columns": [{"name": "id", "type": "integer"}, {"name": "customer", "type": "text"},
+                        {"name": "placed_at", "type": "timestamp without time zone"}],
+            "rows": rows}],
+    }])
+}
+
+/// A deployed pair with the data checks on, the emulator's real PostgreSQL behind restores,
+/// and the CA bundle in the vault's bucket (the emulator's CA, as the RDS bundle would be).
+async fn pair_with_checks() -> Pipeline {
+    let options = offsite_tests::EmulatorOptions {
+        copy_delay: Duration::from_secs(1),
+        database_servers: true,
+        ..Default::default()
+    };
+    let bundle = format!("s3://{CA_BUCKET}/{CA_KEY}");
+    let parameters = [("RestoreTestChecks", CHECKS), ("RestoreTestCaBundle", bundle.as_str())];
+    let pair = offsite_tests::deployed::DeployedPair::start(&options, &[], &parameters)
+        .await
+        .unwrap_or_else(|e| panic!("deploy the pair: {e}"));
+    let servers = pair.emulator.postgres_servers().expect("the emulator's PostgreSQL report");
+    assert!(servers.enabled, "the emulator runs PostgreSQL (tests/emulator/install-db-servers.sh installs it)");
+    let ca = std::fs::read(servers.ca_certificate.expect("the emulator's CA")).expect("read the CA");
+    let s3 = aws_sdk_s3::Client::new(&pair.vault);
+    s3.create_bucket().bucket(CA_BUCKET).send().await.expect("the CA bucket");
+    s3.put_object().bucket(CA_BUCKET).key(CA_KEY).body(ca.into()).send().await.expect("the CA bundle");
+    Pipeline::on(pair).await
+}
+
+/// A vault import of the vault's PostgreSQL instance `instance` holding `content`, as the
+/// source database `database` (taken now).
+async fn import_holding(p: &Pipeline, instance: &str, database: &str, content: serde_json::Value) -> String {
+    db_instance(&p.vault, instance, Some(&p.import_key)).await;
+    p.emulator.seed_database(VAULT, SnapshotKind::Instance, instance, content).expect("seed the database");
+    vault_import(&p.vault, instance, database, 1, SystemTime::now()).await
+}
+
+fn concluded_of<'a>(report: &'a Report, database: &str) -> Option<&'a Conclusion> {
+    let database = format!("{}/{database}", offsite_tests::WORKLOAD);
+    report.tests.iter().find(|t| t.database.as_deref() == Some(database.as_str())).and_then(|t| t.result.as_ref())
+}
+
+/// Runs the tester until both databases' tests concluded; their conclusions.
+async fn conclude_both(tester: &RestoreTester) -> (Conclusion, Conclusion) {
+    let mut orders = None;
+    let mut ledger = None;
+    run_until(tester, "both tests to conclude", |r| {
+        // Each concludes in one run; keep the first conclusion of each.
+        orders = orders.take().or_else(|| concluded_of(r, "orders").cloned());
+        ledger = ledger.take().or_else(|| concluded_of(r, "ledger").cloned());
+        orders.is_some() && ledger.is_some()
+    })
+    .await;
+    (orders.expect("orders"), ledger.expect("ledger"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_is_read_through_the_managed_password_and_wrong_data_fails_the_test() {
+    let p = pair_with_checks().await;
+    let hour = 3_600;
+    let good = import_holding(&p, "orders-db", "orders", shop(&[before_now(2 * hour), before_now(hour)])).await;
+    // One order, three days old: too few rows, and stale.
+    let bad = import_holding(&p, "ledger-db", "ledger", shop(&[before_now(72 * hour)])).await;
+    let tester = p.restore_tester().await;
+
+    let (orders, ledger) = conclude_both(&tester).await;
+    assert!(orders.passed, "{orders:#?}");
+    let rows = orders.findings.iter().find(|f| f.check == "rows public.orders").expect("the row count");
+    assert_eq!((rows.detail.as_str(), rows.figure.as_ref().map(ToString::to_string)), ("2 rows (expected at least 2)", Some("2".into())));
+    let fresh = orders.findings.iter().find(|f| f.check == "newest public.orders.placed_at").expect("freshness");
+    assert!(fresh.passed && fresh.detail.contains("before the snapshot (limit 1d)"), "{fresh:#?}");
+    assert!(orders.figures.contains("public.orders 2 rows"), "{}", orders.figures);
+
+    assert!(!ledger.passed, "{ledger:#?}");
+    let failed: Vec<(&str, &str)> =
+        ledger.findings.iter().filter(|f| !f.passed).map(|f| (f.check.as_str(), f.detail.as_str())).collect();
+    assert_eq!(failed.len(), 2, "{failed:#?}");
+    assert_eq!(failed[0], ("rows public.orders", "1 rows (expected at least 2)"));
+    assert!(failed[1].0 == "newest public.orders.placed_at" && failed[1].1.contains("3d before the snapshot"), "{failed:#?}");
+    // The API checks passed all the same: the copy restores, its data is what is wrong.
+    assert!(ledger.findings.iter().filter(|f| f.check == "engine" || f.check == "available").all(|f| f.passed));
+
+    // The evidence on the copies says the same.
+    let copies = p.vault_copies().await;
+    let tagged = |identifier: &str, key: &str| {
+        copies.iter().find(|c| c.identifier == identifier).and_then(|c| c.tag(key).map(str::to_owned))
+    };
+    assert_eq!(tagged(&good, tags::RESTORE_TEST).as_deref(), Some("passed"));
+    assert_eq!(tagged(&bad, tags::RESTORE_TEST).as_deref(), Some("failed"));
+    let figures = tagged(&bad, tags::RESTORE_TEST_FIGURES).unwrap_or_default();
+    assert!(figures.contains("rows public.orders: 1 rows"), "{figures}");
+
+    // Nothing left: the restores, their password secrets, their servers.
+    run_until_gone(&p, &tester, None, "the restores to be gone").await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&p.vault).list_secrets().send().await.expect("list secrets");
+    let managed: Vec<&str> = secrets.secret_list().iter().filter_map(|s| s.name()).filter(|n| n.starts_with("rds!")).collect();
+    assert!(managed.is_empty(), "the managed secrets go with their databases: {managed:?}");
+    let servers = offsite_tests::fixtures::wait_for("the servers to stop", Duration::from_secs(120), || async {
+        Some(p.emulator.postgres_servers().expect("report")).filter(|s| s.servers.is_empty())
+    })
+    .await;
+    assert!(servers.servers.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_whose_certificate_does_not_chain_to_the_bundle_fails_the_data_check() {
+    let p = pair_with_checks().await;
+    let copy = import_holding(&p, "orders-db", "orders", shop(&[before_now(60), before_now(30)])).await;
+    // The tester as deployed, but trusting another CA (a bundle of the wrong Region, say).
+    let mut settings = offsite_restore_test::settings::RestoreTestSettings::from_env(
+        &p.function_env("offsite-restore-test").expect("the function's environment"),
+    )
+    .expect("the template's settings");
+    let other = std::env::temp_dir().join(format!("offsite-other-ca-{}.pem", std::process::id()));
+    std::fs::write(&other, OTHER_CA).expect("write the other CA");
+    settings.ca_bundle = Some(CaBundle::File(other.clone()));
+    let role = p.role_config("offsite-restore-test").await.expect("the function's role");
+    let tester = RestoreTester::from_config(&role, settings);
+
+    let report = run_until(&tester, "the test to conclude", |r| r.tests.iter().any(|t| t.result.is_some())).await;
+    let _ = std::fs::remove_file(&other);
+    let result = report.tests.iter().find_map(|t| t.result.as_ref()).expect("a result");
+    assert!(!result.passed, "{result:#?}");
+    let connect = result.findings.iter().find(|f| f.check == "connect").expect("the connection's finding");
+    assert!(!connect.passed && connect.detail.contains("certificate"), "{connect:#?}");
+    assert_eq!(copy_now(&p, &result.copy_arn.clone().unwrap_or_default()).await.tag(tags::RESTORE_TEST), Some("failed"));
+    assert!(p.vault_copies().await.iter().any(|c| c.identifier == copy));
+    run_until_gone(&p, &tester, None, "the restore to be gone").await;
+}
