@@ -391,7 +391,7 @@ def main(argv: list[str] | None = None) -> None:
 
     apply_all()
     # The PostgreSQL servers go with the emulator: at a normal exit (SIGTERM/SIGINT raise
-    # SystemExit), from the watchdogs (_exit_now), and after SIGKILL through pg_reaper.py.
+    # SystemExit), from the watchdogs (_exit_now), and after SIGKILL through db_reaper.py.
     atexit.register(rds_postgres.shutdown)
     if args.postgres_bin:
         _start_daemon(rds_postgres.prepare)
