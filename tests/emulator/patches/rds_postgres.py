@@ -44,7 +44,8 @@ reach it). The request that starts it does not wait: the thread copies a templat
 directory (``initdb`` once per emulator process, begun at startup in the background:
 ``-U rdsadmin``, UTF-8, no locale), starts
 ``postgres`` as a child process listening only on 127.0.0.1 at a free port (``fsync`` off:
-nothing here needs durability), creates the master role, the databases (owned by the master
+nothing here needs durability; dynamic shared memory in the data directory, so that a killed
+server leaves nothing in ``/dev/shm``), creates the master role, the databases (owned by the master
 user), schemas and tables with their declared SQL types, loads the rows with ``COPY ... FROM
 STDIN`` (text format: every value is data, escaped, never SQL), and last sets the master
 password. Only then is the server ``ready``. A server that cannot be started or loaded (e.g. a
@@ -361,6 +362,9 @@ class Server(db_servers.Server):
             "max_connections": "30", "wal_level": "minimal", "max_wal_senders": "0",
             "ssl": "on" if FAMILY.ca_certificate is not None else "off",
             "password_encryption": "scram-sha-256",
+            # Dynamic shared memory in the data directory (pg_dynshmem), not /dev/shm: a server
+            # killed with SIGKILL (the reaper) leaves nothing behind once its directory goes.
+            "dynamic_shared_memory_type": "mmap",
         }
         args = [str(SETTINGS.bin_dir / "postgres"), "-D", str(directory / "data")]
         for name, value in options.items():
