@@ -352,6 +352,18 @@ class MysqlLauncherFlag(unittest.TestCase):
         self.assertIsNone(offsite_emulator.parse_args([]).mysql_bin)
         self.assertFalse(rds_mysql.enabled())
 
+    @unittest.skipUnless(HAVE_MARIADB, NO_MARIADB)
+    def test_a_directory_with_the_server_finds_the_tools_beside_it_or_on_path(self) -> None:
+        import offsite_emulator
+
+        assert BINARIES is not None
+        self.addCleanup(rds_mysql.configure, None)
+        directory = str(BINARIES.server.parent)
+        self.assertEqual(offsite_emulator.parse_args(["--mysql-bin", directory]).mysql_bin,
+                         str(BINARIES.server.resolve().parent))
+        self.assertTrue(rds_mysql.enabled())
+        self.assertEqual(rds_mysql.report()["bin_dir"], str(BINARIES.server.resolve().parent))
+
 
 @unittest.skipUnless(HAVE_MARIADB, NO_MARIADB)
 class MysqlLauncherProcess(unittest.TestCase):
