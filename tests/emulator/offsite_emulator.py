@@ -5,7 +5,7 @@
 
     python offsite_emulator.py [--host 127.0.0.1] [--port 0] [--copy-delay SECONDS]
                                [--latency-ms N] [--parent-pid PID] [--exit-on-stdin-eof]
-                               [--postgres-bin DIR|auto] [--verbose]
+                               [--postgres-bin DIR|auto] [--mysql-bin DIR|auto] [--verbose]
 
 Once listening it prints exactly one line to stdout, ``OFFSITE_EMULATOR_READY port=<port>``,
 and never writes to stdout again (everything else goes to stderr). See README.md.
@@ -42,6 +42,7 @@ from patches import (  # noqa: E402
     aws_backup,
     dynamodb_export,
     rds_content,
+    rds_mysql,
     rds_postgres,
     rds_snapshot_lifecycle,
     rds_snapshot_quota,
@@ -245,6 +246,7 @@ class ControlAPI:
             ("POST", "/_offsite/rds/content"): _set_rds_content,
             ("GET", "/_offsite/rds/content"): _get_rds_content,
             ("GET", "/_offsite/rds/postgres"): lambda _: rds_postgres.report(),
+            ("GET", "/_offsite/rds/mysql"): lambda _: rds_mysql.report(),
             ("POST", "/_offsite/dynamodb/backdate"): _dynamodb_backdate,
             ("POST", "/_offsite/sts/service-session"): _service_session,
         }
@@ -293,10 +295,18 @@ def _pid_alive(pid: int) -> bool:
         return True
 
 
-def _exit_now() -> None:
-    """Exit at once (from a watchdog thread), after stopping the PostgreSQL servers."""
+def _shutdown_servers() -> None:
+    """Stop the PostgreSQL and MariaDB servers (each engine's even if the other's fails)."""
     try:
         rds_postgres.shutdown()
+    finally:
+        rds_mysql.shutdown()
+
+
+def _exit_now() -> None:
+    """Exit at once (from a watchdog thread), after stopping the database servers."""
+    try:
+        _shutdown_servers()
     finally:
         os._exit(0)
 
@@ -365,6 +375,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="run a real PostgreSQL server (initdb and postgres from DIR, or found: auto) behind "
         "every restored RDS for PostgreSQL instance and Aurora PostgreSQL cluster (off by default)",
     )
+    parser.add_argument(
+        "--mysql-bin",
+        metavar="DIR|auto",
+        help="run a real MariaDB server (mariadbd from DIR, mariadb-install-db and the mariadb "
+        "client beside it or on PATH; or all found: auto) behind every restored RDS for MySQL or "
+        "MariaDB instance and Aurora MySQL cluster (off by default)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
     if args.copy_delay < 0 or args.latency_ms < 0 or args.snapshot_quota < 0:
@@ -374,6 +391,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             args.postgres_bin = str(rds_postgres.configure(args.postgres_bin))
         except ValueError as error:
             parser.error(f"--postgres-bin: {error}")
+    if args.mysql_bin is not None:
+        try:
+            args.mysql_bin = str(rds_mysql.configure(args.mysql_bin))
+        except ValueError as error:
+            parser.error(f"--mysql-bin: {error}")
     return args
 
 
@@ -390,11 +412,13 @@ def main(argv: list[str] | None = None) -> None:
     QuietRequestHandler.verbose = args.verbose
 
     apply_all()
-    # The PostgreSQL servers go with the emulator: at a normal exit (SIGTERM/SIGINT raise
-    # SystemExit), from the watchdogs (_exit_now), and after SIGKILL through pg_reaper.py.
-    atexit.register(rds_postgres.shutdown)
+    # The database servers go with the emulator: at a normal exit (SIGTERM/SIGINT raise
+    # SystemExit), from the watchdogs (_exit_now), and after SIGKILL through db_reaper.py.
+    atexit.register(_shutdown_servers)
     if args.postgres_bin:
         _start_daemon(rds_postgres.prepare)
+    if args.mysql_bin:
+        _start_daemon(rds_mysql.prepare)
     # IAM is evaluated for roles created through the IAM API (patches/iam_enforce.py).
     metrics = RequestMetrics(IamEnforcement(DomainDispatcherApplication(create_backend_app)))
     on_reset(metrics.reset)
@@ -432,7 +456,7 @@ def main(argv: list[str] | None = None) -> None:
         server.serve_forever()
     finally:
         server.server_close()
-        rds_postgres.shutdown()
+        _shutdown_servers()
 
 
 if __name__ == "__main__":

@@ -44,7 +44,8 @@ reach it). The request that starts it does not wait: the thread copies a templat
 directory (``initdb`` once per emulator process, begun at startup in the background:
 ``-U rdsadmin``, UTF-8, no locale), starts
 ``postgres`` as a child process listening only on 127.0.0.1 at a free port (``fsync`` off:
-nothing here needs durability), creates the master role, the databases (owned by the master
+nothing here needs durability; dynamic shared memory in the data directory, so that a killed
+server leaves nothing in ``/dev/shm``), creates the master role, the databases (owned by the master
 user), schemas and tables with their declared SQL types, loads the rows with ``COPY ... FROM
 STDIN`` (text format: every value is data, escaped, never SQL), and last sets the master
 password. Only then is the server ``ready``. A server that cannot be started or loaded (e.g. a
@@ -59,9 +60,10 @@ run as root. A server is stopped
 (fast shutdown, then SIGKILL of its process group) and its directory removed when its DB
 instance or DB cluster is deleted (in a background thread), on ``POST /moto-api/reset``
 (before the reset answers) and when the emulator exits (SIGTERM/SIGINT, parent gone, stdin
-EOF). For an emulator killed with SIGKILL, a reaper process (``pg_reaper.py``, in its own
+EOF). For an emulator killed with SIGKILL, a reaper process (``db_reaper.py``, in its own
 session, holding the other end of a pipe) kills the servers' process groups and removes the
-directories as soon as the emulator is gone. (A server started in the instant between its
+directories as soon as the emulator is gone. The processes, directories, certificate,
+registry and reaper are shared with ``rds_mysql`` (``db_servers``). (A server started in the instant between its
 spawn and its registration would lose its directory to the reaper all the same, and
 PostgreSQL shuts down by itself within a minute once its data directory's lock file is gone.)
 
@@ -77,7 +79,8 @@ Chosen / not emulated
 * The server is the PostgreSQL of ``--postgres-bin`` whatever the DB instance's
   ``EngineVersion`` says (``SELECT version()`` will not match it).
 * Only restored resources get a server: DB instances and clusters created with
-  CreateDBInstance / CreateDBCluster, and MySQL-family engines, keep moto's endpoints.
+  CreateDBInstance / CreateDBCluster keep moto's endpoints (MySQL-family engines: see
+  ``rds_mysql``).
 * An Aurora cluster's server keeps running while the cluster exists, with or without
   instances; readers and the writer are the same server.
 * What clients change through SQL lives as long as the server; snapshots of a restored
@@ -88,38 +91,31 @@ Chosen / not emulated
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import math
 import os
-import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
-import sys
-import tempfile
-import threading
-import time
-import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from . import rds_content
+from . import db_servers, rds_content
 
 log = logging.getLogger("offsite_emulator.rds_postgres")
 
-ADDRESS = "127.0.0.1"
+ADDRESS = db_servers.ADDRESS
 SUPERUSER = "rdsadmin"
 # The attribute of the moto model (DB instance or DB cluster) naming its server.
 TOKEN = "_offsite_pg"
-START_TIMEOUT_SECONDS = 120.0
-STOP_TIMEOUT_SECONDS = 10.0
-REAPER = Path(__file__).resolve().parents[1] / "pg_reaper.py"
+START_TIMEOUT_SECONDS = db_servers.START_TIMEOUT_SECONDS
+
+
+# --- configuration ---------------------------------------------------------------------------
 
 
 class _Settings:
@@ -128,9 +124,6 @@ class _Settings:
 
 
 SETTINGS = _Settings()
-
-
-# --- configuration ---------------------------------------------------------------------------
 
 
 def _has_server(directory: Path) -> bool:
@@ -186,222 +179,33 @@ def enabled() -> bool:
 def prepare() -> None:
     """Build the template data directory now (the launcher calls it in the background at
     startup, so that the first restore does not wait for ``initdb``)."""
-    if enabled():
-        try:
-            _template_dir()
-        except Exception as error:  # noqa: BLE001 - the first server reports it again
-            log.error("PostgreSQL template: %s", error)
+    FAMILY.prepare()
 
 
-# --- the server's user, its directories and the reaper ------------------------------------------
-
-
-def _server_user() -> tuple[int, int] | None:
-    """(uid, gid) to run PostgreSQL as when the emulator is root (PostgreSQL refuses root):
-    ``postgres`` if the system has it, else ``nobody``; None when not root."""
-    if os.geteuid() != 0:
-        return None
-    for name in ("postgres", "nobody"):
-        try:
-            entry = pwd.getpwnam(name)
-            return entry.pw_uid, entry.pw_gid
-        except KeyError:
-            continue
-    raise RuntimeError("the emulator runs as root and the system has no postgres or nobody user")
-
-
-def _as_server_user() -> dict[str, Any]:
-    user = _server_user()
-    return {} if user is None else {"user": user[0], "group": user[1], "extra_groups": []}
-
-
-def _give(path: Path) -> None:
-    user = _server_user()
-    if user is not None:
-        os.chown(path, *user)
-
-
-_reaper: subprocess.Popen[bytes] | None = None
-_reaper_lock = threading.Lock()
-
-
-def _reap(line: str) -> None:
-    """Tell the reaper about a process group or directory (starting it on first use)."""
-    global _reaper
-    with _reaper_lock:
-        if _reaper is None or _reaper.poll() is not None:
-            _reaper = subprocess.Popen(
-                [sys.executable, str(REAPER)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        try:
-            assert _reaper.stdin is not None
-            _reaper.stdin.write(line.encode("utf-8", "surrogateescape") + b"\n")
-            _reaper.stdin.flush()
-        except (BrokenPipeError, OSError):
-            pass
-
-
-def _close_reaper() -> None:
-    global _reaper
-    with _reaper_lock:
-        reaper, _reaper = _reaper, None
-    if reaper is not None:
-        try:
-            if reaper.stdin is not None:
-                reaper.stdin.close()
-            reaper.wait(timeout=10)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-
-
-_base: Path | None = None
-_template: Path | None = None
-_ca_certificate: Path | None = None
-_dirs_lock = threading.Lock()
-
-
-# A tmpfs holds the servers' files far faster than a disk (a data directory is ~1,000 files:
-# copying one took 1.9 s on the project machine's disk, 0.14 s in /dev/shm).
-SHARED_MEMORY = Path("/dev/shm")
-SHARED_MEMORY_MINIMUM_FREE = 1 << 30
-
-
-def _parent_dir() -> str:
-    """Where the emulator's PostgreSQL directory goes: ``$TMPDIR`` when set, else /dev/shm if
-    it is a writable directory with 1 GiB free, else the system's temporary directory."""
-    if os.environ.get("TMPDIR"):
-        return tempfile.gettempdir()
-    try:
-        if SHARED_MEMORY.is_dir() and os.access(SHARED_MEMORY, os.W_OK | os.X_OK):
-            stats = os.statvfs(SHARED_MEMORY)
-            if stats.f_bavail * stats.f_frsize >= SHARED_MEMORY_MINIMUM_FREE:
-                return str(SHARED_MEMORY)
-    except OSError:
-        pass
-    return tempfile.gettempdir()
-
-
-def _base_dir() -> Path:
-    global _base
-    with _dirs_lock:
-        if _base is None or not _base.is_dir():
-            _base = Path(tempfile.mkdtemp(prefix=f"offsite-emulator-pg-{os.getpid()}-", dir=_parent_dir()))
-            # The server user must reach its own directory inside.
-            _base.chmod(0o711)
-            _reap(f"dir {_base}")
-        return _base
-
-
-def _template_dir() -> Path:
-    """The data directory every server copies (``initdb`` once per emulator process)."""
-    global _template, _ca_certificate
-    base = _base_dir()
-    with _dirs_lock:
-        if _template is not None and _template.is_dir():
-            return _template
-        holder = base / "template"
-        shutil.rmtree(holder, ignore_errors=True)
-        holder.mkdir(mode=0o700)
-        _give(holder)
-        data = holder / "data"
-        assert SETTINGS.bin_dir is not None
-        _run_group(
-            [str(SETTINGS.bin_dir / "initdb"), "-D", str(data), "-U", SUPERUSER, "--auth-local=trust",
-             "--auth-host=scram-sha-256", "--no-locale", "-E", "UTF8", "--no-sync"],
-            cwd=holder, timeout=START_TIMEOUT_SECONDS, what="initdb",
-        )
-        _ca_certificate = _write_certificate(data)
-        _template = data
-        return data
-
-
-def _write_certificate(data: Path) -> Path | None:
-    """A self-signed certificate for 127.0.0.1/localhost (``server.crt``, ``server.key``)."""
-    try:
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
-        from cryptography.x509.oid import NameOID
-    except ImportError:  # pragma: no cover - cryptography is pinned in requirements.txt
-        log.warning("cryptography is missing: PostgreSQL servers run without TLS")
-        return None
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ADDRESS)])
-    now = datetime.now(timezone.utc)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=3650))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address(ADDRESS)), x509.DNSName("localhost")]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
+def _build_template(holder: Path) -> tuple[Path, Path | None]:
+    """``initdb`` into ``holder``/data (once per emulator process) and the certificate."""
+    data = holder / "data"
+    assert SETTINGS.bin_dir is not None
+    db_servers.run_group(
+        [str(SETTINGS.bin_dir / "initdb"), "-D", str(data), "-U", SUPERUSER, "--auth-local=trust",
+         "--auth-host=scram-sha-256", "--no-locale", "-E", "UTF8", "--no-sync"],
+        cwd=holder, timeout=START_TIMEOUT_SECONDS, what="initdb", user=FAMILY.as_server_user(),
     )
-    crt, pem_key = data / "server.crt", data / "server.key"
-    crt.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    pem_key.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        )
-    )
-    crt.chmod(0o644)
-    pem_key.chmod(0o600)
-    _give(crt)
-    _give(pem_key)
-    # A copy outside the servers' private directories, for clients that verify it.
-    public = data.parent.parent / "ca-certificate.pem"
-    public.write_bytes(crt.read_bytes())
-    public.chmod(0o644)
-    return public
+    # server.crt and server.key in the data directory (copied with it), where ssl=on reads them.
+    certificate = db_servers.write_certificate(data, holder.parent / "ca-certificate.pem", FAMILY.give, log)
+    return data, certificate
 
 
-def _run_group(args: list[str], *, cwd: Path, timeout: float, what: str) -> None:
-    """Run a PostgreSQL tool as the server user in its own process group, known to the
-    reaper while it runs; RuntimeError with its output if it fails."""
-    process = subprocess.Popen(
-        args, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        start_new_session=True, **_as_server_user(),
-    )
-    _reap(f"proc {process.pid}")
-    try:
-        out, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_group(process)
-        raise RuntimeError(f"{what} took longer than {timeout:.0f} s") from None
-    finally:
-        _reap(f"unproc {process.pid}")
-    if process.returncode != 0:
-        raise RuntimeError(f"{what} failed ({process.returncode}): {out.decode(errors='replace')[-2000:]}")
-
-
-def _kill_group(process: subprocess.Popen[Any]) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except OSError:
-        pass
-    try:
-        process.wait(timeout=STOP_TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL is not refused
-        pass
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((ADDRESS, 0))
-        return int(probe.getsockname()[1])
+FAMILY = db_servers.Family(
+    name="pg",
+    label="PostgreSQL",
+    program="postgres",
+    users=("postgres", "nobody"),
+    token=TOKEN,
+    log=log,
+    enabled=enabled,
+    build_template=_build_template,
+)
 
 
 # --- SQL ------------------------------------------------------------------------------------
@@ -493,12 +297,11 @@ def database_script(master: str, database: dict[str, Any]) -> str:
 # --- servers ---------------------------------------------------------------------------------
 
 
-class _Aborted(Exception):
-    """The server was stopped while it was starting."""
-
-
-class Server:
+class Server(db_servers.Server):
     """One PostgreSQL server of a DB instance or DB cluster."""
+
+    LOG_NAME = "postgres.log"
+    SHUTDOWN_SIGNAL = signal.SIGINT  # fast shutdown
 
     def __init__(
         self,
@@ -512,39 +315,9 @@ class Server:
         content: rds_content.Content,
         force_ssl: bool,
     ) -> None:
-        self.token = token
-        self.kind = kind
-        self.account = account
-        self.region = region
-        self.identifier = identifier
-        self.master_username = master_username
-        self.password_source = password_source
-        self.content = content
+        super().__init__(FAMILY, token, kind, account, region, identifier, master_username, password_source,
+                         content)
         self.force_ssl = force_ssl
-        self.state = "starting"
-        self.error: str | None = None
-        self.port: int | None = None
-        self.directory: Path | None = None
-        self.process: subprocess.Popen[bytes] | None = None
-        self.stopping = False
-        self.lock = threading.RLock()
-        self.thread: threading.Thread | None = None
-
-    def info(self) -> dict[str, Any]:
-        with self.lock:
-            process = self.process
-            return {
-                "account": self.account,
-                "region": self.region,
-                "kind": self.kind,
-                "identifier": self.identifier,
-                "state": self.state,
-                "address": ADDRESS,
-                "port": self.port,
-                "pid": process.pid if process is not None and process.poll() is None else None,
-                "directory": str(self.directory) if self.directory else None,
-                "error": self.error,
-            }
 
     # -- psql ---------------------------------------------------------------------------------
 
@@ -566,106 +339,51 @@ class Server:
             )
         return out.stdout.decode(errors="replace")
 
-    # -- lifecycle ----------------------------------------------------------------------------
+    # -- the server ---------------------------------------------------------------------------
 
-    def run(self) -> None:
-        try:
-            self._start()
-            self._load()
-            with self.lock:
-                if self.stopping:
-                    raise _Aborted()
-                self._set_password(self.password_source())
-                self.state = "ready"
-            log.info("PostgreSQL for %s %s ready on %s:%s", self.kind, self.identifier, ADDRESS, self.port)
-        except _Aborted:
-            pass
-        except Exception as error:  # noqa: BLE001 - any failure ends the server as failed
-            with self.lock:
-                if self.stopping:
-                    return
-                self.state = "failed"
-                self.error = str(error)
-                process = self.process
-            log.error("PostgreSQL for %s %s failed: %s", self.kind, self.identifier, error)
-            if process is not None:
-                _stop_process(process)
-
-    def _check(self) -> None:
-        if self.stopping:
-            raise _Aborted()
-
-    def _start(self) -> None:
-        template = _template_dir()
-        self._check()
-        directory = _base_dir() / f"{self.kind[0]}-{self.token[:12]}"
-        directory.mkdir(mode=0o700)
-        _give(directory)
-        _reap(f"dir {directory}")
-        with self.lock:
-            self.directory = directory
+    def prepare_directory(self, template: Path, directory: Path) -> None:
         data = directory / "data"
         subprocess.run(["cp", "-a", str(template), str(data)], check=True, capture_output=True,
-                       **_as_server_user())
+                       **FAMILY.as_server_user())
         # RDS for PostgreSQL 15+ (rds.force_ssl 1): TLS only; earlier versions and Aurora: both.
-        host = "hostssl" if self.force_ssl and _ca_certificate is not None else "host"
+        host = "hostssl" if self.force_ssl and FAMILY.ca_certificate is not None else "host"
         (data / "pg_hba.conf").write_text(
             "# Offsite emulator: rdsadmin over the Unix socket; everyone else by password.\n"
             f"local all {SUPERUSER} trust\n"
             f"{host} all all 127.0.0.1/32 scram-sha-256\n"
         )
+
+    def launch(self, directory: Path, port: int, server_log: Any) -> subprocess.Popen[bytes]:
         assert SETTINGS.bin_dir is not None
-        for _ in range(5):
-            self._check()
-            port = _free_port()
-            with open(directory / "postgres.log", "ab") as server_log:
-                options = {
-                    "port": str(port), "listen_addresses": ADDRESS,
-                    "unix_socket_directories": str(directory), "fsync": "off",
-                    "synchronous_commit": "off", "full_page_writes": "off", "shared_buffers": "16MB",
-                    "max_connections": "30", "wal_level": "minimal", "max_wal_senders": "0",
-                    "ssl": "on" if _ca_certificate is not None else "off",
-                    "password_encryption": "scram-sha-256",
-                }
-                args = [str(SETTINGS.bin_dir / "postgres"), "-D", str(data)]
-                for name, value in options.items():
-                    args += ["-c", f"{name}={value}"]
-                process = subprocess.Popen(
-                    args, cwd=directory, stdin=subprocess.DEVNULL, stdout=server_log,
-                    stderr=subprocess.STDOUT, start_new_session=True, **_as_server_user(),
-                )
-            _reap(f"proc {process.pid}")
-            with self.lock:
-                self.process, self.port = process, port
-                if self.stopping:
-                    _stop_process(process)
-                    raise _Aborted()
-            if self._wait_ready(process, directory, port):
-                return
-            _reap(f"unproc {process.pid}")  # the port was taken: try another
-        raise RuntimeError("postgres could not bind a free port")
+        options = {
+            "port": str(port), "listen_addresses": ADDRESS,
+            "unix_socket_directories": str(directory), "fsync": "off",
+            "synchronous_commit": "off", "full_page_writes": "off", "shared_buffers": "16MB",
+            "max_connections": "30", "wal_level": "minimal", "max_wal_senders": "0",
+            "ssl": "on" if FAMILY.ca_certificate is not None else "off",
+            "password_encryption": "scram-sha-256",
+            # Dynamic shared memory in the data directory (pg_dynshmem), not /dev/shm: a server
+            # killed with SIGKILL (the reaper) leaves nothing behind once its directory goes.
+            "dynamic_shared_memory_type": "mmap",
+        }
+        args = [str(SETTINGS.bin_dir / "postgres"), "-D", str(directory / "data")]
+        for name, value in options.items():
+            args += ["-c", f"{name}={value}"]
+        return subprocess.Popen(
+            args, cwd=directory, stdin=subprocess.DEVNULL, stdout=server_log,
+            stderr=subprocess.STDOUT, start_new_session=True, **FAMILY.as_server_user(),
+        )
 
-    def _wait_ready(self, process: subprocess.Popen[bytes], directory: Path, port: int) -> bool:
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        socket_file = directory / f".s.PGSQL.{port}"
-        while time.monotonic() < deadline:
-            self._check()
-            if process.poll() is not None:
-                tail = (directory / "postgres.log").read_text(errors="replace")[-2000:]
-                if "could not bind" in tail or "already in use" in tail:
-                    return False
-                raise RuntimeError(f"postgres exited with {process.returncode}: {tail}")
-            if socket_file.exists():
-                try:
-                    self.psql("postgres", "SELECT 1;")
-                    return True
-                except RuntimeError:
-                    pass
-            time.sleep(0.05)
-        raise RuntimeError(f"postgres did not accept connections within {START_TIMEOUT_SECONDS:.0f} s")
+    def ping(self, directory: Path, port: int) -> bool:
+        if not (directory / f".s.PGSQL.{port}").exists():
+            return False
+        try:
+            self.psql("postgres", "SELECT 1;")
+            return True
+        except RuntimeError:
+            return False
 
-    def _load(self) -> None:
-        self._check()
+    def load(self) -> None:
         master = self.master_username
         setup = []
         if master != SUPERUSER:
@@ -679,10 +397,10 @@ class Server:
                 setup.append(f"CREATE DATABASE {quote_ident(database['name'])} OWNER {quote_ident(master)};")
         self.psql("postgres", "\n".join(setup) + "\n")
         for database in self.content:
-            self._check()
+            self.check()
             self.psql(database["name"], database_script(master, database), single_transaction=True)
 
-    def _set_password(self, password: str | None) -> None:
+    def set_password(self, password: str | None) -> None:
         """Set the master user's password (under ``self.lock``)."""
         value = "NULL" if password is None else quote_literal(password)
         self.psql(
@@ -690,60 +408,6 @@ class Server:
             "SET password_encryption = 'scram-sha-256';\n"
             f"ALTER ROLE {quote_ident(self.master_username)} WITH PASSWORD {value};\n",
         )
-
-    def apply_password(self) -> None:
-        """The master password changed (Modify, managed secret, rotation): set it in the
-        database now if the server is ready (else the loader sets it when it is)."""
-        with self.lock:
-            if self.state == "ready" and not self.stopping:
-                self._set_password(self.password_source())
-
-    def stop(self) -> None:
-        with self.lock:
-            self.stopping = True
-            if self.state != "stopped":
-                self.state = "stopping"
-            process = self.process
-        if process is not None:
-            _stop_process(process)
-        thread = self.thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(START_TIMEOUT_SECONDS)
-        with self.lock:
-            process = self.process
-        if process is not None:
-            _stop_process(process)
-        if self.directory is not None:
-            shutil.rmtree(self.directory, ignore_errors=True)
-            _reap(f"undir {self.directory}")
-        with self.lock:
-            self.state = "stopped"
-        with _lock:
-            if _servers.get(self.token) is self:
-                del _servers[self.token]
-
-
-def _stop_process(process: subprocess.Popen[Any]) -> None:
-    """Fast shutdown (SIGINT), then SIGKILL of the process group."""
-    if process.poll() is None:
-        try:
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            _kill_group(process)
-        except OSError:
-            pass
-    # Backends exit with the postmaster; make sure nothing of the group is left.
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except OSError:
-        pass
-    _reap(f"unproc {process.pid}")
-
-
-_servers: dict[str, Server] = {}
-_lock = threading.RLock()
-_stoppers: list[threading.Thread] = []
 
 
 def start(
@@ -757,102 +421,47 @@ def start(
     password_source: Callable[[], str | None],
     content: rds_content.Content,
     force_ssl: bool,
-) -> Server | None:
+) -> db_servers.Server | None:
     """Start the server of a DB instance or cluster (moto model ``resource``) in the
     background, unless it has one; None when servers are off."""
-    if not enabled():
-        return None
-    with _lock:
-        token = resource.__dict__.get(TOKEN)
-        if token in _servers:
-            return _servers[token]
-        token = uuid.uuid4().hex
-        resource.__dict__[TOKEN] = token
-        server = Server(token, kind, account, region, identifier, master_username, password_source,
-                        content, force_ssl)
-        _servers[token] = server
-        server.thread = threading.Thread(target=server.run, name=f"postgres-{identifier}", daemon=True)
-        server.thread.start()
-        return server
+    return FAMILY.start(resource, identifier, lambda token: Server(
+        token, kind, account, region, identifier, master_username, password_source, content, force_ssl,
+    ))
 
 
-def server_of(resource: Any) -> Server | None:
-    token = resource.__dict__.get(TOKEN) if resource is not None else None
-    with _lock:
-        return _servers.get(token) if token else None
+def server_of(resource: Any) -> db_servers.Server | None:
+    return FAMILY.server_of(resource)
 
 
 def gate(resource: Any) -> str | None:
     """``starting`` / ``ready`` / ``failed`` for a resource with a server, else None."""
-    server = server_of(resource)
-    if server is None or server.state in ("stopping", "stopped"):
-        return None
-    return server.state
+    return FAMILY.gate(resource)
 
 
 def endpoint(resource: Any) -> tuple[str, int] | None:
-    server = server_of(resource)
-    if server is None or server.state != "ready" or server.port is None:
-        return None
-    return ADDRESS, server.port
+    return FAMILY.endpoint(resource)
 
 
 def password_changed(resource: Any) -> None:
-    server = server_of(resource)
-    if server is not None:
-        server.apply_password()
+    FAMILY.password_changed(resource)
 
 
 def stop(resource: Any, wait: bool = False) -> None:
     """Stop the resource's server (in the background unless ``wait``)."""
-    server = server_of(resource)
-    if server is None:
-        return
-    with server.lock:
-        server.stopping = True
-        server.state = "stopping"
-    if wait:
-        server.stop()
-        return
-    thread = threading.Thread(target=server.stop, name=f"postgres-stop-{server.identifier}", daemon=True)
-    with _lock:
-        _stoppers[:] = [t for t in _stoppers if t.is_alive()]
-        _stoppers.append(thread)
-    thread.start()
+    FAMILY.stop(resource, wait)
 
 
 def stop_all() -> None:
     """Stop every server and wait for them (moto reset, exit)."""
-    with _lock:
-        servers = list(_servers.values())
-        stoppers = list(_stoppers)
-    for server in servers:
-        server.stop()
-    for thread in stoppers:
-        thread.join(START_TIMEOUT_SECONDS)
+    FAMILY.stop_all()
 
 
 def shutdown() -> None:
     """At exit: stop every server, remove the emulator's PostgreSQL directory, let the
     reaper go."""
-    global _base, _template, _ca_certificate
-    stop_all()
-    with _dirs_lock:
-        base, _base, _template, _ca_certificate = _base, None, None, None
-    if base is not None:
-        shutil.rmtree(base, ignore_errors=True)
-        _reap(f"undir {base}")
-    _close_reaper()
+    FAMILY.shutdown()
 
 
 def report() -> dict[str, Any]:
     """``GET /_offsite/rds/postgres``."""
-    with _lock:
-        servers = [s.info() for s in _servers.values()]
-    return {
-        "enabled": enabled(),
-        "bin_dir": str(SETTINGS.bin_dir) if SETTINGS.bin_dir else None,
-        "base_dir": str(_base) if _base else None,
-        "ca_certificate": str(_ca_certificate) if _ca_certificate else None,
-        "servers": servers,
-    }
+    return FAMILY.report(SETTINGS.bin_dir)

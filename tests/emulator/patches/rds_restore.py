@@ -2,7 +2,8 @@
 instances, and deleting them again, as a scheduled restore test does it: timed statuses,
 overrides honoured as given (``False`` included), the snapshot's encryption, AWS's deletion
 rules, and the master password managed in Secrets Manager. With ``--postgres-bin`` the
-restored PostgreSQL databases are real servers (``rds_postgres``).
+restored PostgreSQL databases are real servers (``rds_postgres``), with ``--mysql-bin`` the
+restored MySQL, MariaDB and Aurora MySQL ones (``rds_mysql``, MariaDB).
 
 moto 5.2.5 made restored resources ``available`` at once, dropped every override that is
 ``False`` (``if value:``), so ``DeletionProtection=False`` kept the source's protection and a
@@ -26,11 +27,11 @@ made; computed when read, like ``rds_snapshot_lifecycle``):
 
 * RestoreDBInstanceFromDBSnapshot and RestoreDBClusterFromSnapshot return the new resource
   ``creating``; it is ``available`` once the copy delay has passed (and, with
-  ``--postgres-bin``, once its PostgreSQL server accepts connections: an instance is available
-  when it can be used). CreateDBInstance with ``DBClusterIdentifier`` likewise (the
-  instance of an Aurora PostgreSQL restored cluster waits for the cluster's server). Delay 0:
-  available at once, as moto had it (a PostgreSQL-backed instance is ``creating`` until its
-  server is ready). While ``creating`` a DB instance has no ``Endpoint`` (API_DBInstance: "The
+  ``--postgres-bin`` / ``--mysql-bin``, once its database server accepts connections: an
+  instance is available when it can be used). CreateDBInstance with ``DBClusterIdentifier``
+  likewise (the instance of a restored Aurora PostgreSQL or Aurora MySQL cluster waits for the
+  cluster's server). Delay 0: available at once, as moto had it (a server-backed instance is
+  ``creating`` until its server is ready). While ``creating`` a DB instance has no ``Endpoint`` (API_DBInstance: "The
   endpoint might not be shown for instances with the status of creating").
 * "You can create DB instances only after the RestoreDBClusterFromSnapshot operation has
   completed and the DB cluster is available" (API_RestoreDBClusterFromSnapshot):
@@ -182,7 +183,7 @@ from moto.rds.models import (
 from moto.rds.responses import RDSResponse
 from moto.rds.utils import split_arn
 
-from . import rds_content, rds_cross_account, rds_postgres
+from . import rds_content, rds_cross_account, rds_mysql, rds_postgres
 from .state import CONFIG, on_reset
 
 PHASE = "_offsite_phase"
@@ -220,10 +221,39 @@ def _start_phase(model: Any, status: str) -> None:
 
 
 def _server_owner(model: Any) -> Any:
-    """The model whose PostgreSQL server serves ``model`` (a cluster's instance: the cluster)."""
+    """The model whose database server serves ``model`` (a cluster's instance: the cluster)."""
     if isinstance(model, DBInstanceClustered):
         return model.__dict__.get("cluster")
     return model
+
+
+def _servers(owner: Any) -> Any:
+    """The module serving ``owner``'s engine (``rds_postgres``, ``rds_mysql``), else None."""
+    family = rds_content.engine_family(getattr(owner, "engine", None)) if owner is not None else None
+    return {rds_content.POSTGRES: rds_postgres, rds_content.MYSQL: rds_mysql}.get(family)  # type: ignore[arg-type]
+
+
+def _gate(owner: Any) -> str | None:
+    servers = _servers(owner)
+    return servers.gate(owner) if servers is not None else None
+
+
+def _served(owner: Any) -> tuple[str, int] | None:
+    """(address, port) of ``owner``'s ready server, else None."""
+    servers = _servers(owner)
+    return servers.endpoint(owner) if servers is not None else None
+
+
+def _stop_server(owner: Any) -> None:
+    servers = _servers(owner)
+    if servers is not None:
+        servers.stop(owner)
+
+
+def _password_changed(owner: Any) -> None:
+    servers = _servers(owner)
+    if servers is not None:
+        servers.password_changed(owner)
 
 
 def timed_status(model: Any) -> str | None:
@@ -236,7 +266,7 @@ def timed_status(model: Any) -> str | None:
     if time.monotonic() < phase["until"]:
         return "creating"
     if not isinstance(model, DBCluster):
-        gate = rds_postgres.gate(_server_owner(model))
+        gate = _gate(_server_owner(model))
         if gate == "starting":
             return "creating"
         if gate == "failed":
@@ -280,24 +310,24 @@ _CLUSTER_READER_ENDPOINT = DBCluster.reader_endpoint
 def _instance_endpoint(self: DBInstance) -> dict[str, Any] | None:
     if _in_phase(self) == "creating":
         return None
-    served = rds_postgres.endpoint(_server_owner(self))
+    served = _served(_server_owner(self))
     if served is not None:
         return {"Address": served[0], "Port": served[1]}
     return _INSTANCE_ENDPOINT.fget(self)  # type: ignore[attr-defined]
 
 
 def _cluster_endpoint(self: DBCluster) -> str:
-    served = rds_postgres.endpoint(self)
+    served = _served(self)
     return served[0] if served else _CLUSTER_ENDPOINT.fget(self)  # type: ignore[attr-defined]
 
 
 def _cluster_reader_endpoint(self: DBCluster) -> str:
-    served = rds_postgres.endpoint(self)
+    served = _served(self)
     return served[0] if served else _CLUSTER_READER_ENDPOINT.fget(self)  # type: ignore[attr-defined]
 
 
 def _cluster_port_get(self: DBCluster) -> int | None:
-    served = rds_postgres.endpoint(self)
+    served = _served(self)
     return served[1] if served else self.__dict__.get("_offsite_port")
 
 
@@ -454,21 +484,28 @@ def _apply_booleans(model: Any, overrides: Any, pairs: tuple[tuple[str, str], ..
             setattr(model, attribute, bool(value))
 
 
+# The engines whose restored resources get a real server (with --postgres-bin / --mysql-bin).
+SERVED_INSTANCE_ENGINES = ("postgres", "mysql", "mariadb")
+SERVED_CLUSTER_ENGINES = ("aurora-postgresql", "aurora-mysql", "aurora")
+
+
 def _start_server(owner: Any, kind: str) -> None:
     engine = str(owner.engine)
+    common: dict[str, Any] = {
+        "account": owner.account_id,
+        "region": owner.region,
+        "identifier": owner.db_cluster_identifier if kind == "cluster" else owner.db_instance_identifier,
+        "master_username": str(owner.master_username or ""),
+        "password_source": lambda: master_password(owner),
+        "content": copy.deepcopy(rds_content.content_of(owner)),
+    }
+    if rds_content.engine_family(engine) == rds_content.MYSQL:
+        secure = rds_mysql.requires_secure_transport(engine, owner.engine_version)
+        rds_mysql.start(owner, kind, **common, require_secure_transport=secure)
+        return
     major = str(owner.engine_version or "0").split(".")[0]
     force_ssl = engine == "postgres" and major.isdigit() and int(major) >= 15
-    rds_postgres.start(
-        owner,
-        kind,
-        account=owner.account_id,
-        region=owner.region,
-        identifier=owner.db_cluster_identifier if kind == "cluster" else owner.db_instance_identifier,
-        master_username=str(owner.master_username or ""),
-        password_source=lambda: master_password(owner),
-        content=copy.deepcopy(rds_content.content_of(owner)),
-        force_ssl=force_ssl,
-    )
+    rds_postgres.start(owner, kind, **common, force_ssl=force_ssl)
 
 
 def _restore_instance(original: Any) -> Any:
@@ -494,7 +531,7 @@ def _restore_instance(original: Any) -> Any:
             instance.publicly_accessible = subnet_group is None or subnet_group == "default"
         instance.__dict__[RESTORED] = True
         _start_phase(instance, "creating")
-        if engine == "postgres":
+        if engine in SERVED_INSTANCE_ENGINES:
             _start_server(instance, "instance")
         return instance
 
@@ -553,7 +590,7 @@ def _create_instance(original: Any) -> Any:
                 instance.publicly_accessible = _given(db_kwargs, "db_subnet_group_name") == "default"
             _start_phase(instance, "creating")
             owner = instance.__dict__.get("cluster")
-            if owner is not None and owner.__dict__.get(RESTORED) and owner.engine == "aurora-postgresql":
+            if owner is not None and owner.__dict__.get(RESTORED) and owner.engine in SERVED_CLUSTER_ENGINES:
                 _start_server(owner, "cluster")
         return instance
 
@@ -602,7 +639,7 @@ def _delete_instance(original: Any) -> Any:
         deleted = original(self, db_instance_identifier, final_db_snapshot_identifier,
                            skip_final_snapshot, delete_automated_backups)
         if not isinstance(instance, DBInstanceClustered):
-            rds_postgres.stop(instance)
+            _stop_server(instance)
         if CONFIG.copy_delay_seconds > 0:
             self.databases[instance.db_instance_identifier] = instance
             _start_deleting(self, instance)
@@ -651,7 +688,7 @@ def _delete_cluster(original: Any) -> Any:
                 if (snapshot.snapshot_type == "automated"
                         and snapshot.db_cluster_identifier == cluster.db_cluster_identifier):
                     self.cluster_snapshots.pop(snapshot.db_cluster_snapshot_identifier, None)
-        rds_postgres.stop(cluster)
+        _stop_server(cluster)
         cluster.status = "deleting"
         if CONFIG.copy_delay_seconds > 0:
             self.clusters[cluster.db_cluster_identifier] = cluster
@@ -732,7 +769,7 @@ def _modify_instance(original: Any) -> Any:
         changes = any(_given(db_kwargs, p) is not None for p in password_settings)
         result = original(self, db_instance_identifier, db_kwargs)
         if changes:
-            rds_postgres.password_changed(instance)
+            _password_changed(instance)
         return result
 
     return modify
@@ -754,7 +791,7 @@ def _modify_cluster(original: Any) -> Any:
         )
         result = original(self, kwargs)
         if changes:
-            rds_postgres.password_changed(cluster)
+            _password_changed(cluster)
         return result
 
     return modify
@@ -780,6 +817,7 @@ def _create_snapshot(original: Any) -> Any:
 @on_reset
 def _stop_servers() -> None:
     rds_postgres.stop_all()
+    rds_mysql.stop_all()
 
 
 def apply() -> None:

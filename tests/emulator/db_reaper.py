@@ -1,9 +1,10 @@
-"""The Offsite emulator's PostgreSQL reaper: removes what the emulator's PostgreSQL servers
-leave behind when the emulator dies without cleaning up (SIGKILL, as the Rust harness stops
-it). Not a patch and not for direct use: ``patches/rds_postgres.py`` starts it, in its own
-session, with a pipe on its stdin, and writes one line per change:
+"""The Offsite emulator's database-server reaper: removes what the emulator's PostgreSQL and
+MariaDB servers leave behind when the emulator dies without cleaning up (SIGKILL, as the Rust
+harness stops it). Not a patch and not for direct use: ``patches/db_servers.py`` starts one
+per emulator process, in its own session, with a pipe on its stdin, and writes one line per
+change (for every engine's servers alike):
 
-    proc <process group id>      a server (or initdb) whose whole process group to kill
+    proc <process group id>      a server (or initdb, mariadb-install-db): kill its process group
     unproc <process group id>    stopped cleanly; forget it
     dir <path>                   a directory to remove
     undir <path>                 removed cleanly; forget it
