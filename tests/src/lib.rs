@@ -71,7 +71,7 @@ pub enum HarnessError {
 
 /// The launcher's options that start real database servers (found on the `PATH` and in
 /// Debian's directories).
-const DATABASE_SERVER_ARGS: &[&str] = &["--postgres-bin", "auto"];
+const DATABASE_SERVER_ARGS: &[&str] = &["--postgres-bin", "auto", "--mysql-bin", "auto"];
 
 /// Settings of one emulator process.
 #[derive(Debug, Clone, Default)]

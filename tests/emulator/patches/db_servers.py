@@ -17,9 +17,10 @@ AWS behaviour reproduced
 * The master password follows the one RDS keeps (``password_source``, read when the server
   is loaded and again on ``password_changed``: Modify, managed secret, rotation; RDS User
   Guide, "Password management with Amazon RDS and AWS Secrets Manager").
-* TLS: each engine's servers share a certificate self-signed by the emulator for
-  ``127.0.0.1`` (IP SAN) and ``localhost`` (``write_certificate``); the report's
-  ``ca_certificate`` is the file a client verifies it with (the RDS CA bundle does not).
+* TLS: each engine's servers share a certificate for ``127.0.0.1`` (IP SAN) and
+  ``localhost``, issued by a CA of the emulator (``write_certificate``), as RDS's servers
+  present a certificate its CA issued; the report's ``ca_certificate`` is that CA, the file a
+  client verifies the server with (in place of the RDS CA bundle).
 
 How it is emulated
 ------------------
@@ -211,24 +212,50 @@ def parent_dir() -> str:
 
 def write_certificate(directory: Path, public: Path, give: Callable[[Path], None],
                       log: logging.Logger) -> Path | None:
-    """A self-signed certificate for 127.0.0.1 (IP SAN) and localhost: ``server.crt`` and
-    ``server.key`` in ``directory`` (given to the server user, the key 0600), and a copy of
-    the certificate at ``public`` for clients that verify it. None without ``cryptography``."""
+    """A certificate authority of the emulator and a server certificate it signed for
+    127.0.0.1 (IP SAN) and localhost, as RDS serves a certificate issued by its CA (RDS User
+    Guide, "Using SSL/TLS to encrypt a connection to a DB instance or cluster": the client
+    trusts the CA bundle, the server presents a certificate the CA signed, never the CA
+    itself; strict verifiers such as webpki refuse a CA certificate used as the server's).
+    ``server.crt`` and ``server.key`` (the key 0600) and ``ca.crt`` in ``directory``, given to
+    the server user, and a copy of the CA's certificate at ``public`` for clients that verify
+    it. None without ``cryptography``."""
     try:
         from cryptography import x509
         from cryptography.hazmat.primitives import hashes, serialization
         from cryptography.hazmat.primitives.asymmetric import ec
-        from cryptography.x509.oid import NameOID
+        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
     except ImportError:  # pragma: no cover - cryptography is pinned in requirements.txt
         log.warning("cryptography is missing: the servers run without TLS")
         return None
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ADDRESS)])
     now = datetime.now(timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Offsite emulator RDS CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+                encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
     certificate = (
         x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ADDRESS)]))
+        .issuer_name(ca_name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(days=1))
@@ -239,10 +266,14 @@ def write_certificate(directory: Path, public: Path, give: Callable[[Path], None
             ),
             critical=False,
         )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
     )
-    crt, pem_key = directory / "server.crt", directory / "server.key"
+    crt, pem_key, ca_crt = directory / "server.crt", directory / "server.key", directory / "ca.crt"
     crt.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     pem_key.write_bytes(
         key.private_bytes(
@@ -251,11 +282,13 @@ def write_certificate(directory: Path, public: Path, give: Callable[[Path], None
             serialization.NoEncryption(),
         )
     )
-    crt.chmod(0o644)
+    ca_crt.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    for path in (crt, ca_crt):
+        path.chmod(0o644)
     pem_key.chmod(0o600)
-    give(crt)
-    give(pem_key)
-    public.write_bytes(crt.read_bytes())
+    for path in (crt, pem_key, ca_crt):
+        give(path)
+    public.write_bytes(ca_crt.read_bytes())
     public.chmod(0o644)
     return public
 

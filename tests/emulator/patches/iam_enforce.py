@@ -56,7 +56,8 @@ tags in moto (a resource being created has none); ``kms:CallerAccount``,
 ``kms:GrantIsForAWSResource`` (false: a direct call), ``kms:EncryptionContext:…``,
 ``kms:EncryptionContextKeys``; ``sns:Protocol``, ``sns:Endpoint`` (Subscribe);
 ``s3:x-amz-server-side-encryption[-aws-kms-key-id]`` (headers), ``s3:prefix`` (a listing's
-``prefix``); ``rds:PubliclyAccessible``, ``rds:DatabaseClass`` (a creation's request); ``sts:ExternalId``,
+``prefix``); ``rds:PubliclyAccessible``, ``rds:DatabaseClass`` (a creation's request),
+``rds:ManageMasterUserPassword`` (as the request states it); ``sts:ExternalId``,
 ``sts:RoleSessionName`` (AssumeRole). Service keys are kept only where the catalogue lists
 them for the action and resource type. ``aws:SourceArn``, ``aws:SourceAccount``,
 ``aws:CalledVia``, ``kms:ViaService`` are known and absent: a role's direct call carries
@@ -648,6 +649,8 @@ def _base_context(principal: Principal, call: Call) -> Context:
             ctx["rds:publiclyaccessible"] = [str(p["PubliclyAccessible"]).lower()]
         if p.get("DBInstanceClass"):
             ctx["rds:databaseclass"] = [str(p["DBInstanceClass"])]
+        if str(p.get("ManageMasterUserPassword", "")).lower() in ("true", "false"):
+            ctx["rds:managemasteruserpassword"] = [str(p["ManageMasterUserPassword"]).lower()]
     if call.service == "ssm":
         # Set only when the request names them (the SSM condition keys of PutParameter and
         # GetParametersByPath); an absent key is absent, as IAM treats it.

@@ -101,6 +101,9 @@ KNOWN_KEYS: tuple[str, ...] = (
     # Amazon RDS"): absent when the request does not name them.
     "rds:publiclyaccessible",
     "rds:databaseclass",
+    # Whether a request asks RDS to manage the master password (a request key of the creating,
+    # restoring and modifying actions); absent when the request does not name it.
+    "rds:managemasteruserpassword",
     "kms:viaservice",
     "kms:calleraccount",
     "kms:grantisforawsresource",

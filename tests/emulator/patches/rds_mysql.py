@@ -28,7 +28,7 @@ AWS behaviour reproduced
   CREATE USER, EVENT, TRIGGER, REPLICATION SLAVE``, on ``*.*`` ``WITH GRANT OPTION``; no
   ``SUPER``, ``FILE`` or ``SHUTDOWN``): so here, whatever the engine. RDS's own administrator
   is ``rdsadmin@localhost``; so here, reachable only through the server's Unix socket.
-* TLS: the server has a certificate (self-signed by the emulator, ``ca_certificate`` in the
+* TLS: the server has a certificate (issued by the emulator's CA, ``ca_certificate`` in the
   report below: ``--ssl-ca`` with ``--ssl-verify-server-cert`` against that file works, the
   RDS CA bundle does not). Whether connections without TLS are refused follows the engine's
   default ``require_secure_transport`` (``requires_secure_transport``): RDS User Guide,
@@ -459,8 +459,8 @@ class Server(db_servers.Server):
         certificate = FAMILY.ca_certificate
         if certificate is not None:
             assert FAMILY.template is not None
-            holder = FAMILY.template.parent  # server.crt / server.key (self-signed: its own CA)
-            args += [f"--ssl-ca={holder / 'server.crt'}", f"--ssl-cert={holder / 'server.crt'}",
+            holder = FAMILY.template.parent  # server.crt / server.key, ca.crt (the emulator's CA)
+            args += [f"--ssl-ca={holder / 'ca.crt'}", f"--ssl-cert={holder / 'server.crt'}",
                      f"--ssl-key={holder / 'server.key'}"]
         require = "ON" if self.require_secure_transport and certificate is not None else "OFF"
         args.append(f"--require-secure-transport={require}")

@@ -26,7 +26,7 @@ AWS behaviour reproduced
   default since 14). RDS's own superuser is ``rdsadmin`` and the master user is a member of
   ``rds_superuser``, not a superuser (RDS User Guide, "Understanding PostgreSQL roles and
   permissions"); so here.
-* TLS: the server has a certificate (self-signed by the emulator, ``ca_certificate`` in the
+* TLS: the server has a certificate (issued by the emulator's CA, ``ca_certificate`` in the
   report below: ``sslmode=require`` and ``verify-ca``/``verify-full`` against that file work,
   the RDS CA bundle does not). RDS for PostgreSQL 15 and later refuse connections without
   TLS by default (``rds.force_ssl`` 1; RDS User Guide, "Updating applications to connect to

@@ -65,22 +65,26 @@ fn shop(placed: &[String]) -> serde_json::Value {
     }])
 }
 
-/// A deployed pair with the data checks on, the emulator's real PostgreSQL behind restores,
-/// and the CA bundle in the vault's bucket (the emulator's CA, as the RDS bundle would be).
-async fn pair_with_checks() -> Pipeline {
+/// A deployed pair with the data checks `checks` on, the emulator's real database servers
+/// behind restores, and the CA bundle in the vault's bucket (the emulator's CA, as the RDS
+/// bundle would be; the PostgreSQL and MariaDB servers' CAs are one file each, both in it).
+async fn pair_with_checks(checks: &str) -> Pipeline {
     let options = offsite_tests::EmulatorOptions {
         copy_delay: Duration::from_secs(1),
         database_servers: true,
         ..Default::default()
     };
     let bundle = format!("s3://{CA_BUCKET}/{CA_KEY}");
-    let parameters = [("RestoreTestChecks", CHECKS), ("RestoreTestCaBundle", bundle.as_str())];
+    let parameters = [("RestoreTestChecks", checks), ("RestoreTestCaBundle", bundle.as_str())];
     let pair = offsite_tests::deployed::DeployedPair::start(&options, &[], &parameters)
         .await
         .unwrap_or_else(|e| panic!("deploy the pair: {e}"));
-    let servers = pair.emulator.postgres_servers().expect("the emulator's PostgreSQL report");
-    assert!(servers.enabled, "the emulator runs PostgreSQL (tests/emulator/install-db-servers.sh installs it)");
-    let ca = std::fs::read(servers.ca_certificate.expect("the emulator's CA")).expect("read the CA");
+    let mut ca = Vec::new();
+    for servers in [pair.emulator.postgres_servers(), pair.emulator.mysql_servers()] {
+        let servers = servers.expect("the emulator's database servers");
+        assert!(servers.enabled, "the emulator runs PostgreSQL and MariaDB (tests/emulator/install-db-servers.sh)");
+        ca.extend(std::fs::read(servers.ca_certificate.expect("the emulator's CA")).expect("read the CA"));
+    }
     let s3 = aws_sdk_s3::Client::new(&pair.vault);
     s3.create_bucket().bucket(CA_BUCKET).send().await.expect("the CA bucket");
     s3.put_object().bucket(CA_BUCKET).key(CA_KEY).body(ca.into()).send().await.expect("the CA bundle");
@@ -116,7 +120,7 @@ async fn conclude_both(tester: &RestoreTester) -> (Conclusion, Conclusion) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_data_is_read_through_the_managed_password_and_wrong_data_fails_the_test() {
-    let p = pair_with_checks().await;
+    let p = pair_with_checks(CHECKS).await;
     let hour = 3_600;
     let good = import_holding(&p, "orders-db", "orders", shop(&[before_now(2 * hour), before_now(hour)])).await;
     // One order, three days old: too few rows, and stale.
@@ -164,7 +168,7 @@ async fn the_data_is_read_through_the_managed_password_and_wrong_data_fails_the_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_whose_certificate_does_not_chain_to_the_bundle_fails_the_data_check() {
-    let p = pair_with_checks().await;
+    let p = pair_with_checks(CHECKS).await;
     let copy = import_holding(&p, "orders-db", "orders", shop(&[before_now(60), before_now(30)])).await;
     // The tester as deployed, but trusting another CA (a bundle of the wrong Region, say).
     let mut settings = offsite_restore_test::settings::RestoreTestSettings::from_env(
@@ -186,4 +190,102 @@ async fn a_server_whose_certificate_does_not_chain_to_the_bundle_fails_the_data_
     assert_eq!(copy_now(&p, &result.copy_arn.clone().unwrap_or_default()).await.tag(tags::RESTORE_TEST), Some("failed"));
     assert!(p.vault_copies().await.iter().any(|c| c.identifier == copy));
     run_until_gone(&p, &tester, None, "the restore to be gone").await;
+}
+
+/// MySQL-family data checks: a database named `shop` with its `orders` (no schema).
+const MYSQL_CHECKS: &str = r#"[
+    {"source": "payments", "database": "shop",
+     "row_counts": [{"table": "orders", "min": 2, "max": 2}],
+     "freshness": [{"table": "orders", "column": "placed_at", "within": "1d"}]},
+    {"source": "ledger", "database": "shop", "row_counts": [{"table": "shop.refunds"}]}]"#;
+
+/// The MySQL shape of [`shop`]: the tables sit in the database.
+fn mysql_shop(placed: &[String]) -> serde_json::Value {
+    let rows: Vec<serde_json::Value> =
+        placed.iter().enumerate().map(|(i, at)| json!([i + 1, format!("customer {i}"), at])).collect();
+    json!([{
+        "name": "shop",
+        "tables": [{"name": "orders",
+            "columns": [{"name": "id", "type": "int"}, {"name": "customer", "type": "varchar(64)"},
+                        {"name": "placed_at", "type": "datetime"}],
+            "rows": rows}],
+    }])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_and_aurora_mysql_restores_are_checked_through_the_mysql_client() {
+    let p = pair_with_checks(MYSQL_CHECKS).await;
+    let rds = aws_sdk_rds::Client::new(&p.vault);
+    // RDS for MySQL: an instance; Aurora MySQL: a cluster, whose password is the cluster's.
+    rds.create_db_instance()
+        .db_instance_identifier("payments-db")
+        .db_instance_class("db.t4g.micro")
+        .engine("mysql")
+        .engine_version("8.0.40")
+        .allocated_storage(20)
+        .master_username("offsite")
+        .master_user_password("not-a-secret-1")
+        .storage_encrypted(true)
+        .kms_key_id(&p.import_key)
+        .send()
+        .await
+        .expect("the MySQL instance");
+    rds.create_db_cluster()
+        .db_cluster_identifier("ledger-cluster")
+        .engine("aurora-mysql")
+        .engine_version("8.0.mysql_aurora.3.05.2")
+        .master_username("offsite")
+        .master_user_password("not-a-secret-1")
+        .storage_encrypted(true)
+        .kms_key_id(&p.import_key)
+        .send()
+        .await
+        .expect("the Aurora MySQL cluster");
+    let fresh = [before_now(600), before_now(300)];
+    p.emulator.seed_database(VAULT, SnapshotKind::Instance, "payments-db", mysql_shop(&fresh)).expect("seed");
+    p.emulator.seed_database(VAULT, SnapshotKind::Cluster, "ledger-cluster", mysql_shop(&fresh)).expect("seed");
+    let payments = vault_import(&p.vault, "payments-db", "payments", 1, SystemTime::now()).await;
+    let ledger = offsite_tests::fixtures::vault_import_of(
+        &p.vault,
+        SnapshotKind::Cluster,
+        "ledger-cluster",
+        "ledger",
+        1,
+        SystemTime::now(),
+    )
+    .await;
+    let tester = p.restore_tester().await;
+
+    let mut results = std::collections::BTreeMap::new();
+    run_until(&tester, "both tests to conclude", |r| {
+        for database in ["payments", "ledger"] {
+            if let Some(c) = concluded_of(r, database) {
+                results.entry(database).or_insert_with(|| c.clone());
+            }
+        }
+        results.len() == 2
+    })
+    .await;
+    let paid = &results["payments"];
+    assert!(paid.passed, "{paid:#?}");
+    let rows = paid.findings.iter().find(|f| f.check == "rows orders").expect("the row count");
+    assert_eq!(rows.detail, "2 rows (expected 2 to 2)");
+    assert!(paid.findings.iter().any(|f| f.check == "newest orders.placed_at" && f.passed), "{paid:#?}");
+    // The cluster: reached at its endpoint with the cluster's managed password; the table the
+    // operator expects is missing, and the database says so.
+    let audited = &results["ledger"];
+    assert!(!audited.passed, "{audited:#?}");
+    let missing = audited.findings.iter().find(|f| f.check == "rows shop.refunds").expect("the check");
+    assert!(!missing.passed && missing.detail.contains("refunds"), "{missing:#?}");
+    assert!(audited.findings.iter().filter(|f| f.check != "rows shop.refunds").all(|f| f.passed), "{audited:#?}");
+    for (copy, result) in [(&payments, "passed"), (&ledger, "failed")] {
+        let tagged = p.vault_copies().await.into_iter().find(|c| &c.identifier == copy).expect("the copy");
+        assert_eq!(tagged.tag(tags::RESTORE_TEST), Some(result));
+    }
+    run_until_gone(&p, &tester, None, "the restores to be gone").await;
+    let servers = offsite_tests::fixtures::wait_for("the servers to stop", Duration::from_secs(120), || async {
+        Some(p.emulator.mysql_servers().expect("report")).filter(|s| s.servers.is_empty())
+    })
+    .await;
+    assert!(servers.servers.is_empty());
 }

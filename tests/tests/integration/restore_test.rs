@@ -60,14 +60,17 @@ pub(crate) async fn run_until_gone(p: &Pipeline, tester: &RestoreTester, at: Opt
 /// Runs the tester (at the real time) until its report is what `done` waits for; a bound on
 /// runs, with a pause between them for RDS (the emulator) to move on.
 pub(crate) async fn run_until(tester: &RestoreTester, what: &str, mut done: impl FnMut(&Report) -> bool) -> Report {
+    let mut last = None;
     for _ in 0..200 {
         let report = run(tester, DateTime::from(SystemTime::now())).await;
         if done(&report) {
             return report;
         }
+        last = Some(report);
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    panic!("{what}: not after 200 runs");
+    let tests = last.map(|r| r.tests).unwrap_or_default();
+    panic!("{what}: not after 200 runs; the last run's tests: {tests:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
