@@ -9,7 +9,7 @@ EMULATOR_ARGS ?=
 
 VENV_STAMP := $(VENV)/.installed
 
-.PHONY: venv emulator demo test ci-soak bench mutants package lint lint-infra fmt clean
+.PHONY: venv db-servers emulator demo test ci-soak bench mutants package lint lint-infra fmt clean
 
 # The emulator (moto, pinned) in a project virtualenv; reinstalled when the pins change.
 $(VENV_STAMP): tests/emulator/requirements.txt
@@ -18,6 +18,12 @@ $(VENV_STAMP): tests/emulator/requirements.txt
 	touch $@
 
 venv: $(VENV_STAMP)
+
+# The real database servers the emulator runs behind restored databases for the restore
+# tests' data checks (Debian's postgresql-15 and mariadb-server, pinned; apt, as root),
+# installed only when missing.
+db-servers:
+	bash tests/emulator/install-db-servers.sh
 
 # The emulator in the foreground on 127.0.0.1:$(PORT), for manual use. Stop it with Ctrl-C.
 emulator: venv
@@ -31,7 +37,8 @@ demo: venv
 # Every unit and integration test; each integration test starts and stops its own emulator.
 # The Lambda binaries are built first: the deployed-shape test runs them as Lambda would.
 # The reliability runs (chaos, hostile) leave their one-line summaries in target/reliability/.
-test: venv
+# The restore tests' data checks run against real PostgreSQL and MariaDB servers (db-servers).
+test: venv db-servers
 	rm -rf target/reliability
 	$(CARGO) build --workspace --bins --locked
 	$(CARGO) test --workspace --locked

@@ -147,6 +147,9 @@ def _parameter_placeholder(name: str, spec: dict[str, Any]) -> Any:
         value = OTHER_ACCOUNT
     elif re.search(r"\[a-z\]\{2\}", pattern):
         value = OTHER_REGION
+    elif pattern.startswith("^((s3://"):
+        # An S3 URI of an object (RestoreTestCaBundle): the first form the pattern admits.
+        value = f"s3://{name.lower()}-example/rds/global-bundle.pem"
     elif "[a-z0-9.-]{1,61}" in pattern:
         value = f"{name.lower()}-example"
     elif "subnet-" in pattern:
@@ -155,6 +158,9 @@ def _parameter_placeholder(name: str, spec: dict[str, Any]) -> Any:
         value = "sg-0123456789abcdef0"
     elif "(?!default$)" in pattern:
         # A DB subnet group name (not the default VPC's "default").
+        value = f"{name.lower()}-example"
+    elif not pattern and kind == "String" and spec.get("MaxLength"):
+        # Free text of bounded length (RestoreTestChecks): any text turns its statements on.
         value = f"{name.lower()}-example"
     else:
         raise LintError(f"parameter {name} has no default and no pattern this script can fill in")

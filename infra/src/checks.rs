@@ -321,6 +321,15 @@ const RESTORE_TESTER_NEVER: [&str; 7] = [
     "rds:StartExportTask",
 ];
 
+/// The managed secrets are RDS's: the tester reads a password, never writes, changes or
+/// deletes one.
+const SECRET_WRITES: [&str; 4] = [
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecret",
+    "secretsmanager:DeleteSecret",
+    "secretsmanager:PutResourcePolicy",
+];
+
 /// The tag keys the restore tester may write on a vault copy (its evidence).
 const EVIDENCE_TAG_PREFIX: &str = "offsite:restore-test";
 
@@ -359,6 +368,34 @@ fn restore_tester_touches_only_its_own(t: &Template, out: &mut Vec<String>) {
                     t.name, s.sid
                 ));
             }
+        }
+    }
+    // A modify only to have RDS manage the master password (the data checks): a modify that
+    // could change anything else is refused by the condition on the request.
+    for action in ["rds:ModifyDBInstance", "rds:ModifyDBCluster"] {
+        for s in statements.iter().filter(|s| s.allow && s.covers(action)) {
+            if !s.condition_values("Bool", "rds:ManageMasterUserPassword").iter().any(|v| v == "true") {
+                out.push(format!(
+                    "{} {role}: {binary} may {action} without rds:ManageMasterUserPassword true (statement {:?})",
+                    t.name, s.sid
+                ));
+            }
+        }
+    }
+    // The passwords of its own restores only: RDS's secrets (rds!db-*, rds!cluster-*) whose
+    // primary-resource tag names an rt-* restore.
+    for s in statements.iter().filter(|s| s.allow && s.covers("secretsmanager:GetSecretValue")) {
+        let rds_secrets = !s.resources.is_empty() && s.resources.iter().all(|r| r.to_string().contains(":secret:rds!"));
+        let own = ["aws:ResourceTag/aws:rds:primaryDBInstanceArn", "aws:ResourceTag/aws:rds:primaryDBClusterArn"]
+            .iter()
+            .flat_map(|key| s.condition_values("StringLike", key))
+            .collect::<Vec<Value>>();
+        let own = !own.is_empty() && own.iter().all(is_own_restore);
+        if !rds_secrets || !own || s.any_resource() {
+            out.push(format!(
+                "{} {role}: {binary} may read secrets beyond the managed passwords of its own restores (statement {:?})",
+                t.name, s.sid
+            ));
         }
     }
     for s in statements.iter().filter(|s| s.allow && s.covers("rds:AddTagsToResource")) {
@@ -417,6 +454,7 @@ pub fn vault(t: &Template) -> Vec<String> {
     // The restore tester: its own restores only, evidence tags only on vault copies, and
     // never a snapshot deleted, copied, shared, exported or made.
     restore_tester_touches_only_its_own(t, &mut out);
+    never(t, "offsite-restore-test", &SECRET_WRITES, "write a secret (the managed passwords are RDS's)", &mut out);
     never(t, "offsite-restore-test", &DELETE, "delete a snapshot", &mut out);
     never(t, "offsite-restore-test", &SHARE, "share a snapshot", &mut out);
     never(t, "offsite-restore-test", &COPY, "copy a snapshot", &mut out);

@@ -524,7 +524,37 @@ Resources:
                 Effect: Allow
                 Action: [rds:DeleteDBSnapshot, rds:CopyDBClusterSnapshot, rds:ModifyDBSnapshotAttribute, rds:StartExportTask, rds:CreateDBSnapshot, rds:RemoveTagsFromResource]
                 Resource: "arn:aws:rds:*:*:snapshot:vault-*"
+              - Sid: ModifyAnythingOfOwnRestores
+                Effect: Allow
+                Action: rds:ModifyDBInstance
+                Resource: "arn:aws:rds:*:*:db:rt-*"
+                Condition: {StringEquals: {"aws:ResourceTag/offsite:managed-by": offsite-restore-test}}
+              - Sid: ReadAnySecret
+                Effect: Allow
+                Action: secretsmanager:GetSecretValue
+                Resource: "arn:aws:secretsmanager:*:*:secret:*"
+              - Sid: ReadEveryDatabasesPassword
+                Effect: Allow
+                Action: secretsmanager:GetSecretValue
+                Resource: "arn:aws:secretsmanager:*:*:secret:rds!db-*"
+                Condition: {StringLike: {"aws:ResourceTag/aws:rds:primaryDBInstanceArn": "arn:aws:rds:*:*:db:*"}}
+              - Sid: KeepThePassword
+                Effect: Allow
+                Action: secretsmanager:PutSecretValue
+                Resource: "arn:aws:secretsmanager:*:*:secret:rds!db-*"
               # Right: not refused.
+              - Sid: ManagePasswordsOnly
+                Effect: Allow
+                Action: [rds:ModifyDBInstance, rds:ModifyDBCluster]
+                Resource: ["arn:aws:rds:*:*:db:rt-*", "arn:aws:rds:*:*:cluster:rt-*"]
+                Condition:
+                  StringEquals: {"aws:ResourceTag/offsite:managed-by": offsite-restore-test}
+                  Bool: {"rds:ManageMasterUserPassword": "true"}
+              - Sid: OwnPasswordsOnly
+                Effect: Allow
+                Action: secretsmanager:GetSecretValue
+                Resource: "arn:aws:secretsmanager:*:*:secret:rds!cluster-*"
+                Condition: {StringLike: {"aws:ResourceTag/aws:rds:primaryDBClusterArn": "arn:aws:rds:*:*:cluster:rt-*"}}
               - Sid: DeleteOwnRestoresOnly
                 Effect: Allow
                 Action: [rds:DeleteDBInstance, rds:DeleteDBCluster]
@@ -550,6 +580,18 @@ Resources:
              with offsite:managed-by=offsite-restore-test) (statement \"ModifyAllButMarked\")",
             "offsite-restore-test may rds:ModifyDBCluster beyond its own marked restores (db:rt-* / cluster:rt-* \
              with offsite:managed-by=offsite-restore-test) (statement \"ModifyOwnOrImports\")",
+            "offsite-restore-test may rds:ModifyDBInstance without rds:ManageMasterUserPassword true (statement \
+             \"ModifyAllButMarked\")",
+            "offsite-restore-test may rds:ModifyDBCluster without rds:ManageMasterUserPassword true (statement \
+             \"ModifyOwnOrImports\")",
+            "offsite-restore-test may rds:ModifyDBInstance without rds:ManageMasterUserPassword true (statement \
+             \"ModifyAnythingOfOwnRestores\")",
+            "offsite-restore-test may read secrets beyond the managed passwords of its own restores (statement \
+             \"ReadAnySecret\")",
+            "offsite-restore-test may read secrets beyond the managed passwords of its own restores (statement \
+             \"ReadEveryDatabasesPassword\")",
+            "offsite-restore-test may secretsmanager:PutSecretValue, it must never write a secret (the managed \
+             passwords are RDS's)",
             "offsite-restore-test's tag writes on vault copies are not limited to the offsite:restore-test* keys \
              (statement \"AnyTagsOnVaultCopies\")",
             "offsite-restore-test may tag \"arn:aws:rds:*:*:subgrp:*\", beyond its own restores and the vault copies \
@@ -564,7 +606,13 @@ Resources:
              or remove a tag",
         ],
     );
-    for right in ["DeleteOwnRestoresOnly", "EvidenceTagsOnly", "StageTagsOnOwnRestores"] {
+    for right in [
+        "DeleteOwnRestoresOnly",
+        "EvidenceTagsOnly",
+        "StageTagsOnOwnRestores",
+        "ManagePasswordsOnly",
+        "OwnPasswordsOnly",
+    ] {
         assert!(!violations.contains(&format!("(statement \"{right}\")")), "{right} is right:\n{violations}");
     }
 }
@@ -641,7 +689,40 @@ fn the_restore_tester_resolves_with_its_parameters() {
             == "arn:aws:rds:eu-west-1:222222222222:subgrp:restore-tests",
         "{text}"
     );
+    assert!(statement("ManagePasswordsOfOwnRestoresOnly").is_null(), "no data checks, no modify: {text}");
+    assert!(statement("ReadOwnInstanceRestoresPasswordsOnly").is_null(), "no data checks, no secret: {text}");
+
+    // The data checks: the modify, the managed secrets, the CA bundle's object only.
+    d.parameters.insert("RestoreTestChecks".into(), r#"[{"source": "*", "row_counts": [{"table": "t"}]}]"#.into());
+    d.parameters.insert("RestoreTestCaBundle".into(), "s3://vault-ca/rds/global-bundle.pem".into());
+    assert_eq!(d.condition(&vault, "HasRestoreTestChecks"), Ok(true));
+    assert_eq!(d.condition(&vault, "HasRestoreTestCaBundleInS3"), Ok(true));
+    let env = d.function_env(&vault, "offsite-restore-test").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        env.get("OFFSITE_RESTORE_TEST_CA_BUNDLE").map(String::as_str),
+        Some("s3://vault-ca/rds/global-bundle.pem")
+    );
+    let policy =
+        d.document(&vault, &role["Properties"]["Policies"][0]["PolicyDocument"]).unwrap_or_else(|e| panic!("{e}"));
+    let text = policy.to_string();
+    let statement = |sid: &str| {
+        policy["Statement"].as_array().into_iter().flatten().find(|s| s["Sid"] == sid).cloned().unwrap_or_default()
+    };
+    assert_eq!(statement("ReadTheCaBundleOnly")["Resource"], "arn:aws:s3:::vault-ca/rds/global-bundle.pem", "{text}");
+    assert_eq!(
+        statement("ReadOwnInstanceRestoresPasswordsOnly")["Condition"]["StringLike"]["aws:ResourceTag/aws:rds:primaryDBInstanceArn"],
+        "arn:aws:rds:eu-west-1:222222222222:db:rt-*"
+    );
+    assert_eq!(
+        statement("ManagePasswordsOfOwnRestoresOnly")["Condition"]["Bool"]["rds:ManageMasterUserPassword"],
+        "true"
+    );
+    // A bundle in the function's file system: no S3 statement.
+    d.parameters.insert("RestoreTestCaBundle".into(), "/opt/rds/global-bundle.pem".into());
+    assert_eq!(d.condition(&vault, "HasRestoreTestCaBundleInS3"), Ok(false));
+
     // Without a subnet group: no restore tests.
     d.parameters.remove("RestoreTestSubnetGroup");
     assert_eq!(d.condition(&vault, "HasRestoreTest"), Ok(false));
+    assert_eq!(d.condition(&vault, "HasRestoreTestChecks"), Ok(false));
 }

@@ -156,8 +156,7 @@ impl DataChecks {
     /// The queries, in order: the row counts, then the freshness checks.
     pub fn queries(&self) -> Vec<Query> {
         let counts = self.row_counts.iter().map(|c| Query::RowCount { table: c.table.clone() });
-        let newest =
-            self.freshness.iter().map(|f| Query::Newest { table: f.table.clone(), column: f.column.clone() });
+        let newest = self.freshness.iter().map(|f| Query::Newest { table: f.table.clone(), column: f.column.clone() });
         counts.chain(newest).collect()
     }
 
@@ -198,7 +197,12 @@ impl DataChecks {
                     } else {
                         format!("{at}, not before the snapshot (limit {limit})")
                     };
-                    Finding::measured(&check, behind <= fresh.within_secs, detail, serde_json::Number::from_f64(*newest))
+                    Finding::measured(
+                        &check,
+                        behind <= fresh.within_secs,
+                        detail,
+                        serde_json::Number::from_f64(*newest),
+                    )
                 }
                 (Some(Answer::Newest(Some(_))), None) => {
                     Finding::new(&check, false, "the copy does not say when its source was taken".to_owned())
@@ -233,11 +237,9 @@ impl Query {
     pub fn sql(&self, dialect: Dialect) -> String {
         match (self, dialect) {
             (Self::RowCount { table }, _) => format!("SELECT COUNT(*) FROM {}", table.sql(dialect)),
-            (Self::Newest { table, column }, Dialect::Postgres) => format!(
-                "SELECT EXTRACT(EPOCH FROM MAX({}))::float8 FROM {}",
-                dialect.quote(column),
-                table.sql(dialect)
-            ),
+            (Self::Newest { table, column }, Dialect::Postgres) => {
+                format!("SELECT EXTRACT(EPOCH FROM MAX({}))::float8 FROM {}", dialect.quote(column), table.sql(dialect))
+            }
             (Self::Newest { table, column }, Dialect::Mysql) => format!(
                 "SELECT CAST(UNIX_TIMESTAMP(MAX({})) AS DOUBLE) FROM {}",
                 dialect.quote(column),
@@ -335,8 +337,8 @@ impl Setting for CheckList {
             }
             let mut row_counts = Vec::new();
             for (j, count) in entry.row_counts.into_iter().enumerate() {
-                let table =
-                    TableName::parse(&count.table).map_err(|e| format!("{}: {e}", at(&format!("row_counts[{j}].table"))))?;
+                let table = TableName::parse(&count.table)
+                    .map_err(|e| format!("{}: {e}", at(&format!("row_counts[{j}].table"))))?;
                 if count.max.is_some_and(|max| max < count.min) {
                     return Err(format!("{}: max below min", at(&format!("row_counts[{j}]"))));
                 }
@@ -347,8 +349,9 @@ impl Setting for CheckList {
                 let field = |name: &str| at(&format!("freshness[{j}].{name}"));
                 let table = TableName::parse(&fresh.table).map_err(|e| format!("{}: {e}", field("table")))?;
                 identifier(&fresh.column).map_err(|e| format!("{}: {e}", field("column")))?;
-                let within = Duration::parse_setting(&fresh.within)
-                    .map_err(|e| format!("{}: {:?}: {e} (a duration such as 12h or 2d)", field("within"), fresh.within))?;
+                let within = Duration::parse_setting(&fresh.within).map_err(|e| {
+                    format!("{}: {:?}: {e} (a duration such as 12h or 2d)", field("within"), fresh.within)
+                })?;
                 let within_secs = i64::try_from(within.as_secs()).unwrap_or(i64::MAX);
                 freshness.push(Freshness { table, column: fresh.column, within_secs });
             }
@@ -362,9 +365,12 @@ fn source(raw: &str) -> Result<Source, String> {
     if raw == "*" {
         return Ok(Source::Any);
     }
-    let name_ok = |name: &str| (1..=63).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let name_ok =
+        |name: &str| (1..=63).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
     match raw.split_once('/') {
-        Some((account, name)) if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && name_ok(name) => {
+        Some((account, name))
+            if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && name_ok(name) =>
+        {
             Ok(Source::Exact(format!("{account}/{}", name.to_ascii_lowercase())))
         }
         None if name_ok(raw) => Ok(Source::Name(raw.to_ascii_lowercase())),

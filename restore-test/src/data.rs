@@ -173,9 +173,8 @@ async fn ask_mysql(
     queries: &[Query],
 ) -> Result<Vec<Answer>, String> {
     use mysql_async::prelude::Queryable;
-    let ssl = mysql_async::SslOpts::default()
-        .with_root_certs(vec![cas.pem.clone().into()])
-        .with_disable_built_in_roots(true);
+    let ssl =
+        mysql_async::SslOpts::default().with_root_certs(vec![cas.pem.clone().into()]).with_disable_built_in_roots(true);
     let options = mysql_async::OptsBuilder::default()
         .ip_or_hostname(target.host.clone())
         .tcp_port(target.port)
@@ -187,7 +186,9 @@ async fn ask_mysql(
     let connect = mysql_async::Conn::new(options);
     let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, connect)
         .await
-        .map_err(|_| format!("connecting to {}:{}: no answer within {}s", target.host, target.port, CONNECT_TIMEOUT.as_secs()))?
+        .map_err(|_| {
+            format!("connecting to {}:{}: no answer within {}s", target.host, target.port, CONNECT_TIMEOUT.as_secs())
+        })?
         .map_err(|e| {
             format!("connecting to {}:{} as {}: {}", target.host, target.port, credentials.username, error_chain(&e))
         })?;

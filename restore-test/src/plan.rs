@@ -333,7 +333,9 @@ pub fn figures(findings: &[Finding], test: &Test) -> String {
         findings.iter().filter(|f| !f.passed).map(|f| format!("{}: {}", f.check, f.detail)).collect();
     // The data's figures, short: `public.orders 1234 rows`, `public.orders.created_at 2026-…`.
     let data = findings.iter().filter(|f| f.figure.is_some()).map(|f| match f.check.split_once(' ') {
-        Some(("rows", table)) => format!(" / {table} {} rows", f.figure.as_ref().map(ToString::to_string).unwrap_or_default()),
+        Some(("rows", table)) => {
+            format!(" / {table} {} rows", f.figure.as_ref().map(ToString::to_string).unwrap_or_default())
+        }
         Some((_, column)) => format!(" / {column} {}", f.detail.split(',').next().unwrap_or_default()),
         None => String::new(),
     });

@@ -491,7 +491,7 @@ impl RestoreTester {
     /// deleted with the database.
     async fn manage_password(&self, test: &Test) -> Result<(), String> {
         let root = &test.root.identifier;
-        let answer = match test.root.kind {
+        match test.root.kind {
             ResourceKind::Instance => self
                 .client
                 .modify_db_instance()
@@ -512,8 +512,7 @@ impl RestoreTester {
                 .await
                 .map(drop)
                 .map_err(|e| format!("ModifyDBCluster {root} ManageMasterUserPassword: {}", DisplayErrorContext(e))),
-        };
-        answer
+        }
     }
 
     /// The data checks: the credentials from the secret, a read-only TLS session on the
@@ -550,10 +549,12 @@ impl RestoreTester {
                 std::fs::read(path).map_err(|e| format!("reading the CA bundle {}: {e}", path.display()))?
             }
             CaBundle::S3 { bucket, key } => {
-                let out = self.s3.get_object().bucket(bucket).key(key).send().await.map_err(|e| {
-                    format!("reading the CA bundle s3://{bucket}/{key}: {}", DisplayErrorContext(e))
-                })?;
-                let body = out.body.collect().await.map_err(|e| format!("reading the CA bundle s3://{bucket}/{key}: {e}"))?;
+                let out =
+                    self.s3.get_object().bucket(bucket).key(key).send().await.map_err(|e| {
+                        format!("reading the CA bundle s3://{bucket}/{key}: {}", DisplayErrorContext(e))
+                    })?;
+                let body =
+                    out.body.collect().await.map_err(|e| format!("reading the CA bundle s3://{bucket}/{key}: {e}"))?;
                 body.into_bytes().to_vec()
             }
         };

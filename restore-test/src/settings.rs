@@ -206,7 +206,9 @@ impl RestoreTestSettings {
             return Err(ConfigError {
                 variable: CA_BUNDLE_VAR.to_owned(),
                 value: None,
-                problem: format!("missing: the data checks ({CHECKS_VAR}) connect over TLS and verify the database's certificate"),
+                problem: format!(
+                    "missing: the data checks ({CHECKS_VAR}) connect over TLS and verify the database's certificate"
+                ),
                 expected: CaBundle::expected(),
             });
         }
@@ -334,7 +336,10 @@ mod tests {
         assert!(refused.to_string().contains(CHECKS_VAR), "{refused}");
         for (raw, bundle) in [
             ("/opt/rds/global-bundle.pem", CaBundle::File("/opt/rds/global-bundle.pem".into())),
-            ("s3://vault-ca/rds/global-bundle.pem", CaBundle::S3 { bucket: "vault-ca".into(), key: "rds/global-bundle.pem".into() }),
+            (
+                "s3://vault-ca/rds/global-bundle.pem",
+                CaBundle::S3 { bucket: "vault-ca".into(), key: "rds/global-bundle.pem".into() },
+            ),
         ] {
             let s = RestoreTestSettings::from_env(&env_over(BASE, &[(CHECKS_VAR, CHECKS), (CA_BUNDLE_VAR, raw)]))
                 .expect("valid");

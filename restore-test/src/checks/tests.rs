@@ -46,9 +46,18 @@ fn a_malformed_setting_names_the_field_at_fault() {
         (r#"[{"source": "orders"}]"#, "[0]: 0 checks"),
         (r#"[{"source": "orders", "row_counts": [{"table": ""}]}]"#, "[0].row_counts[0].table"),
         (r#"[{"source": "orders", "row_counts": [{"table": "a.b.c"}]}]"#, "[0].row_counts[0].table"),
-        (r#"[{"source": "orders", "row_counts": [{"table": "t", "min": 5, "max": 2}]}]"#, "[0].row_counts[0]: max below min"),
-        (r#"[{"source": "orders", "freshness": [{"table": "t", "column": "c", "within": "soon"}]}]"#, "[0].freshness[0].within"),
-        (r#"[{"source": "orders", "freshness": [{"table": "t", "column": " c", "within": "1d"}]}]"#, "[0].freshness[0].column"),
+        (
+            r#"[{"source": "orders", "row_counts": [{"table": "t", "min": 5, "max": 2}]}]"#,
+            "[0].row_counts[0]: max below min",
+        ),
+        (
+            r#"[{"source": "orders", "freshness": [{"table": "t", "column": "c", "within": "soon"}]}]"#,
+            "[0].freshness[0].within",
+        ),
+        (
+            r#"[{"source": "orders", "freshness": [{"table": "t", "column": " c", "within": "1d"}]}]"#,
+            "[0].freshness[0].column",
+        ),
         (r#"[{"source": "orders", "database": "", "row_counts": [{"table": "t"}]}]"#, "[0].database"),
         (r#"[{"source": "orders", "rows": [{"table": "t"}]}]"#, "unknown field `rows`"),
         (
@@ -107,7 +116,11 @@ fn answers_within_the_expectations_pass_and_each_miss_says_what_was_found() {
 
     let stale = (TAKEN - 2 * 86_400) as f64;
     let failed = checks.evaluate(
-        &[Answer::Count(11), Answer::Failed("relation \"customers\" does not exist".into()), Answer::Newest(Some(stale))],
+        &[
+            Answer::Count(11),
+            Answer::Failed("relation \"customers\" does not exist".into()),
+            Answer::Newest(Some(stale)),
+        ],
         Some(TAKEN),
     );
     let verdicts: Vec<(bool, &str)> = failed.iter().map(|f| (f.passed, f.detail.as_str())).collect();

@@ -272,8 +272,10 @@ fn a_data_check_waits_for_the_managed_password_then_checks() {
     let with_checks = Policy { checks, ..policy() };
     let test = |status: &str, secret: Option<&str>| {
         let mut root = restored(&copy, ResourceKind::Instance, status, now - 600);
-        root.master_secret =
-            secret.map(|s| MasterSecret { arn: "arn:aws:secretsmanager:eu-west-1:222222222222:secret:rds!db-1".into(), status: s.into() });
+        root.master_secret = secret.map(|s| MasterSecret {
+            arn: "arn:aws:secretsmanager:eu-west-1:222222222222:secret:rds!db-1".into(),
+            status: s.into(),
+        });
         Test { root, members: Vec::new() }
     };
     assert_eq!(step(&test("available", None), now, &with_checks), Step::ManagePassword);

@@ -130,7 +130,10 @@ async fn the_data_is_read_through_the_managed_password_and_wrong_data_fails_the_
     let (orders, ledger) = conclude_both(&tester).await;
     assert!(orders.passed, "{orders:#?}");
     let rows = orders.findings.iter().find(|f| f.check == "rows public.orders").expect("the row count");
-    assert_eq!((rows.detail.as_str(), rows.figure.as_ref().map(ToString::to_string)), ("2 rows (expected at least 2)", Some("2".into())));
+    assert_eq!(
+        (rows.detail.as_str(), rows.figure.as_ref().map(ToString::to_string)),
+        ("2 rows (expected at least 2)", Some("2".into()))
+    );
     let fresh = orders.findings.iter().find(|f| f.check == "newest public.orders.placed_at").expect("freshness");
     assert!(fresh.passed && fresh.detail.contains("before the snapshot (limit 1d)"), "{fresh:#?}");
     assert!(orders.figures.contains("public.orders 2 rows"), "{}", orders.figures);
@@ -140,7 +143,10 @@ async fn the_data_is_read_through_the_managed_password_and_wrong_data_fails_the_
         ledger.findings.iter().filter(|f| !f.passed).map(|f| (f.check.as_str(), f.detail.as_str())).collect();
     assert_eq!(failed.len(), 2, "{failed:#?}");
     assert_eq!(failed[0], ("rows public.orders", "1 rows (expected at least 2)"));
-    assert!(failed[1].0 == "newest public.orders.placed_at" && failed[1].1.contains("3d before the snapshot"), "{failed:#?}");
+    assert!(
+        failed[1].0 == "newest public.orders.placed_at" && failed[1].1.contains("3d before the snapshot"),
+        "{failed:#?}"
+    );
     // The API checks passed all the same: the copy restores, its data is what is wrong.
     assert!(ledger.findings.iter().filter(|f| f.check == "engine" || f.check == "available").all(|f| f.passed));
 
@@ -157,7 +163,8 @@ async fn the_data_is_read_through_the_managed_password_and_wrong_data_fails_the_
     // Nothing left: the restores, their password secrets, their servers.
     run_until_gone(&p, &tester, None, "the restores to be gone").await;
     let secrets = aws_sdk_secretsmanager::Client::new(&p.vault).list_secrets().send().await.expect("list secrets");
-    let managed: Vec<&str> = secrets.secret_list().iter().filter_map(|s| s.name()).filter(|n| n.starts_with("rds!")).collect();
+    let managed: Vec<&str> =
+        secrets.secret_list().iter().filter_map(|s| s.name()).filter(|n| n.starts_with("rds!")).collect();
     assert!(managed.is_empty(), "the managed secrets go with their databases: {managed:?}");
     let servers = offsite_tests::fixtures::wait_for("the servers to stop", Duration::from_secs(120), || async {
         Some(p.emulator.postgres_servers().expect("report")).filter(|s| s.servers.is_empty())
@@ -187,7 +194,10 @@ async fn a_server_whose_certificate_does_not_chain_to_the_bundle_fails_the_data_
     assert!(!result.passed, "{result:#?}");
     let connect = result.findings.iter().find(|f| f.check == "connect").expect("the connection's finding");
     assert!(!connect.passed && connect.detail.contains("certificate"), "{connect:#?}");
-    assert_eq!(copy_now(&p, &result.copy_arn.clone().unwrap_or_default()).await.tag(tags::RESTORE_TEST), Some("failed"));
+    assert_eq!(
+        copy_now(&p, &result.copy_arn.clone().unwrap_or_default()).await.tag(tags::RESTORE_TEST),
+        Some("failed")
+    );
     assert!(p.vault_copies().await.iter().any(|c| c.identifier == copy));
     run_until_gone(&p, &tester, None, "the restore to be gone").await;
 }

@@ -81,6 +81,8 @@ pub(super) async fn configuration(tally: &mut Tally, scope: &Scope, p: &Deployed
                 ("OFFSITE_RESTORE_TEST_EVERY", Some("12h")),
                 ("OFFSITE_RESTORE_TEST_PICK", Some("oldest")),
                 ("OFFSITE_RESTORE_TEST_INSTANCE_CLASS", Some("huge")),
+                ("OFFSITE_RESTORE_TEST_CHECKS", Some(r#"[{"source": "orders; DROP TABLE x", "row_counts": []}]"#)),
+                ("OFFSITE_RESTORE_TEST_CA_BUNDLE", Some("global-bundle.pem")),
             ],
         ),
     ];
