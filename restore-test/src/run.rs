@@ -286,6 +286,12 @@ impl RestoreTester {
                                 return out;
                             }
                         }
+                        // A database that stopped answering may have been concluded and
+                        // deleted by another tester meanwhile: its result stands, not this one.
+                        if findings.iter().any(|f| !f.passed) && self.concluded_elsewhere(test).await {
+                            out.step = Step::Deleting;
+                            return out;
+                        }
                     }
                     self.conclusion(test, findings, now)
                 }
@@ -541,6 +547,19 @@ impl RestoreTester {
         })
     }
 
+    /// Whether `test` has moved on since the listing (checked, deleting or gone): another
+    /// tester concluded it. An error reading it is "no" (this run's result is recorded).
+    async fn concluded_elsewhere(&self, test: &Test) -> bool {
+        match self.existing(test.root.kind, &test.root.identifier).await {
+            Ok(None) => true,
+            Ok(Some(now)) => {
+                now.status.eq_ignore_ascii_case("deleting")
+                    || now.tag(tags::RESTORE_STAGE) == Some(tags::RESTORE_STAGE_CHECKED)
+            }
+            Err(_) => false,
+        }
+    }
+
     /// The CA bundle, from its file or its S3 object.
     async fn trusted_cas(&self) -> Result<data::TrustedCas, String> {
         let bundle = self.settings.ca_bundle.as_ref().ok_or("no CA bundle configured")?;
@@ -643,7 +662,7 @@ impl RestoreTester {
         if !matches!(code.as_deref(), Some("DBInstanceAlreadyExists" | "DBClusterAlreadyExistsFault")) {
             return (StartResult::Refused, Some(message));
         }
-        match self.existing(start).await {
+        match self.existing(start.kind, &start.identifier).await {
             Ok(Some(existing)) if existing.is_ours() => {
                 if existing.tag(tags::RESTORE_DATABASE) == Some(start.database.to_string().as_str()) {
                     (StartResult::AlreadyStarted, None)
@@ -657,10 +676,11 @@ impl RestoreTester {
         }
     }
 
-    async fn existing(&self, start: &Start) -> Result<Option<Restored>, String> {
-        match start.kind {
+    /// The DB instance or cluster `identifier` as RDS describes it now, if it exists.
+    async fn existing(&self, kind: ResourceKind, identifier: &str) -> Result<Option<Restored>, String> {
+        match kind {
             ResourceKind::Instance => {
-                let out = self.client.describe_db_instances().db_instance_identifier(&start.identifier).send().await;
+                let out = self.client.describe_db_instances().db_instance_identifier(identifier).send().await;
                 match out {
                     Ok(out) => Ok(out.db_instances().first().map(instance_of)),
                     Err(e) if e.code() == Some("DBInstanceNotFound") => Ok(None),
@@ -668,7 +688,7 @@ impl RestoreTester {
                 }
             }
             ResourceKind::Cluster => {
-                let out = self.client.describe_db_clusters().db_cluster_identifier(&start.identifier).send().await;
+                let out = self.client.describe_db_clusters().db_cluster_identifier(identifier).send().await;
                 match out {
                     Ok(out) => Ok(out.db_clusters().first().map(cluster_of)),
                     Err(e) if e.code() == Some("DBClusterNotFoundFault") => Ok(None),

@@ -616,8 +616,10 @@ class Family:
         return server.state
 
     def endpoint(self, resource: Any) -> tuple[str, int] | None:
+        """The server's address while it is ready or stopping: RDS keeps a database's
+        endpoint through its deletion (a connection then fails, the endpoint stays)."""
         server = self.server_of(resource)
-        if server is None or server.state != "ready" or server.port is None:
+        if server is None or server.state not in ("ready", "stopping") or server.port is None:
             return None
         return ADDRESS, server.port
 

@@ -638,11 +638,13 @@ def _delete_instance(original: Any) -> Any:
             )
         deleted = original(self, db_instance_identifier, final_db_snapshot_identifier,
                            skip_final_snapshot, delete_automated_backups)
-        if not isinstance(instance, DBInstanceClustered):
-            _stop_server(instance)
+        # Deleting first, then the server's stop: a listing in between never shows an
+        # available instance whose server is going (RDS keeps the endpoint while deleting).
         if CONFIG.copy_delay_seconds > 0:
             self.databases[instance.db_instance_identifier] = instance
             _start_deleting(self, instance)
+        if not isinstance(instance, DBInstanceClustered):
+            _stop_server(instance)
         return deleted
 
     return delete
@@ -688,11 +690,11 @@ def _delete_cluster(original: Any) -> Any:
                 if (snapshot.snapshot_type == "automated"
                         and snapshot.db_cluster_identifier == cluster.db_cluster_identifier):
                     self.cluster_snapshots.pop(snapshot.db_cluster_snapshot_identifier, None)
-        _stop_server(cluster)
         cluster.status = "deleting"
         if CONFIG.copy_delay_seconds > 0:
             self.clusters[cluster.db_cluster_identifier] = cluster
             _start_deleting(self, cluster)
+        _stop_server(cluster)  # after the status, as for an instance
         return deleted
 
     return delete

@@ -52,6 +52,11 @@ fn before_now(secs: u64) -> String {
     text.trim_end_matches('Z').replace('T', " ").chars().take(19).collect()
 }
 
+/// [`shop`] with orders placed `hours` before now.
+pub(crate) fn shop_at_hours(hours: &[u64]) -> serde_json::Value {
+    shop(&hours.iter().map(|h| before_now(h * 3_600)).collect::<Vec<_>>())
+}
+
 /// A `shop` database whose `public.orders` holds one order per `placed` time.
 fn shop(placed: &[String]) -> serde_json::Value {
     let rows: Vec<serde_json::Value> =
@@ -68,7 +73,7 @@ fn shop(placed: &[String]) -> serde_json::Value {
 /// A deployed pair with the data checks `checks` on, the emulator's real database servers
 /// behind restores, and the CA bundle in the vault's bucket (the emulator's CA, as the RDS
 /// bundle would be; the PostgreSQL and MariaDB servers' CAs are one file each, both in it).
-async fn pair_with_checks(checks: &str) -> Pipeline {
+pub(crate) async fn pair_with_checks(checks: &str) -> Pipeline {
     let options = offsite_tests::EmulatorOptions {
         copy_delay: Duration::from_secs(1),
         database_servers: true,

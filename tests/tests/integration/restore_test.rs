@@ -205,45 +205,98 @@ async fn a_restore_not_available_in_time_is_a_failed_test_and_is_deleted_all_the
 /// database in the period, one result, nothing left.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crashes_at_every_boundary_and_two_testers_at_once_make_one_restore_and_leave_nothing() {
-    use offsite_tests::faults::{Crash, Invoked, Lane};
-
     let p = Pipeline::start(Duration::from_secs(1)).await;
     let copy = p.seeded_vault_copy("orders-1", shop()).await;
-    let crashing = Lane::new("restore-test crashes", 23, 0.0);
+    let _ = crash_and_race(&p, &copy.arn, 23, 5, Some(1)).await;
+}
+
+/// The same for an Aurora copy with data checks: the cluster's restore, its primary, the
+/// password handed to RDS (ModifyDBCluster), the secret read, the CA bundle read, the check
+/// over TLS against the emulator's real PostgreSQL, the evidence, the deletes of the instance
+/// then the cluster; a crash at each of those boundaries (the crashing tester alone, so that
+/// it meets every stage itself; the race of two testers is the instance test's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_test_with_data_checks_survives_a_crash_at_every_boundary() {
+    let p = crate::restore_data::pair_with_checks(
+        r#"[{"source": "ledger", "database": "shop", "row_counts": [{"table": "public.orders", "min": 2}]}]"#,
+    )
+    .await;
+    db_cluster(&p.vault, "ledger-source", Some(&p.import_key)).await;
+    p.emulator
+        .seed_database(
+            offsite_tests::VAULT,
+            SnapshotKind::Cluster,
+            "ledger-source",
+            crate::restore_data::shop_at_hours(&[2, 1]),
+        )
+        .expect("seed the cluster");
+    let taken = SystemTime::now() - Duration::from_secs(600);
+    let identifier = vault_import_of(&p.vault, SnapshotKind::Cluster, "ledger-source", "ledger", 1, taken).await;
+    let copy = p.vault_copies().await.into_iter().find(|c| c.identifier == identifier).expect("the copy");
+    let crashed_at = crash_and_race(&p, &copy.arn, 29, 12, None).await;
+    // The data checks' calls were among the boundaries crashed at.
+    for call in ["ModifyDBCluster", "GetSecretValue", "CreateDBInstance", "DeleteDBCluster"] {
+        assert!(
+            crashed_at.iter().any(|b| b.after.ends_with(call) || b.before.ends_with(call)),
+            "{call}: {crashed_at:#?}"
+        );
+    }
+    let figures = copy_now(&p, &copy.arn).await.tag(tags::RESTORE_TEST_FIGURES).map(str::to_owned);
+    assert!(figures.as_deref().is_some_and(|f| f.contains("public.orders 2 rows")), "{figures:?}");
+    let secrets = aws_sdk_secretsmanager::Client::new(&p.vault).list_secrets().send().await.expect("list secrets");
+    assert!(secrets.secret_list().iter().all(|s| !s.name().unwrap_or_default().starts_with("rds!")), "{secrets:?}");
+}
+
+/// Runs a crashing tester (a crash at each new call boundary, `seed`), with a clean one at the
+/// same time every `partner_every` runs, until the copy `copy_arn` carries a passed result,
+/// nothing of the tester is left and every boundary it met crashed once; then checks that
+/// nothing more starts in the period. The boundaries crashed at.
+async fn crash_and_race(
+    p: &Pipeline,
+    copy_arn: &str,
+    seed: u64,
+    min_crashes: u64,
+    partner_every: Option<u32>,
+) -> std::collections::BTreeSet<offsite_tests::faults::Boundary> {
+    use offsite_tests::faults::{Crash, Invoked, Lane};
+
+    let crashing = Lane::new("restore-test crashes", seed, 0.0);
     let crashed = p.restore_tester_with(|c| crashing.wrap(c)).await;
     let other = p.restore_tester().await;
     let mut runs = 0;
     loop {
-        assert!(runs < 200, "no convergence after {runs} runs");
+        assert!(runs < 300, "no convergence after {runs} runs");
         runs += 1;
         let now = DateTime::from(SystemTime::now());
-        // The crashing container and a second one at the same time.
-        let (_, second) = tokio::join!(crashing.invoke(Crash::AtNewBoundary, crashed.run(now)), other.run(now));
-        let second = second.expect("the listings succeed");
-        assert!(second.security.is_empty(), "{second:#?}");
-        let tested = copy_now(&p, &copy.arn).await.tag(tags::RESTORE_TEST).is_some();
-        if tested && leftovers(&p).await.is_empty() && crashing.stats().uncovered().is_empty() {
+        // The crashing container, and a second one at the same time.
+        if partner_every.is_some_and(|every| runs % every == 0) {
+            let (_, second) = tokio::join!(crashing.invoke(Crash::AtNewBoundary, crashed.run(now)), other.run(now));
+            let second = second.expect("the listings succeed");
+            assert!(second.security.is_empty(), "{second:#?}");
+        } else {
+            crashing.invoke(Crash::AtNewBoundary, crashed.run(now)).await;
+        }
+        let tested = copy_now(p, copy_arn).await.tag(tags::RESTORE_TEST).is_some();
+        if tested && leftovers(p).await.is_empty() && crashing.stats().uncovered().is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    let evidence = copy_now(&p, &copy.arn).await;
+    let evidence = copy_now(p, copy_arn).await;
     assert_eq!(evidence.tag(tags::RESTORE_TEST), Some("passed"), "{evidence:#?}");
     let stats = crashing.stats();
-    assert!(stats.crashes >= 5, "{stats:?}");
+    assert!(stats.crashes >= min_crashes, "{stats:?}");
     // One restore in the period: a further run of either finds the period tested.
     let report = run(&other, DateTime::from(SystemTime::now())).await;
     assert!(report.starts.is_empty(), "{report:#?}");
-    let described = aws_sdk_rds::Client::new(&p.vault).describe_db_instances().send().await.expect("describe");
-    let ours =
-        described.db_instances().iter().filter(|d| d.db_instance_identifier().is_some_and(|i| i.starts_with("rt-")));
-    assert_eq!(ours.count(), 0, "nothing left");
+    assert!(leftovers(p).await.is_empty(), "nothing left");
     let Invoked::Completed(Ok(report)) =
         crashing.invoke(Crash::Never, crashed.run(DateTime::from(SystemTime::now()))).await
     else {
         panic!("a run without a crash completes");
     };
     assert!(report.starts.is_empty() && report.tests.is_empty(), "{report:#?}");
+    stats.crashed_at
 }
 
 /// The tester's role restores only what the tester restores: a copy into a private database of
