@@ -429,26 +429,9 @@ def start(
     ))
 
 
-def server_of(resource: Any) -> db_servers.Server | None:
-    return FAMILY.server_of(resource)
 
 
-def gate(resource: Any) -> str | None:
-    """``starting`` / ``ready`` / ``failed`` for a resource with a server, else None."""
-    return FAMILY.gate(resource)
 
-
-def endpoint(resource: Any) -> tuple[str, int] | None:
-    return FAMILY.endpoint(resource)
-
-
-def password_changed(resource: Any) -> None:
-    FAMILY.password_changed(resource)
-
-
-def stop(resource: Any, wait: bool = False) -> None:
-    """Stop the resource's server (in the background unless ``wait``)."""
-    FAMILY.stop(resource, wait)
 
 
 def stop_all() -> None:

@@ -228,9 +228,11 @@ def _server_owner(model: Any) -> Any:
 
 
 def _servers(owner: Any) -> Any:
-    """The module serving ``owner``'s engine (``rds_postgres``, ``rds_mysql``), else None."""
+    """The servers (``db_servers.Family``) of ``owner``'s engine (``rds_postgres``'s,
+    ``rds_mysql``'s), else None."""
     family = rds_content.engine_family(getattr(owner, "engine", None)) if owner is not None else None
-    return {rds_content.POSTGRES: rds_postgres, rds_content.MYSQL: rds_mysql}.get(family)  # type: ignore[arg-type]
+    module = {rds_content.POSTGRES: rds_postgres, rds_content.MYSQL: rds_mysql}.get(family)  # type: ignore[arg-type]
+    return module.FAMILY if module is not None else None
 
 
 def _gate(owner: Any) -> str | None:

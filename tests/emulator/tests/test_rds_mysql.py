@@ -22,7 +22,6 @@ import contextlib
 import io
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -366,38 +365,13 @@ class MysqlLauncherFlag(unittest.TestCase):
 
 
 @unittest.skipUnless(HAVE_MARIADB, NO_MARIADB)
-class MysqlLauncherProcess(unittest.TestCase):
+class MysqlLauncherProcess(restore.LauncherCase, unittest.TestCase):
     """The real emulator process with ``--mysql-bin auto`` (and ``--postgres-bin auto`` when
     PostgreSQL is installed): the control call, reset, and nothing left behind when it is
     killed with SIGKILL (as the Rust harness stops it)."""
 
-    def setUp(self) -> None:
-        flags = ["--mysql-bin", "auto"] + (["--postgres-bin", "auto"] if restore.HAVE_POSTGRES else [])
-        self.process = subprocess.Popen(
-            [sys.executable, str(EMULATOR), "--port", "0", *flags, "--parent-pid", str(os.getpid())],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        )
-        self.addCleanup(self._stop)
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline().decode()
-        match = re.fullmatch(r"OFFSITE_EMULATOR_READY port=(\d+)\n", line)
-        self.assertIsNotNone(match, line)
-        self.endpoint = f"http://127.0.0.1:{match.group(1)}"  # type: ignore[union-attr]
-        self.rds = boto3.client("rds", region_name=REGION, endpoint_url=self.endpoint,
-                                aws_access_key_id="testing", aws_secret_access_key="testing")
-
-    def _stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(timeout=30)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-
-    def control(self, path: str, body: Any = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.endpoint + path, data=data, method="POST" if data is not None else "GET")
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            return json.load(answer)
+    def flags(self) -> list[str]:
+        return ["--mysql-bin", "auto"] + (["--postgres-bin", "auto"] if restore.HAVE_POSTGRES else [])
 
     def restore(self, name: str, snapshot: str = "shop-1") -> dict[str, Any]:
         self.rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier=name, DBSnapshotIdentifier=snapshot)

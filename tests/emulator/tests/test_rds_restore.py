@@ -746,21 +746,28 @@ class LauncherFlag(unittest.TestCase):
         self.assertFalse(rds_postgres.enabled())
 
 
-@unittest.skipUnless(HAVE_POSTGRES, NO_POSTGRES)
-class LauncherProcess(unittest.TestCase):
-    """The real emulator process with ``--postgres-bin auto``: the control call, reset, and
-    nothing left behind when it is killed with SIGKILL (as the Rust harness stops it)."""
+class LauncherCase:
+    """A real emulator process started with ``flags()`` (a mixin of ``unittest.TestCase``
+    classes): its endpoint, an RDS client, control calls; killed with SIGKILL at the end (as
+    the Rust harness stops it)."""
+
+    process: subprocess.Popen[bytes]
+    endpoint: str
+
+    def flags(self) -> list[str]:
+        raise NotImplementedError
 
     def setUp(self) -> None:
+        case: Any = self
         self.process = subprocess.Popen(
-            [sys.executable, str(EMULATOR), "--port", "0", "--postgres-bin", "auto", "--parent-pid", str(os.getpid())],
+            [sys.executable, str(EMULATOR), "--port", "0", *self.flags(), "--parent-pid", str(os.getpid())],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         )
-        self.addCleanup(self._stop)
+        case.addCleanup(self._stop)
         assert self.process.stdout is not None
         line = self.process.stdout.readline().decode()
         match = re.fullmatch(r"OFFSITE_EMULATOR_READY port=(\d+)\n", line)
-        self.assertIsNotNone(match, line)
+        case.assertIsNotNone(match, line)
         self.endpoint = f"http://127.0.0.1:{match.group(1)}"  # type: ignore[union-attr]
         self.rds = boto3.client("rds", region_name=REGION, endpoint_url=self.endpoint,
                                 aws_access_key_id="testing", aws_secret_access_key="testing")
@@ -777,6 +784,15 @@ class LauncherProcess(unittest.TestCase):
         request = urllib.request.Request(self.endpoint + path, data=data, method="POST" if data is not None else "GET")
         with urllib.request.urlopen(request, timeout=30) as answer:
             return json.load(answer)
+
+
+@unittest.skipUnless(HAVE_POSTGRES, NO_POSTGRES)
+class LauncherProcess(LauncherCase, unittest.TestCase):
+    """The real emulator process with ``--postgres-bin auto``: the control call, reset, and
+    nothing left behind when it is killed with SIGKILL (as the Rust harness stops it)."""
+
+    def flags(self) -> list[str]:
+        return ["--postgres-bin", "auto"]
 
     def restore(self, name: str) -> dict[str, Any]:
         self.rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier=name, DBSnapshotIdentifier="shop-1")
