@@ -1,6 +1,8 @@
 //! The importer's run over one SQS batch, and the reconciler's run over what is shared.
 
 use std::collections::{BTreeMap, BTreeSet};
+
+use futures_util::{StreamExt, stream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,7 +23,9 @@ use crate::import::{ImportError, ImportedBy, import, provenance};
 use crate::outcome::{Outcome, Verdict, metrics};
 use crate::register::{Register, compare, databases_of};
 use crate::settings::VaultSettings;
+use crate::allow::AllowedSource;
 use crate::verify::{Expectations, Rejection, check_notice, check_shared};
+use offsite_common::notice::Notice;
 use offsite_common::lineage::is_genuine_import;
 
 const KINDS: [SnapshotKind; 2] = [SnapshotKind::Instance, SnapshotKind::Cluster];
@@ -84,10 +88,86 @@ impl Existing {
         Self { by_copy_arn, today_by_account, today }
     }
 
-    fn record(&mut self, account: &AccountId, copy_arn: &str) {
-        self.by_copy_arn.insert(copy_arn.to_owned());
-        *self.today_by_account.entry(account.to_string()).or_default() += 1;
+    fn imported_today(&self, account: &str) -> u32 {
+        self.today_by_account.get(account).copied().unwrap_or(0)
     }
+}
+
+/// What the records of one batch (or the shares of one reconciler run) share while they are
+/// handled at once: the vault's copies, the imports reserved against the caps, the copies in
+/// flight and the kinds whose quota was met. Held only between awaits (a std mutex, never
+/// across a call), so each record's decisions see every other record's.
+#[derive(Debug)]
+struct RunState {
+    existing: Existing,
+    /// Imports reserved against the per-invocation cap: started, or starting.
+    started: u32,
+    /// Copies a record of this run is importing now (a batch may hold one notice twice).
+    in_flight: BTreeSet<String>,
+    /// The kinds whose manual snapshot quota this run met: the rest of that kind is deferred
+    /// without trying (one clear state, not a failure per notice); the other kind has its own.
+    walls: BTreeSet<SnapshotKind>,
+}
+
+/// Why a record may not start an import now.
+enum Hold {
+    AlreadyImported(&'static str),
+    AtQuota,
+    Deferred(String),
+}
+
+impl RunState {
+    fn new(existing: Existing) -> Mutex<Self> {
+        Mutex::new(Self { existing, started: 0, in_flight: BTreeSet::new(), walls: BTreeSet::new() })
+    }
+
+    /// Reserves an import of `copy_arn` from `account` against both caps, or says why not.
+    /// A reservation is released when the import does not start ([`Self::release`]) and
+    /// kept when it does ([`Self::imported`]): the caps count what started, exactly once.
+    fn reserve(&mut self, settings: &VaultSettings, kind: SnapshotKind, account: &str, copy_arn: &str) -> Result<(), Hold> {
+        if self.existing.by_copy_arn.contains(copy_arn) {
+            return Err(Hold::AlreadyImported("a redelivery or replay: this copy is in the vault already"));
+        }
+        if self.in_flight.contains(copy_arn) {
+            return Err(Hold::AlreadyImported("another record of this run is importing this copy"));
+        }
+        if self.walls.contains(&kind) {
+            return Err(Hold::AtQuota);
+        }
+        if self.started >= settings.max_per_invocation {
+            return Err(Hold::Deferred(format!("{} imports per invocation", settings.max_per_invocation)));
+        }
+        if self.existing.imported_today(account) >= settings.max_per_source_per_day {
+            return Err(Hold::Deferred(format!(
+                "{} imports from {account} on {}",
+                settings.max_per_source_per_day, self.existing.today
+            )));
+        }
+        self.started += 1;
+        *self.existing.today_by_account.entry(account.to_owned()).or_default() += 1;
+        self.in_flight.insert(copy_arn.to_owned());
+        Ok(())
+    }
+
+    /// The import did not start: its reservation goes back.
+    fn release(&mut self, account: &str, copy_arn: &str) {
+        self.started = self.started.saturating_sub(1);
+        if let Some(count) = self.existing.today_by_account.get_mut(account) {
+            *count = count.saturating_sub(1);
+        }
+        self.in_flight.remove(copy_arn);
+    }
+
+    /// The import started: it counts, and its copy is in the vault.
+    fn imported(&mut self, copy_arn: &str) {
+        self.in_flight.remove(copy_arn);
+        self.existing.by_copy_arn.insert(copy_arn.to_owned());
+    }
+}
+
+/// Locks the run's state; a poisoned lock (a panic elsewhere) still holds consistent counts.
+fn lock(state: &Mutex<RunState>) -> std::sync::MutexGuard<'_, RunState> {
+    state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The result of a batch: the partial batch response and what happened to each message.
@@ -143,7 +223,7 @@ impl Vault {
     /// failed ones are returned to the queue. Fails as a whole only when the vault's own
     /// copies cannot be listed (then the whole batch comes back).
     pub async fn handle_batch(&self, event: &SqsEvent, now: DateTime) -> Result<BatchReport, RdsError> {
-        let (listed_at, mut existing, listed_now) = self.recent_listing(now).await?;
+        let (listed_at, existing, listed_now) = self.recent_listing(now).await?;
         // The quotas with the vault's listing: at most every VAULT_LISTING_TTL per warm
         // container (one call, not one per batch), before the batch's own calls.
         let snapshot_quotas = if listed_now { self.rds.report_snapshot_quotas("importer").await } else { None };
@@ -153,14 +233,16 @@ impl Vault {
             now,
             max_notice_age: self.settings.max_notice_age,
         };
-        let mut started = 0u32;
-        let mut outcomes = Vec::with_capacity(event.records.len());
-        // The kinds whose quota the batch met: the rest of that kind is deferred without trying
-        // (one clear state, not a failure per notice); the other kind has its own quota.
-        let mut walls: BTreeSet<SnapshotKind> = BTreeSet::new();
-        for record in &event.records {
-            outcomes.push(self.handle_record(record, &expect, &mut existing, &mut started, &mut walls, now).await);
-        }
+        // The records at once, at most `import_concurrency` in flight, their outcomes in the
+        // batch's order: each reserves its import against the caps when it is first polled,
+        // in order, before its first call.
+        let state = RunState::new(existing);
+        let mut outcomes: Vec<Outcome> = stream::iter(&event.records)
+            .map(|record| self.handle_record(record, &expect, &state, now))
+            .buffered(self.settings.import_concurrency)
+            .collect()
+            .await;
+        let RunState { existing, walls, .. } = state.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
         if !walls.is_empty() {
             tracing::error!("the vault's manual snapshot quota is reached: notices deferred (README, \"Capacity\")");
             self.requeue(event, &mut outcomes).await;
@@ -237,9 +319,7 @@ impl Vault {
         &self,
         record: &SqsMessage,
         expect: &Expectations<'_>,
-        existing: &mut Existing,
-        started: &mut u32,
-        walls: &mut BTreeSet<SnapshotKind>,
+        state: &Mutex<RunState>,
         now: DateTime,
     ) -> Outcome {
         let message_id = record.message_id.as_str();
@@ -249,25 +329,26 @@ impl Vault {
             Err(rejection) => return Outcome::rejected(message_id, None, &rejection),
         };
         let copy_arn = Some(notice.copy_arn.clone());
-        if existing.by_copy_arn.contains(&notice.copy_arn) {
-            let reason = "a redelivery or replay: this copy is in the vault already".to_owned();
-            return Outcome::new(message_id, copy_arn, Verdict::AlreadyImported, None, reason);
+        let account = source.account.to_string();
+        let reserved = lock(state).reserve(&self.settings, notice.kind, &account, &notice.copy_arn);
+        if let Err(hold) = reserved {
+            return held(message_id, copy_arn, hold);
         }
-        if walls.contains(&notice.kind) {
-            return Outcome::at_quota(message_id, copy_arn);
-        }
-        if *started >= self.settings.max_per_invocation {
-            let why = format!("{} imports per invocation", self.settings.max_per_invocation);
-            return Outcome::rejected(message_id, copy_arn, &Rejection::Deferred(why));
-        }
-        let today = existing.today_by_account.get(source.account.as_str()).copied().unwrap_or(0);
-        if today >= self.settings.max_per_source_per_day {
-            let why = format!(
-                "{} imports from {} on {}",
-                self.settings.max_per_source_per_day, source.account, existing.today
-            );
-            return Outcome::rejected(message_id, copy_arn, &Rejection::Deferred(why));
-        }
+        let outcome = self.verify_and_import(&notice, source, message_id, state, now).await;
+        settle(state, &outcome, &account, &notice.copy_arn, notice.kind);
+        outcome
+    }
+
+    /// The notice's claims re-read from RDS, then the copy (its reservation held).
+    async fn verify_and_import(
+        &self,
+        notice: &Notice,
+        source: &AllowedSource,
+        message_id: &str,
+        state: &Mutex<RunState>,
+        now: DateTime,
+    ) -> Outcome {
+        let copy_arn = Some(notice.copy_arn.clone());
         let found = match self.rds.describe(notice.kind, &notice.copy_arn, Some("shared")).await {
             Ok(found) => found,
             Err(error) => return errored(message_id, copy_arn, &ImportError::Rds(error)),
@@ -278,20 +359,14 @@ impl Vault {
         let Some(shared) = found else {
             return Outcome::rejected(message_id, copy_arn, &Rejection::NotShared(notice.copy_arn.clone()));
         };
-        let tags = provenance(&shared, source, Some(&notice), ImportedBy::Importer, now);
+        // Another record met the quota meanwhile: this one waits as well.
+        if lock(state).walls.contains(&notice.kind) {
+            return Outcome::at_quota(message_id, copy_arn);
+        }
+        let tags = provenance(&shared, source, Some(notice), ImportedBy::Importer, now);
         match import(&self.rds, &self.settings.import_key, &shared, tags).await {
-            Ok(imported) => {
-                *started += 1;
-                existing.record(&source.account, &shared.arn);
-                Outcome::imported(message_id, copy_arn, imported)
-            }
-            Err(error) => {
-                let outcome = errored(message_id, copy_arn, &error);
-                if outcome.result == Verdict::AtQuota {
-                    walls.insert(notice.kind);
-                }
-                outcome
-            }
+            Ok(imported) => Outcome::imported(message_id, copy_arn, imported),
+            Err(error) => errored(message_id, copy_arn, &error),
         }
     }
 
@@ -300,22 +375,20 @@ impl Vault {
     /// freshness of each source database.
     pub async fn reconcile(&self, now: DateTime) -> Result<ReconcileReport, RdsError> {
         let copies = self.vault_copies().await?;
-        let mut existing = Existing::new(&copies, now);
+        let state = RunState::new(Existing::new(&copies, now));
         let mut outcomes = Vec::new();
-        let mut started = 0u32;
         for kind in KINDS {
-            // At RDS's quota of this kind the rest of it waits for the next run (the share stays).
-            let mut at_quota = false;
-            for shared in self.rds.list(kind, Some("shared")).await? {
-                if existing.by_copy_arn.contains(&shared.arn) {
-                    continue;
-                }
-                let outcome = if at_quota {
-                    Outcome::at_quota(&shared.arn, Some(shared.arn.clone()))
-                } else {
-                    self.reconcile_one(&shared, &mut existing, &mut started, now).await
-                };
-                at_quota |= outcome.result == Verdict::AtQuota;
+            // Not imported yet, at most `import_concurrency` at once; at RDS's quota of this
+            // kind the rest of it waits for the next run (the share stays).
+            let shared = self.rds.list(kind, Some("shared")).await?;
+            let pending: Vec<&Snapshot> =
+                shared.iter().filter(|s| !lock(&state).existing.by_copy_arn.contains(&s.arn)).collect();
+            let handled: Vec<Outcome> = stream::iter(pending)
+                .map(|shared| self.reconcile_one(shared, &state, now))
+                .buffered(self.settings.import_concurrency)
+                .collect()
+                .await;
+            for outcome in handled {
                 outcome.log();
                 outcomes.push(outcome);
             }
@@ -363,13 +436,7 @@ impl Vault {
         Ok(ReconcileReport { outcomes, freshness, lost_databases, register_error, snapshot_quotas })
     }
 
-    async fn reconcile_one(
-        &self,
-        shared: &Snapshot,
-        existing: &mut Existing,
-        started: &mut u32,
-        now: DateTime,
-    ) -> Outcome {
+    async fn reconcile_one(&self, shared: &Snapshot, state: &Mutex<RunState>, now: DateTime) -> Outcome {
         let item = shared.arn.clone();
         let copy_arn = Some(shared.arn.clone());
         let account = match shared.arn.parse::<SnapshotArn>() {
@@ -382,25 +449,44 @@ impl Vault {
         if let Err(rejection) = check_shared(Some(shared), &shared.arn, shared.kind, source) {
             return Outcome::rejected(&item, copy_arn, &rejection);
         }
-        if *started >= self.settings.max_per_invocation
-            || existing.today_by_account.get(account.as_str()).copied().unwrap_or(0)
-                >= self.settings.max_per_source_per_day
-        {
-            return Outcome::rejected(
-                &item,
-                copy_arn,
-                &Rejection::Deferred("import quota for this run or day".to_owned()),
-            );
+        let account = account.to_string();
+        if let Err(hold) = lock(state).reserve(&self.settings, shared.kind, &account, &shared.arn) {
+            return held(&item, copy_arn, hold);
         }
         let tags = provenance(shared, source, None, ImportedBy::Reconciler, now);
-        match import(&self.rds, &self.settings.import_key, shared, tags).await {
-            Ok(imported) => {
-                *started += 1;
-                existing.record(&account, &shared.arn);
-                Outcome::imported(&item, copy_arn, imported)
-            }
+        let outcome = match import(&self.rds, &self.settings.import_key, shared, tags).await {
+            Ok(imported) => Outcome::imported(&item, copy_arn, imported),
             Err(error) => errored(&item, copy_arn, &error),
+        };
+        settle(state, &outcome, &account, &shared.arn, shared.kind);
+        outcome
+    }
+}
+
+/// The outcome of a record that may not start its import now.
+fn held(item: &str, copy_arn: Option<String>, hold: Hold) -> Outcome {
+    match hold {
+        Hold::AlreadyImported(reason) => Outcome::new(item, copy_arn, Verdict::AlreadyImported, None, reason.to_owned()),
+        Hold::AtQuota => Outcome::at_quota(item, copy_arn),
+        Hold::Deferred(why) => Outcome::rejected(item, copy_arn, &Rejection::Deferred(why)),
+    }
+}
+
+/// Settles a reservation by its outcome: an import that started keeps it; anything else
+/// gives it back, and a copy refused at the quota walls its kind off for the rest of the run.
+fn settle(state: &Mutex<RunState>, outcome: &Outcome, account: &str, copy_arn: &str, kind: SnapshotKind) {
+    let mut state = lock(state);
+    match outcome.result {
+        Verdict::Imported => state.imported(copy_arn),
+        // The vault copy existed (a redelivery after a crash): nothing started, nothing counts.
+        Verdict::AlreadyImported => {
+            state.release(account, copy_arn);
+            state.existing.by_copy_arn.insert(copy_arn.to_owned());
         }
+        _ => state.release(account, copy_arn),
+    }
+    if outcome.result == Verdict::AtQuota {
+        state.walls.insert(kind);
     }
 }
 

@@ -14,6 +14,7 @@ pub const IMPORT_KEY_VAR: &str = "OFFSITE_IMPORT_KEY_ARN";
 pub const ALLOWED_SOURCES_VAR: &str = "OFFSITE_ALLOWED_SOURCES";
 pub const MAX_PER_INVOCATION_VAR: &str = "OFFSITE_MAX_IMPORTS_PER_INVOCATION";
 pub const MAX_PER_SOURCE_PER_DAY_VAR: &str = "OFFSITE_MAX_IMPORTS_PER_SOURCE_PER_DAY";
+pub const IMPORT_CONCURRENCY_VAR: &str = "OFFSITE_IMPORT_CONCURRENCY";
 pub const MAX_NOTICE_AGE_VAR: &str = "OFFSITE_MAX_NOTICE_AGE";
 pub const DR_REGION_VAR: &str = "OFFSITE_DR_REGION";
 pub const DR_KEY_VAR: &str = "OFFSITE_DR_KEY_ARN";
@@ -21,6 +22,12 @@ pub const REGISTER_PATH_VAR: &str = "OFFSITE_PROTECTED_DATABASES_PATH";
 
 /// An SQS batch holds at most 10 messages; two batches' worth per invocation by default.
 pub const DEFAULT_MAX_PER_INVOCATION: u32 = 20;
+/// Records (or shares) handled at once: an SQS event source's default batch (10 messages,
+/// Lambda Developer Guide, "Using Lambda with Amazon SQS", BatchSize), so a batch's verify
+/// and copy calls overlap instead of queueing behind each other. Each record makes two RDS
+/// calls; the copies themselves run in RDS, so this bounds API calls in flight, not copies
+/// (RDS throttles an account by its API rate: `Throttling`, which the SDK retries).
+pub const DEFAULT_IMPORT_CONCURRENCY: usize = 10;
 /// Far above a normal day (a few snapshots per database), far below the 100-snapshot quota
 /// a flood would exhaust.
 pub const DEFAULT_MAX_PER_SOURCE_PER_DAY: u32 = 50;
@@ -38,6 +45,8 @@ pub struct VaultSettings {
     pub allow: AllowList,
     pub max_per_invocation: u32,
     pub max_per_source_per_day: u32,
+    /// Records (or shares) handled at once ([`DEFAULT_IMPORT_CONCURRENCY`]).
+    pub import_concurrency: usize,
     pub max_notice_age: Duration,
     /// The optional second region of the vault account.
     pub dr: Option<DrSettings>,
@@ -142,6 +151,7 @@ impl VaultSettings {
             allow: config::required(env, ALLOWED_SOURCES_VAR)?,
             max_per_invocation,
             max_per_source_per_day,
+            import_concurrency: config::number_in(env, IMPORT_CONCURRENCY_VAR, DEFAULT_IMPORT_CONCURRENCY, 1..=20)?,
             max_notice_age,
             register: config::or_default(env, REGISTER_PATH_VAR, RegisterPath::default())?,
         })
@@ -257,6 +267,8 @@ mod tests {
             (MAX_PER_INVOCATION_VAR, "lots", per_run),
             (MAX_PER_SOURCE_PER_DAY_VAR, "lots", per_day),
             (MAX_PER_SOURCE_PER_DAY_VAR, "0", per_day),
+            (IMPORT_CONCURRENCY_VAR, "0", "a whole number from 1 to 20"),
+            (IMPORT_CONCURRENCY_VAR, "64", "a whole number from 1 to 20"),
             (MAX_NOTICE_AGE_VAR, "5m", age),
             (MAX_NOTICE_AGE_VAR, "a week", age),
             (REGISTER_PATH_VAR, "offsite/protected", path),
