@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
-use offsite_common::AccountId;
 use offsite_common::metrics::Metrics;
 use offsite_common::quota::SnapshotQuotas;
 use offsite_common::rds::{RdsError, RdsSnapshots};
@@ -17,16 +16,16 @@ use offsite_common::snapshot::{Snapshot, SnapshotArn, SnapshotKind, SnapshotStat
 use offsite_common::tags;
 use serde::Serialize;
 
+use crate::allow::AllowedSource;
 use crate::dr::SecondRegion;
 use crate::envelope::{self, BatchResponse, ItemFailure, SqsEvent, SqsMessage};
 use crate::import::{ImportError, ImportedBy, import, provenance};
 use crate::outcome::{Outcome, Verdict, metrics};
 use crate::register::{Register, compare, databases_of};
 use crate::settings::VaultSettings;
-use crate::allow::AllowedSource;
 use crate::verify::{Expectations, Rejection, check_notice, check_shared};
-use offsite_common::notice::Notice;
 use offsite_common::lineage::is_genuine_import;
+use offsite_common::notice::Notice;
 
 const KINDS: [SnapshotKind; 2] = [SnapshotKind::Instance, SnapshotKind::Cluster];
 
@@ -124,7 +123,13 @@ impl RunState {
     /// Reserves an import of `copy_arn` from `account` against both caps, or says why not.
     /// A reservation is released when the import does not start ([`Self::release`]) and
     /// kept when it does ([`Self::imported`]): the caps count what started, exactly once.
-    fn reserve(&mut self, settings: &VaultSettings, kind: SnapshotKind, account: &str, copy_arn: &str) -> Result<(), Hold> {
+    fn reserve(
+        &mut self,
+        settings: &VaultSettings,
+        kind: SnapshotKind,
+        account: &str,
+        copy_arn: &str,
+    ) -> Result<(), Hold> {
         if self.existing.by_copy_arn.contains(copy_arn) {
             return Err(Hold::AlreadyImported("a redelivery or replay: this copy is in the vault already"));
         }
@@ -466,7 +471,9 @@ impl Vault {
 /// The outcome of a record that may not start its import now.
 fn held(item: &str, copy_arn: Option<String>, hold: Hold) -> Outcome {
     match hold {
-        Hold::AlreadyImported(reason) => Outcome::new(item, copy_arn, Verdict::AlreadyImported, None, reason.to_owned()),
+        Hold::AlreadyImported(reason) => {
+            Outcome::new(item, copy_arn, Verdict::AlreadyImported, None, reason.to_owned())
+        }
         Hold::AtQuota => Outcome::at_quota(item, copy_arn),
         Hold::Deferred(why) => Outcome::rejected(item, copy_arn, &Rejection::Deferred(why)),
     }
@@ -591,5 +598,72 @@ async fn queue_url(sqs: &aws_sdk_sqs::Client, arn: &str) -> Option<String> {
             tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), queue = %arn, "cannot find the queue to send the deferred notice again");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use offsite_common::config::coverage::env;
+
+    use super::*;
+    use offsite_common::aws::REGION_VAR;
+
+    use crate::settings::{ALLOWED_SOURCES_VAR, IMPORT_KEY_VAR, MAX_PER_INVOCATION_VAR, MAX_PER_SOURCE_PER_DAY_VAR};
+
+    fn settings(per_run: &str, per_day: &str) -> VaultSettings {
+        VaultSettings::from_env(&env(&[
+            (REGION_VAR, "us-east-1"),
+            (IMPORT_KEY_VAR, "arn:aws:kms:us-east-1:222222222222:key/import"),
+            (
+                ALLOWED_SOURCES_VAR,
+                r#"[{"account":"111111111111","export_key_arn":"arn:aws:kms:us-east-1:111111111111:key/k"}]"#,
+            ),
+            (MAX_PER_INVOCATION_VAR, per_run),
+            (MAX_PER_SOURCE_PER_DAY_VAR, per_day),
+        ]))
+        .expect("valid")
+    }
+
+    fn state() -> RunState {
+        let existing =
+            Existing { by_copy_arn: BTreeSet::new(), today_by_account: BTreeMap::new(), today: "2026-12-07".into() };
+        RunState { existing, started: 0, in_flight: BTreeSet::new(), walls: BTreeSet::new() }
+    }
+
+    const A: &str = "111111111111";
+    const I: SnapshotKind = SnapshotKind::Instance;
+
+    #[test]
+    fn reservations_hold_the_caps_and_only_started_imports_keep_them() {
+        let s = settings("2", "50");
+        let mut state = state();
+        assert!(state.reserve(&s, I, A, "c1").is_ok());
+        assert!(state.reserve(&s, I, A, "c2").is_ok());
+        // Both slots held while their imports run: the third waits.
+        assert!(matches!(state.reserve(&s, I, A, "c3"), Err(Hold::Deferred(why)) if why == "2 imports per invocation"));
+        // c2's copy did not start (a rejection, an error): its slot goes to c3.
+        state.release(A, "c2");
+        assert!(state.reserve(&s, I, A, "c3").is_ok());
+        state.imported("c1");
+        state.imported("c3");
+        assert_eq!((state.started, state.existing.imported_today(A)), (2, 2), "counted once each");
+        assert!(state.in_flight.is_empty());
+        assert!(matches!(state.reserve(&s, I, A, "c1"), Err(Hold::AlreadyImported(_))));
+    }
+
+    #[test]
+    fn a_copy_in_flight_is_not_imported_twice_and_a_wall_stops_its_kind_only() {
+        let s = settings("20", "2");
+        let mut state = state();
+        assert!(state.reserve(&s, I, A, "c1").is_ok());
+        let twice = state.reserve(&s, I, A, "c1");
+        assert!(matches!(twice, Err(Hold::AlreadyImported(why)) if why.contains("another record")));
+        // The per-account, per-day cap counts the reservation too.
+        assert!(state.reserve(&s, I, A, "c2").is_ok());
+        assert!(matches!(state.reserve(&s, I, A, "c3"), Err(Hold::Deferred(why)) if why.contains("2 imports from")));
+        state.walls.insert(I);
+        state.release(A, "c2");
+        assert!(matches!(state.reserve(&s, I, A, "c4"), Err(Hold::AtQuota)));
+        assert!(state.reserve(&s, SnapshotKind::Cluster, A, "k1").is_ok(), "the other kind has its own quota");
     }
 }

@@ -278,7 +278,7 @@ mod tests {
         let malformed = [own.as_slice(), DR_MALFORMED, AWS_MALFORMED].concat();
         let required = [(REGION_VAR, REGION), (IMPORT_KEY_VAR, key), (ALLOWED_SOURCES_VAR, sources)];
         let read = check_settings(|e| VaultSettings::from_env(e), &base, &malformed, &required);
-        assert_eq!(read.len(), 11, "{read:?}");
+        assert_eq!(read.len(), 12, "{read:?}");
         check_dr_rules(|e| VaultSettings::from_env(e), &base);
     }
 
