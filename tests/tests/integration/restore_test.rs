@@ -30,6 +30,11 @@ fn shop() -> serde_json::Value {
     }])
 }
 
+/// The most runs a test waits for RDS (the emulator) to move on: a bound on runs, not on
+/// time, generous for a busy machine (a real database server starts behind a restore with
+/// data checks: a few seconds idle, more under load).
+const RUNS: usize = 600;
+
 pub(crate) async fn run(tester: &RestoreTester, now: DateTime) -> Report {
     tester.run(now).await.expect("the listings succeed")
 }
@@ -47,21 +52,21 @@ pub(crate) async fn copy_now(p: &Pipeline, arn: &str) -> Snapshot {
 /// Runs the tester (at `at`, else the real time) until nothing of it is left in the vault; a
 /// bound on runs, not on time.
 pub(crate) async fn run_until_gone(p: &Pipeline, tester: &RestoreTester, at: Option<DateTime>, what: &str) {
-    for _ in 0..200 {
+    for _ in 0..RUNS {
         let _ = run(tester, at.unwrap_or_else(|| DateTime::from(SystemTime::now()))).await;
         if leftovers(p).await.is_empty() {
             return;
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    panic!("{what}: not after 200 runs");
+    panic!("{what}: not after {RUNS} runs");
 }
 
 /// Runs the tester (at the real time) until its report is what `done` waits for; a bound on
 /// runs, with a pause between them for RDS (the emulator) to move on.
 pub(crate) async fn run_until(tester: &RestoreTester, what: &str, mut done: impl FnMut(&Report) -> bool) -> Report {
     let mut last = None;
-    for _ in 0..200 {
+    for _ in 0..RUNS {
         let report = run(tester, DateTime::from(SystemTime::now())).await;
         if done(&report) {
             return report;
@@ -70,7 +75,7 @@ pub(crate) async fn run_until(tester: &RestoreTester, what: &str, mut done: impl
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     let tests = last.map(|r| r.tests).unwrap_or_default();
-    panic!("{what}: not after 200 runs; the last run's tests: {tests:#?}");
+    panic!("{what}: not after {RUNS} runs; the last run's tests: {tests:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -256,7 +261,7 @@ async fn crash_and_race(
     copy_arn: &str,
     seed: u64,
     min_crashes: u64,
-    partner_every: Option<u32>,
+    partner_every: Option<usize>,
 ) -> std::collections::BTreeSet<offsite_tests::faults::Boundary> {
     use offsite_tests::faults::{Crash, Invoked, Lane};
 
@@ -265,7 +270,7 @@ async fn crash_and_race(
     let other = p.restore_tester().await;
     let mut runs = 0;
     loop {
-        assert!(runs < 300, "no convergence after {runs} runs");
+        assert!(runs < RUNS, "no convergence after {runs} runs");
         runs += 1;
         let now = DateTime::from(SystemTime::now());
         // The crashing container, and a second one at the same time.
