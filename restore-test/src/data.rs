@@ -19,6 +19,8 @@ use crate::checks::{Answer, Dialect, Query};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long all of a test's queries may take together.
 const QUERIES_TIMEOUT: Duration = Duration::from_secs(120);
+/// The most one data check takes: its connection, then its queries.
+pub const MAX_SECONDS: u64 = CONNECT_TIMEOUT.as_secs() + QUERIES_TIMEOUT.as_secs();
 /// One statement's limit, set in the session where the engine has one (PostgreSQL).
 const STATEMENT_TIMEOUT_MS: u64 = 60_000;
 
