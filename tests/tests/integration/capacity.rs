@@ -104,9 +104,14 @@ async fn a_vault_at_its_quota_defers_every_notice_dead_letters_none_and_recovers
     })
     .await;
     let batch = pipeline.vault_side().handle_batch(&event_source::event_of(&received), now()).await.expect("batch");
-    let verdicts: Vec<Verdict> = batch.outcomes.iter().map(|o| o.result).collect();
-    assert_eq!(verdicts, [Verdict::Imported, Verdict::AtQuota, Verdict::AtQuota], "{batch:#?}");
-    assert!(batch.outcomes[1..].iter().all(|o| o.requeued), "sent to the queue again: {batch:#?}");
+    // The records are handled at once: whichever copy reaches RDS first takes the room, so
+    // the verdicts are counted, not ordered.
+    let count = |verdict: Verdict| batch.outcomes.iter().filter(|o| o.result == verdict).count();
+    assert_eq!((count(Verdict::Imported), count(Verdict::AtQuota)), (1, 2), "{batch:#?}");
+    assert!(
+        batch.outcomes.iter().all(|o| o.requeued == (o.result == Verdict::AtQuota)),
+        "the deferred ones, and only they, sent to the queue again: {batch:#?}"
+    );
     assert!(batch.response.batch_item_failures.is_empty(), "nothing returned to count a receive: {batch:#?}");
     assert_eq!(batch.snapshot_quotas.and_then(|q| q.instance), Some(Quota { used: 0, max: 1 }), "before the batch");
     let succeeded = event_source::succeeded(&received, &batch.response);
