@@ -11,7 +11,8 @@ BENCH = pathlib.Path(__file__).resolve().parent.parent / "target" / "bench"
 
 
 def rows(name, result):
-    """(scenario, wall, calls, calls per item, peak RSS) rows of one result file."""
+    """(scenario, wall, calls, calls per item, peak RSS) rows of one result file; memory is the
+    function process's where the result says so (`peak_rss_of`)."""
     if name == "lambda_start":
         for f in result.get("functions", []):
             yield (f"start {f['function']} ({f['build']})", f"{f['first_event_handled_ms_median']:.1f} ms",
@@ -50,6 +51,8 @@ def rows(name, result):
         yield (f"  naive baseline (x{result['ratio_wall']:.1f} time, x{result['ratio_calls']:.1f} calls)",
                f"{base['wall_seconds']:.1f} s", str(base["api_calls"]),
                f"{base['api_calls'] / result['copies']:.3f}/import", "-")
+    elif name == "end_to_end":
+        yield from end_to_end(result)
     elif name == "scanner":
         for size in result.get("sizes", [result]):
             yield (f"scanner, {size['copies']} copies ({size['newly_available']} due)", f"{size['wall_seconds']:.1f} s",
@@ -62,6 +65,20 @@ def rows(name, result):
                        f"{base['api_calls'] / size['copies']:.3f}/copy", "-")
 
 
+def end_to_end(result):
+    """Rows of the end-to-end scenario: calls per snapshot by function, hops, memory."""
+    n = result["snapshots"]
+    yield (f"end to end, {n} snapshots (every origin)", f"{result['pipeline_latency_seconds_per_snapshot']:.2f} s/snapshot",
+           str(result["api_calls"]), f"{result['calls_per_snapshot']:.2f}/snapshot ({result['read_share'] * 100:.0f}% reads)",
+           "max {:.1} MiB".format(max((v or 0) for v in result["peak_rss_mib"].values())))
+    for function, figures in result["by_function"].items():
+        yield (f"  {function}", "-", str(figures["calls"]), f"{figures['per_snapshot']:.2f}/snapshot",
+               f"{result['peak_rss_mib'].get(function) or 0:.1f} MiB")
+    for name, hop in result["hops"].items():
+        yield (f"  hop {name.replace('_', ' ')}", f"median {hop['median_ms']:.0f} ms, slowest {hop['slowest_ms']:.0f} ms",
+               f"{hop['invocations']} invocations", "-", "-")
+
+
 def main():
     merged = {}
     for path in sorted(BENCH.glob("*.json")):
@@ -70,9 +87,10 @@ def main():
     if not merged:
         sys.exit("no benchmark results in target/bench (run make bench)")
     (BENCH / "results.json").write_text(json.dumps(merged, indent=2))
-    table = [("SCENARIO", "WALL", "API CALLS", "PER ITEM", "MEMORY / SIZE")]
+    table = [("SCENARIO", "PROFILE", "WALL", "API CALLS", "PER ITEM", "MEMORY / SIZE")]
     for name, result in merged.items():
-        table.extend(rows(name, result))
+        profile = result.get("profile", "dev (before profiles were recorded)")
+        table.extend((r[0], profile) + tuple(r[1:]) for r in rows(name, result))
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
     for r in table:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())

@@ -1,7 +1,8 @@
 //! One exporter run: gather sources, plan, start copies, report.
 
 use std::collections::BTreeMap;
-use std::time::SystemTime;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
@@ -53,7 +54,8 @@ pub struct Report {
     pub items: Vec<Item>,
     /// RDS refused a copy for the manual snapshot quota; no further copy was started.
     pub quota_exceeded: bool,
-    /// The account's manual snapshot quotas when the run started (not read in a dry run).
+    /// The account's manual snapshot quotas after the run's copies (read by every sweep, by
+    /// an event at most every [`QUOTA_READ_INTERVAL`] per warm container, never in a dry run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snapshot_quotas: Option<SnapshotQuotas>,
 }
@@ -94,7 +96,17 @@ impl Report {
 pub struct Exporter {
     rds: RdsSnapshots,
     settings: ExporterSettings,
+    /// When this warm container last read the manual snapshot quotas (see
+    /// [`QUOTA_READ_INTERVAL`]); shared by its clones.
+    quotas_read_at: Arc<Mutex<Option<Instant>>>,
 }
+
+/// How often the event path reads the manual snapshot quotas in one warm container. Every
+/// event read them: one `DescribeAccountAttributes` per exported snapshot, a fifth of the
+/// exporter's calls (the end-to-end benchmark). The figures feed a metric and its alarm, which
+/// need a datapoint every few minutes, not one per snapshot; the scheduled sweep reads them on
+/// every run.
+pub const QUOTA_READ_INTERVAL: Duration = Duration::from_secs(300);
 
 /// Why an invocation fails.
 #[derive(Debug, thiserror::Error)]
@@ -109,7 +121,19 @@ pub enum ExportError {
 
 impl Exporter {
     pub fn new(rds: RdsSnapshots, settings: ExporterSettings) -> Self {
-        Self { rds, settings }
+        Self { rds, settings, quotas_read_at: Arc::new(Mutex::new(None)) }
+    }
+
+    /// Whether this run reads the quotas: a sweep always, an event when this container has not
+    /// read them for [`QUOTA_READ_INTERVAL`]; a read is recorded as it is decided, so events
+    /// handled at once read them once.
+    fn quotas_due(&self, sweep: bool) -> bool {
+        let Ok(mut read_at) = self.quotas_read_at.lock() else { return true };
+        let due = sweep || read_at.is_none_or(|at| at.elapsed() >= QUOTA_READ_INTERVAL);
+        if due {
+            *read_at = Some(Instant::now());
+        }
+        due
     }
 
     /// Handles an event about one snapshot.
@@ -147,7 +171,7 @@ impl Exporter {
                 return Ok(Report { items: vec![item], ..Report::default() });
             }
         };
-        self.export(vec![source], &[arn.kind], dry_run).await
+        self.export(vec![source], &[arn.kind], dry_run, false).await
     }
 
     /// The scheduled sweep over snapshots taken within the sweep window before `now`.
@@ -169,7 +193,7 @@ impl Exporter {
             // is new to the pipeline.
             sources.extend(listed.into_iter().filter(|s| s.created.is_none_or(|t| t.secs() >= since)));
         }
-        self.export(sources, &[SnapshotKind::Instance, SnapshotKind::Cluster], dry_run).await
+        self.export(sources, &[SnapshotKind::Instance, SnapshotKind::Cluster], dry_run, true).await
     }
 
     async fn export(
@@ -177,6 +201,7 @@ impl Exporter {
         sources: Vec<Snapshot>,
         kinds: &[SnapshotKind],
         dry_run: bool,
+        sweep: bool,
     ) -> Result<Report, ExportError> {
         let copies = self.rds.list_marked(kinds, tags::MARKER_EXPORT).await.map_err(ExportError::Listing)?;
         let (options, unreadable) = self.persistent_options(&sources).await;
@@ -194,7 +219,7 @@ impl Exporter {
         };
         let planned = plan(&sources, &copies, &options, &settings);
         let mut report = if dry_run { Self::dry_run_report(planned) } else { self.execute(planned).await };
-        if !dry_run {
+        if !dry_run && self.quotas_due(sweep) {
             report.snapshot_quotas = self.rds.report_snapshot_quotas("exporter").await;
         }
         for source in blocked {

@@ -6,28 +6,30 @@
 //! `OFFSITE_BENCH_LATENCY_MS` (default 20) tune it. DynamoDB allows 300 exports in flight
 //! per account, so one run starts at most 300: the bench measures the first run, then runs
 //! again (the emulator's exports complete at once) until every table's export is started,
-//! and a last run in which everything is already started. Writes
+//! and a last run in which everything is already started. The job is its binary run as
+//! Lambda runs it (the profile of the bench's build), its peak memory that process's. Writes
 //! `target/bench/dynamodb.json`.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use aws_smithy_types::DateTime;
-use offsite_dynamo::run::{DynamoExporter, Report, TableResult};
-use offsite_dynamo::settings::DynamoSettings;
-use offsite_tests::bench::{peak_rss_kib, reset_peak_rss};
 use offsite_tests::deployed::{AUDITOR_BUCKET, DeployedPair};
+use offsite_tests::events::scheduled;
 use offsite_tests::fixtures::dynamo_table;
-use offsite_tests::{AUDITOR, Emulator, EmulatorOptions, WORKLOAD, workspace_root};
+use offsite_tests::lambda::{LambdaFunction, Outcome};
+use offsite_tests::{AUDITOR, Emulator, EmulatorOptions, WORKLOAD};
+use serde_json::Value;
 
 const BUCKET: &str = AUDITOR_BUCKET;
 
-/// One measured run: wall time, outcome counts and API calls by action.
-async fn measured(emulator: &Emulator, job: &DynamoExporter, now: DateTime) -> (Report, serde_json::Value) {
+/// One measured run of the job's binary: its report, and wall time, outcome counts and API
+/// calls by action.
+fn measured(emulator: &Emulator, job: &mut LambdaFunction) -> (Value, Value) {
     emulator.reset_request_counts().expect("reset counts");
     let started = Instant::now();
-    let report = job.run(now).await.expect("run");
+    let outcome = job.invoke(&scheduled(WORKLOAD, "offsite-dynamo-export"), Duration::from_secs(900)).expect("run");
     let wall = started.elapsed().as_secs_f64();
+    let Outcome::Response(report) = outcome else { panic!("the run failed: {outcome:?}\n{}", job.output()) };
     let counts = emulator.request_counts().expect("counts");
     let calls: BTreeMap<String, u64> = counts
         .counts
@@ -37,14 +39,19 @@ async fn measured(emulator: &Emulator, job: &DynamoExporter, now: DateTime) -> (
         .collect();
     let figures = serde_json::json!({
         "wall_seconds": wall,
-        "started": report.count(TableResult::Started),
-        "already_started": report.count(TableResult::AlreadyStarted),
-        "deferred": report.count(TableResult::Deferred),
-        "failed": report.count(TableResult::Failed),
+        "started": count(&report, "started"),
+        "already_started": count(&report, "already-started"),
+        "deferred": count(&report, "deferred"),
+        "failed": count(&report, "failed"),
         "api_calls": counts.total,
         "api_calls_by_action": calls,
     });
     (report, figures)
+}
+
+/// The tables of a run's report with `result`.
+fn count(report: &Value, result: &str) -> usize {
+    report["tables"].as_array().map_or(0, |tables| tables.iter().filter(|t| t["result"] == result).count())
 }
 
 /// The naive job: list the tables, then per table, one call at a time, read its tags,
@@ -97,8 +104,6 @@ async fn main() {
     // naive baseline as the workload's operator.
     let pair = DeployedPair::start(&EmulatorOptions::default(), &[], &[]).await.unwrap_or_else(|e| panic!("{e}"));
     let (emulator, workload) = (&pair.emulator, &pair.workload);
-    let job_role = pair.role_config("offsite-dynamo-export").await.unwrap_or_else(|e| panic!("{e}"));
-    let env = pair.dynamo_destination_env();
     let audit_key = pair.audit_key.clone();
 
     let seeding = Instant::now();
@@ -116,29 +121,34 @@ async fn main() {
     // Let the PITR windows open past the export moment.
     tokio::time::sleep(Duration::from_millis(2500)).await;
 
-    let settings = DynamoSettings::from_env(&env).expect("settings");
-    let concurrency = settings.concurrency;
-    let job = DynamoExporter::new(aws_sdk_dynamodb::Client::new(&job_role), settings, WORKLOAD.to_owned());
+    // The job's binary as Lambda runs it (the bench's profile), with its template's
+    // environment; started and initialised before the counts (its start asks STS who it is).
+    let mut job = pair.function("offsite-dynamo-export").unwrap_or_else(|e| panic!("{e}"));
+    job.wait_ready(Duration::from_secs(60)).unwrap_or_else(|e| panic!("{e}"));
+    let concurrency = pair
+        .function_env("offsite-dynamo-export")
+        .ok()
+        .and_then(|env| env.get(offsite_dynamo::settings::CONCURRENCY_VAR).cloned())
+        .unwrap_or_else(|| "16 (the default)".to_owned());
     emulator.set_latency(latency).expect("latency");
-    let now = DateTime::from(SystemTime::now());
 
-    reset_peak_rss();
-    let (first, first_figures) = measured(emulator, &job, now).await;
-    let peak_kib = peak_rss_kib();
-    assert_eq!(first.tables.len() as u64, tables, "every table checked");
-    assert_eq!(first.count(TableResult::Started), 300.min(tables as usize), "the first run fills the in-flight limit");
+    let (first, first_figures) = measured(emulator, &mut job);
+    assert_eq!(first["tables"].as_array().map_or(0, Vec::len) as u64, tables, "every table checked");
+    assert_eq!(count(&first, "started"), 300.min(tables as usize), "the first run fills the in-flight limit");
     let mut runs = vec![first_figures];
-    let mut started = first.count(TableResult::Started);
+    let mut started = count(&first, "started");
     let all_started = Instant::now();
     while (started as u64) < tables {
-        let (report, figures) = measured(emulator, &job, now).await;
-        assert!(report.count(TableResult::Started) > 0, "a run must make progress: {figures}");
-        started += report.count(TableResult::Started);
+        let (report, figures) = measured(emulator, &mut job);
+        assert!(count(&report, "started") > 0, "a run must make progress: {figures}");
+        started += count(&report, "started");
         runs.push(figures);
     }
     let rest_wall = all_started.elapsed().as_secs_f64();
-    let (rerun, rerun_figures) = measured(emulator, &job, now).await;
-    assert_eq!(rerun.count(TableResult::AlreadyStarted) as u64, tables, "a rerun in the slot starts nothing");
+    let (rerun, rerun_figures) = measured(emulator, &mut job);
+    assert_eq!(count(&rerun, "already-started") as u64, tables, "a rerun in the slot starts nothing");
+    // VmHWM only grows: the process's peak over all its runs.
+    let peak_mib = job.peak_rss_mib();
 
     // The naive baseline, same emulator: one table at a time, a describe per table.
     emulator.reset_request_counts().expect("reset counts");
@@ -170,12 +180,10 @@ async fn main() {
         "baseline": { "wall_seconds": naive_wall, "api_calls": naive_calls, "exports_started": naive_exports },
         "ratio_wall": naive_wall / runs[0]["wall_seconds"].as_f64().unwrap_or(1.0),
         "ratio_calls": naive_calls as f64 / runs[0]["api_calls"].as_f64().unwrap_or(1.0),
-        "peak_rss_mib": peak_kib.map(|k| k as f64 / 1024.0),
+        "peak_rss_mib": peak_mib,
+        "peak_rss_of": "the function process, over all its runs",
     });
-    println!("{}", serde_json::to_string_pretty(&result).unwrap_or_default());
-    let dir = workspace_root().join("target/bench");
-    let _ = std::fs::create_dir_all(&dir);
-    let _ = std::fs::write(dir.join("dynamodb.json"), result.to_string());
+    offsite_tests::bench::write_result("dynamodb", result);
     println!(
         "bench dynamodb: {tables} tables -> first run {:.1}s ({} started, {} calls, {listing} listing), {} runs to start all, rerun {:.1}s",
         runs[0]["wall_seconds"].as_f64().unwrap_or_default(),

@@ -17,7 +17,7 @@ use offsite_exporter::export::{Exporter, Outcome};
 use offsite_exporter::settings::ExporterSettings;
 use offsite_tests::deployed::DeployedPair;
 use offsite_tests::fixtures::{db_instance, kms_key, tag};
-use offsite_tests::{Emulator, EmulatorOptions, REGION, WORKLOAD, workspace_root};
+use offsite_tests::{Emulator, EmulatorOptions, REGION, WORKLOAD};
 
 const IN_FLIGHT: usize = 20;
 
@@ -145,6 +145,7 @@ async fn main() {
         "api_calls_by_action": offsite_by_action,
         "calls_per_source": offsite_calls as f64 / sources as f64,
         "peak_rss_mib": peak,
+        "peak_rss_of": "the bench process (the function run as a library)",
         "baseline": {
             "wall_seconds": naive_wall,
             "api_calls": naive_calls,
@@ -153,10 +154,7 @@ async fn main() {
         "ratio_wall": naive_wall / offsite_wall,
         "ratio_calls": naive_calls as f64 / offsite_calls as f64,
     });
-    println!("{}", serde_json::to_string_pretty(&result).unwrap_or_default());
-    let dir = workspace_root().join("target/bench");
-    let _ = std::fs::create_dir_all(&dir);
-    let _ = std::fs::write(dir.join("exporter.json"), result.to_string());
+    offsite_tests::bench::write_result("exporter", result);
     println!(
         "bench exporter: {sources} sources -> {offsite_wall:.1}s, {offsite_calls} calls; naive {naive_wall:.1}s, {naive_calls} calls; ratio {:.1}x time, {:.1}x calls",
         naive_wall / offsite_wall,

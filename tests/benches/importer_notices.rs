@@ -2,6 +2,8 @@
 //! a fixed latency per API call, and in the same run a naive baseline (per notice, one call
 //! at a time: describe the shared snapshot, read its tags, copy it), with the ratio
 //! baseline / Offsite. The notices are real: the scanner shares and announces the copies.
+//! Offsite's side is the importer's binary run as Lambda runs it (the profile of the bench's
+//! build), its peak memory that process's.
 //!
 //! `OFFSITE_BENCH_NOTICES` (default 1000), `OFFSITE_BENCH_LATENCY_MS` (default 20). Writes
 //! `target/bench/importer.json`.
@@ -14,10 +16,11 @@ use offsite_common::lineage::attempt_identifier;
 use offsite_common::notice::Notice;
 use offsite_common::snapshot::{Snapshot, SnapshotKind, SnapshotStatus};
 use offsite_common::tags;
-use offsite_tests::event_source::sqs_event;
+use offsite_tests::event_source::sqs_event_json;
 use offsite_tests::fixtures::{db_snapshot, tag};
+use offsite_tests::lambda::Outcome;
 use offsite_tests::pipeline::Pipeline;
-use offsite_tests::{EmulatorOptions, REGION, VAULT, WORKLOAD, workspace_root};
+use offsite_tests::{EmulatorOptions, REGION, VAULT, WORKLOAD};
 
 /// The naive importer: per notice, describe the shared snapshot, read its tags, copy it.
 async fn naive_import(vault: &Client, notices: &[Notice], import_key: &str) -> usize {
@@ -95,25 +98,35 @@ async fn main() {
         })
         .collect();
 
-    let mut env = p.env.clone();
-    env.insert("OFFSITE_MAX_IMPORTS_PER_INVOCATION".into(), "10".into());
-    env.insert("OFFSITE_MAX_IMPORTS_PER_SOURCE_PER_DAY".into(), notices.to_string());
-    // The importer under its template role; the naive baseline as the vault's operator.
-    let vault = p.vault_as(&p.importer_role, &env);
+    // Offsite: the importer's binary as Lambda runs it (the bench's profile), under its
+    // template role and environment, one invocation per batch of 10 as the event source
+    // mapping delivers them; the per-day cap raised above the run's size, as its parameter
+    // would be for such a flood. The naive baseline as the vault's operator.
+    let per_day = notices.to_string();
+    let mut function = p
+        .function_with(
+            "offsite-importer",
+            &[("OFFSITE_MAX_IMPORTS_PER_INVOCATION", "10"), ("OFFSITE_MAX_IMPORTS_PER_SOURCE_PER_DAY", &per_day)],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    function.wait_ready(Duration::from_secs(60)).unwrap_or_else(|e| panic!("{e}"));
     p.emulator.set_latency(latency).expect("latency");
 
     p.emulator.reset_request_counts().expect("reset");
-    offsite_tests::bench::reset_peak_rss();
     let started = Instant::now();
-    let mut failed = 0;
+    let mut failed = Vec::new();
     for batch in bodies.chunks(10) {
-        let report = vault.handle_batch(&sqs_event(batch), DateTime::from(SystemTime::now())).await.expect("batch");
-        failed += report.response.batch_item_failures.len();
+        match function.invoke(&sqs_event_json(batch), Duration::from_secs(300)).expect("batch") {
+            Outcome::Response(response) => {
+                failed.extend(response["batchItemFailures"].as_array().cloned().unwrap_or_default());
+            }
+            error => panic!("the batch failed: {error:?}\n{}", function.output()),
+        }
     }
     let offsite_wall = started.elapsed().as_secs_f64();
-    let peak = offsite_tests::bench::peak_rss_mib();
+    let peak = function.peak_rss_mib();
     let (offsite_calls, offsite_by_action) = offsite_tests::bench::calls_in(&p.emulator, VAULT);
-    assert_eq!(failed, 0, "every notice imported");
+    assert_eq!(failed, Vec::<serde_json::Value>::new(), "every notice imported");
     assert_eq!(p.vault_copies().await.len() as u64, notices);
 
     p.emulator.reset_request_counts().expect("reset");
@@ -133,14 +146,12 @@ async fn main() {
         "api_calls_by_action": offsite_by_action,
         "calls_per_notice": offsite_calls as f64 / notices as f64,
         "peak_rss_mib": peak,
+        "peak_rss_of": "the function process",
         "baseline": { "wall_seconds": naive_wall, "api_calls": naive_calls, "api_calls_by_action": naive_by_action },
         "ratio_wall": naive_wall / offsite_wall,
         "ratio_calls": naive_calls as f64 / offsite_calls as f64,
     });
-    println!("{}", serde_json::to_string_pretty(&result).unwrap_or_default());
-    let dir = workspace_root().join("target/bench");
-    let _ = std::fs::create_dir_all(&dir);
-    let _ = std::fs::write(dir.join("importer.json"), result.to_string());
+    offsite_tests::bench::write_result("importer", result);
     println!(
         "bench importer: {notices} notices -> {offsite_wall:.1}s, {offsite_calls} calls; naive {naive_wall:.1}s, {naive_calls} calls"
     );

@@ -3,10 +3,10 @@
 //! process start → first event handled, median of `OFFSITE_BENCH_STARTS` (default 5) starts;
 //! and the zipped size of its package.
 //!
-//! Uses the release binaries of `make package ARCH=x86_64` when present (what Lambda runs),
-//! else the debug build (slower; said in the output). Writes `target/bench/lambda_start.json`.
+//! Runs the binaries of the bench's own profile (`make bench`: release, the profile `make
+//! package` ships; said in each figure); the zip sizes are `make package`'s, when it ran.
+//! Writes `target/bench/lambda_start.json`.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use offsite_tests::deployed::DeployedPair;
@@ -14,15 +14,6 @@ use offsite_tests::events::scheduled;
 use offsite_tests::lambda::{LambdaFunction, Outcome};
 use offsite_tests::{EmulatorOptions, VAULT, WORKLOAD, workspace_root};
 use serde_json::{Value, json};
-
-/// The release build `make package ARCH=x86_64` leaves, else the debug build.
-fn binary(name: &str) -> (PathBuf, &'static str) {
-    let release = workspace_root().join("target/x86_64-unknown-linux-gnu/release").join(name);
-    if release.exists() {
-        return (release, "release");
-    }
-    (offsite_tests::lambda::binary(name).unwrap_or_else(|e| panic!("{e}")), "debug")
-}
 
 fn median(mut values: Vec<Duration>) -> f64 {
     values.sort();
@@ -44,7 +35,8 @@ async fn main() {
     ];
     let mut results = Vec::new();
     for (name, event) in &functions {
-        let (path, build) = binary(name);
+        let path = offsite_tests::lambda::binary(name).unwrap_or_else(|e| panic!("{e}"));
+        let build = offsite_tests::bench::PROFILE;
         let env = pair.function_env(name).expect("environment");
         let arn = pair.function_arn(name).expect("function ARN");
         let (mut ready, mut handled) = (Vec::new(), Vec::new());
@@ -76,7 +68,5 @@ async fn main() {
         results.push(row);
     }
     let result = json!({ "scenario": "lambda start", "starts_per_function": starts, "functions": results });
-    let dir = workspace_root().join("target/bench");
-    let _ = std::fs::create_dir_all(&dir);
-    let _ = std::fs::write(dir.join("lambda_start.json"), result.to_string());
+    offsite_tests::bench::write_result("lambda_start", result);
 }

@@ -15,7 +15,7 @@ use aws_smithy_types::DateTime;
 use offsite_rds_export::run::StartResult;
 use offsite_tests::fixtures::{db_instance, vault_import};
 use offsite_tests::pipeline::Pipeline;
-use offsite_tests::{EmulatorOptions, VAULT, workspace_root};
+use offsite_tests::{EmulatorOptions, VAULT};
 
 /// The naive exporter's reading: every copy described, then each copy's export tasks.
 async fn naive_reading(vault: &Client, identifiers: &[String]) -> usize {
@@ -99,14 +99,12 @@ async fn main() {
         "exports_started": started_exports,
         "periods_deferred": deferred,
         "peak_rss_mib": peak,
+        "peak_rss_of": "the bench process (the function run as a library)",
         "baseline": { "wall_seconds": naive_wall, "api_calls": naive_calls, "api_calls_by_action": naive_by_action },
         "ratio_wall": naive_wall / offsite_wall,
         "ratio_calls": naive_calls as f64 / offsite_calls as f64,
     });
-    println!("{}", serde_json::to_string_pretty(&result).unwrap_or_default());
-    let dir = workspace_root().join("target/bench");
-    let _ = std::fs::create_dir_all(&dir);
-    let _ = std::fs::write(dir.join("rds_export.json"), result.to_string());
+    offsite_tests::bench::write_result("rds_export", result);
     println!(
         "bench rds export: {copies} imports of {databases} databases -> {offsite_wall:.1}s, {offsite_calls} calls, \
          {started_exports} started, {deferred} deferred; naive reading {naive_wall:.1}s, {naive_calls} calls"

@@ -6,7 +6,9 @@
 //! `OFFSITE_BENCH_LATENCY_MS` (default 20) tune it. Each size also runs, in the same emulator
 //! and before Offsite's scan, a naive baseline (what common peers do: list, then read the
 //! tags and describe each snapshot, share and publish one at a time), with the ratio
-//! baseline / Offsite. It prints a summary and writes `target/bench/scanner.json`.
+//! baseline / Offsite. Offsite's scan is the scanner's binary run as Lambda runs it (the
+//! profile of the bench's build), its peak memory that process's. It prints a summary and
+//! writes `target/bench/scanner.json`.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
@@ -15,15 +17,13 @@ use aws_sdk_rds::Client;
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use offsite_common::lineage::attempt_identifier;
-use offsite_common::rds::RdsSnapshots;
 use offsite_common::snapshot::{Snapshot, SnapshotKind, SnapshotStatus};
 use offsite_common::tags;
-use offsite_scanner::scan::Scanner;
-use offsite_scanner::settings::ScannerSettings;
-use offsite_tests::bench::{peak_rss_kib, reset_peak_rss};
 use offsite_tests::deployed::DeployedPair;
+use offsite_tests::events::scheduled;
 use offsite_tests::fixtures::{db_instance, db_snapshot, tag};
-use offsite_tests::{EmulatorOptions, REGION, VAULT, WORKLOAD, workspace_root};
+use offsite_tests::lambda::Outcome;
+use offsite_tests::{EmulatorOptions, REGION, VAULT, WORKLOAD};
 
 /// The naive scanner: list every snapshot, then per snapshot read its tags and describe it
 /// again; share each due copy and publish one message for it, one call at a time. It
@@ -77,10 +77,10 @@ async fn main() {
         scenarios
             .push(scenario(copies, offsite_tests::bench::setting("OFFSITE_BENCH_DUE", 100).min(copies), latency).await);
     }
-    let result = serde_json::json!({ "scenario": "scanner scan", "sizes": scenarios });
-    let dir = workspace_root().join("target/bench");
-    let _ = std::fs::create_dir_all(&dir);
-    let _ = std::fs::write(dir.join("scanner.json"), result.to_string());
+    offsite_tests::bench::write_result(
+        "scanner",
+        serde_json::json!({ "scenario": "scanner scan", "sizes": scenarios }),
+    );
 }
 
 /// One size: seed, naive baseline, Offsite's scan.
@@ -92,7 +92,6 @@ async fn scenario(copies: u64, due: u64, latency: Duration) -> serde_json::Value
     let pair = DeployedPair::start(&options, &[], &[]).await.unwrap_or_else(|e| panic!("{e}"));
     let (emulator, workload) = (&pair.emulator, &pair.workload);
     let (topic_arn, export_key) = (pair.topic_arn.clone(), pair.export_key.clone());
-    let scanner_role = pair.role_config("offsite-scanner").await.unwrap_or_else(|e| panic!("{e}"));
     db_instance(workload, "orders", None).await;
     db_snapshot(workload, "orders", "orders-source", vec![]).await;
 
@@ -132,22 +131,6 @@ async fn scenario(copies: u64, due: u64, latency: Duration) -> serde_json::Value
     offsite_tests::bench::settle(&mut pending, 0, "seed copy").await;
     eprintln!("bench: seeded {copies} copies in {:.1}s", started.elapsed().as_secs_f64());
 
-    let env: BTreeMap<String, String> = [
-        ("OFFSITE_AWS_ENDPOINT_URL", emulator.endpoint()),
-        ("AWS_REGION", REGION),
-        ("OFFSITE_EXPORT_KEY_ARN", export_key.as_str()),
-        ("OFFSITE_VAULT_ACCOUNT_ID", VAULT),
-        ("OFFSITE_TOPIC_ARN", topic_arn.as_str()),
-        ("OFFSITE_CLAIM_SETTLE", "2s"),
-    ]
-    .iter()
-    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-    .collect();
-    let settings = ScannerSettings::from_env(&env).expect("settings");
-    let claim_settle = settings.claim_settle;
-    let scanner =
-        Scanner::new(RdsSnapshots::new(Client::new(&scanner_role)), aws_sdk_sns::Client::new(&scanner_role), settings);
-
     emulator.set_latency(latency).expect("latency");
     emulator.reset_request_counts().expect("reset counts");
     let naive_started = Instant::now();
@@ -157,19 +140,21 @@ async fn scenario(copies: u64, due: u64, latency: Duration) -> serde_json::Value
     let naive_counts = emulator.request_counts().expect("counts");
     let naive_calls = naive_counts.counts.iter().filter(|c| c.account == WORKLOAD).map(|c| c.count).sum::<u64>();
 
+    // Offsite's scan: the scanner's binary as Lambda runs it, with its template's environment
+    // (the claim settles for the template's ClaimSettle), on its schedule's event.
+    let mut function = pair.function("offsite-scanner").unwrap_or_else(|e| panic!("{e}"));
+    function.wait_ready(Duration::from_secs(60)).unwrap_or_else(|e| panic!("{e}"));
+    let claim_settle =
+        pair.function_env("offsite-scanner").ok().and_then(|env| env.get("OFFSITE_CLAIM_SETTLE").cloned());
     emulator.reset_request_counts().expect("reset counts");
-    reset_peak_rss();
     let scan_started = Instant::now();
-    let report = scanner.scan(DateTime::from(SystemTime::now()), "bench-scan").await.expect("scan");
+    let outcome = function.invoke(&scheduled(WORKLOAD, "offsite-scanner"), Duration::from_secs(900)).expect("scan");
     let wall = scan_started.elapsed();
+    let Outcome::Response(report) = outcome else { panic!("the scan failed: {outcome:?}\n{}", function.output()) };
     // Figures of a scan that did not do its job would mean nothing.
-    assert_eq!(
-        report.announced.len() as u64,
-        due,
-        "the scan must announce every newly available copy: {:?}",
-        report.errors
-    );
-    let peak_kib = peak_rss_kib();
+    let announced = report["announced"].as_array().map_or(0, Vec::len) as u64;
+    assert_eq!(announced, due, "the scan must announce every newly available copy: {}", report["errors"]);
+    let peak_mib = function.peak_rss_mib();
     let counts = emulator.request_counts().expect("counts");
 
     let calls: BTreeMap<String, u64> = counts
@@ -184,26 +169,26 @@ async fn scenario(copies: u64, due: u64, latency: Duration) -> serde_json::Value
         "scenario": "scanner scan",
         "copies": copies,
         "newly_available": due,
-        "announced": report.announced.len(),
+        "announced": announced,
         "latency_ms": latency.as_millis() as u64,
         "wall_seconds": wall.as_secs_f64(),
-        "claim_settle_seconds": claim_settle.as_secs_f64(),
+        "claim_settle": claim_settle,
         "api_calls": counts.total,
         "api_calls_by_action": calls,
         "listing_calls": listing,
         "listing_calls_per_100_copies": listing as f64 * 100.0 / copies as f64,
-        "peak_rss_mib": peak_kib.map(|k| k as f64 / 1024.0),
+        "peak_rss_mib": peak_mib,
+        "peak_rss_of": "the function process",
         "baseline": { "wall_seconds": naive_wall.as_secs_f64(), "api_calls": naive_calls },
         "ratio_wall": naive_wall.as_secs_f64() / wall.as_secs_f64(),
         "ratio_calls": naive_calls as f64 / counts.total as f64,
     });
-    println!("{}", serde_json::to_string_pretty(&result).unwrap_or_default());
     println!("bench scanner baseline: {copies} copies -> {:.1}s, {naive_calls} calls", naive_wall.as_secs_f64());
     println!(
         "bench scanner: {copies} copies, {due} due -> {:.1}s wall, {} calls ({listing} listing), peak {:.1} MiB",
         wall.as_secs_f64(),
         counts.total,
-        peak_kib.unwrap_or(0) as f64 / 1024.0
+        peak_mib.unwrap_or_default()
     );
     result
 }

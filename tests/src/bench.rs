@@ -25,9 +25,36 @@ pub fn calls_in(emulator: &Emulator, account: &str) -> (u64, BTreeMap<String, u6
 
 /// Peak resident memory of this process since the last reset, in KiB (Linux `VmHWM`).
 pub fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    vm_hwm_kib(&std::fs::read_to_string("/proc/self/status").ok()?)
+}
+
+/// `VmHWM` (peak resident set) of a `/proc/<pid>/status` text, in KiB.
+fn vm_hwm_kib(status: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// `VmHWM` of a `/proc/<pid>/status` text, in MiB.
+pub fn vm_hwm_mib(status: &str) -> Option<f64> {
+    #[allow(clippy::cast_precision_loss)]
+    vm_hwm_kib(status).map(|k| k as f64 / 1024.0)
+}
+
+/// The Cargo profile the figures come from (the harness runs the binaries of its own profile).
+pub use crate::lambda::PROFILE;
+
+/// Writes a scenario's result to `target/bench/<name>.json`, with the profile it was
+/// measured in, and prints it.
+pub fn write_result(name: &str, mut result: serde_json::Value) {
+    if let Some(fields) = result.as_object_mut() {
+        fields.insert("profile".to_owned(), serde_json::Value::from(PROFILE));
+    }
+    println!("{}", serde_json::to_string_pretty(&result).unwrap_or_default());
+    let dir = crate::workspace_root().join("target/bench");
+    let _ = std::fs::create_dir_all(&dir);
+    if let Err(e) = std::fs::write(dir.join(format!("{name}.json")), result.to_string()) {
+        eprintln!("bench: cannot write target/bench/{name}.json: {e}");
+    }
 }
 
 /// Resets the peak so that set-up does not count ("5" to `clear_refs`, Linux 4.0+).

@@ -336,8 +336,16 @@ impl DeployedPair {
 
     /// Starts the function running `binary` as a Lambda process.
     pub fn function(&self, binary: &str) -> Result<LambdaFunction, DeployError> {
+        self.function_with(binary, &[])
+    }
+
+    /// The same with some of its template's variables set otherwise (what another template
+    /// parameter would give it).
+    pub fn function_with(&self, binary: &str, overrides: &[(&str, &str)]) -> Result<LambdaFunction, DeployError> {
         let path = crate::lambda::binary(binary)?;
-        Ok(LambdaFunction::start(&path, binary, &self.function_arn(binary)?, &self.function_env(binary)?)?)
+        let mut env = self.function_env(binary)?;
+        env.extend(overrides.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        Ok(LambdaFunction::start(&path, binary, &self.function_arn(binary)?, &env)?)
     }
 }
 

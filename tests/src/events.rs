@@ -68,6 +68,22 @@ pub fn rds_notification_by_source_id(source_type: &str, identifier: &str, event_
     fixtures::set(event, "/Records/0/Sns/Message", message.to_string())
 }
 
+/// The RDS event EventBridge delivers when the snapshot `arn` of `account` is created (and
+/// available): RDS-EVENT-0091 for an automated instance snapshot (`rds:` name), RDS-EVENT-0042
+/// for a manual one, RDS-EVENT-0075 for a manual cluster snapshot (RDS user guide, "Amazon
+/// RDS event categories and event messages"). AWS Backup's snapshots announce themselves by
+/// their job's state change instead ([`backup_job_completed`]).
+pub fn snapshot_available(account: &str, arn: &str) -> Value {
+    let event = if arn.contains(":cluster-snapshot:") {
+        fixtures::rds_cluster_snapshot_event("RDS-EVENT-0075", "Manual cluster snapshot created", arn)
+    } else if arn.contains(":snapshot:rds:") {
+        fixtures::rds_snapshot_event("RDS-EVENT-0091", "Automated snapshot created", arn)
+    } else {
+        fixtures::rds_snapshot_event("RDS-EVENT-0042", "Manual snapshot created", arn)
+    };
+    fixtures::set(fixtures::set(event, "/account", account), "/region", REGION)
+}
+
 #[cfg(test)]
 mod tests {
     use offsite_exporter::trigger::{Home, Trigger, classify_in};

@@ -175,6 +175,33 @@ impl LambdaFunction {
         self.output.lock().map(|lines| lines.join("\n")).unwrap_or_default()
     }
 
+    /// The function process's peak resident memory so far, in MiB (Linux `VmHWM` of its
+    /// `/proc/<pid>/status`): the function's own figure, not the harness's.
+    pub fn peak_rss_mib(&self) -> Option<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        crate::bench::vm_hwm_mib(&status)
+    }
+
+    /// Waits until the function asks for its first event (its initialisation done, so what
+    /// it calls at start is behind the caller); an error when it exits or does not within
+    /// `timeout`.
+    pub fn wait_ready(&mut self, timeout: Duration) -> Result<Duration, LambdaError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(ready) = self.time_to_ready() {
+                return Ok(ready);
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let message = format!("exited with {status}");
+                return Err(LambdaError::Init { function: self.name.clone(), message, output: self.output() });
+            }
+            if Instant::now() >= deadline {
+                return Err(LambdaError::Timeout { function: self.name.clone(), timeout, output: self.output() });
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// Time from process start to its first request for an event.
     pub fn time_to_ready(&self) -> Option<Duration> {
         self.ready.lock().ok().and_then(|r| *r).map(|ready| ready.duration_since(self.started))
@@ -281,11 +308,13 @@ fn route(method: &str, path: &str, body: &[u8], api: &Api, ready: &Mutex<Option<
 /// Why a workspace binary cannot be run.
 #[derive(Debug, thiserror::Error)]
 pub enum BinaryError {
-    #[error("{0} is not built: run `cargo build --workspace --bins` (make test does it first)")]
+    #[error(
+        "{0} is not built: run `cargo build --workspace --bins{BUILD_FLAG}` (make test and make bench do it first)"
+    )]
     NotBuilt(String),
     #[error(
-        "{binary} is older than {changed}: run `cargo build --workspace --bins` (make test does it first), \
-         or this test runs the code as it was before that change"
+        "{binary} is older than {changed}: run `cargo build --workspace --bins{BUILD_FLAG}` (make test and make \
+         bench do it first), or this test runs the code as it was before that change"
     )]
     Stale { binary: String, changed: String },
     #[error("{binary}: {message}")]
@@ -306,7 +335,18 @@ const PACKAGES: &[(&str, &str)] = &[
     ("offsite-demo", "demo"),
 ];
 
-/// The path of a workspace binary built by `cargo build` (debug profile), e.g.
+/// The Cargo profile this harness was built with, and so the one whose binaries it runs:
+/// `dev` for the tests (`cargo test`), `release` for `make bench` (`cargo bench --profile
+/// release`, the profile `make package` ships). Figures say which one they come from.
+pub const PROFILE: &str = if cfg!(debug_assertions) { "dev" } else { "release" };
+
+/// The directory under `target/` Cargo builds [`PROFILE`] into.
+const PROFILE_DIR: &str = if cfg!(debug_assertions) { "debug" } else { "release" };
+
+/// What `cargo build` needs to build [`PROFILE`].
+const BUILD_FLAG: &str = if cfg!(debug_assertions) { "" } else { " --release" };
+
+/// The path of a workspace binary built by `cargo build` in this harness's [`PROFILE`], e.g.
 /// `offsite-exporter`, refused when it is not built or when a Rust source it is built from
 /// changed after it was linked (its own `[[bin]]` file, its package's library and its
 /// workspace dependencies' libraries): a test must not judge yesterday's binary. Cargo
@@ -318,7 +358,7 @@ pub fn binary(name: &str) -> Result<PathBuf, BinaryError> {
 }
 
 fn binary_in(root: &Path, name: &str) -> Result<PathBuf, BinaryError> {
-    let path = root.join("target/debug").join(name);
+    let path = root.join("target").join(PROFILE_DIR).join(name);
     let unknown = |message: String| BinaryError::Unknown { binary: name.to_owned(), message };
     let linked =
         std::fs::metadata(&path).and_then(|m| m.modified()).map_err(|_| BinaryError::NotBuilt(name.to_owned()))?;
@@ -457,8 +497,9 @@ mod binary_tests {
         file(&root, "tests/src/lib.rs", "", t(50));
         assert!(matches!(binary_in(&root, "offsite-importer"), Err(BinaryError::NotBuilt(_))));
 
-        file(&root, "target/debug/offsite-importer", "", t(10));
-        assert_eq!(binary_in(&root, "offsite-importer").ok(), Some(root.join("target/debug/offsite-importer")));
+        let built = format!("target/{PROFILE_DIR}/offsite-importer");
+        file(&root, &built, "", t(10));
+        assert_eq!(binary_in(&root, "offsite-importer").ok(), Some(root.join(&built)));
         // Not built into it: a dev-dependency, another binary of the package, a dependency's
         // binary, the manifests and the lock file (cargo does not relink it for those).
         for other in ["importer/src/bin/reconciler.rs", "common/src/main.rs", "importer/Cargo.toml", "Cargo.lock"] {
@@ -475,7 +516,7 @@ mod binary_tests {
                 panic!("a binary older than {changed} must be refused")
             };
             assert_eq!(named, changed);
-            file(&root, "target/debug/offsite-importer", "", t(at + 5));
+            file(&root, &built, "", t(at + 5));
         }
         assert!(binary_in(&root, "offsite-importer").is_ok());
         let _ = std::fs::remove_dir_all(&root);

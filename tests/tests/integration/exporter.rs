@@ -216,6 +216,8 @@ async fn the_same_event_twice_and_two_exporters_at_once_make_one_copy() {
     let twice = exporter_a.export_one(&first_arn, false).await.expect("export again");
     assert_eq!(sources_with(&once, &Outcome::Copied), std::slice::from_ref(&first));
     assert_eq!(sources_with(&twice, &Outcome::AlreadyExported), std::slice::from_ref(&first));
+    // The quotas: read by a warm container's first event, not by the next minutes' events.
+    assert!(once.snapshot_quotas.is_some() && twice.snapshot_quotas.is_none(), "{once:#?}\n{twice:#?}");
 
     // Two exporters handling one event at the same moment.
     let second_arn = arn_of(manual_snapshot_created(&second, "second"));
@@ -228,6 +230,9 @@ async fn the_same_event_twice_and_two_exporters_at_once_make_one_copy() {
     let copies = pipeline_copies(&workload).await;
     let of_second = copies.values().filter(|c| c.tag(tags::SOURCE_ARN) == Some(second.as_str())).count();
     assert_eq!((copies.len(), of_second), (2, 1));
+    // A sweep reads them whenever it runs.
+    let swept = exporter_a.sweep(DateTime::from(std::time::SystemTime::now()), false).await.expect("sweep");
+    assert!(swept.snapshot_quotas.is_some(), "{swept:#?}");
 }
 
 #[tokio::test]
