@@ -82,7 +82,7 @@ mutants:
 # x86_64 Linux machine; deploy with Architecture=x86_64).
 ARCH ?= arm64
 LAMBDA_VENV := .venv-lambda
-LAMBDA_BINARIES := offsite-exporter offsite-scanner offsite-dynamo-export offsite-importer offsite-reconciler offsite-retention offsite-rds-export
+LAMBDA_BINARIES := offsite-exporter offsite-scanner offsite-dynamo-export offsite-importer offsite-reconciler offsite-retention offsite-rds-export offsite-restore-test
 
 $(LAMBDA_VENV)/.installed:
 	$(PYTHON) -m venv $(LAMBDA_VENV)

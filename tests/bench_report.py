@@ -3,9 +3,11 @@
 target/bench/results.json and prints them as one table. Run by `make bench` after the
 benchmarks; standard library only."""
 
+import io
 import json
 import pathlib
 import sys
+import zipfile
 
 BENCH = pathlib.Path(__file__).resolve().parent.parent / "target" / "bench"
 
@@ -79,11 +81,32 @@ def end_to_end(result):
                f"{hop['invocations']} invocations", "-", "-")
 
 
+def zipped_mib(binary):
+    """The size of `binary` zipped as Lambda's `bootstrap` (deflate, as `make package`'s
+    cargo-lambda does), in MiB; None when it is not built."""
+    path = BENCH.parent / binary
+    if not path.exists():
+        return None
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        info = zipfile.ZipInfo("bootstrap")
+        info.external_attr = 0o755 << 16
+        info.compress_type = zipfile.ZIP_DEFLATED
+        archive.writestr(info, path.read_bytes())
+    return len(buffer.getvalue()) / 1_048_576
+
+
 def main():
     merged = {}
     for path in sorted(BENCH.glob("*.json")):
         if path.name != "results.json":
             merged[path.stem] = json.loads(path.read_text())
+    # Without `make package`, the zip of the binary the start was measured with.
+    for function in merged.get("lambda_start", {}).get("functions", []):
+        if function.get("zipped_mib") is None:
+            directory = "release" if function.get("build") == "release" else "debug"
+            function["zipped_mib"] = zipped_mib(f"{directory}/{function['function']}")
+            function["zipped_from"] = f"target/{directory}/{function['function']} zipped as bootstrap"
     if not merged:
         sys.exit("no benchmark results in target/bench (run make bench)")
     (BENCH / "results.json").write_text(json.dumps(merged, indent=2))

@@ -726,3 +726,30 @@ fn the_restore_tester_resolves_with_its_parameters() {
     assert_eq!(d.condition(&vault, "HasRestoreTest"), Ok(false));
     assert_eq!(d.condition(&vault, "HasRestoreTestChecks"), Ok(false));
 }
+
+/// `make package` builds and zips every function the stacks deploy: each
+/// `${CodePrefix}<binary>.zip` a template names is one of the Makefile's `LAMBDA_BINARIES`,
+/// and each of those is deployed (the restore tester was once left out: its stack would not
+/// have found its code).
+#[test]
+fn make_package_zips_exactly_the_functions_the_templates_deploy() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let read = |path: &str| std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let makefile = read("Makefile");
+    let packaged: std::collections::BTreeSet<&str> = makefile
+        .lines()
+        .find_map(|line| line.strip_prefix("LAMBDA_BINARIES :="))
+        .expect("the Makefile's LAMBDA_BINARIES")
+        .split_whitespace()
+        .collect();
+    let mut deployed = std::collections::BTreeSet::new();
+    for template in ["infra/workload.yaml", "infra/vault.yaml", "infra/auditor.yaml"] {
+        let text = read(template);
+        for (_, rest) in text.match_indices("${CodePrefix}").map(|(at, _)| text.split_at(at + "${CodePrefix}".len())) {
+            let name = rest.split_once(".zip").map(|(name, _)| name.to_owned()).unwrap_or_default();
+            deployed.insert(name);
+        }
+    }
+    let deployed: std::collections::BTreeSet<&str> = deployed.iter().map(String::as_str).collect();
+    assert_eq!(packaged, deployed, "LAMBDA_BINARIES (Makefile) against the templates' code keys");
+}

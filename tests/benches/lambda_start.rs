@@ -25,13 +25,15 @@ async fn main() {
     let starts: usize = std::env::var("OFFSITE_BENCH_STARTS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
     let pair = DeployedPair::start(&EmulatorOptions::default(), &[], &[]).await.expect("deployed pair");
     // A first event each function handles: the events they receive most.
-    let functions: [(&str, Value); 6] = [
+    let functions: [(&str, Value); 8] = [
         ("offsite-exporter", scheduled(WORKLOAD, "offsite-exporter-sweep")),
         ("offsite-scanner", scheduled(WORKLOAD, "offsite-scanner")),
         ("offsite-dynamo-export", scheduled(WORKLOAD, "offsite-dynamo-export")),
         ("offsite-importer", json!({ "Records": [] })),
         ("offsite-reconciler", scheduled(VAULT, "offsite-reconciler")),
         ("offsite-retention", scheduled(VAULT, "offsite-retention")),
+        ("offsite-rds-export", scheduled(VAULT, "offsite-rds-export")),
+        ("offsite-restore-test", scheduled(VAULT, "offsite-restore-test")),
     ];
     let mut results = Vec::new();
     for (name, event) in &functions {
