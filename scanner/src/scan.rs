@@ -1,9 +1,11 @@
 //! One scan: list the pipeline's copies, decide, act, report.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
+use futures_util::{StreamExt, stream};
 use offsite_common::metrics::Metrics;
 use offsite_common::notice::{NOTICE_VERSION, Notice};
 use offsite_common::rds::{RdsError, RdsSnapshots};
@@ -72,6 +74,23 @@ impl Report {
     }
 }
 
+/// Calls one step of a scan makes at once over its copies (the claims, the shares, one
+/// batch's marks, the deletes). One after another, a burst of due copies waited 20 ms per
+/// call and copy: 195 copies finished at once took 23 s to announce (the end-to-end
+/// benchmark). The protocol's order holds: every claim before the settle, every share
+/// before its publish, a batch's marks after its `PublishBatch`; within a step the copies
+/// are independent. Ten stays far below RDS's API rate (the SDK retries throttling anyway).
+pub const CALLS_AT_ONCE: usize = 10;
+
+/// `call` over `items`, [`CALLS_AT_ONCE`] at a time, the results in the items' order.
+async fn at_once<T, F, Fut>(items: impl IntoIterator<Item = T>, call: F) -> Vec<Fut::Output>
+where
+    F: FnMut(T) -> Fut,
+    Fut: Future,
+{
+    stream::iter(items).map(call).buffered(CALLS_AT_ONCE).collect().await
+}
+
 /// The scanner: RDS and SNS access plus settings.
 #[derive(Debug, Clone)]
 pub struct Scanner {
@@ -123,6 +142,7 @@ impl Scanner {
         // Tag writes (claim, stuck, revive) wait for a re-read of their copies, so that a
         // decision taken on a listing seconds old never overwrites another scan's work.
         let mut to_recheck: Vec<(&Snapshot, Action)> = Vec::new();
+        let mut to_delete: Vec<(&Snapshot, Action)> = Vec::new();
         for copy in &copies {
             let action = decide(copy, &family_of(copy), &clock);
             if matches!(
@@ -137,10 +157,10 @@ impl Scanner {
                     to_recheck.push((copy, action));
                     continue;
                 }
-                Action::Expire | Action::DeleteSuperseded => self.delete_copy(copy).await.map(|()| {
-                    report.deleted.push(copy.identifier.clone());
-                    "deleted".to_owned()
-                }),
+                Action::Expire | Action::DeleteSuperseded => {
+                    to_delete.push((copy, action));
+                    continue;
+                }
                 Action::WrongKey { key } => {
                     let key = key.as_deref().unwrap_or("no key");
                     let why = format!(
@@ -156,6 +176,14 @@ impl Scanner {
                 }
                 _ => Ok("done".to_owned()),
             };
+            report.items.push(item(copy, action, result, &mut report.errors));
+        }
+        let deleted = at_once(to_delete, |(copy, action)| async move { (copy, action, self.delete_copy(copy).await) });
+        for (copy, action, result) in deleted.await {
+            let result = result.map(|()| {
+                report.deleted.push(copy.identifier.clone());
+                "deleted".to_owned()
+            });
             report.items.push(item(copy, action, result, &mut report.errors));
         }
         let fresh = match self.reread(to_recheck.iter().map(|(c, _)| *c)).await {
@@ -263,8 +291,11 @@ impl Scanner {
             (tags::CLAIMED_AT.to_owned(), now_text.clone()),
         ]);
         let mut claimed = Vec::new();
-        for copy in due {
-            match self.rds.add_tags(&copy.arn, &claim).await {
+        let claim = &claim;
+        for (copy, result) in
+            at_once(due, |copy| async move { (copy, self.rds.add_tags(&copy.arn, claim).await) }).await
+        {
+            match result {
                 Ok(()) => claimed.push(copy),
                 Err(e) => report.items.push(item(copy, Action::Announce, Err(e), &mut report.errors)),
             }
@@ -287,20 +318,33 @@ impl Scanner {
             }
         }
         let mut to_publish: Vec<(&Snapshot, Notice)> = Vec::new();
+        let mut ours = Vec::new();
         for copy in claimed {
-            let ours = current.get(&copy.identifier).is_some_and(|c| {
+            let owned = current.get(&copy.identifier).is_some_and(|c| {
                 c.tag(tags::CLAIM) == Some(scan_id) && c.tag(tags::STAGE) == Some(tags::STAGE_ANNOUNCING)
             });
-            if !ours {
+            if owned {
+                ours.push(copy);
+            } else {
                 report.items.push(item(
                     copy,
                     Action::ClaimedElsewhere,
                     Ok("claimed by another scan".to_owned()),
                     &mut report.errors,
                 ));
-                continue;
             }
-            match self.rds.share(copy.kind, &copy.identifier, self.settings.vault_account.as_str()).await {
+        }
+        let vault = self.settings.vault_account.as_str();
+        let shared = at_once(ours, |copy| async move {
+            match self.rds.share(copy.kind, &copy.identifier, vault).await {
+                Ok(accounts) => (copy, Ok(accounts), None),
+                // Not shared, so nothing may be announced; the next scan retries at once.
+                Err(e) => (copy, Err(e), self.release_claim(copy).await),
+            }
+        });
+        for (copy, shared, release_error) in shared.await {
+            report.errors.extend(release_error);
+            match shared {
                 Ok(accounts) => {
                     let foreign: Vec<&String> =
                         accounts.iter().filter(|a| a.as_str() != self.settings.vault_account.as_str()).collect();
@@ -311,8 +355,6 @@ impl Scanner {
                     }
                 }
                 Err(e) => {
-                    // Not shared, so nothing may be announced; the next scan retries at once.
-                    self.release_claim(copy, report).await;
                     report.items.push(item(copy, Action::Announce, Err(e), &mut report.errors));
                     continue;
                 }
@@ -332,43 +374,48 @@ impl Scanner {
         for batch in to_publish.chunks(announce::BATCH_SIZE) {
             let notices: Vec<Notice> = batch.iter().map(|(_, n)| n.clone()).collect();
             let results = announce::publish(&self.sns, &self.settings.topic_arn, &notices).await;
-            for ((copy, _), published) in batch.iter().zip(results) {
-                self.mark_published(copy, published, &announced, report).await;
+            let announced = &announced;
+            let marked = at_once(batch.iter().zip(results), |((copy, _), published)| async move {
+                (*copy, self.mark_published(copy, published, announced).await)
+            });
+            for (copy, (result, errors)) in marked.await {
+                if result.is_ok() && errors.is_empty() {
+                    report.announced.push(copy.identifier.clone());
+                }
+                report.errors.extend(errors);
+                report.items.push(item(copy, Action::Announce, result, &mut report.errors));
             }
         }
     }
 
     /// After one notice's `PublishBatch`: marks the copy announced, or releases its claim so
-    /// that the next scan retries at once.
+    /// that the next scan retries at once. The item's result, and the errors to report
+    /// besides it (a failed publish, a failed release).
     async fn mark_published(
         &self,
         copy: &Snapshot,
         published: Result<(), String>,
         announced: &BTreeMap<String, String>,
-        report: &mut Report,
-    ) {
-        let result = match published {
-            Ok(()) => self.rds.add_tags(&copy.arn, announced).await.map(|()| {
-                report.announced.push(copy.identifier.clone());
-                "shared and announced".to_owned()
-            }),
-            Err(message) => {
-                report.errors.push(format!("publishing {}: {message}", copy.identifier));
-                self.release_claim(copy, report).await;
-                Ok(format!("not announced: {message}"))
+    ) -> (Result<String, RdsError>, Vec<String>) {
+        match published {
+            Ok(()) => {
+                (self.rds.add_tags(&copy.arn, announced).await.map(|()| "shared and announced".to_owned()), vec![])
             }
-        };
-        report.items.push(item(copy, Action::Announce, result, &mut report.errors));
+            Err(message) => {
+                let mut errors = vec![format!("publishing {}: {message}", copy.identifier)];
+                errors.extend(self.release_claim(copy).await);
+                (Ok(format!("not announced: {message}")), errors)
+            }
+        }
     }
 
     /// Gives up this scan's claim on a copy it could not share or announce, so that the next
-    /// scan retries at once instead of after `CLAIM_TTL`.
-    async fn release_claim(&self, copy: &Snapshot, report: &mut Report) {
+    /// scan retries at once instead of after `CLAIM_TTL`; the error to report when it cannot
+    /// (the claim then expires after `CLAIM_TTL` instead).
+    async fn release_claim(&self, copy: &Snapshot) -> Option<String> {
         let release = BTreeMap::from([(tags::STAGE.to_owned(), tags::STAGE_EXPORTED.to_owned())]);
-        if let Err(e) = self.rds.add_tags(&copy.arn, &release).await {
-            // The claim then expires after CLAIM_TTL instead.
-            report.errors.push(format!("releasing the claim on {}: {e}", copy.identifier));
-        }
+        let released = self.rds.add_tags(&copy.arn, &release).await;
+        released.err().map(|e| format!("releasing the claim on {}: {e}", copy.identifier))
     }
 }
 
