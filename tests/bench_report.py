@@ -72,7 +72,7 @@ def end_to_end(result):
     n = result["snapshots"]
     yield (f"end to end, {n} snapshots (every origin)", f"{result['pipeline_latency_seconds_per_snapshot']:.2f} s/snapshot",
            str(result["api_calls"]), f"{result['calls_per_snapshot']:.2f}/snapshot ({result['read_share'] * 100:.0f}% reads)",
-           "max {:.1} MiB".format(max((v or 0) for v in result["peak_rss_mib"].values())))
+           "max {:.1f} MiB".format(max((v or 0) for v in result["peak_rss_mib"].values())))
     for function, figures in result["by_function"].items():
         yield (f"  {function}", "-", str(figures["calls"]), f"{figures['per_snapshot']:.2f}/snapshot",
                f"{result['peak_rss_mib'].get(function) or 0:.1f} MiB")

@@ -113,6 +113,7 @@ async fn main() {
     p.emulator.set_latency(latency).expect("latency");
 
     p.emulator.reset_request_counts().expect("reset");
+    let cpu_before = p.emulator.cpu_seconds();
     let started = Instant::now();
     let mut failed = Vec::new();
     for batch in bodies.chunks(10) {
@@ -124,6 +125,7 @@ async fn main() {
         }
     }
     let offsite_wall = started.elapsed().as_secs_f64();
+    let emulator_cpu = cpu_before.zip(p.emulator.cpu_seconds()).map(|(before, after)| after - before);
     let peak = function.peak_rss_mib();
     let (offsite_calls, offsite_by_action) = offsite_tests::bench::calls_in(&p.emulator, VAULT);
     assert_eq!(failed, Vec::<serde_json::Value>::new(), "every notice imported");
@@ -147,6 +149,7 @@ async fn main() {
         "calls_per_notice": offsite_calls as f64 / notices as f64,
         "peak_rss_mib": peak,
         "peak_rss_of": "the function process",
+        "emulator_cpu_seconds": emulator_cpu,
         "baseline": { "wall_seconds": naive_wall, "api_calls": naive_calls, "api_calls_by_action": naive_by_action },
         "ratio_wall": naive_wall / offsite_wall,
         "ratio_calls": naive_calls as f64 / offsite_calls as f64,

@@ -147,9 +147,11 @@ async fn scenario(copies: u64, due: u64, latency: Duration) -> serde_json::Value
     let claim_settle =
         pair.function_env("offsite-scanner").ok().and_then(|env| env.get("OFFSITE_CLAIM_SETTLE").cloned());
     emulator.reset_request_counts().expect("reset counts");
+    let cpu_before = emulator.cpu_seconds();
     let scan_started = Instant::now();
     let outcome = function.invoke(&scheduled(WORKLOAD, "offsite-scanner"), Duration::from_secs(900)).expect("scan");
     let wall = scan_started.elapsed();
+    let emulator_cpu = cpu_before.zip(emulator.cpu_seconds()).map(|(before, after)| after - before);
     let Outcome::Response(report) = outcome else { panic!("the scan failed: {outcome:?}\n{}", function.output()) };
     // Figures of a scan that did not do its job would mean nothing.
     let announced = report["announced"].as_array().map_or(0, Vec::len) as u64;
@@ -179,6 +181,7 @@ async fn scenario(copies: u64, due: u64, latency: Duration) -> serde_json::Value
         "listing_calls_per_100_copies": listing as f64 * 100.0 / copies as f64,
         "peak_rss_mib": peak_mib,
         "peak_rss_of": "the function process",
+        "emulator_cpu_seconds": emulator_cpu,
         "baseline": { "wall_seconds": naive_wall.as_secs_f64(), "api_calls": naive_calls },
         "ratio_wall": naive_wall.as_secs_f64() / wall.as_secs_f64(),
         "ratio_calls": naive_calls as f64 / counts.total as f64,

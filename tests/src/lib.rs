@@ -358,6 +358,19 @@ impl Emulator {
         serde_json::from_str(&text).map_err(|e| failed(format!("{e}: {text}")))
     }
 
+    /// CPU time the emulator's process has used so far, in seconds (`utime + stime` of its
+    /// `/proc/<pid>/stat`, in Linux's fixed 100 ticks per second): with the same figure before
+    /// a run, what the run cost the emulator itself. The emulator serves every request in one
+    /// Python process, so when this is near a run's wall time the emulator, not the function,
+    /// sets the pace.
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        // Fields after the command (which may hold spaces), from the third: state, ppid, ...
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks = |n: usize| fields.get(n - 3).and_then(|v| v.parse::<f64>().ok());
+        Some((ticks(14)? + ticks(15)?) / 100.0)
+    }
+
     /// Requests served so far (control calls excluded).
     pub fn request_counts(&self) -> Result<RequestCounts, HarnessError> {
         self.control_get("/_offsite/requests")
