@@ -52,7 +52,8 @@ ci-soak:
 
 # Benchmarks against the emulator, built in the release profile (the one `make package` ships:
 # thin LTO, one codegen unit); the binaries and the benchmarks share target/release, so the
-# build is paid once (about 25 minutes cold on two cores). Each figure says its profile.
+# build is paid once (about 45 minutes cold on two cores); the run takes over an hour, most of
+# it the naive baselines. Each figure says its profile.
 # BENCH_PROFILE=dev measures the debug build instead (quick, not what Lambda runs). Results in
 # target/bench/; tune with OFFSITE_BENCH_COPIES, OFFSITE_BENCH_DUE, OFFSITE_BENCH_TABLES,
 # OFFSITE_BENCH_NOTICES, OFFSITE_BENCH_LATENCY_MS.
