@@ -23,6 +23,8 @@ pub enum CliError {
         "cannot read the RDS exports for auditors: {0}; `offsite status --side vault` needs rds:DescribeExportTasks"
     )]
     Exports(String),
+    #[error("cannot read the restore tests: {0}")]
+    RestoreTests(String),
     #[error("{0}; `offsite verify` needs ssm:GetParametersByPath on it (or set {REGISTER_PATH_VAR})")]
     Register(#[from] offsite_importer::register::RegisterError),
 }

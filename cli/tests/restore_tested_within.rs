@@ -65,3 +65,81 @@ async fn a_database_without_a_passed_restore_test_fails_verify_until_one_passes(
         "{text}"
     );
 }
+
+/// With the restore tests in the vault's second region: `verify` judges that region's copies
+/// too, in a table of its own, and passes only once both regions have a passed test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_second_regions_copies_need_their_own_passed_test() {
+    use offsite_restore_test::run::run_sites;
+    use offsite_tests::deployed::DeployedPair;
+
+    let pair =
+        DeployedPair::start_with_second_region(&offsite_tests::EmulatorOptions::default(), &[], &[], "us-west-2")
+            .await
+            .unwrap_or_else(|e| panic!("deploy the pair: {e}"));
+    let p = Pipeline::on(pair).await;
+    db_instance(&p.vault, "orders-source", Some(&p.import_key)).await;
+    let now = SystemTime::now();
+    vault_import(&p.vault, "orders-source", "orders", 1, now - Duration::from_secs(40 * 86_400)).await;
+    vault_import(&p.vault, "orders-source", "orders", 2, now - Duration::from_secs(3_600)).await;
+    let reconciled = p.reconciler_with_second_region().await.reconcile(DateTime::from(now)).await.expect("reconcile");
+    assert_eq!(reconciled.outcomes.iter().filter(|o| o.result.as_str() == "replicated").count(), 2, "{reconciled:#?}");
+
+    let mut env = p.emulator.process_env(&p.vault).await.expect("vault environment");
+    let function = p.function_env("offsite-restore-test").expect("the function's environment");
+    for name in ["OFFSITE_DR_REGION", "OFFSITE_RESTORE_TEST_SECOND_REGION_SUBNET_GROUP"] {
+        env.push((name.to_owned(), function.get(name).cloned().expect("set by the template")));
+    }
+    let offsite = |args: &[&str]| -> Output {
+        Command::new(env!("CARGO_BIN_EXE_offsite"))
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .args(args)
+            .output()
+            .expect("offsite runs")
+    };
+    let verify = ["verify", "--rpo", "1000d", "--restore-tested-within", "30d", "--json"];
+    let verdicts = |out: &Output| -> (Value, Value) {
+        let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        (
+            json["restore_tests"]["rows"][0]["verdict"].clone(),
+            json["restore_tests_second_region"]["rows"][0]["verdict"].clone(),
+        )
+    };
+    let before = offsite(&verify);
+    assert_eq!(before.status.code(), Some(1), "{}", String::from_utf8_lossy(&before.stderr));
+    assert_eq!(verdicts(&before), ("never passed".into(), "never passed".into()));
+
+    // The vault's region tested alone: the second region's copies still fail the check.
+    let vault = p.restore_tester().await;
+    let second = p.second_region_restore_tester().await;
+    let tested = |reports: &[offsite_restore_test::run::Report]| {
+        reports.iter().all(|r| r.tests.is_empty() && r.starts.is_empty())
+            && reports.iter().flat_map(|r| &r.databases).all(|d| d.last_passed.is_some())
+    };
+    for _ in 0..50 {
+        if tested(&[vault.run(DateTime::from(SystemTime::now())).await.expect("run")]) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let half = offsite(&verify);
+    assert_eq!(half.status.code(), Some(1), "{}", String::from_utf8_lossy(&half.stdout));
+    assert_eq!(verdicts(&half), ("ok".into(), "never passed".into()));
+
+    // Both regions: passed.
+    for _ in 0..50 {
+        let (reports, errors) = run_sites(&[&vault, &second], DateTime::from(SystemTime::now())).await;
+        assert!(errors.is_empty(), "{errors:?}");
+        if tested(&reports) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let after = offsite(&verify);
+    assert!(after.status.success(), "{}", String::from_utf8_lossy(&after.stdout));
+    assert_eq!(verdicts(&after), ("ok".into(), "ok".into()));
+    let status = offsite(&["status", "--side", "vault"]);
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(text.contains("Restore tests in the second Region us-west-2"), "{text}");
+}

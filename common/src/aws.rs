@@ -29,6 +29,9 @@ pub const ENDPOINT_URL_VAR: &str = "OFFSITE_AWS_ENDPOINT_URL";
 pub const MAX_ATTEMPTS_VAR: &str = "OFFSITE_AWS_MAX_ATTEMPTS";
 /// The region variable the Lambda runtime sets.
 pub const REGION_VAR: &str = "AWS_REGION";
+/// The vault account's optional second Region: the reconciler copies every import there,
+/// retention keeps those copies, the restore tester may test them.
+pub const DR_REGION_VAR: &str = "OFFSITE_DR_REGION";
 /// Default attempts per call: the SDK's standard mode uses 3; snapshot copies are worth a
 /// little more patience against throttling.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;

@@ -50,6 +50,19 @@ impl Metrics {
             .collect()
     }
 
+    /// The same metrics under one more dimension (e.g. `Region` for the second Region's
+    /// figures, which must not mix with the vault's own).
+    pub fn with_dimension(mut self, name: &str, value: &str) -> Self {
+        self.dimensions.insert(name.to_owned(), value.to_owned());
+        self
+    }
+
+    /// Sets `name` to the greater of its value and `value` (a maximum, e.g. an age).
+    pub fn max(&mut self, name: &str, value: f64) {
+        let entry = self.values.entry(name.to_owned()).or_insert(value);
+        *entry = entry.max(value);
+    }
+
     /// Adds `value` to `name` (a count).
     pub fn add(&mut self, name: &str, value: f64) {
         *self.values.entry(name.to_owned()).or_default() += value;
@@ -109,5 +122,18 @@ mod tests {
         assert_eq!(declared["Namespace"], "Offsite");
         assert_eq!(declared["Dimensions"][0][0], "Function");
         assert_eq!(declared["Metrics"].as_array().map(Vec::len), Some(2));
+    }
+
+    #[test]
+    fn another_dimension_and_a_maximum() {
+        let mut metrics = Metrics::new("Function", "restore-test").with_dimension("Region", "us-west-2");
+        metrics.max("AgeSeconds", 5.0);
+        metrics.max("AgeSeconds", 3.0);
+        metrics.max("AgeSeconds", 9.0);
+        let doc = metrics.to_emf();
+        assert_eq!((doc["Function"].as_str(), doc["Region"].as_str()), (Some("restore-test"), Some("us-west-2")));
+        assert_eq!(doc["AgeSeconds"], 9.0);
+        let declared = &doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0];
+        assert_eq!(declared.as_array().map(Vec::len), Some(2));
     }
 }

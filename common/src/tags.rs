@@ -65,6 +65,8 @@ pub const DR_OF: &str = "offsite:dr-of";
 // The vault's restore tests (`offsite-restore-test`): on the DB instances and clusters it
 // restores (all set at creation, the stage and result updated as the test moves on) ...
 
+/// The prefix of every restore test tag, on restores and on the copies tested.
+pub const RESTORE_PREFIX: &str = "offsite:restore-";
 /// The value of [`MARKER`] on the restore tester's DB instances and clusters.
 pub const MARKER_RESTORE_TEST: &str = "offsite-restore-test";
 /// The vault copy (ARN) a restore was made from.

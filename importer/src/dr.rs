@@ -91,16 +91,12 @@ impl SecondRegion {
         } else {
             None
         };
-        let mut copy_tags: BTreeMap<String, String> =
-            copy.tags.iter().filter(|(k, _)| k.starts_with("offsite:")).map(|(k, v)| (k.clone(), v.clone())).collect();
-        copy_tags.insert(tags::MARKER.to_owned(), tags::MARKER_IMPORT_DR.to_owned());
-        copy_tags.insert(tags::DR_OF.to_owned(), copy.arn.clone());
         let request = CopyRequest {
             kind: copy.kind,
             source: copy.arn.clone(),
             target_identifier: copy.identifier.clone(),
             kms_key_id: key.to_owned(),
-            tags: copy_tags,
+            tags: second_region_tags(copy),
             pre_signed_url,
         };
         let target = Some(format!("{}:{}", self.settings.region, copy.identifier));
@@ -121,5 +117,52 @@ impl SecondRegion {
             }
             Err(e) => Outcome::error(&copy.arn, arn, e).with_vault_copy(target),
         }
+    }
+}
+
+/// The tags of a vault copy's second-region copy: the copy's `offsite:*` tags (its lineage,
+/// which retention and the restore tests read), the second region's marker, the copy it is
+/// of. Not the restore tests' evidence (`offsite:restore-*`): a test of the vault copy proves
+/// nothing of the second region's, whose own tests record their own.
+pub fn second_region_tags(copy: &Snapshot) -> BTreeMap<String, String> {
+    let mut carried: BTreeMap<String, String> = copy
+        .tags
+        .iter()
+        .filter(|(k, _)| k.starts_with("offsite:") && !k.starts_with(tags::RESTORE_PREFIX))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    carried.insert(tags::MARKER.to_owned(), tags::MARKER_IMPORT_DR.to_owned());
+    carried.insert(tags::DR_OF.to_owned(), copy.arn.clone());
+    carried
+}
+
+#[cfg(test)]
+mod tests {
+    use offsite_common::snapshot::{SnapshotKind, SnapshotStatus};
+
+    use super::*;
+
+    #[test]
+    fn the_second_region_copy_carries_the_lineage_not_the_restore_test_evidence() {
+        let arn = "arn:aws:rds:eu-west-1:222222222222:snapshot:vault-orders-1";
+        let mut copy =
+            Snapshot::bare(SnapshotKind::Instance, arn.to_owned(), "vault-orders-1", SnapshotStatus::Available);
+        for (k, v) in [
+            (tags::MARKER, tags::MARKER_IMPORT),
+            (tags::COPY_ARN, "arn:aws:rds:eu-west-1:111111111111:snapshot:offsite-orders-1"),
+            (tags::SOURCE_CREATED, "2026-12-01T00:00:00Z"),
+            (tags::RESTORE_TEST, "passed"),
+            (tags::RESTORE_TESTED_AT, "2026-12-02T00:00:00Z"),
+            (tags::RESTORE_TEST_LAST_PASSED, "2026-12-02T00:00:00Z"),
+            ("team", "payments"),
+        ] {
+            copy.tags.insert(k.to_owned(), v.to_owned());
+        }
+        let carried = second_region_tags(&copy);
+        assert_eq!(carried.get(tags::MARKER).map(String::as_str), Some(tags::MARKER_IMPORT_DR));
+        assert_eq!(carried.get(tags::DR_OF).map(String::as_str), Some(arn));
+        assert!(carried.contains_key(tags::COPY_ARN) && carried.contains_key(tags::SOURCE_CREATED));
+        assert!(!carried.keys().any(|k| k.starts_with(tags::RESTORE_PREFIX)), "{carried:?}");
+        assert!(!carried.contains_key("team"), "only offsite:* tags travel");
     }
 }

@@ -720,6 +720,73 @@ fn the_restore_tester_resolves_with_its_parameters() {
     // A bundle in the function's file system: no S3 statement.
     d.parameters.insert("RestoreTestCaBundle".into(), "/opt/rds/global-bundle.pem".into());
     assert_eq!(d.condition(&vault, "HasRestoreTestCaBundleInS3"), Ok(false));
+    assert_eq!(d.condition(&vault, "HasSecondRegionRestoreTest"), Ok(false));
+    assert!(statement("RestoreFromSecondRegionCopiesOnly").is_null(), "no second region, no statement: {text}");
+    let env = d.function_env(&vault, "offsite-restore-test").unwrap_or_else(|e| panic!("{e}"));
+    assert!(!env.contains_key("OFFSITE_DR_REGION"), "no second region tested: {env:?}");
+
+    // The second region's tests: its region and network in the environment, and every grant
+    // on rt-* restores, the subnet group, the copies and the key there too.
+    d.parameters.insert("DrRegion".into(), "eu-central-1".into());
+    d.parameters.insert("DrKeyArn".into(), "arn:aws:kms:eu-central-1:222222222222:key/dr".into());
+    d.parameters.insert("RestoreTestSecondRegionSubnetGroup".into(), "restore-tests-dr".into());
+    d.parameters.insert("RestoreTestSecondRegionSecurityGroupIds".into(), "sg-00000000000000001".into());
+    assert_eq!(d.condition(&vault, "HasSecondRegionRestoreTest"), Ok(true));
+    assert_eq!(d.condition(&vault, "HasSecondRegionRestoreTestChecks"), Ok(false), "the data checks there: asked");
+    let env = d.function_env(&vault, "offsite-restore-test").unwrap_or_else(|e| panic!("{e}"));
+    for (name, value) in [
+        ("OFFSITE_DR_REGION", "eu-central-1"),
+        ("OFFSITE_RESTORE_TEST_SECOND_REGION_SUBNET_GROUP", "restore-tests-dr"),
+        ("OFFSITE_RESTORE_TEST_SECOND_REGION_SECURITY_GROUPS", "sg-00000000000000001"),
+        ("OFFSITE_RESTORE_TEST_SECOND_REGION_CHECKS", "false"),
+    ] {
+        assert_eq!(env.get(name).map(String::as_str), Some(value), "{name} in {env:?}");
+    }
+    let policy =
+        d.document(&vault, &role["Properties"]["Policies"][0]["PolicyDocument"]).unwrap_or_else(|e| panic!("{e}"));
+    let text = policy.to_string();
+    let statement = |sid: &str| {
+        policy["Statement"].as_array().into_iter().flatten().find(|s| s["Sid"] == sid).cloned().unwrap_or_default()
+    };
+    let resources = |sid: &str| -> Vec<String> {
+        statement(sid)["Resource"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.as_str().map(str::to_owned))
+            .collect()
+    };
+    for sid in ["RestoreInstancesIntoNewMarkedDatabases", "DeleteOwnRestoresOnly", "StageTagsOnOwnRestoresOnly"] {
+        assert!(resources(sid).contains(&"arn:aws:rds:eu-central-1:222222222222:db:rt-*".to_owned()), "{sid}: {text}");
+    }
+    assert!(
+        resources("UseTheSubnetGroupAndTheDefaultGroups")
+            .contains(&"arn:aws:rds:eu-central-1:222222222222:subgrp:restore-tests-dr".to_owned()),
+        "{text}"
+    );
+    let from_there = statement("RestoreFromSecondRegionCopiesOnly");
+    assert_eq!(from_there["Condition"]["StringEquals"]["aws:ResourceTag/offsite:managed-by"], "offsite-import-dr");
+    assert_eq!(from_there["Resource"][0], "arn:aws:rds:eu-central-1:222222222222:snapshot:vault-*");
+    assert_eq!(statement("SecondRegionKeyGrantsForRds")["Resource"], "arn:aws:kms:eu-central-1:222222222222:key/dr");
+    assert_eq!(
+        statement("SecondRegionKeyGrantsForRds")["Condition"]["StringEquals"]["kms:ViaService"],
+        "rds.eu-central-1.amazonaws.com"
+    );
+    assert!(statement("ReadOwnSecondRegionInstanceRestoresPasswordsOnly").is_null(), "no checks there: {text}");
+    assert_eq!(resources("ManagePasswordsOfOwnRestoresOnly").len(), 2, "modify here only: {text}");
+    // With the data checks there: the modify and the passwords there too.
+    d.parameters.insert("RestoreTestSecondRegionChecks".into(), "true".into());
+    assert_eq!(d.condition(&vault, "HasSecondRegionRestoreTestChecks"), Ok(true));
+    let policy =
+        d.document(&vault, &role["Properties"]["Policies"][0]["PolicyDocument"]).unwrap_or_else(|e| panic!("{e}"));
+    let statement = |sid: &str| {
+        policy["Statement"].as_array().into_iter().flatten().find(|s| s["Sid"] == sid).cloned().unwrap_or_default()
+    };
+    assert_eq!(statement("ManagePasswordsOfOwnRestoresOnly")["Resource"].as_array().map(Vec::len), Some(4));
+    assert_eq!(
+        statement("ReadOwnSecondRegionClusterRestoresPasswordsOnly")["Condition"]["StringLike"]["aws:ResourceTag/aws:rds:primaryDBClusterArn"],
+        "arn:aws:rds:eu-central-1:222222222222:cluster:rt-*"
+    );
 
     // Without a subnet group: no restore tests.
     d.parameters.remove("RestoreTestSubnetGroup");

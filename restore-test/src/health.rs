@@ -33,6 +33,9 @@ pub struct TestRow {
 /// Every database's line, and whether all had a passed test within the limit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RestoreHealth {
+    /// The vault's second Region these rows are of; `None`: the vault's own Region.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub second_region: Option<String>,
     pub rows: Vec<TestRow>,
     pub tested_within_secs: Option<i64>,
     pub ok: bool,
@@ -68,12 +71,15 @@ pub fn restore_health(copies: &[Snapshot], restored: &[Restored], now: i64, with
         })
         .collect();
     let ok = rows.iter().all(|r| r.verdict == "ok" || r.verdict == "not due yet");
-    RestoreHealth { rows, tested_within_secs: within_secs, ok }
+    RestoreHealth { second_region: None, rows, tested_within_secs: within_secs, ok }
 }
 
 /// The table `offsite status --side vault` prints.
 pub fn restore_table(health: &RestoreHealth, now: i64) -> String {
-    let mut out = String::from("Restore tests\n");
+    let mut out = match &health.second_region {
+        Some(region) => format!("Restore tests in the second Region {region}\n"),
+        None => String::from("Restore tests\n"),
+    };
     if health.rows.is_empty() {
         out.push_str("  no vault copies to test\n");
         return out;

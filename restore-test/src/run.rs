@@ -34,6 +34,8 @@ pub enum RunError {
     Copies(#[from] RdsError),
     #[error("{what}: {message}")]
     Listing { what: &'static str, message: String },
+    #[error("in the second Region {region}: {source}")]
+    SecondRegion { region: String, source: Box<RunError> },
 }
 
 /// What became of one test this run.
@@ -101,6 +103,11 @@ pub struct StartReport {
 /// The run's result: returned by the function and logged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
+    /// The second Region whose copies this report tested; `None`: the vault's own Region.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub second_region: Option<String>,
+    /// Data checks this run made (each counts against [`MAX_DATA_CHECKS_PER_RUN`]).
+    pub data_checks: usize,
     pub tests: Vec<TestReport>,
     pub starts: Vec<StartReport>,
     pub databases: Vec<DatabaseState>,
@@ -129,33 +136,75 @@ impl Report {
         self.databases.iter().map(|d| (d, d.last_passed.or(d.oldest_import_taken).map(|t| (self.now - t).max(0))))
     }
 
-    /// The run's metrics (EMF): counts for the function, and per database the age of its
-    /// newest passed test, which the alarm on untested databases watches.
+    /// The run's metrics (EMF); see [`metrics_of`].
     pub fn metrics(&self) -> Vec<Metrics> {
-        let mut m = Metrics::new("Function", "restore-test");
-        m.add("RestoreTestsStarted", self.count(&StartResult::Started) as f64);
-        m.add("RestoreTestsRefused", self.count(&StartResult::Refused) as f64);
-        m.add("RestoreTestsPassed", self.concluded(true) as f64);
-        m.add("RestoreTestsFailed", (self.concluded(false) + self.count(&StartResult::Failed)) as f64);
-        m.add("RestoreTestsRunning", self.tests.iter().filter(|t| t.result.is_none()).count() as f64);
-        m.add("RestoreTestResourcesOverdue", self.overdue.len() as f64);
-        let errors = self.tests.iter().map(|t| t.errors.len()).sum::<usize>() + self.errors.len();
+        metrics_of(std::slice::from_ref(self))
+    }
+}
+
+/// One run's metrics (EMF) over its reports (the vault's Region, the second Region): one line
+/// for the function, the counts summed and the stalest database's age the greatest, so each
+/// alarm sees the run whole (a refusal in either Region keeps `RestoreTestsRefused` above
+/// zero); per database the age of its newest passed test, the second Region's under a
+/// `Region` dimension of their own.
+pub fn metrics_of(reports: &[Report]) -> Vec<Metrics> {
+    let mut m = Metrics::new("Function", "restore-test");
+    let mut per_database = Vec::new();
+    for report in reports {
+        m.add("RestoreTestsStarted", report.count(&StartResult::Started) as f64);
+        m.add("RestoreTestsRefused", report.count(&StartResult::Refused) as f64);
+        m.add("RestoreTestsPassed", report.concluded(true) as f64);
+        m.add("RestoreTestsFailed", (report.concluded(false) + report.count(&StartResult::Failed)) as f64);
+        m.add("RestoreTestsRunning", report.tests.iter().filter(|t| t.result.is_none()).count() as f64);
+        m.add("RestoreTestResourcesOverdue", report.overdue.len() as f64);
+        let errors = report.tests.iter().map(|t| t.errors.len()).sum::<usize>() + report.errors.len();
         m.add("RestoreTestErrors", errors as f64);
-        m.add("SecurityFindings", self.security.len() as f64);
-        let never = self.databases.iter().filter(|d| d.last_passed.is_none()).count();
+        m.add("SecurityFindings", report.security.len() as f64);
+        let never = report.databases.iter().filter(|d| d.last_passed.is_none()).count();
         m.add("DatabasesWithoutPassedRestoreTest", never as f64);
-        let oldest = self.passed_ages().filter_map(|(_, age)| age).max().unwrap_or_default();
-        m.add("OldestPassedRestoreTestAgeSeconds", oldest as f64);
-        let ages = self.passed_ages().filter_map(|(state, age)| Some((&state.database, age? as f64)));
-        let mut all = vec![m];
-        all.extend(Metrics::per_database("PassedRestoreTestAgeSeconds", ages));
-        all
+        let oldest = report.passed_ages().filter_map(|(_, age)| age).max().unwrap_or_default();
+        m.max("OldestPassedRestoreTestAgeSeconds", oldest as f64);
+        let ages = report.passed_ages().filter_map(|(state, age)| Some((&state.database, age? as f64)));
+        let lines = Metrics::per_database("PassedRestoreTestAgeSeconds", ages);
+        per_database.extend(lines.into_iter().map(|line| match &report.second_region {
+            Some(region) => line.with_dimension("Region", region),
+            None => line,
+        }));
+    }
+    let mut all = vec![m];
+    all.extend(per_database);
+    all
+}
+
+/// Where a tester restores: the vault's own Region, or its second Region, whose copies the
+/// reconciler makes (importer/src/dr.rs) under their own marker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Site {
+    Vault,
+    SecondRegion(String),
+}
+
+impl Site {
+    /// The marker of the copies tested there.
+    fn marker(&self) -> &'static str {
+        match self {
+            Self::Vault => tags::MARKER_IMPORT,
+            Self::SecondRegion(_) => tags::MARKER_IMPORT_DR,
+        }
+    }
+
+    fn second_region(&self) -> Option<&str> {
+        match self {
+            Self::Vault => None,
+            Self::SecondRegion(region) => Some(region),
+        }
     }
 }
 
 /// The restore tester: the vault's RDS and S3 clients and its settings.
 #[derive(Debug, Clone)]
 pub struct RestoreTester {
+    site: Site,
     rds: RdsSnapshots,
     client: Client,
     s3: aws_sdk_s3::Client,
@@ -170,7 +219,32 @@ impl RestoreTester {
         secrets: aws_sdk_secretsmanager::Client,
         settings: RestoreTestSettings,
     ) -> Self {
-        Self { rds: RdsSnapshots::new(client.clone()), client, s3, secrets, settings }
+        Self { site: Site::Vault, rds: RdsSnapshots::new(client.clone()), client, s3, secrets, settings }
+    }
+
+    /// This tester, for the copies of the vault's second Region `region` (its clients must be
+    /// of that Region, but for S3).
+    pub fn for_second_region(self, region: impl Into<String>) -> Self {
+        Self { site: Site::SecondRegion(region.into()), ..self }
+    }
+
+    /// The tester of the second Region's copies (`settings` of
+    /// [`RestoreTestSettings::in_second_region`]): RDS and Secrets Manager there (RDS keeps
+    /// a database's managed secret in its Region), S3 (the evidence bucket, the CA bundle)
+    /// through `vault_config`, the vault's Region.
+    pub fn in_second_region(
+        vault_config: &aws_types::SdkConfig,
+        second_config: &aws_types::SdkConfig,
+        settings: RestoreTestSettings,
+    ) -> Self {
+        let region = settings.aws.region.clone().unwrap_or_default();
+        Self::new(
+            Client::new(second_config),
+            aws_sdk_s3::Client::new(vault_config),
+            aws_sdk_secretsmanager::Client::new(second_config),
+            settings,
+        )
+        .for_second_region(region)
     }
 
     /// The tester with clients of one SDK configuration (the function's role).
@@ -183,13 +257,25 @@ impl RestoreTester {
         )
     }
 
-    /// One run at `now`.
+    /// One run at `now`, its metrics flushed.
     pub async fn run(&self, now: DateTime) -> Result<Report, RunError> {
+        let report = self.pass(now, MAX_DATA_CHECKS_PER_RUN).await?;
+        for line in report.metrics() {
+            line.flush();
+        }
+        Ok(report)
+    }
+
+    /// One pass over this site's copies at `now`, making at most `data_check_budget` data
+    /// checks; the metrics are the caller's ([`run_sites`]).
+    async fn pass(&self, now: DateTime, data_check_budget: usize) -> Result<Report, RunError> {
         let kinds = [SnapshotKind::Instance, SnapshotKind::Cluster];
-        let copies = self.rds.list_marked(&kinds, tags::MARKER_IMPORT).await?;
+        let copies = self.rds.list_marked(&kinds, self.site.marker()).await?;
         let restored = restored(&self.client).await?;
         let decided = plan::plan(&copies, &restored, &self.settings.policy, now.secs());
         let mut report = Report {
+            second_region: self.site.second_region().map(str::to_owned),
+            data_checks: 0,
             tests: Vec::new(),
             starts: Vec::new(),
             databases: decided.databases,
@@ -205,13 +291,13 @@ impl RestoreTester {
                 report.errors.push(format!("carrying the restore test evidence forward: {e}"));
             }
         }
-        let mut data_checks = 0;
         for (test, mut step) in decided.tests {
             // Each data check may take its connection and queries' limits; past
             // MAX_DATA_CHECKS_PER_RUN the rest wait for the next run, inside Lambda's 15 minutes.
             if step == Step::Check && self.settings.policy.checks_of(&test).is_some() {
-                data_checks += 1;
-                if data_checks > MAX_DATA_CHECKS_PER_RUN {
+                if report.data_checks < data_check_budget {
+                    report.data_checks += 1;
+                } else {
                     let why = format!("left for the next run ({MAX_DATA_CHECKS_PER_RUN} data checks per run)");
                     step = Step::Wait { why };
                 }
@@ -253,9 +339,6 @@ impl RestoreTester {
                 ));
             }
             report.starts.push(StartReport { start, result, reason });
-        }
-        for line in report.metrics() {
-            line.flush();
         }
         Ok(report)
     }
@@ -420,17 +503,22 @@ impl RestoreTester {
         at: &str,
     ) -> Result<(), String> {
         let (account, database) = test.database().and_then(|d| d.split_once('/')).unwrap_or(("unknown", "unknown"));
+        // The second Region's test of a period has the same identifier as the vault's.
+        let region_suffix = self.site.second_region().map(|r| format!(".{r}")).unwrap_or_default();
         let key = format!(
-            "{}/restore-tests/account={account}/database={database}/period={}/{}.json",
+            "{}/restore-tests/account={account}/database={database}/period={}/{}{region_suffix}.json",
             evidence.prefix,
             test.period().unwrap_or("unknown"),
             test.root.identifier
         );
+        let region = self.client.config().region().map(ToString::to_string);
         let record = serde_json::json!({
             "restore": test.root.identifier,
             "kind": test.root.kind,
             "source_account": account,
             "source_database": database,
+            "region": region,
+            "second_region": self.site.second_region().is_some(),
             "period": test.period(),
             "copy_arn": concluded.copy_arn,
             "started_at": test.root.tag(tags::RESTORE_STARTED_AT),
@@ -467,40 +555,69 @@ impl RestoreTester {
         let pending = |r: &&Restored| !r.status.eq_ignore_ascii_case("deleting");
         for member in test.members.iter().filter(pending) {
             let answer = self.client.delete_db_instance().db_instance_identifier(&member.identifier).send().await;
-            if let Err(e) = answer.map(drop).or_else(gone) {
+            if let Err(e) = self.settled(ResourceKind::Instance, &member.identifier, answer.map(drop)).await {
                 errors.push(format!("DeleteDBInstance {}: {e}", member.identifier));
             }
         }
         if !errors.is_empty() || !pending(&&test.root) {
             return errors;
         }
-        let root = &test.root.identifier;
-        let answer = match test.root.kind {
-            ResourceKind::Instance => self
-                .client
-                .delete_db_instance()
-                .db_instance_identifier(root)
-                .skip_final_snapshot(true)
-                .delete_automated_backups(true)
-                .send()
-                .await
-                .map(drop)
-                .or_else(gone),
-            ResourceKind::Cluster => self
-                .client
-                .delete_db_cluster()
-                .db_cluster_identifier(root)
-                .skip_final_snapshot(true)
-                .delete_automated_backups(true)
-                .send()
-                .await
-                .map(drop)
-                .or_else(gone),
+        let (root, kind) = (&test.root.identifier, test.root.kind);
+        let answer = match kind {
+            ResourceKind::Instance => {
+                let answer = self
+                    .client
+                    .delete_db_instance()
+                    .db_instance_identifier(root)
+                    .skip_final_snapshot(true)
+                    .delete_automated_backups(true)
+                    .send()
+                    .await;
+                self.settled(kind, root, answer.map(drop)).await
+            }
+            ResourceKind::Cluster => {
+                let answer = self
+                    .client
+                    .delete_db_cluster()
+                    .db_cluster_identifier(root)
+                    .skip_final_snapshot(true)
+                    .delete_automated_backups(true)
+                    .send()
+                    .await;
+                self.settled(kind, root, answer.map(drop)).await
+            }
         };
         if let Err(e) = answer {
             errors.push(format!("deleting {root}: {e}"));
         }
         errors
+    }
+
+    /// A delete's answer, settled: what is gone is done, and so is what RDS refuses because
+    /// it is deleting already (`InvalidDBInstanceState` / `InvalidDBClusterStateFault`: another
+    /// tester's delete got there first; RDS API Reference, DeleteDBInstance and DeleteDBCluster,
+    /// Errors), once a describe shows it deleting or gone.
+    async fn settled<E>(
+        &self,
+        kind: ResourceKind,
+        identifier: &str,
+        answer: Result<(), aws_sdk_rds::error::SdkError<E>>,
+    ) -> Result<(), String>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let Err(error) = answer else { return Ok(()) };
+        match error.code() {
+            Some("DBInstanceNotFound" | "DBClusterNotFoundFault") => Ok(()),
+            Some("InvalidDBInstanceState" | "InvalidDBClusterStateFault") => {
+                match self.existing(kind, identifier).await {
+                    Ok(None) => Ok(()),
+                    Ok(Some(now)) if now.status.eq_ignore_ascii_case("deleting") => Ok(()),
+                    _ => Err(DisplayErrorContext(error).to_string()),
+                }
+            }
+            _ => Err(DisplayErrorContext(error).to_string()),
+        }
     }
 
     /// Asks RDS to manage the master user's password in Secrets Manager (the password of the
@@ -713,17 +830,6 @@ impl RestoreTester {
     }
 }
 
-/// A delete of what is already gone is done.
-fn gone<E>(error: aws_sdk_rds::error::SdkError<E>) -> Result<(), String>
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    match error.code() {
-        Some("DBInstanceNotFound" | "DBClusterNotFoundFault") => Ok(()),
-        _ => Err(DisplayErrorContext(error).to_string()),
-    }
-}
-
 /// The restore RDS refused to create, as its record names it.
 fn refused_restore(start: &Start, at: &str) -> Restored {
     let tags = [
@@ -834,39 +940,66 @@ fn master_secret(arn: Option<&str>, status: Option<&str>) -> Option<MasterSecret
 /// tester's own), paged.
 pub async fn restored(client: &Client) -> Result<Vec<Restored>, RunError> {
     let listing = |what: &'static str| move |e: String| RunError::Listing { what, message: e };
-    let mut all = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let out = client
-            .describe_db_instances()
-            .max_records(100)
-            .set_marker(marker.take())
-            .send()
-            .await
-            .map_err(|e| DisplayErrorContext(e).to_string())
-            .map_err(listing("DescribeDBInstances"))?;
-        all.extend(out.db_instances().iter().map(instance_of));
-        match out.marker.filter(|m| !m.is_empty()) {
-            Some(next) => marker = Some(next),
-            None => break,
-        }
-    }
-    loop {
-        let out = client
-            .describe_db_clusters()
-            .max_records(100)
-            .set_marker(marker.take())
-            .send()
-            .await
-            .map_err(|e| DisplayErrorContext(e).to_string())
-            .map_err(listing("DescribeDBClusters"))?;
-        all.extend(out.db_clusters().iter().map(cluster_of));
-        match out.marker.filter(|m| !m.is_empty()) {
-            Some(next) => marker = Some(next),
-            None => break,
-        }
-    }
+    let mut all = paged(|marker| async move {
+        let out = client.describe_db_instances().max_records(100).set_marker(marker).send().await;
+        let out = out.map_err(|e| DisplayErrorContext(e).to_string())?;
+        Ok((out.db_instances().iter().map(instance_of).collect(), out.marker))
+    })
+    .await
+    .map_err(listing("DescribeDBInstances"))?;
+    let clusters = paged(|marker| async move {
+        let out = client.describe_db_clusters().max_records(100).set_marker(marker).send().await;
+        let out = out.map_err(|e| DisplayErrorContext(e).to_string())?;
+        Ok((out.db_clusters().iter().map(cluster_of).collect(), out.marker))
+    })
+    .await
+    .map_err(listing("DescribeDBClusters"))?;
+    all.extend(clusters);
     Ok(all)
+}
+
+/// Every page of a listing: `page(marker)` answers a page and the next marker (none or empty
+/// at the end).
+async fn paged<T, F, Fut>(mut page: F) -> Result<Vec<T>, String>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), String>>,
+{
+    let mut all = Vec::new();
+    let mut marker = None;
+    loop {
+        let (items, next) = page(marker.take()).await?;
+        all.extend(items);
+        match next.filter(|m| !m.is_empty()) {
+            Some(next) => marker = Some(next),
+            None => return Ok(all),
+        }
+    }
+}
+
+/// One run of every site at `now`: the vault's Region first, then the second Region's, the
+/// data checks' budget ([`MAX_DATA_CHECKS_PER_RUN`]) shared so the run stays inside Lambda's
+/// 15 minutes; one set of metrics for the run. A site whose listing fails does not stop the
+/// others: its error is returned beside their reports.
+pub async fn run_sites(testers: &[&RestoreTester], now: DateTime) -> (Vec<Report>, Vec<RunError>) {
+    let (mut reports, mut errors) = (Vec::new(), Vec::new());
+    let mut budget = MAX_DATA_CHECKS_PER_RUN;
+    for tester in testers {
+        match tester.pass(now, budget).await {
+            Ok(report) => {
+                budget = budget.saturating_sub(report.data_checks);
+                reports.push(report);
+            }
+            Err(e) => errors.push(match tester.site.second_region() {
+                Some(region) => RunError::SecondRegion { region: region.to_owned(), source: Box::new(e) },
+                None => e,
+            }),
+        }
+    }
+    for line in metrics_of(&reports) {
+        line.flush();
+    }
+    (reports, errors)
 }
 
 #[cfg(test)]

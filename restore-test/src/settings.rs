@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use offsite_common::ConfigError;
-use offsite_common::aws::AwsSettings;
+use offsite_common::aws::{AwsSettings, RegionName};
 use offsite_common::config::{self, BucketName, Env, Setting};
 
 use crate::checks::CheckList;
@@ -22,6 +22,10 @@ pub const EVIDENCE_BUCKET_VAR: &str = "OFFSITE_RESTORE_TEST_EVIDENCE_BUCKET";
 pub const EVIDENCE_PREFIX_VAR: &str = "OFFSITE_RESTORE_TEST_EVIDENCE_PREFIX";
 pub const CHECKS_VAR: &str = "OFFSITE_RESTORE_TEST_CHECKS";
 pub const CA_BUNDLE_VAR: &str = "OFFSITE_RESTORE_TEST_CA_BUNDLE";
+pub const SECOND_REGION_SUBNET_GROUP_VAR: &str = "OFFSITE_RESTORE_TEST_SECOND_REGION_SUBNET_GROUP";
+pub const SECOND_REGION_SECURITY_GROUPS_VAR: &str = "OFFSITE_RESTORE_TEST_SECOND_REGION_SECURITY_GROUPS";
+pub const SECOND_REGION_CHECKS_VAR: &str = "OFFSITE_RESTORE_TEST_SECOND_REGION_CHECKS";
+pub use offsite_common::aws::DR_REGION_VAR;
 
 /// The smallest Graviton classes RDS offers for PostgreSQL and MySQL, and for Aurora (which
 /// has no micro class): a test runs for minutes ("DB instance classes", supported engines).
@@ -44,6 +48,39 @@ pub struct RestoreTestSettings {
     /// The certificate authorities a restored database's TLS certificate must chain to (set
     /// whenever there are data checks).
     pub ca_bundle: Option<CaBundle>,
+    /// Tests of the second Region's copies too, when configured.
+    pub second_region: Option<SecondRegion>,
+}
+
+/// The vault's second Region (`OFFSITE_DR_REGION`, where the reconciler copies every import):
+/// its copies are tested there as the vault's own are here, one test per database and period,
+/// into a subnet group and security groups of that Region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecondRegion {
+    pub region: String,
+    pub subnet_group: String,
+    pub security_groups: Vec<String>,
+    /// Whether the data checks run there too: the function, in the vault's VPC, must reach the
+    /// second Region's subnets (inter-Region VPC peering or a transit gateway); off by default,
+    /// the API checks only.
+    pub data_checks: bool,
+}
+
+impl RestoreTestSettings {
+    /// The settings of the tests in the second Region, if configured: the same policy (the
+    /// data checks only where they can connect), that Region's network.
+    pub fn in_second_region(&self) -> Option<Self> {
+        let second = self.second_region.as_ref()?;
+        let mut settings = self.clone();
+        settings.aws.region = Some(second.region.clone());
+        settings.subnet_group.clone_from(&second.subnet_group);
+        settings.security_groups.clone_from(&second.security_groups);
+        if !second.data_checks {
+            settings.policy.checks.clear();
+        }
+        settings.second_region = None;
+        Some(settings)
+    }
 }
 
 /// Where the RDS CA bundle (PEM) is: a file of the function's package or layer, or an S3
@@ -212,8 +249,10 @@ impl RestoreTestSettings {
                 expected: CaBundle::expected(),
             });
         }
+        let aws = AwsSettings::from_env(env)?;
+        let second_region = second_region(env, &aws, !checks.is_empty())?;
         Ok(Self {
-            aws: AwsSettings::from_env(env)?,
+            aws,
             policy: Policy {
                 every_secs: secs(every),
                 pick: config::or_default(env, PICK_VAR, Pick::Latest)?,
@@ -234,8 +273,50 @@ impl RestoreTestSettings {
             .0,
             evidence,
             ca_bundle,
+            second_region,
         })
     }
+}
+
+/// Reads the second Region's tests: [`SECOND_REGION_SUBNET_GROUP_VAR`] turns them on, and
+/// needs [`DR_REGION_VAR`] (another Region than the function's) and
+/// [`SECOND_REGION_SECURITY_GROUPS_VAR`]; [`SECOND_REGION_CHECKS_VAR`] needs data checks.
+fn second_region(env: &impl Env, aws: &AwsSettings, has_checks: bool) -> Result<Option<SecondRegion>, ConfigError> {
+    let missing = |variable: &str, problem: String, expected: String| ConfigError {
+        variable: variable.to_owned(),
+        value: None,
+        problem,
+        expected,
+    };
+    let Some(SubnetGroup(subnet_group)) = config::optional(env, SECOND_REGION_SUBNET_GROUP_VAR)? else {
+        return Ok(None);
+    };
+    let Some(RegionName(region)) = config::optional(env, DR_REGION_VAR)? else {
+        return Err(missing(
+            DR_REGION_VAR,
+            format!("missing: {SECOND_REGION_SUBNET_GROUP_VAR} asks for tests in the vault's second Region"),
+            RegionName::expected(),
+        ));
+    };
+    if aws.region.as_deref() == Some(region.as_str()) {
+        return Err(config::invalid(
+            DR_REGION_VAR,
+            &region,
+            "the function's own Region",
+            format!("{} other than the function's (AWS_REGION)", RegionName::expected()),
+        ));
+    }
+    let security_groups = config::required::<SecurityGroups>(env, SECOND_REGION_SECURITY_GROUPS_VAR)?.0;
+    let data_checks = config::or_default(env, SECOND_REGION_CHECKS_VAR, false)?;
+    if data_checks && !has_checks {
+        return Err(config::invalid(
+            SECOND_REGION_CHECKS_VAR,
+            "true",
+            "there are no data checks to run there",
+            format!("false, or the data checks in {CHECKS_VAR}"),
+        ));
+    }
+    Ok(Some(SecondRegion { region, subnet_group, security_groups, data_checks }))
 }
 
 #[cfg(test)]
@@ -307,6 +388,7 @@ mod tests {
             (CA_BUNDLE_VAR, "global-bundle.pem", "the RDS CA bundle (PEM)"),
             (CA_BUNDLE_VAR, "s3://Bucket/key", "the RDS CA bundle (PEM)"),
             (CA_BUNDLE_VAR, "s3://vault-ca", "the RDS CA bundle (PEM)"),
+            (SECOND_REGION_SUBNET_GROUP_VAR, "default", "the name of a DB subnet group"),
         ];
         let malformed = [own.as_slice(), AWS_MALFORMED].concat();
         let required = [
@@ -347,5 +429,83 @@ mod tests {
             assert_eq!(s.policy.checks.len(), 1);
             assert_eq!(s.policy.checks[0].database.as_deref(), Some("shop"));
         }
+    }
+
+    const SECOND_REGION: &[(&str, &str)] = &[
+        (SUBNET_GROUP_VAR, "offsite-restore-tests"),
+        (SECURITY_GROUPS_VAR, "sg-0123456789abcdef0"),
+        (offsite_common::aws::REGION_VAR, "eu-west-1"),
+        (DR_REGION_VAR, "eu-central-1"),
+        (SECOND_REGION_SUBNET_GROUP_VAR, "offsite-restore-tests-dr"),
+        (SECOND_REGION_SECURITY_GROUPS_VAR, "sg-0fedcba9876543210,sg-00000000000000001"),
+    ];
+
+    #[test]
+    fn the_second_region_is_tested_in_its_own_network_without_data_checks_unless_asked() {
+        use offsite_common::config::coverage::env_over;
+        let with_checks =
+            env_over(SECOND_REGION, &[(CHECKS_VAR, CHECKS), (CA_BUNDLE_VAR, "/opt/rds/global-bundle.pem")]);
+        let s = RestoreTestSettings::from_env(&with_checks).expect("valid");
+        let second = s.second_region.clone().expect("the second Region");
+        assert_eq!(
+            second,
+            SecondRegion {
+                region: "eu-central-1".into(),
+                subnet_group: "offsite-restore-tests-dr".into(),
+                security_groups: vec!["sg-0fedcba9876543210".into(), "sg-00000000000000001".into()],
+                data_checks: false,
+            }
+        );
+        let there = s.in_second_region().expect("settings there");
+        assert_eq!(there.aws.region.as_deref(), Some("eu-central-1"));
+        assert_eq!((there.subnet_group.as_str(), there.security_groups.len()), ("offsite-restore-tests-dr", 2));
+        assert!(there.policy.checks.is_empty(), "no data checks where the function may not reach");
+        assert_eq!((there.second_region.as_ref(), there.evidence.as_ref()), (None, s.evidence.as_ref()));
+        assert_eq!(there.policy.every_secs, s.policy.every_secs);
+        // Asked for: the same checks there.
+        let mut asked = with_checks.clone();
+        asked.insert(SECOND_REGION_CHECKS_VAR.to_owned(), "true".to_owned());
+        let asked = RestoreTestSettings::from_env(&asked).expect("valid");
+        assert_eq!(asked.in_second_region().expect("there").policy.checks, asked.policy.checks);
+        // Without its subnet group, no second Region, whatever OFFSITE_DR_REGION says (the
+        // reconciler's copies may exist without their tests).
+        let mut off = env_over(SECOND_REGION, &[]);
+        off.remove(SECOND_REGION_SUBNET_GROUP_VAR);
+        assert_eq!(RestoreTestSettings::from_env(&off).expect("valid").in_second_region(), None);
+    }
+
+    #[test]
+    fn every_second_region_variable_is_refused_when_missing_or_malformed() {
+        use offsite_common::aws::AWS_MALFORMED;
+        use offsite_common::config::coverage::check_settings;
+        let own = [
+            (EVERY_VAR, "12h", "a duration from 1d to 90d"),
+            (PICK_VAR, "oldest", "latest (the newest copy"),
+            (MAX_RUNNING_VAR, "0", "a whole number from 1 to 20"),
+            (AVAILABLE_WITHIN_VAR, "2d", "a duration from 10m to 1d"),
+            (OVERDUE_AFTER_VAR, "1h", "a duration from 4h to 7d"),
+            (SUBNET_GROUP_VAR, "default", "the name of a DB subnet group"),
+            (SECURITY_GROUPS_VAR, "sg-xyz", "comma-separated VPC security group ids"),
+            (INSTANCE_CLASS_VAR, "t4g.micro", "a DB instance class"),
+            (CLUSTER_INSTANCE_CLASS_VAR, "db.r6g", "a DB instance class"),
+            (EVIDENCE_BUCKET_VAR, "Evidence_Bucket", "an S3 bucket name"),
+            (CHECKS_VAR, "{}", "a JSON list such as"),
+            (CA_BUNDLE_VAR, "global-bundle.pem", "the RDS CA bundle (PEM)"),
+            (SECOND_REGION_SUBNET_GROUP_VAR, "a/b", "the name of a DB subnet group"),
+            (DR_REGION_VAR, "central", "an AWS region name"),
+            (DR_REGION_VAR, "eu-west-1", "other than the function's (AWS_REGION)"),
+            (SECOND_REGION_SECURITY_GROUPS_VAR, "sg-1,sg-2", "comma-separated VPC security group ids"),
+            (SECOND_REGION_CHECKS_VAR, "yes", "true or false"),
+            (SECOND_REGION_CHECKS_VAR, "true", "false, or the data checks in OFFSITE_RESTORE_TEST_CHECKS"),
+        ];
+        let malformed = [own.as_slice(), AWS_MALFORMED].concat();
+        let required = [
+            (SUBNET_GROUP_VAR, "the name of a DB subnet group"),
+            (SECURITY_GROUPS_VAR, "comma-separated VPC security group ids"),
+            (DR_REGION_VAR, "an AWS region name"),
+            (SECOND_REGION_SECURITY_GROUPS_VAR, "comma-separated VPC security group ids"),
+        ];
+        let read = check_settings(|e| RestoreTestSettings::from_env(e), SECOND_REGION, &malformed, &required);
+        assert!(read.contains(SECOND_REGION_CHECKS_VAR), "{read:?}");
     }
 }

@@ -221,6 +221,12 @@ impl DeployedPair {
         if let (Some(region), Some(key)) = (second_region, &dr_key) {
             v_parameters.insert("DrRegion".into(), region.to_owned());
             v_parameters.insert("DrKeyArn".into(), key.clone());
+            // The restore tests test the second region's copies too, in a network of the
+            // vault's there.
+            let there = vault.clone().into_builder().region(aws_config::Region::new(region.to_owned())).build();
+            let network = crate::fixtures::vault_network(&emulator, &there, "offsite-restore-tests-dr").await;
+            v_parameters.entry("RestoreTestSecondRegionSubnetGroup".into()).or_insert(network.subnet_group);
+            v_parameters.entry("RestoreTestSecondRegionSecurityGroupIds".into()).or_insert(network.security_group);
         }
         // The RDS exports for auditors: into the auditor's bucket, under its key.
         v_parameters.entry("RdsExportBucket".into()).or_insert_with(|| AUDITOR_BUCKET.to_owned());

@@ -300,7 +300,8 @@ impl Emulator {
     }
 
     /// The environment a process (the `offsite` CLI, a Lambda binary) needs to act as the
-    /// account of `config` against this emulator: endpoint, region and credentials.
+    /// account of `config` against this emulator: endpoint, region (the config's, else
+    /// [`REGION`]) and credentials.
     pub async fn process_env(&self, config: &SdkConfig) -> Result<Vec<(String, String)>, HarnessError> {
         use aws_credential_types::provider::ProvideCredentials;
         let failed = |message: String| HarnessError::AssumeRole { account: "?".to_owned(), message };
@@ -308,7 +309,7 @@ impl Emulator {
         let credentials = provider.provide_credentials().await.map_err(|e| failed(e.to_string()))?;
         let mut env = vec![
             ("OFFSITE_AWS_ENDPOINT_URL".to_owned(), self.endpoint.clone()),
-            ("AWS_REGION".to_owned(), REGION.to_owned()),
+            ("AWS_REGION".to_owned(), config.region().map_or_else(|| REGION.to_owned(), ToString::to_string)),
             ("AWS_ACCESS_KEY_ID".to_owned(), credentials.access_key_id().to_owned()),
             ("AWS_SECRET_ACCESS_KEY".to_owned(), credentials.secret_access_key().to_owned()),
         ];

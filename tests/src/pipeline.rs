@@ -265,6 +265,31 @@ impl Pipeline {
     pub async fn restore_tester(&self) -> offsite_restore_test::run::RestoreTester {
         self.restore_tester_with(Clone::clone).await
     }
+
+    /// The restore tester of the second region's copies, as the Lambda binary builds it from
+    /// its template's environment (the pair deployed with a second region): RDS and Secrets
+    /// Manager there, S3 here, a session of its role.
+    pub async fn second_region_restore_tester(&self) -> offsite_restore_test::run::RestoreTester {
+        let env = self.function_env("offsite-restore-test").expect("the function's environment");
+        let settings =
+            offsite_restore_test::settings::RestoreTestSettings::from_env(&env).expect("the template's settings");
+        let there = settings.in_second_region().expect("the template's second-region restore test settings");
+        let region = there.aws.region.clone().expect("the second region");
+        let role = self.role_config("offsite-restore-test").await.expect("the function's role");
+        let role_there = role.clone().into_builder().region(aws_config::Region::new(region)).build();
+        offsite_restore_test::run::RestoreTester::in_second_region(&role, &role_there, there)
+    }
+
+    /// [`Pipeline::reconciler`] with the second region's copies, as the template configures
+    /// it (the pair deployed with a second region).
+    pub async fn reconciler_with_second_region(&self) -> Vault {
+        let env = self.function_env("offsite-reconciler").expect("the function's environment");
+        let dr = VaultSettings::from_env(&env).expect("the template's settings").dr.expect("the pair's second region");
+        let there =
+            self.reconciler_role.clone().into_builder().region(aws_config::Region::new(dr.region.clone())).build();
+        let second = offsite_importer::dr::SecondRegion::new(dr, self.reconciler_role.clone(), &there);
+        self.reconciler().with_second_region(second)
+    }
 }
 
 /// An SNS `Notification` envelope around `message`, as SNS delivers it to SQS with raw

@@ -120,13 +120,18 @@ pub async fn vault_health(
             Vec::new()
         }
         Err(e) => {
-            return Err(CliError::Exports(format!(
+            return Err(CliError::RestoreTests(format!(
                 "{e}; --restore-tested-within needs rds:DescribeDBInstances and rds:DescribeDBClusters"
             )));
         }
     };
     let tests = restore_health(&copies, &restores, now.secs(), tested_within.map(secs));
     let testing = tested_within.is_some() || tests.rows.iter().any(|r| r.last_result.is_some() || r.running.is_some());
+    // The second Region's tests, when the tester is configured for them (its settings).
+    let second_tests = match second_region_tested(&env)? {
+        Some(region) => Some(second_region_health(&settings, &region, now.secs(), tested_within.map(secs)).await?),
+        None => None,
+    };
     if json {
         let mut value = serde_json::to_value(&health).unwrap_or_default();
         if let (Some(object), Ok(quotas)) = (value.as_object_mut(), rds.snapshot_quotas().await) {
@@ -137,6 +142,10 @@ pub async fn vault_health(
         if let Some(object) = value.as_object_mut() {
             object.insert("rds_exports".to_owned(), serde_json::to_value(&exports).unwrap_or_default());
             object.insert("restore_tests".to_owned(), serde_json::to_value(&tests).unwrap_or_default());
+            if let Some(second) = &second_tests {
+                object
+                    .insert("restore_tests_second_region".to_owned(), serde_json::to_value(second).unwrap_or_default());
+            }
         }
         println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
     } else {
@@ -145,6 +154,9 @@ pub async fn vault_health(
         }
         if testing {
             print!("{}", restore_table(&tests, now.secs()));
+        }
+        if let Some(second) = &second_tests {
+            print!("{}", restore_table(second, now.secs()));
         }
         print!("{}", health_table(&health));
         match rds.snapshot_quotas().await {
@@ -156,7 +168,52 @@ pub async fn vault_health(
             Err(error) => println!("manual snapshots in {}: quotas unreadable ({error})", rds.region()),
         }
     }
-    Ok((health.ok || rpo.is_none()) && exports.ok && tests.ok)
+    let second_ok = second_tests.as_ref().is_none_or(|t| t.ok);
+    Ok((health.ok || rpo.is_none()) && exports.ok && tests.ok && second_ok)
+}
+
+/// The vault's second Region, when the restore tester tests its copies there
+/// (`OFFSITE_RESTORE_TEST_SECOND_REGION_SUBNET_GROUP` and `OFFSITE_DR_REGION`, as the
+/// function is deployed).
+fn second_region_tested(env: &BTreeMap<String, String>) -> Result<Option<String>, CliError> {
+    use offsite_restore_test::settings::{DR_REGION_VAR, SECOND_REGION_SUBNET_GROUP_VAR};
+    let configured = env.get(SECOND_REGION_SUBNET_GROUP_VAR).is_some_and(|v| !v.is_empty());
+    if !configured {
+        return Ok(None);
+    }
+    let region: Option<offsite_common::aws::RegionName> = offsite_common::config::optional(env, DR_REGION_VAR)?;
+    match region {
+        Some(region) => Ok(Some(region.0)),
+        None => Err(offsite_common::ConfigError {
+            variable: DR_REGION_VAR.to_owned(),
+            value: None,
+            problem: format!("missing: {SECOND_REGION_SUBNET_GROUP_VAR} says the second Region's copies are tested"),
+            expected: "the vault's second Region, as the restore tester is deployed with it".to_owned(),
+        }
+        .into()),
+    }
+}
+
+/// How the restore tests of the second Region's copies stand: its copies' evidence and the
+/// tester's restores there.
+async fn second_region_health(
+    settings: &AwsSettings,
+    region: &str,
+    now: i64,
+    within_secs: Option<i64>,
+) -> Result<offsite_restore_test::health::RestoreHealth, CliError> {
+    let config = load_sdk_config(&AwsSettings { region: Some(region.to_owned()), ..settings.clone() }).await;
+    let client = aws_sdk_rds::Client::new(&config);
+    let kinds = [SnapshotKind::Instance, SnapshotKind::Cluster];
+    let copies = RdsSnapshots::new(client.clone()).list_marked(&kinds, tags::MARKER_IMPORT_DR).await?;
+    let restores = offsite_restore_test::run::restored(&client).await.map_err(|e| {
+        CliError::RestoreTests(format!(
+            "in the second Region {region}: {e}; needs rds:DescribeDBInstances and rds:DescribeDBClusters there"
+        ))
+    })?;
+    let mut health = restore_health(&copies, &restores, now, within_secs);
+    health.second_region = Some(region.to_owned());
+    Ok(health)
 }
 
 /// The account's manual snapshot quotas in this Region (README, "Capacity"), or why they

@@ -303,7 +303,13 @@ fn a_cluster_test_creates_its_instance_then_checks_then_deletes_both() {
     cluster.allocated_storage = Some(1);
     let alone = Test { root: cluster.clone(), members: Vec::new() };
     let expected = format!("{}-i", cluster.identifier);
-    assert_eq!(step(&alone, now, &policy()), Step::CreateInstance { identifier: expected });
+    assert_eq!(step(&alone, now, &policy()), Step::CreateInstance { identifier: expected.clone() });
+    // A run long after (a slow schedule): the cluster RDS made available still gets its
+    // primary; the limit judges what RDS has not made available.
+    let late = now + 2 * policy().available_within_secs;
+    assert_eq!(step(&alone, late, &policy()), Step::CreateInstance { identifier: expected });
+    let creating_late = Test { root: cluster.clone(), members: vec![member_of(&cluster, "creating")] };
+    assert!(matches!(step(&creating_late, late, &policy()), Step::Fail { .. }));
     let creating = Test { root: cluster.clone(), members: vec![member_of(&cluster, "creating")] };
     assert!(matches!(step(&creating, now, &policy()), Step::Wait { .. }));
     let ready = Test { root: cluster.clone(), members: vec![member_of(&cluster, "available")] };

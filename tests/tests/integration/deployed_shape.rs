@@ -166,6 +166,8 @@ fn every_variable_a_template_sets_is_one_its_function_reads() {
             ("RestoreTestSubnetIds".into(), "subnet-0123456789abcdef0,subnet-0123456789abcdef1".into()),
             ("RestoreTestEvidenceBucket".into(), "vault-evidence".into()),
             ("RestoreTestPick".into(), "random".into()),
+            ("RestoreTestSecondRegionSubnetGroup".into(), "offsite-restore-tests-dr".into()),
+            ("RestoreTestSecondRegionSecurityGroupIds".into(), "sg-00000000000000001".into()),
         ]),
         resources: BTreeMap::from([
             ("ImportKey.Arn".into(), key(VAULT, "import")),

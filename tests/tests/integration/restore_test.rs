@@ -365,3 +365,115 @@ async fn a_copy_whose_key_is_disabled_fails_its_test_and_the_failure_is_recorded
     assert!(again.starts.is_empty(), "the period is tested (failed): {again:#?}");
     assert_eq!(again.databases[0].outcome, Outcome::Tested { result: "failed".into() });
 }
+
+/// The vault's second region: the reconciler's copy there is restored there (its subnet
+/// group, its key), checked and deleted, its evidence on that copy and in a record of its own;
+/// the vault copy's test is not carried to the second region's copy, nor the other way round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_second_regions_copy_is_tested_there_and_its_evidence_kept_apart() {
+    use offsite_common::rds::RdsSnapshots;
+    use offsite_importer::outcome::Verdict;
+    use offsite_restore_test::run::{metrics_of, run_sites};
+
+    const WEST: &str = "us-west-2";
+    let options = offsite_tests::EmulatorOptions { copy_delay: Duration::from_secs(1), ..Default::default() };
+    let pair = offsite_tests::deployed::DeployedPair::start_with_second_region(
+        &options,
+        &[],
+        &[("RestoreTestEvidenceBucket", EVIDENCE)],
+        WEST,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("deploy the pair: {e}"));
+    aws_sdk_s3::Client::new(&pair.vault).create_bucket().bucket(EVIDENCE).send().await.expect("the evidence bucket");
+    let p = Pipeline::on(pair).await;
+    let dr_key = p.dr_key.clone().expect("the second region's key");
+    let west = p.vault.clone().into_builder().region(aws_config::Region::new(WEST)).build();
+    let copy = p.seeded_vault_copy("orders-1", shop()).await;
+
+    // The vault's own test of the period first.
+    let vault = p.restore_tester().await;
+    run_until(&vault, "the vault's test to conclude", |r| r.tests.iter().any(|t| t.result.is_some())).await;
+    run_until_gone(&p, &vault, None, "the vault's restore to be gone").await;
+    let tested_here = copy_now(&p, &copy.arn).await;
+    assert_eq!(tested_here.tag(tags::RESTORE_TEST), Some("passed"), "{tested_here:#?}");
+
+    // The reconciler copies it to the second region: the lineage travels, not the evidence.
+    let report = p.reconciler_with_second_region().await.reconcile(DateTime::from(SystemTime::now())).await;
+    let replicated = report.expect("reconcile").outcomes.iter().filter(|o| o.result == Verdict::Replicated).count();
+    assert_eq!(replicated, 1);
+    let there = RdsSnapshots::new(aws_sdk_rds::Client::new(&west));
+    let kinds = [SnapshotKind::Instance, SnapshotKind::Cluster];
+    let dr_copies = there.list_marked(&kinds, tags::MARKER_IMPORT_DR).await.expect("the second region's copies");
+    assert_eq!(dr_copies.len(), 1);
+    let dr_copy = &dr_copies[0];
+    assert!(!dr_copy.tags.keys().any(|k| k.starts_with(tags::RESTORE_PREFIX)), "{dr_copy:#?}");
+
+    // One run tests both regions: nothing more here this period; there, the copy is restored.
+    let second = p.second_region_restore_tester().await;
+    let mut started = None;
+    for _ in 0..RUNS {
+        let (reports, errors) = run_sites(&[&vault, &second], DateTime::from(SystemTime::now())).await;
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(reports[0].starts.is_empty() && reports[0].tests.is_empty(), "{:#?}", reports[0]);
+        if let Some(start) = reports[1].starts.iter().find(|s| s.result == StartResult::Started) {
+            started = Some(start.start.clone());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let start = started.expect("the second region's restore started");
+    assert_eq!(start.copy_arn, dr_copy.arn);
+    let rds_there = aws_sdk_rds::Client::new(&west);
+    let described =
+        rds_there.describe_db_instances().db_instance_identifier(&start.identifier).send().await.expect("describe");
+    let instance = described.db_instances().first().expect("the restore, in the second region");
+    assert_eq!(instance.db_subnet_group().and_then(|g| g.db_subnet_group_name()), Some("offsite-restore-tests-dr"));
+    assert_eq!(instance.publicly_accessible(), Some(false));
+    assert_eq!(instance.kms_key_id(), Some(dr_key.as_str()), "under the second region's key");
+
+    // Checked, recorded, deleted there.
+    let mut concluded = None;
+    for _ in 0..RUNS {
+        let (reports, errors) = run_sites(&[&vault, &second], DateTime::from(SystemTime::now())).await;
+        assert!(errors.is_empty(), "{errors:?}");
+        let gone = restored(&rds_there).await.expect("list").iter().all(|r| !r.is_ours());
+        if concluded.is_none() {
+            concluded = reports[1].tests.iter().find_map(|t| t.result.clone()).map(|r| (r, metrics_of(&reports)));
+        }
+        if concluded.is_some() && gone {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let (result, metrics) = concluded.expect("the second region's test concluded");
+    assert!(result.passed, "{result:#?}");
+    assert!(restored(&rds_there).await.expect("list").iter().all(|r| !r.is_ours()), "nothing left there");
+    assert!(leftovers(&p).await.is_empty(), "nothing left here");
+    assert_eq!(metrics[0].get("RestoreTestsPassed"), 1.0);
+    let lines: Vec<serde_json::Value> = metrics[1..].iter().map(offsite_common::metrics::Metrics::to_emf).collect();
+    assert!(lines.iter().any(|l| l["Region"] == WEST && l["SourceDatabase"] == "orders"), "{lines:#?}");
+
+    // The evidence: on the second region's copy, in a record of its own; the vault copy's as it was.
+    let dr_now = there.list_marked(&kinds, tags::MARKER_IMPORT_DR).await.expect("list").remove(0);
+    assert_eq!(dr_now.tag(tags::RESTORE_TEST), Some("passed"), "{dr_now:#?}");
+    assert_eq!(dr_now.tag(tags::RESTORE_TEST_PERIOD), Some(start.period.as_str()));
+    let here_now = copy_now(&p, &copy.arn).await;
+    assert_eq!(here_now.tag(tags::RESTORE_TESTED_AT), tested_here.tag(tags::RESTORE_TESTED_AT));
+    let key = format!(
+        "offsite/restore-tests/account={WORKLOAD}/database=orders/period={}/{}.{WEST}.json",
+        start.period, start.identifier
+    );
+    let object = aws_sdk_s3::Client::new(&p.vault)
+        .get_object()
+        .bucket(EVIDENCE)
+        .key(&key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("the second region's evidence record {key}: {e:?}"));
+    let record: serde_json::Value =
+        serde_json::from_slice(&object.body.collect().await.expect("read").into_bytes()).expect("JSON");
+    assert_eq!((record["region"].as_str(), record["second_region"].as_bool()), (Some(WEST), Some(true)), "{record:#}");
+    assert_eq!(record["copy_arn"], dr_copy.arn.as_str());
+    assert_eq!(record["result"], "passed");
+}
