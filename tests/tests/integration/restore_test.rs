@@ -476,4 +476,20 @@ async fn the_second_regions_copy_is_tested_there_and_its_evidence_kept_apart() {
     assert_eq!((record["region"].as_str(), record["second_region"].as_bool()), (Some(WEST), Some(true)), "{record:#}");
     assert_eq!(record["copy_arn"], dr_copy.arn.as_str());
     assert_eq!(record["result"], "passed");
+
+    // The Lambda binary, with its template's environment, makes the same pass over both
+    // regions on its schedule: both periods tested, nothing more to start.
+    let mut function = p.function("offsite-restore-test").unwrap_or_else(|e| panic!("{e}"));
+    let event = offsite_tests::events::scheduled(offsite_tests::VAULT, "offsite-restore-test");
+    let response = match function.invoke(&event, Duration::from_secs(60)) {
+        Ok(offsite_tests::lambda::Outcome::Response(response)) => response,
+        other => panic!("the function's answer: {other:?}\n{}", function.output()),
+    };
+    let second_run = &response["second_region_run"];
+    assert_eq!(second_run["second_region"], WEST, "{response:#}");
+    for run in [&response, second_run] {
+        assert_eq!(run["starts"], json!([]), "{response:#}");
+        let outcome = &run["databases"][0]["outcome"];
+        assert_eq!((&outcome["outcome"], &outcome["result"]), (&json!("tested"), &json!("passed")), "{response:#}");
+    }
 }
