@@ -3,8 +3,9 @@
 //! by a real engine (DuckDB) over the exported files, returns the items of the table.
 //! The checker is `tests/athena/athena_check.py` (pinned in the emulator's venv).
 
+mod support;
+
 use std::collections::{BTreeMap, HashMap};
-use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -74,12 +75,7 @@ async fn the_ddl_parses_as_hive_and_the_equivalent_query_reads_the_exported_item
     })
     .await;
 
-    let ddl = Command::new(env!("CARGO_BIN_EXE_offsite"))
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .args(["athena-ddl", "--table", "orders-2024", "--database", "audit"])
-        .output()
-        .expect("offsite runs");
+    let ddl = support::offsite(&env, &["athena-ddl", "--table", "orders-2024", "--database", "audit"]);
     assert!(ddl.status.success(), "{}", String::from_utf8_lossy(&ddl.stderr));
     let ddl_text = String::from_utf8(ddl.stdout).expect("utf-8");
     assert!(ddl_text.contains("`paid`:struct<`BOOL`:boolean>"), "the sample's attributes are columns: {ddl_text}");
@@ -124,14 +120,7 @@ async fn athena_ddl_names_what_is_missing() {
     let emulator = Emulator::start().expect("emulator starts");
     let workload = emulator.account(WORKLOAD).await.expect("workload");
     let env = emulator.process_env(&workload).await.expect("process environment");
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_offsite"))
-            .env_clear()
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .args(args)
-            .output()
-            .expect("offsite runs")
-    };
+    let run = |args: &[&str]| support::offsite(&env, args);
     let no_bucket = run(&["athena-ddl", "--table", "orders"]);
     assert!(!no_bucket.status.success());
     assert!(String::from_utf8_lossy(&no_bucket.stderr).contains("OFFSITE_EXPORT_BUCKET"));

@@ -5,7 +5,8 @@
 //! with a Hive-dialect parser; `tests/athena/rds_athena_check.py`) returns the seeded rows
 //! with their partition values.
 
-use std::process::Command;
+mod support;
+
 use std::time::Duration;
 
 use aws_smithy_types::DateTime;
@@ -58,12 +59,7 @@ async fn the_rds_ddl_parses_as_hive_and_the_equivalent_query_reads_the_seeded_ro
     // The auditor prints the statements with their own credentials.
     let mut env = p.emulator.process_env(&p.auditor).await.expect("the auditor's environment");
     env.push(("OFFSITE_RDS_EXPORT_BUCKET".to_owned(), AUDITOR_BUCKET.to_owned()));
-    let ddl = Command::new(env!("CARGO_BIN_EXE_offsite"))
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .args(["athena-ddl", "--rds", "--since", "2026-01-01"])
-        .output()
-        .expect("offsite runs");
+    let ddl = support::offsite(&env, &["athena-ddl", "--rds", "--since", "2026-01-01"]);
     assert!(ddl.status.success(), "{}", String::from_utf8_lossy(&ddl.stderr));
     let ddl_text = String::from_utf8(ddl.stdout).expect("utf-8");
     assert!(ddl_text.contains("CREATE DATABASE IF NOT EXISTS `offsite_rds`;"), "{ddl_text}");

@@ -1,6 +1,6 @@
 //! `offsite --endpoint-url URL …` reaches that endpoint, like OFFSITE_AWS_ENDPOINT_URL.
 
-use std::process::Command;
+mod support;
 
 use offsite_tests::{Emulator, WORKLOAD};
 
@@ -15,12 +15,7 @@ async fn the_endpoint_flag_points_every_call_at_the_emulator() {
         .into_iter()
         .filter(|(k, _)| k != "OFFSITE_AWS_ENDPOINT_URL")
         .collect();
-    let output = Command::new(env!("CARGO_BIN_EXE_offsite"))
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .args(["whoami", "--endpoint-url", emulator.endpoint()])
-        .output()
-        .expect("offsite runs");
+    let output = support::offsite(&env, &["whoami", "--endpoint-url", emulator.endpoint()]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let identity: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     assert_eq!(identity["account"], WORKLOAD);

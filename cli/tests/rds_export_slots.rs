@@ -4,7 +4,8 @@
 //! or does not exist); the next run starts the export; `offsite status --side vault --json`
 //! lists it as running.
 
-use std::process::{Command, Output};
+mod support;
+
 use std::time::Duration;
 
 use aws_smithy_types::DateTime;
@@ -54,14 +55,7 @@ async fn five_exports_in_progress_defer_ours_until_one_is_cancelled() {
     assert_eq!(report.metrics()[0].get("ExportsDeferred"), 1.0);
 
     let env = p.emulator.process_env(&p.vault).await.expect("vault environment");
-    let offsite = |args: &[&str]| -> Output {
-        Command::new(env!("CARGO_BIN_EXE_offsite"))
-            .env_clear()
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .args(args)
-            .output()
-            .expect("offsite runs")
-    };
+    let offsite = |args: &[&str]| support::offsite(&env, args);
     let cancelled = offsite(&["cancel-export", "--task", "manual-0"]);
     assert!(cancelled.status.success(), "{}", String::from_utf8_lossy(&cancelled.stderr));
     assert!(String::from_utf8_lossy(&cancelled.stdout).contains("export task manual-0: CANCELING"));

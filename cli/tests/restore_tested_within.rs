@@ -3,7 +3,9 @@
 //! the restore tester has restored, checked and deleted its copy of the period, it passes, and
 //! the status shows the test with its figures.
 
-use std::process::{Command, Output};
+mod support;
+
+use std::process::Output;
 use std::time::{Duration, SystemTime};
 
 use aws_smithy_types::DateTime;
@@ -22,14 +24,7 @@ async fn a_database_without_a_passed_restore_test_fails_verify_until_one_passes(
     vault_import(&p.vault, "orders-source", "orders", 2, now - Duration::from_secs(3_600)).await;
 
     let env = p.emulator.process_env(&p.vault).await.expect("vault environment");
-    let offsite = |args: &[&str]| -> Output {
-        Command::new(env!("CARGO_BIN_EXE_offsite"))
-            .env_clear()
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .args(args)
-            .output()
-            .expect("offsite runs")
-    };
+    let offsite = |args: &[&str]| support::offsite(&env, args);
     let verify = ["verify", "--rpo", "1000d", "--restore-tested-within", "30d", "--json"];
     let before = offsite(&verify);
     assert_eq!(before.status.code(), Some(1), "{}", String::from_utf8_lossy(&before.stderr));
@@ -90,14 +85,7 @@ async fn the_second_regions_copies_need_their_own_passed_test() {
     for name in ["OFFSITE_DR_REGION", "OFFSITE_RESTORE_TEST_SECOND_REGION_SUBNET_GROUP"] {
         env.push((name.to_owned(), function.get(name).cloned().expect("set by the template")));
     }
-    let offsite = |args: &[&str]| -> Output {
-        Command::new(env!("CARGO_BIN_EXE_offsite"))
-            .env_clear()
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .args(args)
-            .output()
-            .expect("offsite runs")
-    };
+    let offsite = |args: &[&str]| support::offsite(&env, args);
     let verify = ["verify", "--rpo", "1000d", "--restore-tested-within", "30d", "--json"];
     let verdicts = |out: &Output| -> (Value, Value) {
         let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");

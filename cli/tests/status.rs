@@ -1,6 +1,6 @@
 //! `offsite status --side workload` against the emulator.
 
-use std::process::Command;
+mod support;
 
 use offsite_tests::fixtures::{db_instance, db_snapshot, kms_key, tag};
 use offsite_tests::{Emulator, WORKLOAD};
@@ -26,14 +26,7 @@ async fn status_lists_the_pipelines_copies_and_nothing_else() {
         .await
         .expect("copy");
     let env = emulator.process_env(&workload).await.expect("process environment");
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_offsite"))
-            .env_clear()
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .args(args)
-            .output()
-            .expect("offsite runs")
-    };
+    let run = |args: &[&str]| support::offsite(&env, args);
 
     let json = run(&["status", "--side", "workload", "--json"]);
     assert!(json.status.success(), "{}", String::from_utf8_lossy(&json.stderr));

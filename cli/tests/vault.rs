@@ -1,6 +1,7 @@
 //! `offsite status --side vault` and `offsite verify` against the emulator.
 
-use std::process::{Command, Output};
+mod support;
+
 use std::time::{Duration, SystemTime};
 
 use aws_smithy_types::DateTime;
@@ -22,14 +23,7 @@ async fn verify_passes_when_fresh_and_fails_on_an_unimported_share_or_an_old_cop
     .await;
     pipeline.vault_side().handle_batch(&sqs_event(&bodies), DateTime::from(SystemTime::now())).await.expect("import");
     let env = pipeline.emulator.process_env(&pipeline.vault).await.expect("vault environment");
-    let run = |args: &[&str]| -> Output {
-        Command::new(env!("CARGO_BIN_EXE_offsite"))
-            .env_clear()
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .args(args)
-            .output()
-            .expect("offsite runs")
-    };
+    let run = |args: &[&str]| support::offsite(&env, args);
 
     let status = run(&["status", "--side", "vault", "--json"]);
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));

@@ -361,36 +361,35 @@ mod tests {
         assert_eq!(s.evidence, Some(Evidence { bucket: "vault-evidence".into(), prefix: "audit".into() }));
     }
 
+    /// Malformed values of every variable the vault region's tests read, each refused with
+    /// the expected form (the second region's tests read them too).
+    const MALFORMED: &[(&str, &str, &str)] = &[
+        (EVERY_VAR, "12h", "a duration from 1d to 90d"),
+        (EVERY_VAR, "weekly", "a duration from 1d to 90d"),
+        (PICK_VAR, "oldest", "latest (the newest copy"),
+        (MAX_RUNNING_VAR, "0", "a whole number from 1 to 20"),
+        (AVAILABLE_WITHIN_VAR, "2d", "a duration from 10m to 1d"),
+        (OVERDUE_AFTER_VAR, "1h", "a duration from 4h to 7d"),
+        (SUBNET_GROUP_VAR, "default", "the name of a DB subnet group"),
+        (SUBNET_GROUP_VAR, "a/b", "the name of a DB subnet group"),
+        (SECURITY_GROUPS_VAR, "sg-xyz", "comma-separated VPC security group ids"),
+        (SECURITY_GROUPS_VAR, "sg-0123456789abcdef0,,sg-0123456789abcdef1", "comma-separated VPC security group ids"),
+        (INSTANCE_CLASS_VAR, "t4g.micro", "a DB instance class"),
+        (CLUSTER_INSTANCE_CLASS_VAR, "db.r6g", "a DB instance class"),
+        (EVIDENCE_BUCKET_VAR, "Evidence_Bucket", "an S3 bucket name"),
+        (CHECKS_VAR, "{}", "a JSON list such as"),
+        (CHECKS_VAR, r#"[{"source": "orders"}]"#, "a JSON list such as"),
+        (CA_BUNDLE_VAR, "global-bundle.pem", "the RDS CA bundle (PEM)"),
+        (CA_BUNDLE_VAR, "s3://Bucket/key", "the RDS CA bundle (PEM)"),
+        (CA_BUNDLE_VAR, "s3://vault-ca", "the RDS CA bundle (PEM)"),
+        (SECOND_REGION_SUBNET_GROUP_VAR, "default", "the name of a DB subnet group"),
+    ];
+
     #[test]
     fn every_variable_read_is_refused_when_missing_or_malformed() {
         use offsite_common::aws::AWS_MALFORMED;
         use offsite_common::config::coverage::check_settings;
-        let own = [
-            (EVERY_VAR, "12h", "a duration from 1d to 90d"),
-            (EVERY_VAR, "weekly", "a duration from 1d to 90d"),
-            (PICK_VAR, "oldest", "latest (the newest copy"),
-            (MAX_RUNNING_VAR, "0", "a whole number from 1 to 20"),
-            (AVAILABLE_WITHIN_VAR, "2d", "a duration from 10m to 1d"),
-            (OVERDUE_AFTER_VAR, "1h", "a duration from 4h to 7d"),
-            (SUBNET_GROUP_VAR, "default", "the name of a DB subnet group"),
-            (SUBNET_GROUP_VAR, "a/b", "the name of a DB subnet group"),
-            (SECURITY_GROUPS_VAR, "sg-xyz", "comma-separated VPC security group ids"),
-            (
-                SECURITY_GROUPS_VAR,
-                "sg-0123456789abcdef0,,sg-0123456789abcdef1",
-                "comma-separated VPC security group ids",
-            ),
-            (INSTANCE_CLASS_VAR, "t4g.micro", "a DB instance class"),
-            (CLUSTER_INSTANCE_CLASS_VAR, "db.r6g", "a DB instance class"),
-            (EVIDENCE_BUCKET_VAR, "Evidence_Bucket", "an S3 bucket name"),
-            (CHECKS_VAR, "{}", "a JSON list such as"),
-            (CHECKS_VAR, r#"[{"source": "orders"}]"#, "a JSON list such as"),
-            (CA_BUNDLE_VAR, "global-bundle.pem", "the RDS CA bundle (PEM)"),
-            (CA_BUNDLE_VAR, "s3://Bucket/key", "the RDS CA bundle (PEM)"),
-            (CA_BUNDLE_VAR, "s3://vault-ca", "the RDS CA bundle (PEM)"),
-            (SECOND_REGION_SUBNET_GROUP_VAR, "default", "the name of a DB subnet group"),
-        ];
-        let malformed = [own.as_slice(), AWS_MALFORMED].concat();
+        let malformed = [MALFORMED, AWS_MALFORMED].concat();
         let required = [
             (SUBNET_GROUP_VAR, "the name of a DB subnet group"),
             (SECURITY_GROUPS_VAR, "comma-separated VPC security group ids"),
@@ -479,18 +478,6 @@ mod tests {
         use offsite_common::aws::AWS_MALFORMED;
         use offsite_common::config::coverage::check_settings;
         let own = [
-            (EVERY_VAR, "12h", "a duration from 1d to 90d"),
-            (PICK_VAR, "oldest", "latest (the newest copy"),
-            (MAX_RUNNING_VAR, "0", "a whole number from 1 to 20"),
-            (AVAILABLE_WITHIN_VAR, "2d", "a duration from 10m to 1d"),
-            (OVERDUE_AFTER_VAR, "1h", "a duration from 4h to 7d"),
-            (SUBNET_GROUP_VAR, "default", "the name of a DB subnet group"),
-            (SECURITY_GROUPS_VAR, "sg-xyz", "comma-separated VPC security group ids"),
-            (INSTANCE_CLASS_VAR, "t4g.micro", "a DB instance class"),
-            (CLUSTER_INSTANCE_CLASS_VAR, "db.r6g", "a DB instance class"),
-            (EVIDENCE_BUCKET_VAR, "Evidence_Bucket", "an S3 bucket name"),
-            (CHECKS_VAR, "{}", "a JSON list such as"),
-            (CA_BUNDLE_VAR, "global-bundle.pem", "the RDS CA bundle (PEM)"),
             (SECOND_REGION_SUBNET_GROUP_VAR, "a/b", "the name of a DB subnet group"),
             (DR_REGION_VAR, "central", "an AWS region name"),
             (DR_REGION_VAR, "eu-west-1", "other than the function's (AWS_REGION)"),
@@ -498,7 +485,7 @@ mod tests {
             (SECOND_REGION_CHECKS_VAR, "yes", "true or false"),
             (SECOND_REGION_CHECKS_VAR, "true", "false, or the data checks in OFFSITE_RESTORE_TEST_CHECKS"),
         ];
-        let malformed = [own.as_slice(), AWS_MALFORMED].concat();
+        let malformed = [MALFORMED, own.as_slice(), AWS_MALFORMED].concat();
         let required = [
             (SUBNET_GROUP_VAR, "the name of a DB subnet group"),
             (SECURITY_GROUPS_VAR, "comma-separated VPC security group ids"),

@@ -148,30 +148,26 @@ fn restores_to_check(count: usize, marker: &str) -> Client {
 
 #[tokio::test]
 async fn a_run_makes_at_most_its_share_of_data_checks_and_leaves_the_rest_for_the_next() {
-    use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
-
     // Six restores available with their password secret active, every database checked.
     let client = restores_to_check(6, tags::MARKER_IMPORT);
     // The secret cannot be read: each check that runs stops there (an error, retried).
-    let denied = mock!(aws_sdk_secretsmanager::Client::get_secret_value)
-        .then_error(|| GetSecretValueError::generic(ErrorMetadata::builder().code("AccessDeniedException").build()));
+    let denied = denied_secret();
     let secrets = mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, [&denied]);
     let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[]);
-    let env = offsite_common::config::coverage::env(&[
-        ("AWS_REGION", "eu-west-1"),
-        ("OFFSITE_RESTORE_TEST_SUBNET_GROUP", "restore-tests"),
-        ("OFFSITE_RESTORE_TEST_SECURITY_GROUPS", "sg-0123456789abcdef0"),
-        ("OFFSITE_RESTORE_TEST_MAX_RUNNING", "10"),
-        ("OFFSITE_RESTORE_TEST_CHECKS", r#"[{"source": "*", "row_counts": [{"table": "t"}]}]"#),
-        ("OFFSITE_RESTORE_TEST_CA_BUNDLE", "/opt/rds/global-bundle.pem"),
-    ]);
-    let settings = RestoreTestSettings::from_env(&env).expect("valid");
-    let report = RestoreTester::new(client, s3, secrets, settings).run(DateTime::from_secs(NOW)).await.expect("run");
+    let report =
+        RestoreTester::new(client, s3, secrets, checking_settings()).run(DateTime::from_secs(NOW)).await.expect("run");
     assert_eq!(denied.num_calls(), MAX_DATA_CHECKS_PER_RUN, "{report:#?}");
     let left: Vec<&TestReport> =
         report.tests.iter().filter(|t| matches!(&t.step, Step::Wait { why } if why.contains("next run"))).collect();
     assert_eq!(left.len(), 6 - MAX_DATA_CHECKS_PER_RUN, "{report:#?}");
     assert!(report.tests.iter().all(|t| t.result.is_none()), "no result without the data: {report:#?}");
+}
+
+/// Secrets Manager refusing the managed password: a data check stops there (an error, retried).
+fn denied_secret() -> aws_smithy_mocks::Rule {
+    use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+    mock!(aws_sdk_secretsmanager::Client::get_secret_value)
+        .then_error(|| GetSecretValueError::generic(ErrorMetadata::builder().code("AccessDeniedException").build()))
 }
 
 /// Settings with data checks of every database, up to ten tests at once.
@@ -189,14 +185,8 @@ fn checking_settings() -> RestoreTestSettings {
 
 #[tokio::test]
 async fn the_vault_and_its_second_region_share_a_runs_data_checks_and_one_set_of_metrics() {
-    use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
-
     // Three tests at their data check in the vault's Region, six in the second Region.
-    let denied = || {
-        mock!(aws_sdk_secretsmanager::Client::get_secret_value)
-            .then_error(|| GetSecretValueError::generic(ErrorMetadata::builder().code("AccessDeniedException").build()))
-    };
-    let (denied_here, denied_there) = (denied(), denied());
+    let (denied_here, denied_there) = (denied_secret(), denied_secret());
     let s3 = || mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[]);
     let vault = RestoreTester::new(
         restores_to_check(3, tags::MARKER_IMPORT),

@@ -49,6 +49,18 @@ pub(crate) async fn copy_now(p: &Pipeline, arn: &str) -> Snapshot {
     p.vault_copies().await.into_iter().find(|c| c.arn == arn).expect("the vault copy")
 }
 
+/// The evidence record `key` in the evidence bucket, as JSON.
+async fn evidence_record(p: &Pipeline, key: &str) -> serde_json::Value {
+    let object = aws_sdk_s3::Client::new(&p.vault)
+        .get_object()
+        .bucket(EVIDENCE)
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("the evidence record {key}: {e:?}"));
+    serde_json::from_slice(&object.body.collect().await.expect("read").into_bytes()).expect("JSON")
+}
+
 /// Runs the tester (at `at`, else the real time) until nothing of it is left in the vault; a
 /// bound on runs, not on time.
 pub(crate) async fn run_until_gone(p: &Pipeline, tester: &RestoreTester, at: Option<DateTime>, what: &str) {
@@ -128,15 +140,7 @@ async fn a_vault_copy_is_restored_checked_recorded_and_deleted() {
         "offsite/restore-tests/account={WORKLOAD}/database=orders/period={}/{}.json",
         start.period, start.identifier
     );
-    let object = aws_sdk_s3::Client::new(&p.vault)
-        .get_object()
-        .bucket(EVIDENCE)
-        .key(&key)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("the evidence record {key}: {e:?}"));
-    let record: serde_json::Value =
-        serde_json::from_slice(&object.body.collect().await.expect("read").into_bytes()).expect("JSON");
+    let record = evidence_record(&p, &key).await;
     assert_eq!(record["result"], "passed", "{record:#}");
     assert_eq!(record["copy_arn"], copy.arn.as_str());
     assert_eq!(record["checks"].as_array().map(Vec::len), Some(6), "{record:#}");
@@ -464,15 +468,7 @@ async fn the_second_regions_copy_is_tested_there_and_its_evidence_kept_apart() {
         "offsite/restore-tests/account={WORKLOAD}/database=orders/period={}/{}.{WEST}.json",
         start.period, start.identifier
     );
-    let object = aws_sdk_s3::Client::new(&p.vault)
-        .get_object()
-        .bucket(EVIDENCE)
-        .key(&key)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("the second region's evidence record {key}: {e:?}"));
-    let record: serde_json::Value =
-        serde_json::from_slice(&object.body.collect().await.expect("read").into_bytes()).expect("JSON");
+    let record = evidence_record(&p, &key).await;
     assert_eq!((record["region"].as_str(), record["second_region"].as_bool()), (Some(WEST), Some(true)), "{record:#}");
     assert_eq!(record["copy_arn"], dr_copy.arn.as_str());
     assert_eq!(record["result"], "passed");
