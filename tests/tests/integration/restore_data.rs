@@ -74,16 +74,29 @@ fn shop(placed: &[String]) -> serde_json::Value {
 /// behind restores, and the CA bundle in the vault's bucket (the emulator's CA, as the RDS
 /// bundle would be; the PostgreSQL and MariaDB servers' CAs are one file each, both in it).
 pub(crate) async fn pair_with_checks(checks: &str) -> Pipeline {
+    pair_with_checks_in(checks, None).await
+}
+
+/// [`pair_with_checks`], with the vault's second region `second_region` (its restores
+/// checked there too) when given.
+async fn pair_with_checks_in(checks: &str, second_region: Option<&str>) -> Pipeline {
+    use offsite_tests::deployed::DeployedPair;
+
     let options = offsite_tests::EmulatorOptions {
         copy_delay: Duration::from_secs(1),
         database_servers: true,
         ..Default::default()
     };
     let bundle = format!("s3://{CA_BUCKET}/{CA_KEY}");
-    let parameters = [("RestoreTestChecks", checks), ("RestoreTestCaBundle", bundle.as_str())];
-    let pair = offsite_tests::deployed::DeployedPair::start(&options, &[], &parameters)
-        .await
-        .unwrap_or_else(|e| panic!("deploy the pair: {e}"));
+    let mut parameters = vec![("RestoreTestChecks", checks), ("RestoreTestCaBundle", bundle.as_str())];
+    let pair = match second_region {
+        Some(region) => {
+            parameters.push(("RestoreTestSecondRegionChecks", "true"));
+            DeployedPair::start_with_second_region(&options, &[], &parameters, region).await
+        }
+        None => DeployedPair::start(&options, &[], &parameters).await,
+    };
+    let pair = pair.unwrap_or_else(|e| panic!("deploy the pair: {e}"));
     let mut ca = Vec::new();
     for servers in [pair.emulator.postgres_servers(), pair.emulator.mysql_servers()] {
         let servers = servers.expect("the emulator's database servers");
@@ -303,4 +316,59 @@ async fn mysql_and_aurora_mysql_restores_are_checked_through_the_mysql_client() 
     })
     .await;
     assert!(servers.servers.is_empty());
+}
+
+/// With `RestoreTestSecondRegionChecks` (a route between the VPCs assumed): the second
+/// region's restore gets its managed password there, and its data is read and checked like
+/// the vault's, under the tester's role (the second region's statements).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_second_regions_restore_is_checked_there_when_asked() {
+    use offsite_common::rds::RdsSnapshots;
+    use offsite_restore_test::run::restored;
+
+    const WEST: &str = "us-west-2";
+    let p = pair_with_checks_in(CHECKS, Some(WEST)).await;
+    let hour = 3_600;
+    import_holding(&p, "orders-db", "orders", shop(&[before_now(2 * hour), before_now(hour)])).await;
+    // Once the vault's copy is available (the emulator's copy time), the reconciler copies
+    // it to the second region; a bound on runs, not on time.
+    let reconciler = p.reconciler_with_second_region().await;
+    let mut replicated = 0;
+    for _ in 0..100 {
+        let report = reconciler.reconcile(DateTime::from(SystemTime::now())).await.expect("reconcile");
+        replicated += report.outcomes.iter().filter(|o| o.result.as_str() == "replicated").count();
+        if replicated > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert_eq!(replicated, 1);
+    let west = p.vault.clone().into_builder().region(aws_config::Region::new(WEST)).build();
+
+    let second = p.second_region_restore_tester().await;
+    let report =
+        run_until(&second, "the second region's test to conclude", |r| concluded_of(r, "orders").is_some()).await;
+    let orders = concluded_of(&report, "orders").expect("concluded");
+    assert!(orders.passed, "{orders:#?}");
+    let rows = orders.findings.iter().find(|f| f.check == "rows public.orders").expect("the data was read there");
+    assert_eq!(rows.detail, "2 rows (expected at least 2)");
+    let kinds = [SnapshotKind::Instance, SnapshotKind::Cluster];
+    let there = RdsSnapshots::new(aws_sdk_rds::Client::new(&west));
+    let copies = there.list_marked(&kinds, tags::MARKER_IMPORT_DR).await.expect("the second region's copies");
+    assert_eq!(copies[0].tag(tags::RESTORE_TEST), Some("passed"), "{copies:#?}");
+
+    // Nothing left there: the restore and its password secret.
+    let rds_west = aws_sdk_rds::Client::new(&west);
+    for _ in 0..600 {
+        if restored(&rds_west).await.expect("list").iter().all(|r| !r.is_ours()) {
+            break;
+        }
+        let _ = second.run(DateTime::from(SystemTime::now())).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(restored(&rds_west).await.expect("list").iter().all(|r| !r.is_ours()), "the restore is gone");
+    let secrets = aws_sdk_secretsmanager::Client::new(&west).list_secrets().send().await.expect("list secrets");
+    let managed: Vec<&str> =
+        secrets.secret_list().iter().filter_map(|s| s.name()).filter(|n| n.starts_with("rds!")).collect();
+    assert!(managed.is_empty(), "the managed secret goes with its database: {managed:?}");
 }
