@@ -17,19 +17,31 @@ pub fn error_code<T, E: ProvideErrorMetadata>(result: &Result<T, E>) -> Option<S
     result.as_ref().err().and_then(|e| e.code()).map(str::to_owned)
 }
 
-/// Polls `probe` until it returns `Some`, or panics after `timeout` naming `what`.
+/// The pause between two probes of [`wait_for`].
+const PROBE_PAUSE: Duration = Duration::from_millis(100);
+
+/// Polls `probe` until it returns `Some`, or panics naming `what` once `timeout` has passed
+/// *and* the probe has been tried as often as `timeout` holds pauses: on a busy machine,
+/// where each probe (a call to the emulator) takes longer, the wait stretches with it, so the
+/// verdict depends on the emulator's answers, not on the machine's speed.
 pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
     let deadline = Instant::now() + timeout;
+    let least_probes = timeout.as_millis() / PROBE_PAUSE.as_millis();
+    let mut probes = 0u128;
     loop {
         if let Some(value) = probe().await {
             return value;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        probes += 1;
+        assert!(
+            Instant::now() < deadline || probes < least_probes,
+            "timed out after {timeout:?} and {probes} probes waiting for {what}"
+        );
+        tokio::time::sleep(PROBE_PAUSE).await;
     }
 }
 
