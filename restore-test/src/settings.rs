@@ -282,21 +282,16 @@ impl RestoreTestSettings {
 /// needs [`DR_REGION_VAR`] (another Region than the function's) and
 /// [`SECOND_REGION_SECURITY_GROUPS_VAR`]; [`SECOND_REGION_CHECKS_VAR`] needs data checks.
 fn second_region(env: &impl Env, aws: &AwsSettings, has_checks: bool) -> Result<Option<SecondRegion>, ConfigError> {
-    let missing = |variable: &str, problem: String, expected: String| ConfigError {
-        variable: variable.to_owned(),
-        value: None,
-        problem,
-        expected,
-    };
     let Some(SubnetGroup(subnet_group)) = config::optional(env, SECOND_REGION_SUBNET_GROUP_VAR)? else {
         return Ok(None);
     };
     let Some(RegionName(region)) = config::optional(env, DR_REGION_VAR)? else {
-        return Err(missing(
-            DR_REGION_VAR,
-            format!("missing: {SECOND_REGION_SUBNET_GROUP_VAR} asks for tests in the vault's second Region"),
-            RegionName::expected(),
-        ));
+        return Err(ConfigError {
+            variable: DR_REGION_VAR.to_owned(),
+            value: None,
+            problem: format!("missing: {SECOND_REGION_SUBNET_GROUP_VAR} asks for tests in the vault's second Region"),
+            expected: RegionName::expected(),
+        });
     };
     if aws.region.as_deref() == Some(region.as_str()) {
         return Err(config::invalid(

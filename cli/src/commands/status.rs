@@ -128,8 +128,17 @@ pub async fn vault_health(
     let tests = restore_health(&copies, &restores, now.secs(), tested_within.map(secs));
     let testing = tested_within.is_some() || tests.rows.iter().any(|r| r.last_result.is_some() || r.running.is_some());
     // The second Region's tests, when the tester is configured for them (its settings).
+    // Unreadable there, `status` says so and goes on (as with the vault's region above);
+    // `verify --restore-tested-within` cannot judge without it.
     let second_tests = match second_region_tested(&env)? {
-        Some(region) => Some(second_region_health(&settings, &region, now.secs(), tested_within.map(secs)).await?),
+        Some(region) => match second_region_health(&settings, &region, now.secs(), tested_within.map(secs)).await {
+            Ok(health) => Some(health),
+            Err(e) if tested_within.is_none() => {
+                eprintln!("restore tests in the second Region {region}: unreadable ({e})");
+                None
+            }
+            Err(e) => return Err(CliError::RestoreTests(format!("{e}; --restore-tested-within judges it"))),
+        },
         None => None,
     };
     if json {
@@ -201,15 +210,17 @@ async fn second_region_health(
     region: &str,
     now: i64,
     within_secs: Option<i64>,
-) -> Result<offsite_restore_test::health::RestoreHealth, CliError> {
+) -> Result<offsite_restore_test::health::RestoreHealth, String> {
     let config = load_sdk_config(&AwsSettings { region: Some(region.to_owned()), ..settings.clone() }).await;
     let client = aws_sdk_rds::Client::new(&config);
     let kinds = [SnapshotKind::Instance, SnapshotKind::Cluster];
-    let copies = RdsSnapshots::new(client.clone()).list_marked(&kinds, tags::MARKER_IMPORT_DR).await?;
+    let copies = RdsSnapshots::new(client.clone()).list_marked(&kinds, tags::MARKER_IMPORT_DR).await.map_err(|e| {
+        format!(
+            "in the second Region {region}: {e}; needs rds:DescribeDBSnapshots and rds:DescribeDBClusterSnapshots there"
+        )
+    })?;
     let restores = offsite_restore_test::run::restored(&client).await.map_err(|e| {
-        CliError::RestoreTests(format!(
-            "in the second Region {region}: {e}; needs rds:DescribeDBInstances and rds:DescribeDBClusters there"
-        ))
+        format!("in the second Region {region}: {e}; needs rds:DescribeDBInstances and rds:DescribeDBClusters there")
     })?;
     let mut health = restore_health(&copies, &restores, now, within_secs);
     health.second_region = Some(region.to_owned());
